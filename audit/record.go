@@ -1,0 +1,78 @@
+package audit
+
+import "time"
+
+// Event is what happened to a secret or to the store.
+type Event string
+
+// The events a record can carry.
+const (
+	EventCreated  Event = "created"
+	EventUpdated  Event = "updated"
+	EventRotated  Event = "rotated"
+	EventDeleted  Event = "deleted"
+	EventUsed     Event = "used"
+	EventAccessed Event = "accessed"
+	EventDenied   Event = "denied"
+	EventLocked   Event = "locked"
+	EventUnlocked Event = "unlocked"
+)
+
+// Via names the part of wsx that handled the event.
+const (
+	ViaCLI        = "cli"
+	ViaExec       = "exec"
+	ViaCredential = "credential"
+	ViaAgent      = "agent"
+	ViaAPI        = "api"
+)
+
+// Actor is the unix user on whose behalf the event happened.
+type Actor struct {
+	UID  int    `json:"uid"`
+	User string `json:"user,omitempty"`
+}
+
+// Process identifies the program that asked for a secret. Argv has every
+// secret value masked before it is recorded.
+type Process struct {
+	PID   int      `json:"pid"`
+	PPID  int      `json:"ppid,omitempty"`
+	Exe   string   `json:"exe,omitempty"`
+	Argv  []string `json:"argv,omitempty"`
+	Cwd   string   `json:"cwd,omitempty"`
+	Start uint64   `json:"start,omitempty"` // start time in clock ticks since boot (/proc/PID/stat field 22)
+}
+
+// Context says where a secret was used: the script and line that name it,
+// the git repository, the host asked for, the SSH destination.
+type Context struct {
+	Command  string `json:"command,omitempty"` // short human form, e.g. "git clone https://host/org/repo.git"
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line,omitempty"`
+	Repo     string `json:"repo,omitempty"`
+	Remote   string `json:"remote,omitempty"`
+	Branch   string `json:"branch,omitempty"`
+	Commit   string `json:"commit,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
+	Host     string `json:"host,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Dest     string `json:"dest,omitempty"` // SSH destination
+}
+
+// Record is one line of the audit log. It never holds a value or a hash of
+// a value.
+type Record struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Event   Event     `json:"event"`
+	Secret  string    `json:"secret,omitempty"`
+	Actor   Actor     `json:"actor"`
+	Via     string    `json:"via"`
+	Process *Process  `json:"process,omitempty"`
+	Context *Context  `json:"context,omitempty"`
+	Result  string    `json:"result"`           // "ok", "denied", "error"
+	Detail  string    `json:"detail,omitempty"` // short reason, never a value
+	Prev    string    `json:"prev"`             // hex SHA-256 of the previous line; "" for the first
+	MAC     string    `json:"mac"`              // hex HMAC-SHA256 over the line without "mac"
+}

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Type is the kind of a secret. It decides how the value is validated and
+// where it may be released.
+type Type string
+
+// The secret types.
+const (
+	TypeToken    Type = "token"    // API tokens; exec env, credential helper
+	TypePassword Type = "password" // passwords; exec env, credential helper
+	TypeKey      Type = "key"      // SSH private keys (served by the agent) or raw key material
+	TypeFile     Type = "file"     // any bytes up to MaxFileSize; exec as a memory-backed file
+)
+
+// Types lists the valid types in display order.
+var Types = []Type{TypeToken, TypePassword, TypeKey, TypeFile}
+
+// Limits on names and values.
+const (
+	MaxNameLen   = 128
+	MaxFileSize  = 1 << 20 // 1 MiB: the largest value of any type
+	MaxDescLen   = 1024
+	MaxHostCount = 64
+)
+
+// Meta is everything about a secret except its value. It is safe to print.
+type Meta struct {
+	Name        string        `json:"name"`
+	Type        Type          `json:"type"`
+	Description string        `json:"description,omitempty"`
+	Hosts       []string      `json:"hosts,omitempty"`
+	Username    string        `json:"username,omitempty"`
+	Created     time.Time     `json:"created"`
+	Updated     time.Time     `json:"updated"`
+	Rotated     time.Time     `json:"rotated,omitempty"`
+	RotateEvery time.Duration `json:"rotate_every,omitempty"` // 0: none
+	Version     uint64        `json:"version"`
+
+	// SSH holds the public facts of a parsed SSH private key; nil for
+	// other types and for raw key material.
+	SSH *SSHKey `json:"ssh,omitempty"`
+}
+
+// SSHKey describes the public half of an SSH private key stored as a
+// TypeKey secret. The agent serves exactly the secrets where it is set.
+type SSHKey struct {
+	Algorithm   string `json:"algorithm"`   // e.g. ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256
+	Fingerprint string `json:"fingerprint"` // SHA256:...
+	PublicKey   string `json:"public_key"`  // authorized_keys form, without comment
+	Bits        int    `json:"bits,omitempty"`
+}
+
+// Secret is a secret with its value.
+type Secret struct {
+	Meta
+	Value Value `json:"-"`
+}
+
+// Errors callers branch on. Wrapped errors keep these reachable through
+// errors.Is; their text never contains a value.
+var (
+	ErrNotFound         = errors.New("secret not found")
+	ErrExists           = errors.New("secret already exists")
+	ErrLocked           = errors.New("store is locked")
+	ErrWrongPassphrase  = errors.New("wrong passphrase")
+	ErrNotInitialized   = errors.New("store not initialized")
+	ErrAlreadyInit      = errors.New("store already initialized")
+	ErrIntegrity        = errors.New("integrity check failed")
+	ErrInvalidName      = errors.New("invalid secret name")
+	ErrInvalidValue     = errors.New("invalid secret value")
+	ErrBackend          = errors.New("backend unavailable")
+	ErrUnsafePermission = errors.New("unsafe permissions")
+)
