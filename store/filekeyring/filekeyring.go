@@ -1,0 +1,528 @@
+package filekeyring
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/99designs/keyring"
+	"golang.org/x/sys/unix"
+)
+
+// Limits on keys and items.
+const (
+	MaxKeyLen   = 200     // bytes in a key name
+	MaxItemSize = 4 << 20 // bytes in an item's data
+)
+
+const (
+	itemSuffix = ".wsx"
+	tmpPrefix  = ".tmp-"
+	dirPerm    = 0o700
+	filePerm   = 0o600
+)
+
+// Errors callers may branch on with errors.Is.
+var (
+	// ErrUnsafe: the directory or an item file is a link, of the wrong kind,
+	// owned by another uid, or open to group or other.
+	ErrUnsafe = errors.New("unsafe permissions")
+	// ErrInvalidKey: the key name breaks the rule in the package doc.
+	ErrInvalidKey = errors.New("invalid key name")
+	// ErrTooLarge: the item is larger than MaxItemSize.
+	ErrTooLarge = errors.New("item too large")
+	// ErrEmpty: Set was given no data, or an item file is empty.
+	ErrEmpty = errors.New("empty item")
+)
+
+// Keyring is a directory of item files. It is safe for concurrent use by
+// several goroutines and several processes.
+type Keyring struct {
+	dir  string // absolute path
+	euid int
+
+	// hooks injects faults in tests; zero in production.
+	hooks hooks
+}
+
+// hooks are the points where tests make a write fail.
+type hooks struct {
+	beforeCreate func() error                        // before the temporary file is created
+	afterCreate  func(name string)                   // after it is created, before it is locked
+	write        func(f *os.File, data []byte) error // replaces writing data to the temporary file
+	beforeRename func() error                        // after fsync, before the rename
+}
+
+var _ keyring.Keyring = (*Keyring)(nil)
+
+// Open returns the Keyring in dir, creating dir with mode 0700 if it does not
+// exist (its parent must). It refuses a dir that is a symbolic link, not a
+// directory, owned by another uid than the effective one, or open to group or
+// other, and it removes temporary files left by writers that died.
+func Open(dir string) (*Keyring, error) {
+	if dir == "" {
+		return nil, errors.New("open keyring: empty directory path")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open keyring %s: %w", dir, err)
+	}
+	k := &Keyring{dir: abs, euid: os.Geteuid()}
+	if err := os.Mkdir(abs, dirPerm); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("open keyring: create directory: %w", err)
+	}
+	d, err := k.openDir()
+	if err != nil {
+		return nil, fmt.Errorf("open keyring: %w", err)
+	}
+	defer d.Close()
+	k.removeStaleTemps(d)
+	return k, nil
+}
+
+// Dir returns the absolute path of the keyring's directory.
+func (k *Keyring) Dir() string { return k.dir }
+
+// openDir opens the keyring directory without following a link and checks
+// its kind, owner and mode on the open descriptor.
+func (k *Keyring) openDir() (*os.File, error) {
+	fd, err := unix.Open(k.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		var st unix.Stat_t
+		if lerr := unix.Lstat(k.dir, &st); lerr == nil {
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFLNK:
+				return nil, fmt.Errorf("directory %s is a symbolic link; use the directory it points to, or replace the link with a directory (mkdir -m 700 %s): %w", k.dir, k.dir, ErrUnsafe)
+			case unix.S_IFDIR:
+			default:
+				return nil, fmt.Errorf("%s is not a directory; move it aside or choose another path: %w", k.dir, ErrUnsafe)
+			}
+		}
+		return nil, &os.PathError{Op: "open directory", Path: k.dir, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat directory", Path: k.dir, Err: err}
+	}
+	if err := k.checkDir(&st); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), k.dir), nil
+}
+
+func (k *Keyring) checkDir(st *unix.Stat_t) error {
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("%s is not a directory; move it aside or choose another path: %w", k.dir, ErrUnsafe)
+	}
+	if int(st.Uid) != k.euid {
+		return fmt.Errorf("directory %s is owned by uid %d, not by uid %d; fix: chown %d %s, or use a directory you own: %w",
+			k.dir, st.Uid, k.euid, k.euid, k.dir, ErrUnsafe)
+	}
+	if perm := st.Mode & 0o777; perm&0o077 != 0 {
+		return fmt.Errorf("directory %s has mode %04o, open to group or other; fix: chmod 700 %s: %w", k.dir, perm, k.dir, ErrUnsafe)
+	}
+	return nil
+}
+
+// checkItem checks a stat of the file path that holds an item: a regular file
+// owned by the effective uid and, if checkMode, closed to group and other.
+func (k *Keyring) checkItem(path string, st *unix.Stat_t, checkMode bool) error {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFLNK:
+		return fmt.Errorf("item file %s is a symbolic link, not a regular file; remove it (rm %s): %w", path, path, ErrUnsafe)
+	default:
+		return fmt.Errorf("item file %s is not a regular file (%s); move it out of the directory: %w", path, kindName(st.Mode), ErrUnsafe)
+	}
+	if int(st.Uid) != k.euid {
+		return fmt.Errorf("item file %s is owned by uid %d, not by uid %d; fix: chown %d %s: %w", path, st.Uid, k.euid, k.euid, path, ErrUnsafe)
+	}
+	if perm := st.Mode & 0o777; checkMode && perm&0o077 != 0 {
+		return fmt.Errorf("item file %s has mode %04o, open to group or other; fix: chmod 600 %s: %w", path, perm, path, ErrUnsafe)
+	}
+	return nil
+}
+
+func kindName(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device"
+	case unix.S_IFLNK:
+		return "a symbolic link"
+	}
+	return "not a regular file"
+}
+
+// validKey reports whether key is a valid key name, with the rule it breaks.
+func validKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("empty key: %w", ErrInvalidKey)
+	}
+	if len(key) > MaxKeyLen {
+		return fmt.Errorf("key of %d bytes, longer than %d: %w", len(key), MaxKeyLen, ErrInvalidKey)
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
+		if i > 0 {
+			ok = ok || c == '.' || c == '-'
+		}
+		if !ok {
+			return fmt.Errorf("key %q: byte %d must match [A-Za-z0-9_][A-Za-z0-9_.-]*: %w", key, i, ErrInvalidKey)
+		}
+	}
+	return nil
+}
+
+func (k *Keyring) itemPath(key string) string { return filepath.Join(k.dir, key+itemSuffix) }
+
+// statItem lstats the item file for key relative to the directory d and
+// checks it. A missing item gives keyring.ErrKeyNotFound.
+func (k *Keyring) statItem(d *os.File, key string, checkMode bool) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	err := unix.Fstatat(int(d.Fd()), key+itemSuffix, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		return st, fmt.Errorf("key %q: %w", key, keyring.ErrKeyNotFound)
+	}
+	if err != nil {
+		return st, &os.PathError{Op: "stat", Path: k.itemPath(key), Err: err}
+	}
+	return st, k.checkItem(k.itemPath(key), &st, checkMode)
+}
+
+// openItem opens the item file for key, refusing anything but a safe regular
+// file. A FIFO or device is never opened: the lstat comes first, and the open
+// is non-blocking and does not follow links in case the file was swapped.
+func (k *Keyring) openItem(key string) (*os.File, unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := validKey(key); err != nil {
+		return nil, st, err
+	}
+	d, err := k.openDir()
+	if err != nil {
+		return nil, st, err
+	}
+	defer d.Close()
+	if _, err := k.statItem(d, key, true); err != nil {
+		return nil, st, err
+	}
+	path := k.itemPath(key)
+	fd, err := unix.Openat(int(d.Fd()), key+itemSuffix, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil, st, fmt.Errorf("key %q: %w", key, keyring.ErrKeyNotFound)
+	case errors.Is(err, unix.ELOOP):
+		return nil, st, fmt.Errorf("item file %s is a symbolic link, not a regular file; remove it (rm %s): %w", path, path, ErrUnsafe)
+	case err != nil:
+		return nil, st, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, st, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if err := k.checkItem(path, &st, true); err != nil {
+		unix.Close(fd)
+		return nil, st, err
+	}
+	return os.NewFile(uintptr(fd), path), st, nil
+}
+
+// Get returns the item stored under key, or keyring.ErrKeyNotFound.
+func (k *Keyring) Get(key string) (keyring.Item, error) {
+	f, st, err := k.openItem(key)
+	if err != nil {
+		return keyring.Item{}, fmt.Errorf("get: %w", err)
+	}
+	defer f.Close()
+	if st.Size > MaxItemSize {
+		return keyring.Item{}, fmt.Errorf("get: item file %s has %d bytes, more than %d: %w", f.Name(), st.Size, MaxItemSize, ErrTooLarge)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxItemSize+1))
+	if err != nil {
+		return keyring.Item{}, fmt.Errorf("get: read %s: %w", f.Name(), err)
+	}
+	if len(data) > MaxItemSize {
+		return keyring.Item{}, fmt.Errorf("get: item file %s grew beyond %d bytes: %w", f.Name(), MaxItemSize, ErrTooLarge)
+	}
+	if len(data) == 0 {
+		return keyring.Item{}, fmt.Errorf("get: item file %s is empty, the file is damaged; remove it and store the item again: %w", f.Name(), ErrEmpty)
+	}
+	return keyring.Item{Key: key, Data: data}, nil
+}
+
+// GetMetadata returns the key and the modification time of the item, without
+// reading its data.
+func (k *Keyring) GetMetadata(key string) (keyring.Metadata, error) {
+	f, st, err := k.openItem(key)
+	if err != nil {
+		return keyring.Metadata{}, fmt.Errorf("get metadata: %w", err)
+	}
+	f.Close()
+	return keyring.Metadata{
+		Item:             &keyring.Item{Key: key},
+		ModificationTime: statMtime(&st),
+	}, nil
+}
+
+// Set stores item.Data under item.Key, replacing any previous value
+// atomically. Label and Description are not stored.
+func (k *Keyring) Set(item keyring.Item) error {
+	if err := validKey(item.Key); err != nil {
+		return fmt.Errorf("set: %w", err)
+	}
+	if len(item.Data) == 0 {
+		return fmt.Errorf("set %q: no data: %w", item.Key, ErrEmpty)
+	}
+	if len(item.Data) > MaxItemSize {
+		return fmt.Errorf("set %q: %d bytes, more than %d: %w", item.Key, len(item.Data), MaxItemSize, ErrTooLarge)
+	}
+	d, err := k.openDir()
+	if err != nil {
+		return fmt.Errorf("set %q: %w", item.Key, err)
+	}
+	defer d.Close()
+	if err := k.write(d, item.Key, item.Data); err != nil {
+		return fmt.Errorf("set %q: %w", item.Key, err)
+	}
+	return nil
+}
+
+// write puts data in the item file for key through a locked temporary file.
+func (k *Keyring) write(d *os.File, key string, data []byte) (err error) {
+	dfd := int(d.Fd())
+	tmp, name, err := k.createTemp(dfd)
+	if err != nil {
+		return err
+	}
+	// The flock on tmp is held until it is closed, after the rename and the
+	// directory fsync, so no cleaner removes it while this write is live.
+	defer func() {
+		if err != nil {
+			unix.Unlinkat(dfd, name, 0)
+		}
+		tmp.Close()
+	}()
+
+	if k.hooks.write != nil {
+		err = k.hooks.write(tmp, data)
+	} else {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Chmod(filePerm)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("write temporary file %s: %w", tmp.Name(), bareErr(err))
+	}
+	if k.hooks.beforeRename != nil {
+		if err := k.hooks.beforeRename(); err != nil {
+			return fmt.Errorf("replace %s: %w", k.itemPath(key), err)
+		}
+	}
+	if err := unix.Renameat(dfd, name, dfd, key+itemSuffix); err != nil {
+		return &os.LinkError{Op: "rename", Old: tmp.Name(), New: k.itemPath(key), Err: err}
+	}
+	if err := unix.Fsync(dfd); err != nil {
+		// The new value is in place; only its durability is in doubt.
+		return &os.PathError{Op: "fsync directory", Path: k.dir, Err: err}
+	}
+	return nil
+}
+
+// createTemp creates and locks a new temporary file in the directory dfd.
+// A cleaner in another process may take the lock on a file this writer has
+// just created and remove it before the writer's flock; the writer then sees
+// that its name no longer points at its file and tries a new name.
+func (k *Keyring) createTemp(dfd int) (*os.File, string, error) {
+	if k.hooks.beforeCreate != nil {
+		if err := k.hooks.beforeCreate(); err != nil {
+			return nil, "", fmt.Errorf("create temporary file in %s: %w", k.dir, err)
+		}
+	}
+	var lastErr error
+	for range 8 {
+		var rnd [12]byte
+		rand.Read(rnd[:])
+		name := tmpPrefix + hex.EncodeToString(rnd[:])
+		fd, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, filePerm)
+		if errors.Is(err, unix.EEXIST) {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return nil, "", &os.PathError{Op: "create temporary file in", Path: k.dir, Err: err}
+		}
+		if k.hooks.afterCreate != nil {
+			k.hooks.afterCreate(name)
+		}
+		if err := flock(fd, unix.LOCK_EX); err != nil {
+			unix.Unlinkat(dfd, name, 0)
+			unix.Close(fd)
+			return nil, "", &os.PathError{Op: "lock temporary file", Path: filepath.Join(k.dir, name), Err: err}
+		}
+		if same, err := sameFile(dfd, name, fd); err != nil || !same {
+			unix.Close(fd)
+			lastErr = errors.New("temporary file removed by a concurrent cleaner")
+			continue
+		}
+		return os.NewFile(uintptr(fd), filepath.Join(k.dir, name)), name, nil
+	}
+	return nil, "", fmt.Errorf("create temporary file in %s: %w", k.dir, lastErr)
+}
+
+// sameFile reports whether name in the directory dfd is the file open as fd.
+func sameFile(dfd int, name string, fd int) (bool, error) {
+	var a, b unix.Stat_t
+	if err := unix.Fstat(fd, &a); err != nil {
+		return false, err
+	}
+	if err := unix.Fstatat(dfd, name, &b, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return false, err
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino, nil
+}
+
+// bareErr drops an *os.PathError around err, for messages that already
+// name the path.
+func bareErr(err error) error {
+	if pe, ok := errors.AsType[*os.PathError](err); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func flock(fd, how int) error {
+	for {
+		err := unix.Flock(fd, how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// removeStaleTemps removes temporary files whose writer is gone: those whose
+// flock can be taken without waiting. Failures are ignored; a file left here
+// is tried again by the next Open.
+func (k *Keyring) removeStaleTemps(d *os.File) {
+	dfd := int(d.Fd())
+	names, err := readDirNames(d)
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		if !strings.HasPrefix(name, tmpPrefix) {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil ||
+			st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != k.euid {
+			continue
+		}
+		fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
+			// Still the same file: after a rename the name is gone or
+			// names another writer's file.
+			if same, err := sameFile(dfd, name, fd); err == nil && same {
+				unix.Unlinkat(dfd, name, 0)
+			}
+		}
+		unix.Close(fd)
+	}
+}
+
+// readDirNames lists the names in the open directory d, without stat.
+func readDirNames(d *os.File) ([]string, error) {
+	if _, err := d.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, &os.PathError{Op: "read directory", Path: d.Name(), Err: err}
+	}
+	return names, nil
+}
+
+// Keys lists the keys of the items in the directory, sorted. It ignores,
+// without opening them, files that are not items: other names, temporary
+// files, links, directories, FIFOs and files owned by another uid.
+func (k *Keyring) Keys() ([]string, error) {
+	d, err := k.openDir()
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	defer d.Close()
+	names, err := readDirNames(d)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	keys := []string{}
+	for _, name := range names {
+		key, ok := strings.CutSuffix(name, itemSuffix)
+		if !ok || validKey(key) != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(int(d.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue // removed since the listing
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != k.euid {
+			continue
+		}
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// Remove deletes the item stored under key, or returns keyring.ErrKeyNotFound.
+// It refuses to delete a file at the item's path that is not a regular file
+// owned by the effective uid; a file open to group or other is removed.
+func (k *Keyring) Remove(key string) error {
+	if err := validKey(key); err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	d, err := k.openDir()
+	if err != nil {
+		return fmt.Errorf("remove %q: %w", key, err)
+	}
+	defer d.Close()
+	if _, err := k.statItem(d, key, false); err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	dfd := int(d.Fd())
+	if err := unix.Unlinkat(dfd, key+itemSuffix, 0); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("remove: key %q: %w", key, keyring.ErrKeyNotFound)
+		}
+		return &os.PathError{Op: "remove", Path: k.itemPath(key), Err: err}
+	}
+	if err := unix.Fsync(dfd); err != nil {
+		return &os.PathError{Op: "fsync directory", Path: k.dir, Err: err}
+	}
+	return nil
+}
+
+func statMtime(st *unix.Stat_t) time.Time {
+	return time.Unix(st.Mtim.Unix()).UTC()
+}
