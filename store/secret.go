@@ -76,3 +76,11 @@ var (
 	ErrBackend          = errors.New("backend unavailable")
 	ErrUnsafePermission = errors.New("unsafe permissions")
 )
+
+// More errors callers branch on.
+var (
+	ErrInvalidType     = errors.New("invalid secret type")
+	ErrDangerousName   = errors.New("dangerous secret name")
+	ErrEmptyPassphrase = errors.New("empty passphrase")
+	ErrUnknownBackend  = errors.New("unknown backend")
+)

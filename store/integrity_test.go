@@ -1,0 +1,304 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SECURITY.md item 3.
+func TestItemSwap(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "ALPHA_TOKEN", TypeToken, "alpha-value")
+	mustAdd(t, s, "BRAVO_TOKEN", TypeToken, "bravo-value")
+	copyFile(t, itemPath(s, "ALPHA_TOKEN"), itemPath(s, "BRAVO_TOKEN"))
+
+	_, err := s.Get("BRAVO_TOKEN")
+	wantErr(t, "Get of B holding A's item", err, ErrIntegrity, "BRAVO_TOKEN")
+	if _, err := s.Get("ALPHA_TOKEN"); err != nil {
+		t.Errorf("A itself: %v", err)
+	}
+	metas, err := s.List()
+	wantErr(t, "List with a swapped item", err, ErrIntegrity, "BRAVO_TOKEN")
+	if len(metas) != 1 || metas[0].Name != "ALPHA_TOKEN" {
+		t.Errorf("List returned %v beside the error, want ALPHA_TOKEN only", metas)
+	}
+	_, err = s.Update("BRAVO_TOKEN", func(*Secret) error { return nil })
+	wantErr(t, "Update of the swapped item", err, ErrIntegrity, "BRAVO_TOKEN")
+
+	// The same, with the clear name in the envelope edited to match: the
+	// additional data no longer matches.
+	b, err := os.ReadFile(itemPath(s, "ALPHA_TOKEN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	e.Name = "BRAVO_TOKEN"
+	b, _ = json.Marshal(e)
+	if err := os.WriteFile(itemPath(s, "BRAVO_TOKEN"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Get("BRAVO_TOKEN")
+	wantErr(t, "Get of B holding A's item renamed", err, ErrIntegrity, "BRAVO_TOKEN")
+
+	// An item with a version edited fails too.
+	e.Name, e.Version = "ALPHA_TOKEN", 7
+	b, _ = json.Marshal(e)
+	if err := os.WriteFile(itemPath(s, "ALPHA_TOKEN"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Get("ALPHA_TOKEN")
+	wantErr(t, "Get of an item with its version edited", err, ErrIntegrity, "ALPHA_TOKEN")
+}
+
+func TestItemFromAnotherStore(t *testing.T) {
+	s1, _ := newTestStore(t)
+	s2, _ := newTestStore(t)
+	mustAdd(t, s1, "SHARED_TOKEN", TypeToken, "value-1")
+	mustAdd(t, s2, "SHARED_TOKEN", TypeToken, "value-2")
+	copyFile(t, itemPath(s1, "SHARED_TOKEN"), itemPath(s2, "SHARED_TOKEN"))
+	_, err := s2.Get("SHARED_TOKEN")
+	wantErr(t, "item of another store", err, ErrIntegrity, "SHARED_TOKEN")
+}
+
+func TestDamagedItems(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "API_TOKEN", TypeToken, "value-1")
+	good, err := os.ReadFile(itemPath(s, "API_TOKEN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := []byte(strings.Replace(string(good), `"ct":"`, `"ct":"A`, 1))
+	cases := map[string][]byte{
+		"truncated":     good[:len(good)/2],
+		"flipped ct":    flipped,
+		"not json":      []byte("hello"),
+		"unknown field": []byte(strings.Replace(string(good), `{"v":1,`, `{"v":1,"kdf":{"memory_kib":4294967295},`, 1)),
+		"duplicate key": []byte(strings.Replace(string(good), `{"v":1,`, `{"v":1,"v":1,`, 1)),
+		"upper key":     []byte(strings.Replace(string(good), `{"v":1,`, `{"V":1,`, 1)),
+		"trailing":      append(append([]byte(nil), good...), []byte(" {}")...),
+		"format 2":      []byte(strings.Replace(string(good), `{"v":1,`, `{"v":2,`, 1)),
+	}
+	for name, data := range cases {
+		if err := os.WriteFile(itemPath(s, "API_TOKEN"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err := s.Get("API_TOKEN")
+		wantErr(t, name, err, ErrIntegrity, "API_TOKEN")
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s: rejected in %v", name, d)
+		}
+	}
+	if err := os.WriteFile(itemPath(s, "API_TOKEN"), good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("API_TOKEN"); err != nil {
+		t.Errorf("restored item: %v", err)
+	}
+	// An empty item file is damage too (the file backend refuses it).
+	if err := os.WriteFile(itemPath(s, "API_TOKEN"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Get("API_TOKEN")
+	wantErr(t, "empty item file", err, ErrIntegrity)
+}
+
+// SECURITY.md item 4: rollback of one item is a documented limit. This test
+// shows exactly what happens: the older ciphertext of the same secret,
+// put back, opens without error and with its old version and value; the
+// next write goes on from that version.
+func TestRollbackIsALimit(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "API_TOKEN", TypeToken, "old-value")
+	old, err := os.ReadFile(itemPath(s, "API_TOKEN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate("API_TOKEN", NewValue([]byte("new-value"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(itemPath(s, "API_TOKEN"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := s.Get("API_TOKEN")
+	if err != nil {
+		t.Fatalf("rolled-back item: %v (if rollback is now detected, update this test and ARCHITECTURE.md)", err)
+	}
+	if sec.Version != 1 || !sec.Value.Equal(NewValue([]byte("old-value"))) {
+		t.Errorf("rolled-back item: version %d, want the old version 1 and the old value", sec.Version)
+	}
+	m, err := s.Rotate("API_TOKEN", NewValue([]byte("newer-value")))
+	if err != nil || m.Version != 2 {
+		t.Errorf("write after rollback: version %d, %v; want 2", m.Version, err)
+	}
+	// A rolled-back item under another name still fails: only the same
+	// secret's history can be replayed.
+	mustAdd(t, s, "OTHER_TOKEN", TypeToken, "other-value")
+	if err := os.WriteFile(itemPath(s, "OTHER_TOKEN"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Get("OTHER_TOKEN")
+	wantErr(t, "old item under another name", err, ErrIntegrity, "OTHER_TOKEN")
+}
+
+// headerWith rewrites the header of s through edit of its JSON object.
+func headerWith(t *testing.T, s *Store, edit func(map[string]any)) {
+	t.Helper()
+	path := filepath.Join(s.Home(), headerFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	b, err = json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SECURITY.md item 5: KDF parameters come only from the header and are
+// bounds-checked before any Argon2 run.
+func TestAbsurdKDFRejectedFast(t *testing.T) {
+	cases := map[string]map[string]any{
+		"memory 4 TiB":     {"memory_kib": float64(1<<32 - 1)},
+		"memory 8 GiB":     {"memory_kib": float64(8 << 20)},
+		"time 2^32-1":      {"time": float64(1<<32 - 1)},
+		"time 1000":        {"time": float64(1000)},
+		"threads 255":      {"threads": float64(255)},
+		"threads 0":        {"threads": float64(0)},
+		"time x memory":    {"time": float64(64), "memory_kib": float64(4 << 20)},
+		"memory too small": {"memory_kib": float64(8)},
+		"other alg":        {"alg": "scrypt"},
+		"short salt":       {"salt": "AAAA"},
+	}
+	for name, edit := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, _ := newTestStore(t)
+			headerWith(t, s, func(m map[string]any) {
+				kdf := m["kdf"].(map[string]any)
+				for k, v := range edit {
+					kdf[k] = v
+				}
+			})
+			start := time.Now()
+			_, err := Open(s.Home())
+			wantErr(t, "Open", err, ErrIntegrity, headerFile)
+			// A store opened before the edit refuses it on Unlock too.
+			s.Lock()
+			wantErr(t, "Unlock", s.Unlock(testPass), ErrIntegrity)
+			if d := time.Since(start); d > 500*time.Millisecond {
+				t.Errorf("rejected in %v, want milliseconds", d)
+			}
+		})
+	}
+	_, err := Init(filepath.Join(t.TempDir(), "h"), InitOptions{Passphrase: testPass, KDF: KDFParams{Time: 1, MemoryKiB: 1<<32 - 1, Threads: 1}})
+	if err == nil || !strings.Contains(err.Error(), "memory") {
+		t.Errorf("Init with absurd memory: %v", err)
+	}
+}
+
+// The KDF parameters are bound into the wrapped key: lowering them in the
+// header (still in bounds) gives a wrong-passphrase error, not a weaker key.
+func TestKDFParamsBound(t *testing.T) {
+	s, _ := newTestStore(t)
+	for _, edit := range []map[string]any{
+		{"memory_kib": float64(2 << 10)},
+		{"time": float64(2)},
+		{"threads": float64(2)},
+	} {
+		headerWith(t, s, func(m map[string]any) {
+			kdf := m["kdf"].(map[string]any)
+			for k, v := range edit {
+				kdf[k] = v
+			}
+		})
+		o, err := Open(s.Home())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, fmt.Sprint("Unlock after editing ", edit), o.Unlock(testPass), ErrWrongPassphrase)
+		headerWith(t, s, func(m map[string]any) {
+			kdf := m["kdf"].(map[string]any)
+			kdf["memory_kib"], kdf["time"], kdf["threads"] = float64(testKDF.MemoryKiB), float64(testKDF.Time), float64(testKDF.Threads)
+		})
+	}
+	reopen(t, s, testPass) // the restored parameters open again
+}
+
+func TestHeaderStrict(t *testing.T) {
+	s, _ := newTestStore(t)
+	good, err := os.ReadFile(filepath.Join(s.Home(), headerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := string(good)
+	cases := map[string]string{
+		"unknown field": strings.Replace(str, `"version": 1,`, `"version": 1, "extra": true,`, 1),
+		"duplicate":     strings.Replace(str, `"version": 1,`, `"version": 1, "version": 1,`, 1),
+		"mis-cased":     strings.Replace(str, `"version"`, `"Version"`, 1),
+		"trailing":      str + "{}",
+		"version 2":     strings.Replace(str, `"version": 1,`, `"version": 2,`, 1),
+		"bad id":        strings.Replace(str, s.ID(), strings.ToUpper(s.ID()), 1),
+		"bad backend":   strings.Replace(str, `"backend": "file"`, `"backend": "vault"`, 1),
+		"held key":      strings.Replace(str, `"key": "passphrase"`, `"key": "backend"`, 1),
+		"too large":     strings.Replace(str, `"version": 1,`, `"version": 1, "pad": "`+strings.Repeat("x", maxHeaderSize)+`",`, 1),
+		"array":         "[" + str + "]",
+		"empty":         "",
+	}
+	path := filepath.Join(s.Home(), headerFile)
+	for name, h := range cases {
+		if h == str {
+			t.Fatalf("%s: the edit did not apply", name)
+		}
+		if err := os.WriteFile(path, []byte(h), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(s.Home())
+		wantErr(t, name, err, ErrIntegrity, path)
+	}
+	if err := os.WriteFile(path, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(s.Home()); err != nil {
+		t.Fatalf("restored header: %v", err)
+	}
+	// Editing the store id makes the wrapped key fail (bound in the AD).
+	other := strings.Replace(str, s.ID(), strings.Repeat("ab", 16), 1)
+	if err := os.WriteFile(path, []byte(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Open(s.Home())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Unlock(testPass); !errors.Is(err, ErrWrongPassphrase) {
+		t.Errorf("Unlock with the store id edited: %v", err)
+	}
+}

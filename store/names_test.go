@@ -1,0 +1,121 @@
+package store
+
+import (
+	"strings"
+	"testing"
+)
+
+// SECURITY.md item 7.
+func TestValidateName(t *testing.T) {
+	bad := map[string]string{ // name -> words the error must contain
+		"":                        "empty",
+		".":                       `'.'`,
+		"..":                      `'.'`,
+		"/":                       `'/'`,
+		"A/B":                     `'/'`,
+		"../ETC":                  `'.'`,
+		"A\x00B":                  "NUL",
+		"A\nB":                    "control character 0x0a",
+		"A\x1bB":                  "control character 0x1b",
+		"A\x7fB":                  "control character 0x7f",
+		"1TOKEN":                  "starts with a digit",
+		"MY-TOKEN":                `'-'`,
+		"MY.TOKEN":                `'.'`,
+		"MY TOKEN":                `' '`,
+		"TOKEN=1":                 `'='`,
+		"TÖKEN":                   "non-ASCII",
+		strings.Repeat("A", 129):  "too long",
+		strings.Repeat("A", 1000): "too long",
+	}
+	for name, want := range bad {
+		err := ValidateName(name)
+		wantErr(t, "ValidateName "+strings.ToValidUTF8(name, "?"), err, ErrInvalidName, want)
+		if err != nil && strings.ContainsAny(err.Error(), "\x00\n\x1b\x7f") {
+			t.Errorf("error for %q carries a raw control character", name)
+		}
+	}
+	for _, name := range []string{"A", "_", "_X", "GITHUB_TOKEN", "a1", "Z9_z", strings.Repeat("A", 128)} {
+		if err := ValidateName(name); err != nil {
+			t.Errorf("ValidateName(%q) = %v, want nil", name, err)
+		}
+	}
+}
+
+func TestCaseOnlyDuplicate(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "GITHUB_TOKEN", TypeToken, "value-1")
+	for _, name := range []string{"GITHUB_TOKEN", "github_token", "Github_Token"} {
+		_, err := s.Add(Secret{Meta: Meta{Name: name, Type: TypeToken}, Value: NewValue([]byte("value-2"))})
+		wantErr(t, "Add "+name, err, ErrExists, name, "GITHUB_TOKEN")
+	}
+	for _, name := range []string{"", "A/B", "..", "A\x00"} {
+		_, err := s.Add(Secret{Meta: Meta{Name: name, Type: TypeToken}, Value: NewValue([]byte("v"))})
+		wantErr(t, "Add invalid name", err, ErrInvalidName)
+		_, err = s.Get(name)
+		wantErr(t, "Get invalid name", err, ErrInvalidName)
+		wantErr(t, "Remove invalid name", s.Remove(name), ErrInvalidName)
+	}
+	metas, err := s.List()
+	if err != nil || len(metas) != 1 {
+		t.Errorf("List after refused adds: %d metas, %v", len(metas), err)
+	}
+}
+
+func TestDangerousName(t *testing.T) {
+	for _, name := range []string{
+		"PATH", "path", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "NODE_OPTIONS",
+		"PYTHONPATH", "PYTHONSTARTUP", "PERL5OPT", "RUBYOPT", "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EXEC_PATH",
+		"GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_KEY_0", "SSH_AUTH_SOCK", "HOME", "SHELL", "IFS",
+		"PS4", "PROMPT_COMMAND", "DYLD_INSERT_LIBRARIES", "WSX_HOME", "WSX_PASSPHRASE_FILE", "GIT_ASKPASS",
+		"JAVA_TOOL_OPTIONS", "EDITOR",
+	} {
+		if !DangerousName(name) {
+			t.Errorf("DangerousName(%q) = false", name)
+		}
+	}
+	for _, name := range []string{"GITHUB_TOKEN", "DB_PASSWORD", "PATHFINDER_TOKEN", "MY_LD_TOKEN", "HOMEPAGE_KEY", "ENVOY_TOKEN"} {
+		if DangerousName(name) {
+			t.Errorf("DangerousName(%q) = true", name)
+		}
+	}
+
+	s, _ := newTestStore(t)
+	sec := Secret{Meta: Meta{Name: "LD_PRELOAD", Type: TypeFile}, Value: NewValue([]byte("/tmp/x.so"))}
+	_, err := s.Add(sec)
+	wantErr(t, "Add LD_PRELOAD", err, ErrDangerousName, "LD_PRELOAD")
+	_, err = s.Add(sec, AddOptions{})
+	wantErr(t, "Add LD_PRELOAD with zero options", err, ErrDangerousName)
+	if _, err := s.Add(sec, AddOptions{AllowDangerousName: true}); err != nil {
+		t.Fatalf("Add LD_PRELOAD allowed: %v", err)
+	}
+	if _, err := s.Get("LD_PRELOAD"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNameAdvice(t *testing.T) {
+	vague := map[string]string{ // name -> words the advice must contain
+		"secret123":   "STRIPE_SECRET",
+		"SECRET123":   "STRIPE_SECRET",
+		"key":         "STRIPE_KEY",
+		"password1":   "STRIPE_PASSWORD",
+		"temp":        "STRIPE_API_KEY",
+		"API_KEY":     "STRIPE_API_KEY",
+		"TOKEN":       "STRIPE_TOKEN",
+		"TEST_1":      "which service",
+		"_":           "which service",
+		"db_password": "DB_PASSWORD",
+		"githubToken": "GITHUBTOKEN",
+	}
+	for name, want := range vague {
+		got := NameAdvice(name)
+		if !strings.Contains(got, want) || !strings.Contains(got, name) {
+			t.Errorf("NameAdvice(%q) = %q, want it to name it and suggest %q", name, got, want)
+		}
+	}
+	for _, name := range []string{"GITHUB_TOKEN", "STRIPE_API_KEY", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "NPM_TOKEN_2", "A/B", ""} {
+		if got := NameAdvice(name); got != "" {
+			t.Errorf("NameAdvice(%q) = %q, want none", name, got)
+		}
+	}
+}

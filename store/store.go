@@ -1,0 +1,684 @@
+// Package store keeps a workspace's secrets encrypted at rest.
+//
+// # Model
+//
+// A store lives in a home directory (mode 0700, owned by the user):
+//
+//	<home>/store.json   the header: format version, store id, backend, KDF
+//	                    parameters and the wrapped data key (no secret)
+//	<home>/lock         flock(2) target that serialises writers
+//	<home>/items/       one file per secret, for the default "file" backend
+//
+// Every secret is sealed with AES-256-GCM under one random 256-bit data key,
+// whatever the backend. The additional data of each item binds the store id,
+// the secret's name and its version, so an item copied over another, renamed,
+// or brought from another store fails to open with ErrIntegrity naming the
+// secret asked for. The data key is wrapped by a key derived from the
+// passphrase with Argon2id (parameters in the header, bounds-checked before
+// any derivation, bound into the wrap's additional data), or, for an OS
+// keyring backend initialised without a passphrase, kept in that backend.
+// A wrong passphrase fails to unwrap: Unlock reports ErrWrongPassphrase and
+// the store stays locked, so nothing can be written under another key.
+// Changing the passphrase rewrites only the header, atomically.
+//
+// Items reach their backend through the github.com/99designs/keyring Keyring
+// interface: the package's own filekeyring for "file", keyring's
+// secret-service, keyctl and pass otherwise. A backend that cannot be used is
+// an error naming it, never a fallback to another.
+//
+// Writers hold an exclusive flock on <home>/lock for the whole
+// read-check-write, so concurrent processes neither lose updates nor create
+// two secrets whose names differ only in case. Readers take no lock: the
+// backends replace items atomically.
+//
+// # Limits
+//
+// An item carries its own version, but nothing outside the item records
+// which version is current: someone who can write the store directory can
+// put back an older ciphertext of the same secret, and it opens with its old
+// value and version. Detecting that needs state the attacker cannot also
+// roll back, which a directory of files does not have.
+package store
+
+import (
+	"bytes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/keyring"
+
+	"github.com/wsxdev/wsx/store/filekeyring"
+)
+
+// InitOptions configure a new store.
+type InitOptions struct {
+	// Backend is "file" (the default when empty), "secret-service",
+	// "keyctl" or "pass".
+	Backend string
+	// Passphrase wraps the data key. It is required for the file backend;
+	// for an OS backend, an empty passphrase leaves the data key in the
+	// backend so that Unlock needs none.
+	Passphrase []byte
+	// KDF is the Argon2id cost; the zero value means DefaultKDF.
+	KDF KDFParams
+}
+
+// AddOptions are the choices of Add beyond the secret itself.
+type AddOptions struct {
+	// AllowDangerousName lets Add store a secret whose name DangerousName
+	// reports (PATH, LD_PRELOAD, ...).
+	AllowDangerousName bool
+	// KeyPassphrase is asked, once, for the passphrase of an encrypted SSH
+	// key. Without it an encrypted key is refused; callers can also decrypt
+	// it first with ParseKey.
+	KeyPassphrase func() ([]byte, error)
+}
+
+// Store is an open store. It is safe for concurrent use.
+type Store struct {
+	home    string
+	id      string
+	backend string
+	kr      keyring.Keyring
+
+	mu   sync.RWMutex
+	hdr  *header
+	key  []byte      // data key; nil when locked
+	aead cipher.AEAD // AES-256-GCM under key
+	now  func() time.Time
+}
+
+// Init creates a store in home and returns it unlocked. home is created with
+// mode 0700 if missing; an existing home must be a private directory of the
+// user (not a symbolic link). It fails with ErrAlreadyInit if home already
+// holds a store.
+func Init(home string, opts InitOptions) (*Store, error) {
+	return initStore(home, opts, nil)
+}
+
+// initStore is Init with kr, when not nil, standing in for the backend.
+func initStore(home string, opts InitOptions, kr keyring.Keyring) (*Store, error) {
+	backend := opts.Backend
+	if backend == "" {
+		backend = backendFile
+	}
+	if !knownBackend(backend) {
+		return nil, unknownBackend(backend)
+	}
+	if backend == backendFile && len(opts.Passphrase) == 0 {
+		return nil, fmt.Errorf("the file backend needs a passphrase to protect the data key; an empty one is not allowed: %w", ErrEmptyPassphrase)
+	}
+	kdf := opts.KDF
+	if kdf == (KDFParams{}) {
+		kdf = DefaultKDF
+	}
+	if err := kdf.Check(); err != nil {
+		return nil, fmt.Errorf("init store: %w", err)
+	}
+	home, err := filepath.Abs(home)
+	if err != nil {
+		return nil, fmt.Errorf("init store: %w", err)
+	}
+	if err := makeHome(home); err != nil {
+		return nil, err
+	}
+	unlock, err := lockHome(home)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, err := os.Lstat(filepath.Join(home, headerFile)); err == nil {
+		return nil, fmt.Errorf("%s: %w", home, ErrAlreadyInit)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("init store: %w", err)
+	}
+	removeHeaderTemps(home)
+
+	var idb [idLen]byte
+	rand.Read(idb[:])
+	h := &header{
+		Version: headerVersion,
+		ID:      hex.EncodeToString(idb[:]),
+		Backend: backend,
+		Created: time.Now().UTC().Round(time.Second),
+	}
+	if kr == nil {
+		if backend == backendFile {
+			if err := os.Mkdir(filepath.Join(home, itemsDir), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("init store: %w", err)
+			}
+		}
+		if kr, err = openBackend(home, backend, h.ID); err != nil {
+			return nil, err
+		}
+	}
+	keys, err := kr.Keys()
+	if err != nil {
+		return nil, backendErr(backend, "list items", err)
+	}
+	if len(keys) > 0 {
+		return nil, fmt.Errorf("init store: backend %s already holds %d items of another store (for file: %s); move them away first", backend, len(keys), filepath.Join(home, itemsDir))
+	}
+
+	dataKey := make([]byte, keyLen)
+	rand.Read(dataKey)
+	if len(opts.Passphrase) > 0 {
+		if err := h.wrap(dataKey, opts.Passphrase, kdf); err != nil {
+			return nil, fmt.Errorf("init store: %w", err)
+		}
+	} else {
+		h.Key = keyByBackend
+		h.KeyCheck = h.keyCheck(dataKey)
+		if err := storeHeldKey(kr, h.ID, dataKey); err != nil {
+			return nil, backendErr(backend, "store the data key", err)
+		}
+	}
+	if err := h.check(); err != nil {
+		return nil, fmt.Errorf("init store: %w", err)
+	}
+	if err := writeHeaderFile(home, h.marshal()); err != nil {
+		return nil, err
+	}
+	s := newStore(home, kr, h)
+	if err := s.setKey(dataKey); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open opens the store in home, locked. It fails with ErrNotInitialized if
+// home holds no store, with ErrUnsafePermission if home or the header is
+// not private to the user, and with ErrBackend if the store's backend
+// cannot be used.
+func Open(home string) (*Store, error) {
+	return openStore(home, nil)
+}
+
+// openStore is Open with kr, when not nil, standing in for the backend.
+func openStore(home string, kr keyring.Keyring) (*Store, error) {
+	home, err := filepath.Abs(home)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if _, err := os.Lstat(home); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", home, ErrNotInitialized)
+	}
+	if err := checkDir(home); err != nil {
+		return nil, err
+	}
+	h, err := loadHeader(home)
+	if err != nil {
+		return nil, err
+	}
+	if unlock, err := tryLockHome(home); err == nil {
+		removeHeaderTemps(home)
+		unlock()
+	}
+	if kr == nil {
+		if kr, err = openBackend(home, h.Backend, h.ID); err != nil {
+			return nil, err
+		}
+	}
+	return newStore(home, kr, h), nil
+}
+
+func newStore(home string, kr keyring.Keyring, h *header) *Store {
+	return &Store{home: home, id: h.ID, backend: h.Backend, kr: kr, hdr: h, now: time.Now}
+}
+
+func loadHeader(home string) (*header, error) {
+	b, err := readHeaderFile(home)
+	if err != nil {
+		return nil, err
+	}
+	h, err := parseHeader(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(home, headerFile), err)
+	}
+	return h, nil
+}
+
+// SetClock replaces the clock that stamps Created, Updated and Rotated.
+func (s *Store) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// ID returns the store id, 32 hex digits.
+func (s *Store) ID() string { return s.id }
+
+// Backend returns the name of the store's backend.
+func (s *Store) Backend() string { return s.backend }
+
+// Home returns the store's home directory.
+func (s *Store) Home() string { return s.home }
+
+// NeedsPassphrase reports whether Unlock needs a passphrase; it does not
+// when the data key is held by an OS keyring backend.
+func (s *Store) NeedsPassphrase() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.hdr.Key == keyByPassphrase
+}
+
+// Locked reports whether the store is locked.
+func (s *Store) Locked() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.key == nil
+}
+
+// Unlock reads the header again and unwraps the data key with passphrase
+// (ignored when NeedsPassphrase is false). A wrong passphrase returns
+// ErrWrongPassphrase and leaves the store locked; nothing is written.
+func (s *Store) Unlock(passphrase []byte) error {
+	h, err := loadHeader(s.home)
+	if err != nil {
+		return err
+	}
+	if h.ID != s.id {
+		return fmt.Errorf("%s now holds another store (id %s, opened %s); open it again: %w", s.home, h.ID, s.id, ErrIntegrity)
+	}
+	var key []byte
+	switch h.Key {
+	case keyByPassphrase:
+		if key, err = h.unwrap(passphrase); err != nil {
+			return err
+		}
+	case keyByBackend:
+		key, err = loadHeldKey(s.kr, h.ID)
+		if err != nil {
+			if errors.Is(err, ErrIntegrity) {
+				return err
+			}
+			return backendErr(h.Backend, "read the data key", err)
+		}
+		if !bytes.Equal(h.keyCheck(key), h.KeyCheck) {
+			return fmt.Errorf("the data key held by backend %s does not match the store header: %w", h.Backend, ErrIntegrity)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hdr = h
+	return s.setKeyLocked(key)
+}
+
+func (s *Store) setKey(key []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.setKeyLocked(key)
+}
+
+func (s *Store) setKeyLocked(key []byte) error {
+	g, err := newGCM(key)
+	if err != nil {
+		return err
+	}
+	s.key, s.aead = key, g
+	return nil
+}
+
+// Lock forgets the data key. Its bytes are overwritten, as far as Go lets a
+// program do that.
+func (s *Store) Lock() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.key)
+	s.key, s.aead = nil, nil
+}
+
+// auditInfo is the HKDF info string of AuditKey.
+const auditInfo = "wsx audit mac v1"
+
+// AuditKey returns the key of the audit log's MACs: 32 bytes of
+// HKDF-SHA256 of the data key with info "wsx audit mac v1".
+func (s *Store) AuditKey() ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.key == nil {
+		return nil, ErrLocked
+	}
+	return hkdf.Key(sha256.New, s.key, nil, auditInfo, 32)
+}
+
+// reader returns what a read needs, or ErrLocked.
+func (s *Store) reader() (cipher.AEAD, string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.key == nil {
+		return nil, "", ErrLocked
+	}
+	return s.aead, s.id, nil
+}
+
+// Get returns the secret called name. It fails with ErrNotFound, with
+// ErrIntegrity (naming the secret) if the stored item does not open, and
+// with ErrLocked.
+func (s *Store) Get(name string) (Secret, error) {
+	if err := ValidateName(name); err != nil {
+		return Secret{}, err
+	}
+	g, id, err := s.reader()
+	if err != nil {
+		return Secret{}, err
+	}
+	return s.get(g, id, name)
+}
+
+func (s *Store) get(g cipher.AEAD, id, name string) (Secret, error) {
+	it, err := s.kr.Get(name)
+	if err != nil {
+		if isNotFound(err) {
+			return Secret{}, fmt.Errorf("secret %s: %w", name, ErrNotFound)
+		}
+		return Secret{}, fmt.Errorf("secret %s: %w", name, s.wrapBackend("read", err))
+	}
+	return openItem(g, id, name, it.Data)
+}
+
+// wrapBackend names the backend in errors of OS backends; the file
+// backend's errors already name their path, and gain this package's
+// sentinels: an unsafe file is ErrUnsafePermission, an empty or oversized
+// one ErrIntegrity.
+func (s *Store) wrapBackend(op string, err error) error {
+	if s.backend != backendFile {
+		return backendErr(s.backend, op, err)
+	}
+	switch {
+	case errors.Is(err, filekeyring.ErrUnsafe):
+		return alsoIs{err, ErrUnsafePermission}
+	case errors.Is(err, filekeyring.ErrEmpty), errors.Is(err, filekeyring.ErrTooLarge):
+		return alsoIs{err, ErrIntegrity}
+	}
+	return err
+}
+
+// alsoIs is err, with its text, that also matches sentinel in errors.Is.
+type alsoIs struct{ err, sentinel error }
+
+func (e alsoIs) Error() string   { return e.err.Error() }
+func (e alsoIs) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// names lists the secret names in the backend, skipping keys that are not
+// secret names (the held data key, foreign items).
+func (s *Store) names() ([]string, error) {
+	keys, err := s.kr.Keys()
+	if err != nil {
+		return nil, s.wrapBackend("list items", err)
+	}
+	names := keys[:0]
+	for _, k := range keys {
+		if ValidateName(k) == nil {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// List returns the metadata of every secret, sorted by name. Secrets that
+// fail to open are left out and reported together in the error, which wraps
+// ErrIntegrity; the metadata of the others is returned with it.
+func (s *Store) List() ([]Meta, error) {
+	g, id, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.names()
+	if err != nil {
+		return nil, err
+	}
+	metas := make([]Meta, 0, len(names))
+	var errs []error
+	for _, n := range names {
+		sec, err := s.get(g, id, n)
+		if errors.Is(err, ErrNotFound) {
+			continue // removed since Keys
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		metas = append(metas, sec.Meta)
+	}
+	return metas, errors.Join(errs...)
+}
+
+// write runs fn with the store unlocked and the write lock held, after
+// checking that home still holds the same store. The in-process mutex is
+// not held meanwhile, so reads go on during a write; writers, in this
+// process or others, are serialised by the flock alone (each takes it on
+// its own open file description).
+func (s *Store) write(fn func(g cipher.AEAD, id string, now time.Time) error) error {
+	g, id, err := s.reader()
+	if err != nil {
+		return err
+	}
+	unlock, err := lockHome(s.home)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := s.checkSameStore(); err != nil {
+		return err
+	}
+	return fn(g, id, s.clock().UTC())
+}
+
+// checkSameStore reads the header again, under the write lock, and
+// refuses to go on if home now holds another store.
+func (s *Store) checkSameStore() (*header, error) {
+	h, err := loadHeader(s.home)
+	if err != nil {
+		return nil, err
+	}
+	if h.ID != s.id {
+		return nil, fmt.Errorf("%s now holds another store (id %s, opened %s); nothing was written: %w", s.home, h.ID, s.id, ErrIntegrity)
+	}
+	return h, nil
+}
+
+func (s *Store) clock() time.Time {
+	s.mu.RLock()
+	now := s.now
+	s.mu.RUnlock()
+	return now()
+}
+
+func (s *Store) put(g cipher.AEAD, id string, sec Secret) error {
+	data, err := sealItem(g, id, sec)
+	if err != nil {
+		return err
+	}
+	if err := s.kr.Set(keyring.Item{Key: sec.Name, Data: data, Label: "wsx " + sec.Name}); err != nil {
+		return fmt.Errorf("secret %s: %w", sec.Name, s.wrapBackend("write", err))
+	}
+	return nil
+}
+
+// Add stores a new secret with Version 1 and Created = Updated = now. It
+// validates the name (ValidateName; a DangerousName needs
+// opts.AllowDangerousName, else ErrDangerousName), the metadata and the
+// value for its type; a key in PEM or OpenSSH form is stored in canonical
+// form with Meta.SSH set (see ParseKey). It fails with ErrExists if the
+// name, or a name differing only in case, is taken. Created, Updated,
+// Rotated, Version and SSH given in sec are ignored.
+func (s *Store) Add(sec Secret, opts ...AddOptions) (Meta, error) {
+	var o AddOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if err := ValidateName(sec.Name); err != nil {
+		return Meta{}, err
+	}
+	if DangerousName(sec.Name) && !o.AllowDangerousName {
+		return Meta{}, fmt.Errorf("secret %s: the name could change what a program given it in its environment runs or loads: %w", sec.Name, ErrDangerousName)
+	}
+	sec, err := checkSecret(sec, o.KeyPassphrase)
+	if err != nil {
+		return Meta{}, err
+	}
+	err = s.write(func(g cipher.AEAD, id string, now time.Time) error {
+		names, err := s.names()
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if n == sec.Name {
+				return fmt.Errorf("secret %s: %w", sec.Name, ErrExists)
+			}
+			if strings.EqualFold(n, sec.Name) {
+				return fmt.Errorf("secret %s differs only in case from the existing %s: %w", sec.Name, n, ErrExists)
+			}
+		}
+		sec.Created, sec.Updated, sec.Rotated, sec.Version = now, now, time.Time{}, 1
+		return s.put(g, id, sec)
+	})
+	if err != nil {
+		return Meta{}, err
+	}
+	return sec.Meta, nil
+}
+
+// Update applies fn to the secret called name and stores the result with
+// Version+1 and Updated = now. fn may change the type, value and
+// descriptive fields, and Rotated; it runs while the write lock is held, so
+// it must not wait for a user. If fn changes the value without changing
+// Rotated, Rotated becomes now. Name, Created and Version are the store's:
+// changing the name is an error, the others are restored. The result is
+// validated as by Add (an encrypted key is refused: pass the output of
+// ParseKey).
+func (s *Store) Update(name string, fn func(*Secret) error) (Meta, error) {
+	if err := ValidateName(name); err != nil {
+		return Meta{}, err
+	}
+	var out Meta
+	err := s.write(func(g cipher.AEAD, id string, now time.Time) error {
+		cur, err := s.get(g, id, name)
+		if err != nil {
+			return err
+		}
+		next := cur
+		next.Hosts = append([]string(nil), cur.Hosts...)
+		if err := fn(&next); err != nil {
+			return err
+		}
+		if next.Name != name {
+			return fmt.Errorf("secret %s: update cannot rename it to %q: %w", name, next.Name, ErrInvalidName)
+		}
+		if next, err = checkSecret(next, nil); err != nil {
+			return err
+		}
+		if !next.Value.Equal(cur.Value) && next.Rotated.Equal(cur.Rotated) {
+			next.Rotated = now
+		}
+		next.Created, next.Version, next.Updated = cur.Created, cur.Version+1, now
+		if err := s.put(g, id, next); err != nil {
+			return err
+		}
+		out = next.Meta
+		return nil
+	})
+	return out, err
+}
+
+// Rotate replaces the value of the secret called name with v, validated for
+// its type, with Version+1 and Rotated = Updated = now.
+func (s *Store) Rotate(name string, v Value) (Meta, error) {
+	if err := ValidateName(name); err != nil {
+		return Meta{}, err
+	}
+	var out Meta
+	err := s.write(func(g cipher.AEAD, id string, now time.Time) error {
+		cur, err := s.get(g, id, name)
+		if err != nil {
+			return err
+		}
+		next := cur
+		next.Value = v
+		if next, err = checkSecret(next, nil); err != nil {
+			return err
+		}
+		next.Version, next.Rotated, next.Updated = cur.Version+1, now, now
+		if err := s.put(g, id, next); err != nil {
+			return err
+		}
+		out = next.Meta
+		return nil
+	})
+	return out, err
+}
+
+// Remove deletes the secret called name; ErrNotFound if there is none.
+func (s *Store) Remove(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	return s.write(func(cipher.AEAD, string, time.Time) error {
+		// Some backends (secret-service) report success for a missing item.
+		if _, err := s.kr.Get(name); isNotFound(err) {
+			return fmt.Errorf("secret %s: %w", name, ErrNotFound)
+		}
+		if err := s.kr.Remove(name); err != nil {
+			if isNotFound(err) {
+				return fmt.Errorf("secret %s: %w", name, ErrNotFound)
+			}
+			return fmt.Errorf("secret %s: %w", name, s.wrapBackend("remove", err))
+		}
+		return nil
+	})
+}
+
+// ChangePassphrase wraps the data key under newPass, with a fresh salt and
+// the store's KDF parameters, and replaces the header in one atomic write.
+// Items are not touched: after a crash every item opens with the old
+// passphrase or every item with the new one. A store whose key is held by
+// its backend has no passphrase to change.
+func (s *Store) ChangePassphrase(newPass []byte) error {
+	if len(newPass) == 0 {
+		return fmt.Errorf("the new passphrase is empty; choose a non-empty one: %w", ErrEmptyPassphrase)
+	}
+	s.mu.RLock()
+	key := bytes.Clone(s.key)
+	s.mu.RUnlock()
+	if key == nil {
+		return ErrLocked
+	}
+	defer clear(key)
+	unlock, err := lockHome(s.home)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	h, err := s.checkSameStore()
+	if err != nil {
+		return err
+	}
+	if h.Key != keyByPassphrase {
+		return fmt.Errorf("the data key of this store is held by backend %s; it has no passphrase to change", h.Backend)
+	}
+	removeHeaderTemps(s.home)
+	next := *h
+	if err := next.wrap(key, newPass, h.KDF.params()); err != nil {
+		return fmt.Errorf("change passphrase: %w", err)
+	}
+	if err := writeHeaderFile(s.home, next.marshal()); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.hdr = &next
+	s.mu.Unlock()
+	return nil
+}

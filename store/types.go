@@ -1,0 +1,198 @@
+package store
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// ParseType returns the Type named s (token, password, key or file).
+func ParseType(s string) (Type, error) {
+	for _, t := range Types {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	names := make([]string, len(Types))
+	for i, t := range Types {
+		names[i] = string(t)
+	}
+	return "", fmt.Errorf("type %q is not one of %s: %w", s, strings.Join(names, ", "), ErrInvalidType)
+}
+
+// RSA key sizes ParseKey accepts. OpenSSH refuses smaller keys; larger ones
+// only cost signing time.
+const (
+	minRSABits = 1024
+	maxRSABits = 16384
+)
+
+// ParseKey validates an SSH private key given in PEM or OpenSSH form
+// (ed25519, rsa or ecdsa) and returns it in canonical form: unencrypted
+// OpenSSH PEM, with its public facts in info. An encrypted key makes ParseKey
+// call passphrase once; a nil passphrase func makes an encrypted key an
+// error. Data that does not contain "-----BEGIN" is raw key material (an
+// encryption key, say): it is returned as is with a nil info. Errors wrap
+// ErrInvalidValue and never contain the key.
+func ParseKey(data []byte, passphrase func() ([]byte, error)) (canonical []byte, info *SSHKey, err error) {
+	if len(data) == 0 {
+		return nil, nil, fmt.Errorf("key is empty: %w", ErrInvalidValue)
+	}
+	if len(data) > MaxFileSize {
+		return nil, nil, fmt.Errorf("key of %d bytes is larger than %d: %w", len(data), MaxFileSize, ErrInvalidValue)
+	}
+	if !bytes.Contains(data, []byte("-----BEGIN")) {
+		return bytes.Clone(data), nil, nil
+	}
+	raw, err := ssh.ParseRawPrivateKey(data)
+	var missing *ssh.PassphraseMissingError
+	if errors.As(err, &missing) {
+		if passphrase == nil {
+			return nil, nil, fmt.Errorf("key is encrypted and no passphrase was given: %w", ErrInvalidValue)
+		}
+		pass, perr := passphrase()
+		if perr != nil {
+			return nil, nil, fmt.Errorf("read key passphrase: %w", perr)
+		}
+		raw, err = ssh.ParseRawPrivateKeyWithPassphrase(data, pass)
+		clear(pass)
+		if err != nil {
+			return nil, nil, fmt.Errorf("key does not decrypt with the passphrase given: %w", ErrInvalidValue)
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("key looks like PEM but is not a private key ssh can read: %w", ErrInvalidValue)
+	}
+	bits := 0
+	switch k := raw.(type) {
+	case *ed25519.PrivateKey:
+		raw, bits = *k, 256
+	case ed25519.PrivateKey:
+		bits = 256
+	case *rsa.PrivateKey:
+		bits = k.N.BitLen()
+		if bits < minRSABits || bits > maxRSABits {
+			return nil, nil, fmt.Errorf("rsa key of %d bits is outside %d..%d: %w", bits, minRSABits, maxRSABits, ErrInvalidValue)
+		}
+	case *ecdsa.PrivateKey:
+		bits = k.Curve.Params().BitSize
+	default:
+		return nil, nil, fmt.Errorf("key type %T is not supported (ed25519, rsa, ecdsa): %w", raw, ErrInvalidValue)
+	}
+	signer, err := ssh.NewSignerFromKey(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("key cannot sign: %w", ErrInvalidValue)
+	}
+	block, err := ssh.MarshalPrivateKey(raw, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("re-encode key: %w", ErrInvalidValue)
+	}
+	pub := signer.PublicKey()
+	info = &SSHKey{
+		Algorithm:   pub.Type(),
+		Fingerprint: ssh.FingerprintSHA256(pub),
+		PublicKey:   strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))),
+		Bits:        bits,
+	}
+	return pem.EncodeToMemory(block), info, nil
+}
+
+// checkSecret validates sec's type, metadata and value, and returns it with
+// a canonical value and Meta.SSH set for a parsed SSH key.
+func checkSecret(sec Secret, keyPass func() ([]byte, error)) (Secret, error) {
+	if err := ValidateName(sec.Name); err != nil {
+		return sec, err
+	}
+	if _, err := ParseType(string(sec.Type)); err != nil {
+		return sec, fmt.Errorf("secret %s: %w", sec.Name, err)
+	}
+	if err := checkMeta(sec.Meta); err != nil {
+		return sec, fmt.Errorf("secret %s: %w", sec.Name, err)
+	}
+	v := sec.Value.Bytes()
+	if len(v) > MaxFileSize {
+		return sec, fmt.Errorf("secret %s: value of %d bytes is larger than %d: %w", sec.Name, len(v), MaxFileSize, ErrInvalidValue)
+	}
+	sec.SSH = nil
+	switch sec.Type {
+	case TypeToken, TypePassword:
+		if len(v) == 0 {
+			return sec, fmt.Errorf("secret %s: a %s cannot be empty: %w", sec.Name, sec.Type, ErrInvalidValue)
+		}
+	case TypeKey:
+		canon, info, err := ParseKey(v, keyPass)
+		if err != nil {
+			return sec, fmt.Errorf("secret %s: %w", sec.Name, err)
+		}
+		if info != nil {
+			sec.Value = NewValue(canon)
+			clear(canon)
+		}
+		sec.SSH = info
+	case TypeFile:
+	}
+	return sec, nil
+}
+
+// Limits on metadata fields that MaxDescLen and MaxHostCount leave open.
+const (
+	MaxHostLen     = 255 // bytes in one Hosts entry
+	maxUsernameLen = 256
+)
+
+// checkMeta validates the descriptive fields of m.
+func checkMeta(m Meta) error {
+	if len(m.Description) > MaxDescLen {
+		return fmt.Errorf("description of %d bytes is longer than %d: %w", len(m.Description), MaxDescLen, ErrInvalidValue)
+	}
+	if err := printable("description", m.Description, true); err != nil {
+		return err
+	}
+	if len(m.Hosts) > MaxHostCount {
+		return fmt.Errorf("%d hosts is more than %d: %w", len(m.Hosts), MaxHostCount, ErrInvalidValue)
+	}
+	for _, h := range m.Hosts {
+		if h == "" || len(h) > MaxHostLen || strings.ContainsAny(h, " ") {
+			return fmt.Errorf("host %q is not a host (1..%d bytes, no spaces; HOST, HOST:PORT, HOST/PATH or a URL): %w", h, MaxHostLen, ErrInvalidValue)
+		}
+		if err := printable("host", h, false); err != nil {
+			return err
+		}
+	}
+	if len(m.Username) > maxUsernameLen {
+		return fmt.Errorf("username of %d bytes is longer than %d: %w", len(m.Username), maxUsernameLen, ErrInvalidValue)
+	}
+	if err := printable("username", m.Username, false); err != nil {
+		return err
+	}
+	if m.RotateEvery < 0 {
+		return fmt.Errorf("rotation interval %v is negative: %w", m.RotateEvery, ErrInvalidValue)
+	}
+	return nil
+}
+
+// printable refuses invalid UTF-8 and control characters (tab and, when
+// multiline, newline excepted), which could rewrite a terminal or a
+// protocol line when the field is shown.
+func printable(field, s string, multiline bool) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8: %w", field, ErrInvalidValue)
+	}
+	for _, r := range s {
+		if r == '\t' || (multiline && r == '\n') {
+			continue
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Errorf("%s contains control character %q: %w", field, r, ErrInvalidValue)
+		}
+	}
+	return nil
+}
