@@ -27,6 +27,13 @@ const (
 	ViaAPI        = "api"
 )
 
+// Results a record can carry.
+const (
+	ResultOK     = "ok"
+	ResultDenied = "denied"
+	ResultError  = "error"
+)
+
 // Actor is the unix user on whose behalf the event happened.
 type Actor struct {
 	UID  int    `json:"uid"`

@@ -1,0 +1,436 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+)
+
+// KeySize is the size of the MAC key.
+const KeySize = 32
+
+// Limits Append applies to the fields a caller takes from the outside, so a
+// huge command line cannot make a record too large to write.
+const (
+	maxArgs     = 64   // argv elements kept; the rest are summarised
+	maxArgLen   = 1024 // bytes kept of each argv element
+	maxFieldLen = 1024 // bytes kept of Context.Command and Detail
+)
+
+// Errors callers branch on.
+var (
+	// ErrUnavailable is wrapped by every error of Append and Open that
+	// means the record could not be made durable: the caller must not
+	// release the secret.
+	ErrUnavailable = errors.New("audit unavailable")
+	// ErrInvalidRecord is wrapped when a record given to Append is not
+	// valid (unknown event, via or result, or too large).
+	ErrInvalidRecord = errors.New("invalid audit record")
+	// ErrBadKey is returned for a MAC key that is not KeySize bytes.
+	ErrBadKey = errors.New("audit key must be 32 bytes")
+)
+
+// Options tune a Log.
+type Options struct {
+	// Now is the clock for records given without a time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Log appends records to an audit log file. Its methods are safe for
+// concurrent use, and several processes may append to the same file.
+type Log struct {
+	path string
+	key  []byte
+	now  func() time.Time
+
+	mu     sync.Mutex
+	f      *os.File // nil after a failure: the next Append reopens the path
+	closed bool
+}
+
+// Open opens (creating it 0600, and its directory 0700, if missing) the
+// audit log at path. key is the 32-byte MAC key.
+func Open(path string, key []byte) (*Log, error) {
+	return OpenWith(path, key, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(path string, key []byte, opts Options) (*Log, error) {
+	if len(key) != KeySize {
+		return nil, ErrBadKey
+	}
+	l := &Log{path: path, key: bytes.Clone(key), now: opts.Now}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	f, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	l.f = f
+	return l, nil
+}
+
+// Path returns the path of the log file.
+func (l *Log) Path() string { return l.path }
+
+// Close closes the file. Append fails after Close.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// Append writes r as the next record and returns it as written. It fills
+// Seq, Prev and MAC, and Time from the clock when r.Time is zero; times are
+// stored in UTC. Argv elements past 64 and bytes past 1 KiB in an argv
+// element, in Context.Command or in Detail are cut (marked "..."). The
+// caller must already have masked secret values (MaskArgv). An error
+// wrapping ErrUnavailable means nothing was recorded: do not release the
+// secret.
+func (l *Log) Append(r Record) (Record, error) {
+	r, err := l.prepare(r)
+	if err != nil {
+		return Record{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return Record{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, l.path, os.ErrClosed)
+	}
+	f, err := l.acquire()
+	if err != nil {
+		return Record{}, err
+	}
+	out, err := l.appendLocked(f, r)
+	funlock(f)
+	if err != nil {
+		l.drop()
+		return Record{}, err
+	}
+	return out, nil
+}
+
+// prepare copies r so the caller's Process and Context are not shared,
+// shortens over-long fields and checks what the caller chose.
+func (l *Log) prepare(r Record) (Record, error) {
+	if r.Time.IsZero() {
+		r.Time = l.now()
+	}
+	r.Time = r.Time.Round(0).UTC()
+	r.Seq, r.Prev, r.MAC = 1, "", ""
+	if r.Process != nil {
+		p := *r.Process
+		p.Argv = clampArgv(p.Argv)
+		r.Process = &p
+	}
+	if r.Context != nil {
+		c := *r.Context
+		c.Command = clamp(c.Command, maxFieldLen)
+		r.Context = &c
+	}
+	r.Detail = clamp(r.Detail, maxFieldLen)
+	if err := validate(r); err != nil {
+		return Record{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	return r, nil
+}
+
+func clampArgv(argv []string) []string {
+	if argv == nil {
+		return nil
+	}
+	n := min(len(argv), maxArgs)
+	out := make([]string, 0, n)
+	for i := range n {
+		if i == maxArgs-1 && len(argv) > maxArgs {
+			out = append(out, fmt.Sprintf("... (%d more)", len(argv)-i))
+			break
+		}
+		out = append(out, clamp(argv[i], maxArgLen))
+	}
+	return out
+}
+
+// clamp cuts s to at most n bytes on a rune boundary, ending it with "...".
+func clamp(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// acquire returns the open log file, locked, after checking that the path
+// still names it; it reopens the path when the file was moved or removed.
+func (l *Log) acquire() (*os.File, error) {
+	for range 3 {
+		if l.f == nil {
+			f, err := openFile(l.path)
+			if err != nil {
+				return nil, err
+			}
+			l.f = f
+		}
+		if err := flock(l.f, unix.LOCK_EX); err != nil {
+			l.drop()
+			return nil, fmt.Errorf("%w: lock %s: %w", ErrUnavailable, l.path, err)
+		}
+		same, err := l.current()
+		if err != nil {
+			funlock(l.f)
+			l.drop()
+			return nil, err
+		}
+		if same {
+			return l.f, nil
+		}
+		funlock(l.f)
+		l.drop()
+	}
+	return nil, fmt.Errorf("%w: %s keeps being replaced", ErrUnavailable, l.path)
+}
+
+// current reports whether the path still names the open file, and checks
+// the file's type, owner and mode again.
+func (l *Log) current() (bool, error) {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
+	}
+	if err := checkFile(l.path, fi); err != nil {
+		return false, err
+	}
+	pi, err := os.Lstat(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
+	}
+	return os.SameFile(fi, pi), nil
+}
+
+func (l *Log) drop() {
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+}
+
+// appendLocked does the work of Append with the file locked.
+func (l *Log) appendLocked(f *os.File, r Record) (Record, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return Record{}, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
+	}
+	size := fi.Size()
+	end, last, err := readTail(f, size)
+	if err != nil {
+		return Record{}, fmt.Errorf("%w: read %s: %w", ErrUnavailable, l.path, err)
+	}
+	var seq uint64
+	if last != nil {
+		lr, err := ParseRecord(last)
+		if err != nil {
+			return Record{}, fmt.Errorf("%w: %s: last record is unreadable: %w", ErrUnavailable, l.path, err)
+		}
+		if lr.Seq == math.MaxUint64 {
+			return Record{}, fmt.Errorf("%w: %s: seq exhausted", ErrUnavailable, l.path)
+		}
+		seq = lr.Seq
+		r.Prev = lineHash(last)
+	}
+	r.Seq = seq + 1
+	line, err := l.encode(&r)
+	if err != nil {
+		return Record{}, err
+	}
+	// Return the record as a reader will see it (encoding/json replaces
+	// invalid UTF-8), and never write a line the strict parser refuses.
+	written, err := ParseRecord(line[:len(line)-1])
+	if err != nil {
+		return Record{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	if end < size {
+		// A partial last line from an interrupted append: drop it.
+		if err := f.Truncate(end); err != nil {
+			return Record{}, fmt.Errorf("%w: truncate partial record in %s: %w", ErrUnavailable, l.path, err)
+		}
+	}
+	if err := writeLine(f, line); err != nil {
+		f.Truncate(end) // best effort: leave no partial line behind
+		return Record{}, fmt.Errorf("%w: write %s: %w", ErrUnavailable, l.path, err)
+	}
+	if err := syncFile(f); err != nil {
+		f.Truncate(end) // the record is not durable: it must not count
+		return Record{}, fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
+	}
+	return written, nil
+}
+
+// macField is how the last key of every line starts.
+const macField = `,"mac":"`
+
+// encode sets r.MAC and returns the record's line with its "\n". The MAC
+// is over the encoding with mac "" (see the package doc).
+func (l *Log) encode(r *Record) ([]byte, error) {
+	r.MAC = ""
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode: %w", ErrInvalidRecord, err)
+	}
+	if !bytes.HasSuffix(b, []byte(macField+`"}`)) {
+		return nil, fmt.Errorf("%w: encoding does not end with the mac field", ErrInvalidRecord)
+	}
+	if len(b)+64 > MaxLineSize {
+		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrInvalidRecord, len(b)+64, MaxLineSize)
+	}
+	m := hmac.New(sha256.New, l.key)
+	m.Write(b)
+	r.MAC = hex.EncodeToString(m.Sum(nil))
+	line := make([]byte, 0, len(b)+len(r.MAC)+1)
+	line = append(line, b[:len(b)-2]...) // up to and including `"mac":"`
+	line = append(line, r.MAC...)
+	line = append(line, "\"}\n"...)
+	return line, nil
+}
+
+// lineHash is the Prev of the record after line.
+func lineHash(line []byte) string {
+	sum := sha256.Sum256(line)
+	return hex.EncodeToString(sum[:])
+}
+
+// writeLine writes line with one write(2) on the O_APPEND descriptor, so
+// the line lands whole at the end of the file.
+func writeLine(f *os.File, line []byte) error {
+	for {
+		n, err := unix.Write(int(f.Fd()), line)
+		if err == unix.EINTR && n <= 0 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n != len(line) {
+			return io.ErrShortWrite
+		}
+		return nil
+	}
+}
+
+// syncFile makes the written lines durable.
+func syncFile(f *os.File) error {
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// readTail finds the end of the last complete line in the first size bytes
+// of f (just past its "\n"; 0 when there is none) and returns that line
+// without its "\n" (nil when there is none).
+func readTail(f *os.File, size int64) (end int64, last []byte, err error) {
+	n := int64(4096)
+	for {
+		n = min(n, size)
+		pos := size - n
+		buf := make([]byte, n)
+		if _, err := f.ReadAt(buf, pos); err != nil {
+			return 0, nil, err
+		}
+		i := bytes.LastIndexByte(buf, '\n')
+		if i < 0 {
+			if pos == 0 {
+				return 0, nil, nil
+			}
+			if n > 2*(MaxLineSize+1) {
+				return 0, nil, fmt.Errorf("%w: no line end in the last %d bytes", ErrMalformed, n)
+			}
+			n *= 2
+			continue
+		}
+		j := bytes.LastIndexByte(buf[:i], '\n')
+		if j < 0 && pos > 0 {
+			if n > 2*(MaxLineSize+1) {
+				return 0, nil, fmt.Errorf("%w: last line longer than %d bytes", ErrMalformed, MaxLineSize)
+			}
+			n *= 2
+			continue
+		}
+		return pos + int64(i) + 1, buf[j+1 : i], nil
+	}
+}
+
+// openFile opens the log for appending, creating it and its directory.
+func openFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("%w: create directory: %w", ErrUnavailable, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s: %w", ErrUnavailable, path, err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkFile(path, fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkFile refuses a log that is not a regular file of ours, closed to
+// group and others.
+func checkFile(path string, fi os.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file", ErrUnavailable, path)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%w: %s is owned by uid %d, not %d", ErrUnavailable, path, st.Uid, os.Geteuid())
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o, want 0600", ErrUnavailable, path, perm)
+	}
+	return nil
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func funlock(f *os.File) { flock(f, unix.LOCK_UN) }
