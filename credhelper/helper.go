@@ -1,0 +1,423 @@
+package credhelper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/store"
+)
+
+// Secrets is the part of the store the helper uses.
+type Secrets interface {
+	List() ([]store.Meta, error)
+	Get(name string) (store.Secret, error)
+	Add(sec store.Secret) (store.Meta, error)
+	Update(name string, fn func(*store.Secret) error) (store.Meta, error)
+	Remove(name string) error
+}
+
+// Auditor records what the helper does with secrets. The helper releases a
+// value only after Used returned nil.
+type Auditor interface {
+	// Used records that the value of name was sent to git.
+	Used(name string, ctx audit.Context) error
+	// Denied records that a host rejected the value of name.
+	Denied(name, detail string, ctx audit.Context) error
+	// Changed records that the helper created, updated or deleted name
+	// (audit.EventCreated, EventUpdated, EventDeleted).
+	Changed(event audit.Event, name string, ctx audit.Context) error
+}
+
+// Options are the inputs of one helper run.
+type Options struct {
+	Stdin  io.Reader
+	Stdout io.Writer // protocol lines only
+	Stderr io.Writer // one-line notes for the user
+
+	Secrets Secrets
+	Auditor Auditor
+	Now     func() time.Time // nil: time.Now
+
+	// Locked says the store is locked and cannot be unlocked here (no
+	// agent, no terminal, no WSX_PASSPHRASE_FILE). Secrets is not used.
+	Locked bool
+
+	// Caller returns what is known of the git command that asked: Command
+	// (see Command), Repo, Remote, Branch, Commit. The helper fills in
+	// Protocol, Host and Path. It is called at most once, and only when a
+	// record is written. Nil: none.
+	Caller func() audit.Context
+}
+
+// The operations git passes to a helper.
+const (
+	OpGet        = "get"
+	OpStore      = "store"
+	OpErase      = "erase"
+	OpCapability = "capability"
+)
+
+// unlockHint is the fix for a locked store.
+const unlockHint = "unlock it with `wsx unlock` (or set WSX_PASSPHRASE_FILE)"
+
+// Run performs one helper operation. An operation it does not know prints
+// nothing and returns nil, as gitcredentials(7) asks. A returned error
+// (malformed request, unusable value, store or audit failure) never holds
+// a value; the caller prints it. Notes that are not failures (locked store,
+// a secret a host rejected) go to Stderr and Run returns nil.
+func Run(ctx context.Context, op string, opts Options) error {
+	switch op {
+	case OpCapability:
+		_, err := io.WriteString(opts.Stdout, "version 0\n")
+		return err
+	case OpGet, OpStore, OpErase:
+	default:
+		return nil
+	}
+	req, err := Parse(opts.Stdin)
+	if err != nil {
+		return fmt.Errorf("credential %s: %w", op, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	h := &helper{opts: opts, req: req}
+	if h.opts.Now == nil {
+		h.opts.Now = time.Now
+	}
+	if h.opts.Stderr == nil {
+		h.opts.Stderr = io.Discard
+	}
+	if opts.Locked {
+		h.locked(op)
+		return nil
+	}
+	t, ok := newTarget(req)
+	if !ok {
+		return nil // no protocol or host: never a wildcard
+	}
+	h.t = t
+	switch op {
+	case OpGet:
+		err = h.get()
+	case OpStore:
+		err = h.store()
+	default:
+		err = h.erase()
+	}
+	if errors.Is(err, store.ErrLocked) {
+		h.locked(op)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("credential %s: %w", op, err)
+	}
+	return nil
+}
+
+type helper struct {
+	opts     Options
+	req      Request
+	t        target
+	ctx      audit.Context
+	ctxReady bool
+}
+
+// note writes one line to stderr.
+func (h *helper) note(format string, args ...any) {
+	fmt.Fprintf(h.opts.Stderr, "wsx: "+format+"\n", args...)
+}
+
+func (h *helper) locked(op string) {
+	switch op {
+	case OpGet:
+		h.note("the store is locked, so git will ask for the password; %s", unlockHint)
+	case OpStore:
+		h.note("the store is locked, so the credential git approved was not saved; %s", unlockHint)
+	default:
+		h.note("the store is locked, so no credential was erased; %s", unlockHint)
+	}
+}
+
+// auditContext is the caller's context with the request's target.
+func (h *helper) auditContext() audit.Context {
+	if !h.ctxReady {
+		if h.opts.Caller != nil {
+			h.ctx = h.opts.Caller()
+		}
+		h.ctx.Protocol = h.req.Protocol
+		h.ctx.Host = h.req.Host
+		h.ctx.Path = h.req.Path
+		h.ctxReady = true
+	}
+	return h.ctx
+}
+
+// dueDate is when m's value is due for rotation, or zero when unknown.
+func dueDate(m store.Meta) time.Time {
+	if m.RotateEvery <= 0 {
+		return time.Time{}
+	}
+	from := m.Rotated
+	if from.IsZero() {
+		from = m.Created
+	}
+	if from.IsZero() {
+		return time.Time{}
+	}
+	return from.Add(m.RotateEvery)
+}
+
+// safeValue reports whether v can travel in the protocol.
+func safeValue(v store.Value) bool {
+	return !v.IsZero() && !bytes.ContainsAny(v.Bytes(), "\n\r\x00")
+}
+
+func (h *helper) get() error {
+	metas, err := h.opts.Secrets.List()
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
+	named, stored, needsPath := candidates(metas, h.t)
+	now := h.opts.Now()
+	for _, c := range append(named, stored...) {
+		sec, err := h.opts.Secrets.Get(c.meta.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // removed since List
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", c.meta.Name, err)
+		}
+		due := dueDate(sec.Meta)
+		if c.stored && !due.IsZero() && !due.After(now) {
+			continue // expired; git would ignore it
+		}
+		return h.release(c, sec, due, now)
+	}
+	if len(needsPath) > 0 {
+		h.note("%s is limited to paths on %s, but git sent no path; run `git config --global credential.useHttpPath true`",
+			strings.Join(needsPath, ", "), display(h.req.Host))
+	}
+	return nil
+}
+
+// release sends sec to git once the use is on record.
+func (h *helper) release(c candidate, sec store.Secret, due, now time.Time) error {
+	name := c.meta.Name
+	if !safeValue(sec.Value) {
+		what := "is empty"
+		if !sec.Value.IsZero() {
+			what = "holds a line break or NUL byte, which git cannot receive"
+		}
+		return fmt.Errorf("secret %s %s; replace it with `wsx rotate %s`: %w", name, what, name, ErrUnsafeValue)
+	}
+	var out bytes.Buffer
+	defer func() { clear(out.Bytes()) }()
+	if err := Format(&out, Response{Username: c.username, Password: sec.Value, PasswordExpiry: due}); err != nil {
+		return fmt.Errorf("secret %s: user name: %w", name, err)
+	}
+	if err := h.opts.Auditor.Used(name, h.auditContext()); err != nil {
+		return fmt.Errorf("audit log unavailable, so %s was not released: %w", name, err)
+	}
+	if !c.stored && !due.IsZero() && !due.After(now) {
+		h.note("%s was due for rotation on %s, so git treats it as expired; rotate it with `wsx rotate %s`",
+			name, due.UTC().Format(time.DateOnly), name)
+	}
+	_, err := h.opts.Stdout.Write(out.Bytes())
+	return err
+}
+
+// expired reports whether the request's password has expired already.
+func (h *helper) expired() bool {
+	e := h.req.PasswordExpiry
+	return !e.IsZero() && !e.After(h.opts.Now())
+}
+
+// validScheme reports whether s can be a URL scheme.
+func validScheme(s string) bool {
+	if s == "" || !('a' <= s[0] && s[0] <= 'z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *helper) store() error {
+	req := h.req
+	if req.Password.IsZero() || req.Username == "" || req.Ephemeral || h.expired() || !validScheme(h.t.protocol) {
+		return nil // nothing git's store helper would keep, or not meant to be kept
+	}
+	metas, err := h.opts.Secrets.List()
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
+	named, _, _ := candidates(metas, h.t)
+	for _, c := range named {
+		sec, err := h.opts.Secrets.Get(c.meta.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", c.meta.Name, err)
+		}
+		if sec.Value.Equal(req.Password) {
+			return nil // what we sent: nothing to write
+		}
+	}
+	if len(named) > 0 {
+		name := named[0].meta.Name
+		h.note("the credential git approved for %s differs from %s, which answers for it, so it was not saved; replace %s with `wsx rotate %s`",
+			display(req.Host), name, name, name)
+		return nil
+	}
+	k := keyOf(h.t)
+	if len(k.url()) > maxStoredURL {
+		h.note("the credential git approved for %s was not saved: its URL is longer than %d bytes", display(req.Host), maxStoredURL)
+		return nil
+	}
+	return h.put(k)
+}
+
+// put writes the request's credential under k, creating or replacing it.
+func (h *helper) put(k storedKey) error {
+	name := k.name()
+	expiry := h.req.PasswordExpiry
+	fill := func(s *store.Secret) {
+		s.Type = store.TypePassword
+		s.Description = k.description()
+		s.Hosts = []string{k.url()}
+		s.Username = k.username
+		s.Value = h.req.Password
+		s.RotateEvery = 0
+		if !expiry.IsZero() {
+			from := s.Rotated
+			if from.IsZero() {
+				from = s.Created
+			}
+			s.RotateEvery = max(expiry.Sub(from), time.Second)
+		}
+	}
+	for range 3 { // Add and Update race with other helpers; settle in a few rounds
+		cur, err := h.opts.Secrets.Get(name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			sec := store.Secret{Meta: store.Meta{Name: name, Created: h.opts.Now()}}
+			fill(&sec)
+			_, err = h.opts.Secrets.Add(sec)
+			if errors.Is(err, store.ErrExists) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("save %s: %w", name, err)
+			}
+			return h.changed(audit.EventCreated, name)
+		case err != nil:
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		if cur.Value.Equal(h.req.Password) && cur.Username == k.username && sameExpiry(dueDate(cur.Meta), expiry) {
+			return nil // already stored: no rewrite
+		}
+		_, err = h.opts.Secrets.Update(name, func(s *store.Secret) error { fill(s); return nil })
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("save %s: %w", name, err)
+		}
+		return h.changed(audit.EventUpdated, name)
+	}
+	return fmt.Errorf("save %s: it keeps changing under us; try again", name)
+}
+
+// sameExpiry compares expiry dates to the second, as the protocol carries
+// them.
+func sameExpiry(a, b time.Time) bool {
+	if a.IsZero() || b.IsZero() {
+		return a.IsZero() == b.IsZero()
+	}
+	return a.Unix() == b.Unix()
+}
+
+func (h *helper) changed(ev audit.Event, name string) error {
+	if err := h.opts.Auditor.Changed(ev, name, h.auditContext()); err != nil {
+		return fmt.Errorf("record %s of %s: %w", ev, name, err)
+	}
+	return nil
+}
+
+func (h *helper) erase() error {
+	metas, err := h.opts.Secrets.List()
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
+	named, stored, _ := candidates(metas, h.t)
+	if !h.req.Password.IsZero() {
+		for _, c := range named {
+			sec, err := h.opts.Secrets.Get(c.meta.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("read %s: %w", c.meta.Name, err)
+			}
+			if !sec.Value.Equal(h.req.Password) {
+				continue
+			}
+			detail := display(h.req.Host) + " rejected " + c.meta.Name
+			if err := h.opts.Auditor.Denied(c.meta.Name, detail, h.auditContext()); err != nil {
+				return fmt.Errorf("record rejection of %s: %w", c.meta.Name, err)
+			}
+			h.note("%s; it was kept: rotate it with `wsx rotate %s`", detail, c.meta.Name)
+		}
+	}
+	for _, c := range stored {
+		if !h.req.Password.IsZero() {
+			sec, err := h.opts.Secrets.Get(c.meta.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("read %s: %w", c.meta.Name, err)
+			}
+			if !sec.Value.Equal(h.req.Password) {
+				continue // not the password git saw fail: keep ours
+			}
+		}
+		err := h.opts.Secrets.Remove(c.meta.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("remove %s: %w", c.meta.Name, err)
+		}
+		if err := h.changed(audit.EventDeleted, c.meta.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// display returns s as it is when every rune is printable, else quoted
+// with Go escapes, so that ESC, BEL, CR and the like never reach a
+// terminal raw.
+func display(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || r == '"' || r == '\\' || !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}

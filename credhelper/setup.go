@@ -1,0 +1,113 @@
+package credhelper
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// SetupHelpers returns the credential.helper list of one git config scope
+// once wsx is set up in it: helper (e.g. "wsx", which git runs as
+// git-credential-wsx from PATH) as the first helper git asks, the other
+// helpers kept after it in their order, earlier wsx entries (IsWSX)
+// dropped. An empty entry resets the list built so far (gitcredentials(7)),
+// so helper goes right after the last one; entries up to it stay as they
+// are. The result equals current when nothing needs to change.
+func SetupHelpers(current []string, helper string) []string {
+	reset := -1
+	for i, h := range current {
+		if h == "" {
+			reset = i
+		}
+	}
+	out := make([]string, 0, len(current)+1)
+	for _, h := range current[:reset+1] {
+		if !IsWSX(h) {
+			out = append(out, h)
+		}
+	}
+	out = append(out, helper)
+	for _, h := range current[reset+1:] {
+		if !IsWSX(h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// EffectiveHelpers returns the helpers git asks, in order, given every
+// credential.helper value of every scope in the order git reads them: the
+// entries after the last empty one.
+func EffectiveHelpers(all []string) []string {
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i] == "" {
+			return all[i+1:]
+		}
+	}
+	return all
+}
+
+// IsWSX reports whether the credential.helper value h runs wsx: "wsx",
+// a path ending in /wsx or git-credential-wsx, with or without a leading
+// "!" and with any arguments.
+func IsWSX(h string) bool {
+	f := strings.Fields(strings.TrimPrefix(h, "!"))
+	if len(f) == 0 {
+		return false
+	}
+	p := f[0]
+	return p == "wsx" || p == "git-credential-wsx" || strings.HasSuffix(p, "/wsx") || strings.HasSuffix(p, "/git-credential-wsx")
+}
+
+// IsPlaintextStore reports whether the credential.helper value h is git's
+// own store helper, which writes every password that works to a file in
+// clear.
+func IsPlaintextStore(h string) bool {
+	f := strings.Fields(strings.TrimPrefix(h, "!"))
+	if len(f) == 0 {
+		return false
+	}
+	p := f[0]
+	return p == "store" || p == "git-credential-store" || strings.HasSuffix(p, "/git-credential-store") ||
+		(filepath.Base(p) == "git" && len(f) > 1 && f[1] == "credential-store")
+}
+
+// Command returns a short human form of a command line for the audit
+// log, e.g. "git clone https://github.com/org/private.git": the program's
+// base name, at most eight arguments each cut to 200 bytes, and URLs
+// without their user and password.
+func Command(argv []string) string {
+	if len(argv) == 0 {
+		return ""
+	}
+	parts := []string{filepath.Base(argv[0])}
+	for i, a := range argv[1:] {
+		if i == 8 {
+			parts = append(parts, "...")
+			break
+		}
+		a = stripUserinfo(a)
+		if len(a) > 200 {
+			a = a[:200] + "..."
+		}
+		parts = append(parts, display(a))
+	}
+	return strings.Join(parts, " ")
+}
+
+// stripUserinfo removes "user:password@" from a URL-shaped argument.
+func stripUserinfo(a string) string {
+	i := strings.Index(a, "://")
+	if i <= 0 {
+		return a
+	}
+	rest := a[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return a
+	}
+	return a[:i+3] + rest[at+1:]
+}
