@@ -1,0 +1,29 @@
+// Package exec runs a program with secrets, the library half of `wsx exec`
+// and `wsx shell`.
+//
+// The model: a secret reaches a child in exactly two ways, both invisible
+// to `ps`. Values go in the environment, built by BuildEnv with one entry
+// per name (the secret wins over any inherited entry) and EnvMarker so a
+// nested wsx can tell (Nested). File secrets (FileSecret) become a path in
+// the environment: /dev/fd/N of a sealed memfd passed as the child's file
+// descriptor N, so the bytes live in memory only and vanish with the child;
+// where memfd is unavailable, a 0600 file in a fresh 0700 directory on a RAM
+// filesystem, removed when the command ends, and never a disk path.
+//
+// Whatever the child prints can be masked. A Masker compiles every value,
+// each line of multi-line values and the usual encodings (base64 at every
+// alignment, hex, URL and JSON escaping) into one Aho–Corasick automaton; a
+// Writer streams through it, passing bytes on as soon as no secret can
+// cover them, holding back at most the longest pattern minus one byte, and
+// flushing that tail after FlushDelay so prompts show at once. Overlapping
+// matches are masked as their union, with one Marker.
+//
+// Run supervises the child: pipes, or a pty whose output (including what
+// the child writes to /dev/tty) passes through the masker; INT, TERM, HUP,
+// QUIT and WINCH forwarded; the exit status is the child's, or 128+N for a
+// signal N; the child gets SIGHUP if wsx dies. Without masking and without
+// a pty, ExecInPlace replaces wsx by the program at no cost.
+//
+// ScriptContext names the script a command runs and the line in it that
+// uses each secret, for the audit record.
+package exec

@@ -1,0 +1,203 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// FileSecret is a secret released to a child as a file: the variable Name
+// holds a path the child can open and read.
+type FileSecret struct {
+	Name    string
+	Content []byte
+}
+
+// Errors of file secrets.
+var (
+	// ErrNoRAMFS: memfd is unavailable and no memory-backed directory
+	// (/dev/shm, $XDG_RUNTIME_DIR on tmpfs) exists. File secrets are never
+	// written to a disk-backed path.
+	ErrNoRAMFS = errors.New("no memory-backed filesystem for file secrets")
+	// ErrNoMemfd: ExecInPlace cannot release file secrets without memfd,
+	// as nothing would remain to remove the fallback files; use Run.
+	ErrNoMemfd = errors.New("memfd unavailable: file secrets need a supervising process")
+)
+
+// RAM filesystem magic numbers (statfs f_type).
+const (
+	tmpfsMagic = 0x01021994
+	ramfsMagic = 0x858458f6
+)
+
+// fileSet is the materialised form of a list of file secrets.
+type fileSet struct {
+	env     []Injected // Name=path for each secret
+	extra   []*os.File // memfds to pass as the child's fds 3, 4, ...
+	dir     string     // fallback directory, removed by close
+	content [][]byte
+}
+
+// fileMode chooses how file secrets are materialised.
+type fileMode int
+
+const (
+	filesForChild   fileMode = iota // memfd passed via ExtraFiles, else RAM dir
+	filesInPlace                    // memfd inherited across exec at its own number
+	filesRAMDirOnly                 // RAM dir only (tests of the fallback)
+)
+
+// openFiles materialises files. ramDirs are the candidate bases for the
+// fallback directory, tried in order.
+func openFiles(files []FileSecret, mode fileMode, ramDirs []string) (*fileSet, error) {
+	fs := &fileSet{}
+	if len(files) == 0 {
+		return fs, nil
+	}
+	for _, f := range files {
+		if !validEnvName(f.Name) {
+			return nil, fmt.Errorf("file secret %q: name is not a variable name: %w", f.Name, ErrBadEnv)
+		}
+		fs.content = append(fs.content, f.Content)
+	}
+	if mode != filesRAMDirOnly {
+		err := fs.openMemfds(files, mode)
+		if err == nil {
+			return fs, nil
+		}
+		fs.close()
+		fs.extra, fs.env = nil, nil
+		if mode == filesInPlace {
+			return nil, fmt.Errorf("%w: %w", ErrNoMemfd, err)
+		}
+	}
+	if err := fs.openRAMDir(files, ramDirs); err != nil {
+		fs.close()
+		return nil, err
+	}
+	return fs, nil
+}
+
+// openMemfds creates one sealed memfd per secret.
+func (fs *fileSet) openMemfds(files []FileSecret, mode fileMode) error {
+	for i, f := range files {
+		flags := unix.MFD_ALLOW_SEALING
+		if mode == filesForChild {
+			// Our copy must not leak into other children; the child's
+			// copy (ExtraFiles, dup2) has close-on-exec cleared.
+			flags |= unix.MFD_CLOEXEC
+		}
+		fd, err := unix.MemfdCreate("wsx-"+f.Name, flags)
+		if err != nil {
+			return fmt.Errorf("memfd_create: %w", err)
+		}
+		file := os.NewFile(uintptr(fd), "memfd:wsx-"+f.Name)
+		fs.extra = append(fs.extra, file)
+		if err := writeAll(fd, f.Content); err != nil {
+			return fmt.Errorf("write memfd: %w", err)
+		}
+		if _, err := unix.Seek(fd, 0, 0); err != nil {
+			return fmt.Errorf("seek memfd: %w", err)
+		}
+		seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+			return fmt.Errorf("seal memfd: %w", err)
+		}
+		// The child opens /dev/fd/N; that needs /proc. Check on our copy.
+		if _, err := os.Stat("/dev/fd/" + strconv.Itoa(fd)); err != nil {
+			return fmt.Errorf("/dev/fd unusable: %w", err)
+		}
+		n := fd
+		if mode == filesForChild {
+			n = 3 + i
+		}
+		fs.env = append(fs.env, Injected{Name: f.Name, Value: []byte("/dev/fd/" + strconv.Itoa(n))})
+	}
+	return nil
+}
+
+// openRAMDir writes each secret to a 0600 file in a fresh 0700 directory on
+// the first candidate that is a RAM filesystem.
+func (fs *fileSet) openRAMDir(files []FileSecret, candidates []string) error {
+	base := ""
+	for _, c := range candidates {
+		if c != "" && filepath.IsAbs(c) && isRAMFS(c) {
+			base = c
+			break
+		}
+	}
+	if base == "" {
+		return ErrNoRAMFS
+	}
+	dir, err := os.MkdirTemp(base, "wsx-exec-")
+	if err != nil {
+		return fmt.Errorf("file secrets: %w", err)
+	}
+	fs.dir = dir
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("file secrets: %w", err)
+	}
+	for i, f := range files {
+		p := filepath.Join(dir, strconv.Itoa(i)+"-"+f.Name)
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return fmt.Errorf("file secret %s: %w", f.Name, err)
+		}
+		err = writeAll(fd, f.Content)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("file secret %s: %w", f.Name, err)
+		}
+		fs.env = append(fs.env, Injected{Name: f.Name, Value: []byte(p)})
+	}
+	return nil
+}
+
+// closeFDs closes our copies of the memfds once the child holds its own;
+// the memory goes when the last copy closes, i.e. when the child is done.
+func (fs *fileSet) closeFDs() {
+	for _, f := range fs.extra {
+		f.Close()
+	}
+	fs.extra = nil
+}
+
+// close releases everything: the memfds and the fallback directory.
+func (fs *fileSet) close() {
+	fs.closeFDs()
+	if fs.dir != "" {
+		os.RemoveAll(fs.dir)
+		fs.dir = ""
+	}
+}
+
+// isRAMFS reports whether dir is a directory on tmpfs or ramfs.
+func isRAMFS(dir string) bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return false
+	}
+	if st.Type != tmpfsMagic && st.Type != ramfsMagic {
+		return false
+	}
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir()
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}

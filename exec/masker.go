@@ -1,0 +1,348 @@
+package exec
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Marker replaces every masked run of output bytes.
+const Marker = "***"
+
+// MinMaskLen is the shortest value the masker hides. Shorter values would
+// hide ordinary text everywhere; NewMasker reports them through Short.
+const MinMaskLen = 4
+
+// maxFormsLen is the largest value masked in all its forms (encodings,
+// whole multi-line value). It covers tokens, passwords and PEM keys up to
+// RSA 4096. A larger value (file secrets reach 1 MiB) is masked line by
+// line, or as a whole when it has no line break, which keeps the automaton
+// near one state per value byte.
+const maxFormsLen = 8 << 10
+
+// A Masker replaces secret values, and the common encodings of them, by
+// Marker in a byte stream. It is immutable once built and may be shared:
+// each output stream gets its own Writer.
+type Masker struct {
+	ac       *automaton
+	short    []int
+	patterns [][]byte
+}
+
+// NewMasker builds a masker for values. Values shorter than MinMaskLen are
+// not masked; their indexes are reported by Short so the caller can warn.
+//
+// For each value of MinMaskLen bytes or more, the patterns are:
+//   - the value; for a multi-line value also its LF and CRLF forms and each
+//     line (surrounding blanks trimmed) of at least MinMaskLen bytes;
+//   - when the value ends in a line break, the value without it;
+//   - base64, standard and URL alphabets, at each of the three byte offsets
+//     the value can start at inside a larger encoded blob: the characters
+//     that depend on the value alone, and the tail with and without padding
+//     for a value that ends the blob;
+//   - hex in lower and upper case; URL query and path escaping (upper and
+//     lower case percent escapes); JSON string escaping with and without
+//     HTML escaping.
+func NewMasker(values [][]byte) *Masker {
+	m := &Masker{}
+	seen := map[string]bool{}
+	for i, v := range values {
+		if len(v) < MinMaskLen {
+			m.short = append(m.short, i)
+			continue
+		}
+		for _, p := range patternsFor(v) {
+			if len(p) < MinMaskLen || seen[string(p)] {
+				continue
+			}
+			seen[string(p)] = true
+			m.patterns = append(m.patterns, p)
+		}
+	}
+	m.ac = buildAutomaton(m.patterns)
+	return m
+}
+
+// Short returns the indexes, into the values given to NewMasker, of the
+// values too short to be masked.
+func (m *Masker) Short() []int { return slices.Clone(m.short) }
+
+// Mask returns b with every pattern replaced, as a Writer would print it
+// once closed.
+func (m *Masker) Mask(b []byte) []byte {
+	var buf bytes.Buffer
+	w := m.writer(&buf, 0)
+	_, _ = w.Write(b) // a bytes.Buffer does not fail
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+// patternsFor lists the byte strings that reveal v (duplicates possible).
+func patternsFor(v []byte) [][]byte {
+	if len(v) > maxFormsLen {
+		if bytes.IndexByte(v, '\n') < 0 {
+			return [][]byte{v}
+		}
+		var ps [][]byte
+		for line := range bytes.SplitSeq(v, []byte("\n")) {
+			ps = append(ps, bytes.TrimSpace(line))
+		}
+		return ps
+	}
+	ps := [][]byte{v}
+	bases := [][]byte{v}
+	if trimmed := bytes.TrimRight(v, "\r\n"); len(trimmed) != len(v) {
+		ps = append(ps, trimmed)
+		bases = append(bases, trimmed)
+	}
+	if bytes.ContainsAny(v, "\r\n") {
+		lf := bytes.ReplaceAll(v, []byte("\r\n"), []byte("\n"))
+		crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
+		ps = append(ps, lf, crlf)
+		for line := range bytes.SplitSeq(lf, []byte("\n")) {
+			ps = append(ps, bytes.TrimSpace(line))
+		}
+	}
+	for _, b := range bases {
+		ps = append(ps, encodedForms(b)...)
+	}
+	return ps
+}
+
+// encodedForms returns the base64, hex, URL and JSON forms of v.
+func encodedForms(v []byte) [][]byte {
+	var ps [][]byte
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		for k := range 3 {
+			// Encode v after k filler bytes. Character c stands for bits
+			// [6c, 6c+6) of the input; it depends on v alone when those
+			// bits lie inside v, i.e. in [8k, 8(k+len(v))).
+			buf := make([]byte, k+len(v))
+			copy(buf[k:], v)
+			full := enc.EncodeToString(buf)
+			start := (8*k + 5) / 6
+			end := 8 * (k + len(v)) / 6
+			ps = append(ps,
+				[]byte(full[start:end]),                      // v inside a blob
+				[]byte(full[start:]),                         // v ends the blob, padded
+				[]byte(strings.TrimRight(full[start:], "=")), // v ends the blob, unpadded
+			)
+		}
+	}
+	h := hex.EncodeToString(v)
+	ps = append(ps, []byte(h), []byte(strings.ToUpper(h)))
+
+	for _, e := range []string{url.QueryEscape(string(v)), url.PathEscape(string(v))} {
+		ps = append(ps, []byte(e), lowerEscapes(e))
+	}
+
+	for _, html := range []bool{true, false} {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(html)
+		if enc.Encode(string(v)) == nil {
+			s := bytes.TrimSpace(buf.Bytes())
+			ps = append(ps, s[1:len(s)-1])
+		}
+	}
+	return ps
+}
+
+// lowerEscapes returns s with the hex digits of its %XX escapes in lower case.
+func lowerEscapes(s string) []byte {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1] = lowerHex(b[i+1])
+			b[i+2] = lowerHex(b[i+2])
+			i += 2
+		}
+	}
+	return b
+}
+
+func lowerHex(c byte) byte {
+	if c >= 'A' && c <= 'F' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// automaton is an Aho–Corasick automaton over the patterns. State 0 is the
+// root. Transitions out of the root are a dense table; other states keep
+// their children sorted in edge arrays and fall back along fail links.
+type automaton struct {
+	root     [256]int32
+	edgeOff  []int32 // children of s are edge[edgeOff[s]:edgeOff[s+1]]
+	edgeByte []byte
+	edgeNext []int32
+	fail     []int32
+	// match[s] is the length of the longest pattern that is a suffix of
+	// the string spelled by s (0: none).
+	match []int32
+	// keep[s] is the length of the longest suffix of the string spelled
+	// by s that a longer pattern could still extend: the bytes a stream
+	// in state s must hold back.
+	keep   []int32
+	maxLen int
+	// starts is a hashed set of the first three bytes of every pattern.
+	// In the root state, a position whose next three bytes are not in it
+	// cannot start a match and is skipped without stepping.
+	starts [1 << (startBits - 6)]uint64
+}
+
+const startBits = 18
+
+func startHash(c0, c1, c2 byte) uint32 {
+	return (uint32(c0)<<16 | uint32(c1)<<8 | uint32(c2)) * 0x9E3779B1 >> (32 - startBits)
+}
+
+func (a *automaton) mayStart(c0, c1, c2 byte) bool {
+	h := startHash(c0, c1, c2)
+	return a.starts[h>>6]&(1<<(h&63)) != 0
+}
+
+func buildAutomaton(patterns [][]byte) *automaton {
+	a := &automaton{}
+	// The trie, as first-child / next-sibling lists; the root's children
+	// in a dense table.
+	total := 1
+	for _, p := range patterns {
+		total += len(p)
+	}
+	var (
+		label  = append(make([]byte, 0, total), 0)
+		first  = append(make([]int32, 0, total), -1)
+		next   = append(make([]int32, 0, total), -1)
+		depth  = append(make([]int32, 0, total), 0)
+		term   = append(make([]bool, 0, total), false)
+		rootAt [256]int32
+	)
+	for i := range rootAt {
+		rootAt[i] = -1
+	}
+	child := func(s int32, c byte) int32 {
+		if s == 0 {
+			return rootAt[c]
+		}
+		for k := first[s]; k >= 0; k = next[k] {
+			if label[k] == c {
+				return k
+			}
+		}
+		return -1
+	}
+	for _, p := range patterns {
+		a.maxLen = max(a.maxLen, len(p))
+		h := startHash(p[0], p[1], p[2]) // patterns have MinMaskLen >= 3 bytes
+		a.starts[h>>6] |= 1 << (h & 63)
+		s := int32(0)
+		for _, c := range p {
+			k := child(s, c)
+			if k < 0 {
+				k = int32(len(label))
+				label = append(label, c)
+				first = append(first, -1)
+				next = append(next, first[s])
+				depth = append(depth, depth[s]+1)
+				term = append(term, false)
+				first[s] = k
+				if s == 0 {
+					rootAt[c] = k
+				}
+			}
+			s = k
+		}
+		term[s] = true
+	}
+
+	// Flatten the children, sorted by byte, so lookups can bisect.
+	n := len(label)
+	a.edgeOff = make([]int32, n+1)
+	a.edgeByte = make([]byte, 0, n)
+	a.edgeNext = make([]int32, 0, n)
+	var kids []int32
+	for s := range n {
+		a.edgeOff[s] = int32(len(a.edgeByte))
+		kids = kids[:0]
+		for k := first[s]; k >= 0; k = next[k] {
+			kids = append(kids, k)
+		}
+		slices.SortFunc(kids, func(x, y int32) int { return int(label[x]) - int(label[y]) })
+		for _, k := range kids {
+			a.edgeByte = append(a.edgeByte, label[k])
+			a.edgeNext = append(a.edgeNext, k)
+		}
+	}
+	a.edgeOff[n] = int32(len(a.edgeByte))
+	for c := range 256 {
+		a.root[c] = max(rootAt[c], 0)
+	}
+	first, next = nil, nil
+
+	a.fail = make([]int32, n)
+	a.match = make([]int32, n)
+	a.keep = make([]int32, n)
+	// Breadth-first: a state's fail link is shallower, so it is known
+	// when its children need it; step follows fail links as reading does.
+	queue := make([]int32, 0, n)
+	for j := a.edgeOff[0]; j < a.edgeOff[1]; j++ {
+		queue = append(queue, a.edgeNext[j])
+	}
+	for qi := 0; qi < len(queue); qi++ {
+		u := queue[qi]
+		for j := a.edgeOff[u]; j < a.edgeOff[u+1]; j++ {
+			v := a.edgeNext[j]
+			a.fail[v] = a.step(a.fail[u], a.edgeByte[j])
+			queue = append(queue, v)
+		}
+	}
+	for _, s := range queue {
+		if term[s] {
+			a.match[s] = depth[s]
+		} else {
+			a.match[s] = a.match[a.fail[s]]
+		}
+		if a.edgeOff[s+1] > a.edgeOff[s] {
+			a.keep[s] = depth[s]
+		} else {
+			a.keep[s] = a.keep[a.fail[s]]
+		}
+	}
+	return a
+}
+
+// step returns the state after reading c in state s.
+func (a *automaton) step(s int32, c byte) int32 {
+	for s != 0 {
+		lo, hi := a.edgeOff[s], a.edgeOff[s+1]
+		if hi-lo <= 8 {
+			for j := lo; j < hi; j++ {
+				if b := a.edgeByte[j]; b >= c {
+					if b == c {
+						return a.edgeNext[j]
+					}
+					break
+				}
+			}
+		} else {
+			for lo < hi {
+				mid := int32(uint32(lo+hi) >> 1)
+				if a.edgeByte[mid] < c {
+					lo = mid + 1
+				} else {
+					hi = mid
+				}
+			}
+			if lo < a.edgeOff[s+1] && a.edgeByte[lo] == c {
+				return a.edgeNext[lo]
+			}
+		}
+		s = a.fail[s]
+	}
+	return a.root[c]
+}

@@ -1,0 +1,47 @@
+package exec
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzMasker: arbitrary values, input and split points. The streamed output
+// equals the reference (union of all pattern occurrences, one Marker per
+// run), never contains a value of MinMaskLen bytes or more, and equals the
+// input when no pattern occurs in it.
+func FuzzMasker(f *testing.F) {
+	f.Add([]byte("secret"), []byte("secretive"), []byte("a secretive secret"), []byte{3, 9})
+	f.Add([]byte("abcdef"), []byte("defghi"), []byte("xxabcdefghiyy"), []byte{1, 2, 3, 4, 5})
+	f.Add([]byte("line1\nline2"), []byte("tok3n"), []byte("line1\r\nline2 dG9rM24= 746f6b336e"), []byte{7})
+	f.Add([]byte("p@ss w&rd"), []byte("ab"), []byte(`{"p":"p@ss w\u0026rd"} p%40ss+w%26rd`), []byte{0, 255})
+	f.Add([]byte("\x00\xff\x00\xff"), []byte("\xe2\x82\xac\xe2"), []byte("\x00\xff\x00\xff\xe2\x82\xac\xe2\x82"), []byte{2, 2})
+	f.Add([]byte("aaaa"), []byte("aaab"), []byte("aaaaaaaaaaab"), []byte{1, 1, 1})
+	f.Fuzz(func(t *testing.T, v1, v2, in, splits []byte) {
+		if len(v1) > 256 || len(v2) > 256 || len(in) > 4096 {
+			return
+		}
+		values := [][]byte{v1, v2}
+		m := NewMasker(values)
+		var cuts []int
+		pos := 0
+		for _, s := range splits {
+			pos += int(s)
+			cuts = append(cuts, pos)
+		}
+		out := maskSplit(t, m, in, cuts)
+		assertNoValue(t, out, values, "fuzz")
+		if want := naiveMask(m.patterns, in); !bytes.Equal(out, want) {
+			t.Fatalf("output differs from reference")
+		}
+		found := false
+		for _, p := range m.patterns {
+			if bytes.Contains(in, p) {
+				found = true
+				break
+			}
+		}
+		if !found && !bytes.Equal(out, in) {
+			t.Fatalf("input without any value changed")
+		}
+	})
+}

@@ -1,0 +1,652 @@
+package exec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// naiveMask is the reference: mark every byte covered by an occurrence of
+// any pattern, then print each maximal run of marked bytes as one Marker.
+func naiveMask(patterns [][]byte, in []byte) []byte {
+	marked := make([]bool, len(in))
+	for _, p := range patterns {
+		for off := 0; ; {
+			i := bytes.Index(in[off:], p)
+			if i < 0 {
+				break
+			}
+			for j := off + i; j < off+i+len(p); j++ {
+				marked[j] = true
+			}
+			off += i + 1
+		}
+	}
+	var out []byte
+	for i := 0; i < len(in); i++ {
+		if !marked[i] {
+			out = append(out, in[i])
+			continue
+		}
+		out = append(out, Marker...)
+		for i+1 < len(in) && marked[i+1] {
+			i++
+		}
+	}
+	return out
+}
+
+// maskSplit writes in to a fresh timer-less Writer in pieces ending at
+// cuts, checks the held-back bound after each write, and returns the output.
+func maskSplit(t testing.TB, m *Masker, in []byte, cuts []int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := m.writer(&buf, 0)
+	prev := 0
+	for _, c := range append(cuts, len(in)) {
+		if c < prev || c > len(in) {
+			continue
+		}
+		if _, err := w.Write(in[prev:c]); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		if h := w.held(); h > max(m.ac.maxLen-1, 0) {
+			t.Fatalf("holding %d bytes, longest pattern is %d", h, m.ac.maxLen)
+		}
+		prev = c
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// show quotes b for a failure message with every value, and every line of
+// a multi-line value, replaced by its index: tests print names, not values.
+func show(b []byte, values ...[]byte) string {
+	for i, v := range values {
+		tag := []byte(fmt.Sprintf("<value#%d>", i))
+		if len(v) > 0 {
+			b = bytes.ReplaceAll(b, v, tag)
+		}
+		for _, l := range bytes.Split(v, []byte("\n")) {
+			if l = bytes.TrimSpace(l); len(l) >= MinMaskLen {
+				b = bytes.ReplaceAll(b, l, tag)
+			}
+		}
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// assertNoValue fails, naming the value by index only, when out holds it.
+func assertNoValue(t testing.TB, out []byte, values [][]byte, what string) {
+	t.Helper()
+	for i, v := range values {
+		if len(v) >= MinMaskLen && !bytes.Contains(v, []byte("*")) && bytes.Contains(out, v) {
+			t.Fatalf("%s: value #%d visible in output", what, i)
+		}
+	}
+}
+
+var testValues = [][]byte{
+	[]byte("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+	[]byte("hunter2!pass"),
+	[]byte("p%ss w/rd&x=\"q\"<y>"),
+	[]byte("pässwörd€ünïcode"),
+	[]byte("\x00\x01bin\xffary\x00"),
+}
+
+// SECURITY 43: a secret split at every possible point never appears.
+func TestMaskEverySplitPoint(t *testing.T) {
+	m := NewMasker(testValues)
+	for vi, v := range testValues {
+		in := append(append([]byte("before "), v...), " after\n"...)
+		want := naiveMask(m.patterns, in)
+		if !bytes.Equal(want, []byte("before *** after\n")) {
+			t.Fatalf("value #%d: reference output %s", vi, show(want, testValues...))
+		}
+		for i := 0; i <= len(in); i++ {
+			for j := i; j <= len(in); j += 3 {
+				got := maskSplit(t, m, in, []int{i, j})
+				assertNoValue(t, got, testValues, fmt.Sprintf("value #%d split %d,%d", vi, i, j))
+				if !bytes.Equal(got, want) {
+					t.Fatalf("value #%d split %d,%d: output differs from reference", vi, i, j)
+				}
+			}
+		}
+		// One byte per write.
+		cuts := make([]int, len(in))
+		for i := range cuts {
+			cuts[i] = i
+		}
+		if got := maskSplit(t, m, in, cuts); !bytes.Equal(got, want) {
+			t.Fatalf("value #%d byte by byte: output differs from reference", vi)
+		}
+	}
+}
+
+// randomText mixes plain text, values and encoded forms.
+func randomText(r *rand.Rand, values [][]byte, n int) []byte {
+	var b []byte
+	alpha := "abcdefghijklmnopqrstuvwxyzABCDEF0123456789 =+/%\\\"\n\r\x1b[m"
+	for len(b) < n {
+		switch r.IntN(10) {
+		case 0:
+			v := values[r.IntN(len(values))]
+			b = append(b, v...)
+		case 1:
+			v := values[r.IntN(len(values))]
+			forms := encodedForms(v)
+			b = append(b, forms[r.IntN(len(forms))]...)
+		case 2:
+			v := values[r.IntN(len(values))]
+			b = append(b, v[:r.IntN(len(v))]...) // a bare prefix
+		default:
+			for range r.IntN(20) {
+				b = append(b, alpha[r.IntN(len(alpha))])
+			}
+		}
+	}
+	return b
+}
+
+func TestMaskRandomSplits(t *testing.T) {
+	m := NewMasker(testValues)
+	r := rand.New(rand.NewPCG(1, 2))
+	for iter := range 300 {
+		in := randomText(r, testValues, 200+r.IntN(2000))
+		want := naiveMask(m.patterns, in)
+		var cuts []int
+		for range r.IntN(30) {
+			cuts = append(cuts, r.IntN(len(in)+1))
+		}
+		cuts = sortedInts(cuts)
+		got := maskSplit(t, m, in, cuts)
+		assertNoValue(t, got, testValues, fmt.Sprintf("iteration %d", iter))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("iteration %d: streaming output differs from reference (cuts %v)", iter, cuts)
+		}
+		if !bytes.Equal(m.Mask(in), want) {
+			t.Fatalf("iteration %d: Mask differs from reference", iter)
+		}
+	}
+}
+
+func sortedInts(x []int) []int {
+	for i := 1; i < len(x); i++ {
+		for j := i; j > 0 && x[j] < x[j-1]; j-- {
+			x[j], x[j-1] = x[j-1], x[j]
+		}
+	}
+	return x
+}
+
+// SECURITY 48: overlapping secrets, one a prefix of another.
+func TestMaskOverlapping(t *testing.T) {
+	values := [][]byte{
+		[]byte("abcdef"),
+		[]byte("abcdefgh12"),
+		[]byte("gh12XYZW"),
+		[]byte("cdefg"),
+	}
+	m := NewMasker(values)
+	cases := []struct{ in, want string }{
+		{"<abcdef>", "<***>"},
+		{"<abcdefgh12>", "<***>"},
+		{"<abcdefgh12XYZW>", "<***>"},       // chained overlap: one marker
+		{"<abcdefgh1>", "<***h1>"},          // "abcdef" and "cdefg" cover up to g
+		{"<abcdefgh12XYZ>", "<***XYZ>"},     // longest-prefix candidate abandoned
+		{"<xxcdefgyy>", "<xx***yy>"},        // inner value alone
+		{"abcdeabcdef", "abcde***"},         // restart inside a partial match
+		{"abcdefabcdef", "***"},             // touching matches merge
+		{"gh12XYZ gh12XYZW", "gh12XYZ ***"}, // prefix of a value stays visible
+	}
+	for _, c := range cases {
+		in := []byte(c.in)
+		for i := 0; i <= len(in); i++ {
+			got := maskSplit(t, m, in, []int{i})
+			if string(got) != c.want {
+				t.Errorf("case %s split at %d: got %s, want %s", show([]byte(c.in), values...), i, show(got, values...), show([]byte(c.want), values...))
+				break
+			}
+		}
+	}
+}
+
+// SECURITY 46: encoded forms.
+func TestMaskEncodings(t *testing.T) {
+	v := []byte("s3cr3t-T0ken/with+chars?&=")
+	m := NewMasker([][]byte{v})
+	r := rand.New(rand.NewPCG(3, 4))
+	junk := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		return b
+	}
+	type enc struct {
+		name string
+		f    func([]byte) string
+	}
+	encs := []enc{
+		{"base64 std", base64.StdEncoding.EncodeToString},
+		{"base64 std raw", base64.RawStdEncoding.EncodeToString},
+		{"base64 url", base64.URLEncoding.EncodeToString},
+		{"base64 url raw", base64.RawURLEncoding.EncodeToString},
+	}
+	for _, e := range encs {
+		for k := range 3 {
+			for _, tail := range []int{0, 1, 2, 5} {
+				blob := append(append(junk(k), v...), junk(tail)...)
+				encoded := e.f(blob)
+				in := []byte("data: " + encoded + "\n")
+				out := maskSplit(t, m, in, []int{len(in) / 2})
+				// Only characters mixing junk bits with value bits may
+				// remain: at most 2 before and 2 after the marker, plus
+				// the junk's own characters and padding.
+				if !bytes.Contains(out, []byte(Marker)) {
+					t.Fatalf("%s offset %d tail %d: not masked", e.name, k, tail)
+				}
+				visible := len(out) - len(Marker) - len("data: \n")
+				junkChars := (k+tail)*4/3 + 4
+				if visible > junkChars+2 {
+					t.Fatalf("%s offset %d tail %d: %d encoded characters left visible", e.name, k, tail, visible)
+				}
+				if tail == 0 && !bytes.HasSuffix(out, []byte(Marker+"\n")) {
+					t.Fatalf("%s offset %d: tail of a blob ending in the value left visible", e.name, k)
+				}
+			}
+		}
+	}
+
+	forms := map[string]string{
+		"hex lower":    hex.EncodeToString(v),
+		"hex upper":    strings.ToUpper(hex.EncodeToString(v)),
+		"query escape": url.QueryEscape(string(v)),
+		"path escape":  url.PathEscape(string(v)),
+		"lower escape": strings.ToLower(url.QueryEscape(string(v))), // lower-cases the value too
+	}
+	forms["lower escape"] = string(lowerEscapes(url.QueryEscape(string(v))))
+	js, _ := json.Marshal(map[string]string{"token": string(v) + "<&>"})
+	forms["json"] = string(js)
+	for name, f := range forms {
+		in := []byte("x=" + f + ";")
+		out := maskSplit(t, m, in, []int{3})
+		if bytes.Equal(out, in) || bytes.Contains(out, []byte(f)) {
+			t.Fatalf("%s form not masked", name)
+		}
+	}
+	if got := string(maskSplit(t, m, js, nil)); got != `{"token":"***\u003c\u0026\u003e"}` {
+		t.Fatalf("json: got %s", show([]byte(got), v))
+	}
+}
+
+const testPEM = "-----BEGIN OPENSSH PRIVATE KEY-----\n" +
+	"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" +
+	"QyNTUxOQAAACDgS1QmTgxl1Fa0G3eF1rD5Hq1qOuTnGG5GQoLZ6cJbawAAAJhL1fS0S9X0\n" +
+	"tAAAAAtzc2gtZWQyNTUxOQAAACDgS1QmTgxl1Fa0G3eF1rD5Hq1qOuTnGG5GQoLZ6cJbaw\n" +
+	"-----END OPENSSH PRIVATE KEY-----\n"
+
+// SECURITY 45: multi-line values as LF, as CRLF (a pty), line by line.
+func TestMaskMultiLine(t *testing.T) {
+	m := NewMasker([][]byte{[]byte(testPEM)})
+	crlf := strings.ReplaceAll(testPEM, "\n", "\r\n")
+	lines := strings.Split(strings.TrimSpace(testPEM), "\n")
+	inputs := map[string]string{
+		"lf":          "key:\n" + testPEM + "end\n",
+		"crlf":        "key:\r\n" + crlf + "end\r\n",
+		"no trailing": "key: " + strings.TrimSpace(testPEM) + " end",
+		"one line":    "line: " + lines[2] + "\n",
+		"reversed":    lines[3] + "\n" + lines[1] + "\n",
+	}
+	for name, in := range inputs {
+		for _, cut := range []int{0, 7, len(in) / 2, len(in) - 3} {
+			out := maskSplit(t, m, []byte(in), []int{cut})
+			for i, l := range lines {
+				if bytes.Contains(out, []byte(l)) {
+					t.Fatalf("%s cut %d: line %d visible", name, cut, i)
+				}
+			}
+		}
+	}
+	if got := string(maskSplit(t, m, []byte(inputs["crlf"]), nil)); got != "key:\r\n***end\r\n" {
+		t.Fatalf("crlf: got %s", show([]byte(got), []byte(testPEM)))
+	}
+}
+
+// SECURITY 49: ANSI colours, split runes, invalid UTF-8, NUL bytes.
+func TestMaskBytesAround(t *testing.T) {
+	m := NewMasker(testValues)
+	cases := []struct{ in, want []byte }{
+		{[]byte("\x1b[31m" + string(testValues[0]) + "\x1b[0m\n"), []byte("\x1b[31m***\x1b[0m\n")},
+		{[]byte("\xff\xfe" + string(testValues[3]) + "\xc3"), []byte("\xff\xfe***\xc3")},
+		{append(append([]byte{0, 0, 0xff}, testValues[4]...), 0, 1, 2), []byte("\x00\x00\xff***\x00\x01\x02")},
+		{[]byte("\x00bin\xffar\x00 pässwörd€ünïcod\xc3"), []byte("\x00bin\xffar\x00 pässwörd€ünïcod\xc3")},
+	}
+	for ci, c := range cases {
+		for i := 0; i <= len(c.in); i++ {
+			if got := maskSplit(t, m, c.in, []int{i}); !bytes.Equal(got, c.want) {
+				t.Fatalf("case %d split %d: got %s", ci, i, show(got, testValues...))
+			}
+		}
+	}
+}
+
+// SECURITY 47: values of 1-3 bytes are reported, not masked.
+func TestMaskShortValues(t *testing.T) {
+	values := [][]byte{[]byte("abc"), nil, []byte("abcd"), []byte("x")}
+	m := NewMasker(values)
+	if got := fmt.Sprint(m.Short()); got != "[0 1 3]" {
+		t.Fatalf("Short() = %s, want [0 1 3]", got)
+	}
+	if got := string(m.Mask([]byte("abc x abcd"))); got != "abc x ***" {
+		t.Fatalf("got %s", show([]byte(got), values...))
+	}
+	empty := NewMasker(nil)
+	in := []byte("anything at all")
+	if got := maskSplit(t, empty, in, []int{3}); !bytes.Equal(got, in) {
+		t.Fatalf("no values: output changed")
+	}
+}
+
+// SECURITY 44: only a possible prefix is held back, and not for long.
+func TestMaskPromptFlush(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := []byte("secret-token-123")
+		m := NewMasker([][]byte{v})
+		var buf syncBuffer
+		w := m.Writer(&buf)
+		w.Write([]byte("Password for sec"))
+		if got := buf.String(); got != "Password for " {
+			t.Fatalf("before the delay: got %s", show([]byte(got), v))
+		}
+		if w.held() != 3 {
+			t.Fatalf("holding %d bytes, want 3", w.held())
+		}
+		time.Sleep(FlushDelay / 2)
+		w.Write([]byte("r"))
+		time.Sleep(FlushDelay / 2)
+		synctest.Wait()
+		if got := buf.String(); got != "Password for " {
+			t.Fatalf("input within the delay flushed early: %s", show([]byte(got), v))
+		}
+		time.Sleep(FlushDelay)
+		synctest.Wait()
+		if got := buf.String(); got != "Password for secr" {
+			t.Fatalf("after the delay: got %s", show([]byte(got), v))
+		}
+		// The rest of the value still completes a match: masked.
+		w.Write([]byte("et-token-123 ok"))
+		w.Close()
+		if got := buf.String(); got != "Password for secr*** ok" {
+			t.Fatalf("after completion: got %s", show([]byte(got), v))
+		}
+	})
+}
+
+// A match held back and then flushed by the timer is masked, not passed.
+func TestMaskFlushInsideMatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMasker([][]byte{[]byte("abcd"), []byte("abcdefgh")})
+		var buf syncBuffer
+		w := m.Writer(&buf)
+		w.Write([]byte("x abcdef"))
+		time.Sleep(2 * FlushDelay)
+		synctest.Wait()
+		if got := buf.String(); got != "x ***ef" {
+			t.Fatalf("got %s", show([]byte(got), []byte("abcdefgh")))
+		}
+		// "ef" went out with the flush; "gh" completes the longer value
+		// and is masked on its own.
+		w.Write([]byte("gh y"))
+		w.Close()
+		if got := buf.String(); got != "x ***ef*** y" {
+			t.Fatalf("got %s", show([]byte(got), []byte("abcdefgh")))
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu  chan struct{}
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) lock() {
+	if b.mu == nil {
+		b.mu = make(chan struct{}, 1)
+	}
+	b.mu <- struct{}{}
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.lock()
+	defer func() { <-b.mu }()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.lock()
+	defer func() { <-b.mu }()
+	return b.buf.String()
+}
+
+// SECURITY 49: 10 MB without a newline, bounded memory and hold-back.
+func TestMaskLongLine(t *testing.T) {
+	values := [][]byte{[]byte("Zq9-long-line-secret-Zq9"), []byte("aaaaaaaaaaaaaaaaaaab")}
+	m := NewMasker(values)
+	const size = 10 << 20
+	in := make([]byte, 0, size+64)
+	r := rand.New(rand.NewPCG(5, 6))
+	for len(in) < size {
+		if r.IntN(5000) == 0 {
+			in = append(in, values[0]...)
+			continue
+		}
+		// Mostly 'a': every byte may begin the second value.
+		if r.IntN(8) == 0 {
+			in = append(in, 'b'+byte(r.IntN(20)))
+		} else {
+			in = append(in, 'a')
+		}
+	}
+	want := sha256.Sum256(naiveMask(m.patterns, in))
+
+	h := sha256.New()
+	cw := &countWriter{w: h}
+	w := m.writer(cw, 0)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for off := 0; off < len(in); {
+		n := min(1+r.IntN(100<<10), len(in)-off)
+		w.Write(in[off : off+n])
+		if w.held() > m.ac.maxLen-1 {
+			t.Fatalf("holding %d bytes, longest pattern %d", w.held(), m.ac.maxLen)
+		}
+		off += n
+	}
+	w.Close()
+	runtime.ReadMemStats(&after)
+	if got := [32]byte(h.Sum(nil)); got != want {
+		t.Fatalf("10 MB line: output differs from reference")
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 2<<20 {
+		t.Fatalf("10 MB line: allocated %d bytes", alloc)
+	}
+
+	// One 10 MB write: passed on in bounded pieces.
+	cw = &countWriter{w: h}
+	w = m.writer(cw, 0)
+	w.Write(in)
+	w.Close()
+	if cw.maxWrite > 2*outChunk+m.ac.maxLen+len(Marker) {
+		t.Fatalf("single write passed on as a %d-byte piece", cw.maxWrite)
+	}
+}
+
+type countWriter struct {
+	w        interface{ Write([]byte) (int, error) }
+	maxWrite int
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.maxWrite = max(c.maxWrite, len(p))
+	return c.w.Write(p)
+}
+
+// Writes from several goroutines are serialised.
+func TestMaskConcurrentWrites(t *testing.T) {
+	v := []byte("concurrent-secret")
+	m := NewMasker([][]byte{v})
+	var buf syncBuffer
+	w := m.writer(&buf, 0)
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			for range 200 {
+				w.Write(append([]byte("line "), append(v, '\n')...))
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	w.Close()
+	if got := buf.String(); got != strings.Repeat("line ***\n", 800) {
+		t.Fatalf("concurrent writes garbled or leaked")
+	}
+}
+
+type failWriter struct{ n int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	f.n++
+	return 0, fmt.Errorf("broken pipe")
+}
+
+func TestMaskWriteError(t *testing.T) {
+	m := NewMasker([][]byte{[]byte("abcdef")})
+	fw := &failWriter{}
+	w := m.writer(fw, 0)
+	if _, err := w.Write([]byte("hello\n")); err == nil {
+		t.Fatal("write error not reported")
+	}
+	if _, err := w.Write([]byte("again\n")); err == nil || fw.n != 1 {
+		t.Fatalf("error not sticky (%d writes)", fw.n)
+	}
+	w2 := m.writer(&bytes.Buffer{}, 0)
+	w2.Close()
+	if _, err := w2.Write([]byte("x")); err != ErrClosed {
+		t.Fatalf("write after close: %v", err)
+	}
+}
+
+func BenchmarkMasker(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	var values [][]byte
+	for range 100 {
+		v := make([]byte, 20+r.IntN(21))
+		for i := range v {
+			v[i] = alnum[r.IntN(len(alnum))]
+		}
+		values = append(values, v)
+	}
+	m := NewMasker(values)
+	var text []byte
+	words := strings.Fields("the quick brown fox jumps over lazy dog INFO WARN request served in ms status 200 GET /api/v1/items")
+	for len(text) < 8<<20 {
+		if r.IntN(2000) == 0 {
+			text = append(text, values[r.IntN(len(values))]...)
+		} else {
+			text = append(text, words[r.IntN(len(words))]...)
+		}
+		if r.IntN(12) == 0 {
+			text = append(text, '\n')
+		} else {
+			text = append(text, ' ')
+		}
+	}
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for b.Loop() {
+		w := m.writer(discard{}, 0)
+		for off := 0; off < len(text); off += 32 << 10 {
+			w.Write(text[off:min(off+32<<10, len(text))])
+		}
+		w.Close()
+	}
+	b.ReportMetric(float64(len(m.patterns)), "patterns")
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Values over a two-letter alphabet overlap and nest everywhere.
+func TestMaskRandomOverlaps(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for iter := range 300 {
+		var values [][]byte
+		for range 1 + r.IntN(4) {
+			v := make([]byte, 4+r.IntN(6))
+			for i := range v {
+				v[i] = "ab"[r.IntN(2)]
+			}
+			values = append(values, v)
+		}
+		m := NewMasker(values)
+		in := make([]byte, r.IntN(300))
+		for i := range in {
+			in[i] = "aab\n"[r.IntN(4)]
+		}
+		var cuts []int
+		for range r.IntN(10) {
+			cuts = append(cuts, r.IntN(len(in)+1))
+		}
+		got := maskSplit(t, m, in, sortedInts(cuts))
+		assertNoValue(t, got, values, fmt.Sprintf("iteration %d", iter))
+		if want := naiveMask(m.patterns, in); !bytes.Equal(got, want) {
+			t.Fatalf("iteration %d: output differs from reference", iter)
+		}
+	}
+}
+
+// Values over maxFormsLen: masked line by line, or whole without lines.
+func TestMaskLargeValues(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var text []byte
+	for len(text) <= maxFormsLen+100 {
+		line := make([]byte, 64)
+		for i := range line {
+			line[i] = 'A' + byte(r.IntN(26))
+		}
+		text = append(append(text, line...), '\n')
+	}
+	blob := bytes.ReplaceAll(text, []byte("\n"), []byte("-"))
+	m := NewMasker([][]byte{text, blob})
+	lines := bytes.Split(bytes.TrimSpace(text), []byte("\n"))
+	in := append(append([]byte("file: "), bytes.ReplaceAll(text, []byte("\n"), []byte("\r\n"))...), blob...)
+	out := maskSplit(t, m, in, []int{100, len(in) / 2})
+	for i, l := range lines {
+		if bytes.Contains(out, l) {
+			t.Fatalf("line %d visible", i)
+		}
+	}
+	want := "file: " + strings.Repeat("***\r\n", len(lines)) + "***"
+	if string(out) != want {
+		t.Fatalf("large values: output of %d bytes differs", len(out))
+	}
+}

@@ -1,0 +1,274 @@
+package exec
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// FlushDelay is how long a Writer keeps back the bytes that could begin a
+// secret when no more input arrives. After it they are written as they are,
+// so a prompt without a newline appears at once.
+const FlushDelay = 10 * time.Millisecond
+
+// outChunk bounds the output a Writer gathers before passing it on, so a
+// single huge write does not double in memory.
+const outChunk = 32 << 10
+
+// ErrClosed is returned by Write on a closed Writer.
+var ErrClosed = errors.New("masking writer closed")
+
+// Writer masks one output stream. It passes bytes through as soon as no
+// pattern can cover them; it holds back only the longest tail of the input
+// that is the beginning of some pattern (never more than the longest
+// pattern minus one byte), and flushes that tail FlushDelay after the last
+// write. Where matches overlap or touch, their union is replaced by a single
+// Marker, so no fragment of a longer or overlapping value shows.
+//
+// Write and Close are safe for concurrent use; each stream (stdout,
+// stderr) should still have its own Writer so their bytes do not mingle
+// inside a pattern.
+type Writer struct {
+	mu sync.Mutex
+	a  *automaton
+	w  io.Writer
+
+	state   int32
+	pos     int64      // input bytes consumed
+	emitted int64      // input bytes resolved (passed on or masked)
+	hold    []byte     // input [emitted, pos)
+	ivs     []interval // pending masked ranges from ivs[ivHead], sorted, disjoint, not touching
+	ivHead  int
+	inMask  bool   // the last resolved byte was masked
+	out     []byte // output not yet passed on
+
+	delay  time.Duration // 0: held bytes wait for the next Write or Close
+	err    error
+	closed bool
+	timer  *time.Timer
+	armed  bool
+	last   time.Time
+}
+
+type interval struct{ start, end int64 }
+
+// Writer returns a Writer that masks what it is given and writes the result
+// to w. Close flushes the bytes held back; it does not close w.
+func (m *Masker) Writer(w io.Writer) *Writer {
+	return m.writer(w, FlushDelay)
+}
+
+func (m *Masker) writer(w io.Writer, delay time.Duration) *Writer {
+	return &Writer{a: m.ac, w: w, delay: delay}
+}
+
+// Write masks p and passes on everything that can no longer be part of a
+// secret. On an error from the underlying writer it returns 0 and that
+// error, now and on every later call.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if len(w.a.match) <= 1 { // no patterns: pass through
+		w.out = append(w.out, p...)
+		w.pos += int64(len(p))
+		w.emitted = w.pos
+		return w.finish(len(p))
+	}
+
+	holdBase := w.emitted // stream offset of hold[0]
+	start := w.pos        // stream offset of p[0]
+	a := w.a
+	s := w.state
+	lastCommit := 0
+	for i := 0; i < len(p); i++ {
+		if s == 0 {
+			// Skip bytes that cannot start a match. The state after a
+			// skipped byte may differ from the automaton's, but only in
+			// suffixes the following bytes rule out; with two bytes
+			// still to read the states agree again before the end of p.
+			for i+3 < len(p) && !a.mayStart(p[i], p[i+1], p[i+2]) {
+				i++
+			}
+		}
+		s = a.step(s, p[i])
+		if l := a.match[s]; l != 0 {
+			end := start + int64(i) + 1
+			w.addInterval(end-int64(l), end)
+		}
+		if len(w.ivs)-w.ivHead > 16 || i-lastCommit >= outChunk {
+			w.pos = start + int64(i) + 1
+			w.commit(w.pos-int64(a.keep[s]), holdBase, start, p)
+			lastCommit = i
+			if len(w.out) >= outChunk {
+				if err := w.flushOut(); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	w.state = s
+	w.pos = start + int64(len(p))
+	w.commit(w.pos-int64(a.keep[s]), holdBase, start, p)
+
+	// The new hold is stream [emitted, pos): a tail of the old hold and/or
+	// of p. Shift the old part to the front, then append from p.
+	var n int
+	if w.emitted < start {
+		n = copy(w.hold, w.hold[w.emitted-holdBase:])
+		w.hold = append(w.hold[:n], p...)
+	} else {
+		w.hold = append(w.hold[:0], p[w.emitted-start:]...)
+	}
+	return w.finish(len(p))
+}
+
+// finish passes on the gathered output and arms the flush timer when bytes
+// are held. The caller holds mu.
+func (w *Writer) finish(n int) (int, error) {
+	if err := w.flushOut(); err != nil {
+		return 0, err
+	}
+	if w.pos > w.emitted && w.delay > 0 {
+		w.last = time.Now()
+		if !w.armed {
+			w.armed = true
+			if w.timer == nil {
+				w.timer = time.AfterFunc(w.delay, w.onTimer)
+			} else {
+				w.timer.Reset(w.delay)
+			}
+		}
+	}
+	return n, nil
+}
+
+// onTimer flushes the held bytes once FlushDelay has passed since the last
+// write.
+func (w *Writer) onTimer() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.armed = false
+	if w.closed || w.err != nil || w.pos == w.emitted {
+		return
+	}
+	if d := time.Since(w.last); d < w.delay {
+		w.armed = true
+		w.timer.Reset(w.delay - d)
+		return
+	}
+	w.flushHeld()
+	_ = w.flushOut() // the error is kept for the next Write
+}
+
+// Close passes on the bytes still held back (masked where they complete a
+// pattern) and stops the timer. It does not close the underlying writer.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.flushHeld()
+	return w.flushOut()
+}
+
+// flushHeld resolves every held byte. The automaton keeps its state, so a
+// value whose beginning was flushed still has the rest masked.
+func (w *Writer) flushHeld() {
+	w.commit(w.pos, w.emitted, w.pos, nil)
+	w.hold = w.hold[:0]
+}
+
+// held reports how many input bytes are held back.
+func (w *Writer) held() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return int(w.pos - w.emitted)
+}
+
+func (w *Writer) flushOut() error {
+	if len(w.out) == 0 {
+		return nil
+	}
+	_, err := w.w.Write(w.out)
+	w.out = w.out[:0]
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// addInterval records that input [a, b) is masked. b is the current input
+// position, at or after every recorded end.
+func (w *Writer) addInterval(a, b int64) {
+	a = max(a, w.emitted) // earlier bytes went out on a timed flush
+	for len(w.ivs) > w.ivHead {
+		last := w.ivs[len(w.ivs)-1]
+		if last.end < a {
+			break
+		}
+		a = min(a, last.start)
+		w.ivs = w.ivs[:len(w.ivs)-1]
+	}
+	if w.ivHead > 0 && w.ivHead == len(w.ivs) {
+		w.ivs, w.ivHead = w.ivs[:0], 0
+	} else if w.ivHead > 64 && w.ivHead > len(w.ivs)/2 {
+		n := copy(w.ivs, w.ivs[w.ivHead:])
+		w.ivs, w.ivHead = w.ivs[:n], 0
+	}
+	w.ivs = append(w.ivs, interval{a, b})
+}
+
+// commit resolves input [emitted, safe). The input is read from hold
+// (stream offsets from holdBase up to start) and p (from start).
+func (w *Writer) commit(safe, holdBase, start int64, p []byte) {
+	for w.emitted < safe {
+		pending := w.ivHead < len(w.ivs)
+		if pending && w.ivs[w.ivHead].start <= w.emitted {
+			if !w.inMask {
+				w.out = append(w.out, Marker...)
+				w.inMask = true
+			}
+			iv := w.ivs[w.ivHead]
+			if iv.end <= safe {
+				w.emitted = iv.end
+				w.ivHead++
+			} else {
+				w.emitted = safe
+			}
+			continue
+		}
+		next := safe
+		if pending && w.ivs[w.ivHead].start < next {
+			next = w.ivs[w.ivHead].start
+		}
+		x := w.emitted
+		if x < start {
+			e := min(next, start)
+			w.out = append(w.out, w.hold[x-holdBase:e-holdBase]...)
+			x = e
+		}
+		if x < next {
+			w.out = append(w.out, p[x-start:next-start]...)
+		}
+		w.inMask = false
+		w.emitted = next
+	}
+	if w.ivHead == len(w.ivs) {
+		w.ivs, w.ivHead = w.ivs[:0], 0
+	}
+}
