@@ -1,0 +1,120 @@
+package sshagent
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxSocketPath is the longest unix socket path the kernel accepts
+// (sun_path holds 108 bytes with the terminating NUL).
+const MaxSocketPath = 107
+
+// Errors of Listen.
+var (
+	ErrUnsafeDir    = errors.New("unsafe socket directory")
+	ErrPathTooLong  = errors.New("socket path too long")
+	ErrAgentRunning = errors.New("an agent is already running")
+	ErrNotSocket    = errors.New("not a socket")
+)
+
+// Listen creates the agent socket at path, mode 0600. Its directory must
+// already exist, be a real directory (not a symlink) owned by the
+// effective uid with mode 0700. A socket left at path by an agent that
+// died is replaced; a socket where an agent still answers is left alone
+// and reported with that agent's pid; anything else at path is refused.
+func Listen(path string) (net.Listener, error) {
+	if len(path) > MaxSocketPath {
+		return nil, fmt.Errorf("socket path %s is %d bytes, the limit is %d; choose a shorter directory: %w",
+			path, len(path), MaxSocketPath, ErrPathTooLong)
+	}
+	if err := checkRunDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	if err := clearStale(path); err != nil {
+		return nil, err
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// checkRunDir refuses a socket directory other users could enter or swap.
+func checkRunDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("socket directory %s: %w", dir, err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("socket directory %s is a symlink; use the real path: %w", dir, ErrUnsafeDir)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("socket directory %s is not a directory: %w", dir, ErrUnsafeDir)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("socket directory %s: no owner information: %w", dir, ErrUnsafeDir)
+	}
+	if euid := os.Geteuid(); int(st.Uid) != euid {
+		return fmt.Errorf("socket directory %s is owned by uid %d, not %d: %w", dir, st.Uid, euid, ErrUnsafeDir)
+	}
+	if perm := fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky); perm != 0o700 {
+		return fmt.Errorf("socket directory %s has mode %04o, want 0700 (chmod 700 %s): %w", dir, perm&fs.ModePerm, dir, ErrUnsafeDir)
+	}
+	return nil
+}
+
+// clearStale removes a socket at path that no agent answers on.
+func clearStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("socket %s: %w", path, err)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("%s exists and is not a socket; remove it or choose another path: %w", path, ErrNotSocket)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		defer c.Close()
+		if peer, perr := peerCred(c); perr == nil && peer.PID > 0 {
+			return fmt.Errorf("socket %s: pid %d answers on it: %w", path, peer.PID, ErrAgentRunning)
+		}
+		return fmt.Errorf("socket %s: %w", path, ErrAgentRunning)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("probe socket %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	return nil
+}
+
+// Harden makes the process non-dumpable (no ptrace attach or
+// /proc/PID/mem reads by processes of the same uid without
+// CAP_SYS_PTRACE) and disables core files, as ssh-agent does.
+func Harden() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err)
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 0, Max: 0}); err != nil {
+		return fmt.Errorf("setrlimit RLIMIT_CORE: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package sshagent
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/wsxdev/wsx/store"
+)
+
+// KeySource lists keys kept outside the agent and hands out their signers.
+// The agent calls Keys for every list request and Signer for every
+// signature, so a source that becomes unavailable (a locked store) stops
+// serving keys at once.
+type KeySource interface {
+	Keys() ([]StoredKey, error)
+	Signer(name string) (ssh.Signer, error)
+}
+
+// StoredKey is a key of a KeySource: its public half and the name under
+// which it is kept, which the agent lists as the key's comment.
+type StoredKey struct {
+	Name      string
+	PublicKey ssh.PublicKey
+}
+
+// SecretStore is the part of the encrypted store that StoreSource reads.
+type SecretStore interface {
+	List() ([]store.Meta, error)
+	Get(name string) (store.Secret, error)
+}
+
+// ErrNotSSHKey is returned by a StoreSource asked for a secret that is not
+// an SSH private key.
+var ErrNotSSHKey = errors.New("not an ssh private key")
+
+// StoreSource serves the store's SSH keys: the secrets whose Meta.SSH is
+// set. Listing reads only metadata; each signature decrypts and parses the
+// key again: this package keeps no parsed key between requests.
+func StoreSource(s SecretStore) KeySource { return storeSource{s} }
+
+type storeSource struct{ s SecretStore }
+
+func (ss storeSource) Keys() ([]StoredKey, error) {
+	metas, err := ss.s.List()
+	if err != nil {
+		return nil, fmt.Errorf("list store keys: %w", err)
+	}
+	var keys []StoredKey
+	for _, m := range metas {
+		if m.SSH == nil {
+			continue
+		}
+		pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(m.SSH.PublicKey))
+		if err != nil {
+			// Metadata that does not parse cannot be matched to a
+			// signature request; the key stays out of the list.
+			continue
+		}
+		keys = append(keys, StoredKey{Name: m.Name, PublicKey: pub})
+	}
+	return keys, nil
+}
+
+func (ss storeSource) Signer(name string) (ssh.Signer, error) {
+	sec, err := ss.s.Get(name)
+	if err != nil {
+		return nil, fmt.Errorf("read key %s: %w", name, err)
+	}
+	if sec.SSH == nil {
+		return nil, fmt.Errorf("key %s: %w", name, ErrNotSSHKey)
+	}
+	raw, err := ssh.ParseRawPrivateKey(sec.Value.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("parse key %s: %w", name, err)
+	}
+	signer, err := ssh.NewSignerFromKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", name, err)
+	}
+	return signer, nil
+}
