@@ -1,15 +1,15 @@
+// Command wsx keeps a workspace's secrets encrypted and lets programs use
+// them: a git credential helper, an SSH agent and an exec wrapper over one
+// encrypted store with an audit log. See the README.
 package main
 
 import (
-	_ "github.com/99designs/keyring"
-	_ "github.com/creack/pty"
-	_ "github.com/go-git/go-git/v5"
-	_ "github.com/rogpeppe/go-internal/testscript"
-	_ "github.com/urfave/cli/v2"
-	_ "golang.org/x/crypto/argon2"
-	_ "golang.org/x/crypto/ssh/agent"
-	_ "golang.org/x/sys/unix"
-	_ "golang.org/x/term"
+	"context"
+	"os"
+
+	"github.com/wsxdev/wsx/cmd"
 )
 
-func main() {}
+func main() {
+	os.Exit(cmd.Main(context.Background(), cmd.OSEnv()))
+}

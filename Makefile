@@ -1,0 +1,54 @@
+# wsx — see README.md. `make demo` shows it working; `make test` passes the tests.
+GO      ?= go
+BIN     ?= bin
+GOBIN   ?= $(shell $(GO) env GOPATH)/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/wsxdev/wsx/cmd.Version=$(VERSION)
+
+.PHONY: build install test unit e2e deps demo bench lint fuzz clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wsx ./cmd/wsx
+	ln -sf wsx $(BIN)/git-credential-wsx
+
+# install also puts the git-credential-wsx name beside wsx, so
+# `credential.helper = wsx` finds it.
+install:
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/wsx
+	ln -sf wsx $(GOBIN)/git-credential-wsx
+
+deps:
+	./scripts/deps.sh
+
+# Unit tests, fuzz seeds and the end-to-end scenarios with real git and ssh.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+e2e: deps
+	$(GO) test -count=1 -v ./e2e/
+
+demo: build
+	./scripts/demo.sh
+
+bench: build
+	./scripts/bench.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Run each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)

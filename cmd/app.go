@@ -1,0 +1,138 @@
+// Package cmd is the command line of wsx: it turns arguments, flags,
+// environment variables and terminal prompts into calls on the feature
+// packages, and their errors into messages with a fix and an exit code.
+//
+// It is the only package that knows about the terminal. Every stream, the
+// environment lookup and the clock come in through Env, so the whole command
+// line runs in tests without touching process globals.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// Version is set at build time with -ldflags "-X github.com/wsxdev/wsx/cmd.Version=...".
+var Version = "dev"
+
+// Env is everything a command may use from the world outside it.
+type Env struct {
+	Args   []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+	// Terminal opens the controlling terminal for prompts. It returns an
+	// error when there is none.
+	Terminal func() (Terminal, error)
+	// StdinIsTerminal reports whether Stdin is a terminal, so a value is
+	// asked for with a hidden prompt rather than read from a pipe.
+	StdinIsTerminal bool
+	UID             int
+}
+
+// OSEnv is the Env of the running process.
+func OSEnv() Env {
+	return Env{
+		Args:            os.Args,
+		Stdin:           os.Stdin,
+		Stdout:          os.Stdout,
+		Stderr:          os.Stderr,
+		Getenv:          os.Getenv,
+		Now:             time.Now,
+		Terminal:        openTTY,
+		StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
+		UID:             os.Getuid(),
+	}
+}
+
+// Main runs wsx with env and returns the process exit code. It is the only
+// place that turns errors into exit codes; nothing below it exits.
+func Main(ctx context.Context, env Env) int {
+	if filepath.Base(env.Args[0]) == "git-credential-wsx" {
+		env.Args = append([]string{"wsx", "credential"}, env.Args[1:]...)
+	}
+	app := newApp(&env)
+	err := app.RunContext(ctx, interspersed(app, env.Args))
+	return reportError(env.Stderr, err)
+}
+
+// usageError marks an error in how wsx was invoked (exit code 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+// exitError carries an exit code chosen by a command itself, such as the
+// status of a child process or a failed verification.
+type exitError struct {
+	code int
+	err  error // nil when the command already said everything
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return "exit status " + strconv.Itoa(e.code)
+	}
+	return e.err.Error()
+}
+
+func (e exitError) Unwrap() error { return e.err }
+
+// hintedError adds a fix to an error at the edge, after the message that
+// names what went wrong.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e hintedError) Error() string { return e.err.Error() }
+func (e hintedError) Unwrap() error { return e.err }
+
+func withHint(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return hintedError{err, fmt.Sprintf(format, args...)}
+}
+
+func actor(env *Env) (int, string) {
+	name := ""
+	if u, err := user.LookupId(strconv.Itoa(env.UID)); err == nil {
+		name = u.Username
+	}
+	return env.UID, name
+}
+
+func reportError(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) && ee.err == nil {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "wsx: %v\n", err)
+	var he hintedError
+	hint := defaultHint(err)
+	if errors.As(err, &he) && he.hint != "" {
+		hint = he.hint
+	}
+	if hint != "" {
+		fmt.Fprintf(stderr, "hint: %s\n", hint)
+	}
+	return exitCode(err)
+}

@@ -1,0 +1,210 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/store"
+)
+
+func TestInterspersed(t *testing.T) {
+	app := newApp(&Env{})
+	tests := []struct{ in, want string }{
+		{"wsx add NAME --type key --from-file f", "wsx add --type key --from-file f NAME"},
+		{"wsx add --type key NAME", "wsx add --type key NAME"},
+		{"wsx --passphrase-file p add NAME --host a --host b", "wsx --passphrase-file p add --host a --host b NAME"},
+		{"wsx add NAME --allow-dangerous-name --type=key", "wsx add --allow-dangerous-name --type=key NAME"},
+		{"wsx audit verify --passphrase-file p", "wsx audit verify --passphrase-file p"},
+		{"wsx info NAME -- --json", "wsx info NAME -- --json"},
+		{"wsx nosuch a --b", "wsx nosuch a --b"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(interspersed(app, strings.Fields(tt.in)), " ")
+		if got != tt.want {
+			t.Errorf("interspersed(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseRotateEvery(t *testing.T) {
+	good := map[string]time.Duration{"90d": 90 * day, "2w": 14 * day, "720h": 720 * time.Hour, "never": 0}
+	for in, want := range good {
+		got, err := parseRotateEvery(in)
+		if err != nil || got != want {
+			t.Errorf("parseRotateEvery(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1d", "soon", "1.5d", "d"} {
+		if _, err := parseRotateEvery(in); exitCode(err) != ExitUsage {
+			t.Errorf("parseRotateEvery(%q): err %v, want a usage error", in, err)
+		}
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	got, err := parseSince("24h", now)
+	if err != nil || !got.Equal(now.Add(-24*time.Hour)) {
+		t.Errorf("24h: %v %v", got, err)
+	}
+	got, err = parseSince("7d", now)
+	if err != nil || !got.Equal(now.Add(-7*day)) {
+		t.Errorf("7d: %v %v", got, err)
+	}
+	got, err = parseSince("2026-11-01T00:00:00Z", now)
+	if err != nil || !got.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("RFC 3339: %v %v", got, err)
+	}
+	if _, err := parseSince("last tuesday", now); exitCode(err) != ExitUsage {
+		t.Errorf("bad --since: %v", err)
+	}
+}
+
+func TestCloseNames(t *testing.T) {
+	names := []string{"GITHUB_TOKEN", "GITLAB_TOKEN", "NPM_TOKEN", "DATABASE_URL"}
+	if got := closeNames("github_token", names); len(got) == 0 || got[0] != "GITHUB_TOKEN" {
+		t.Errorf("case mismatch: %v", got)
+	}
+	if got := closeNames("GITHUB_TOKN", names); len(got) == 0 || got[0] != "GITHUB_TOKEN" {
+		t.Errorf("typo: %v", got)
+	}
+	if got := closeNames("AWS_SECRET", names); len(got) != 0 {
+		t.Errorf("unrelated name matched %v", got)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, ExitOK},
+		{errors.New("x"), ExitError},
+		{usagef("bad"), ExitUsage},
+		{fmt.Errorf("secret X: %w", store.ErrNotFound), ExitNotFound},
+		{withHint(fmt.Errorf("open: %w", store.ErrLocked), "h"), ExitLocked},
+		{store.ErrWrongPassphrase, ExitLocked},
+		{fmt.Errorf("role: %w", errPermission), ExitPermission},
+		{exitError{code: 143}, 143},
+		{fmt.Errorf("audit: %w", audit.ErrUnavailable), ExitError},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+// testEnv is an Env over buffers, with WSX_HOME in a temp dir and the
+// passphrase in a file.
+func testEnv(t testing.TB, args ...string) (Env, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	pass := filepath.Join(dir, "pass")
+	if err := os.WriteFile(pass, []byte("test passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"WSX_HOME": filepath.Join(dir, "home"), "WSX_PASSPHRASE_FILE": pass}
+	var out, errb bytes.Buffer
+	return Env{
+		Args:     append([]string{"wsx"}, args...),
+		Stdin:    strings.NewReader(""),
+		Stdout:   &out,
+		Stderr:   &errb,
+		Getenv:   func(k string) string { return vars[k] },
+		Now:      time.Now,
+		Terminal: func() (Terminal, error) { return nil, errNoTerminal },
+		UID:      os.Getuid(),
+	}, &out, &errb
+}
+
+func TestMainNoTerminalNoPassphrase(t *testing.T) {
+	env, out, errb := testEnv(t, "init")
+	getenv := env.Getenv
+	env.Getenv = func(k string) string {
+		if k == "WSX_PASSPHRASE_FILE" {
+			return ""
+		}
+		return getenv(k)
+	}
+	if code := Main(context.Background(), env); code != ExitError {
+		t.Fatalf("exit %d, want %d; stderr: %s", code, ExitError, errb)
+	}
+	if out.Len() != 0 || !strings.Contains(errb.String(), "hint: write the passphrase to a file") {
+		t.Fatalf("stdout %q, stderr %q", out, errb)
+	}
+}
+
+func TestMainAddListJSON(t *testing.T) {
+	env, _, errb := testEnv(t, "init", "--kdf-memory", "8", "--kdf-time", "1")
+	if code := Main(context.Background(), env); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errb)
+	}
+	const value = "canary-cmd-test-value-0123456789"
+	env.Args = []string{"wsx", "add", "API_TOKEN", "--host", "example.com"}
+	env.Stdin = strings.NewReader(value + "\n")
+	if code := Main(context.Background(), env); code != 0 {
+		t.Fatalf("add: exit %d: %s", code, errb)
+	}
+	var out bytes.Buffer
+	env.Stdout = &out
+	env.Args = []string{"wsx", "list", "--json"}
+	if code := Main(context.Background(), env); code != 0 {
+		t.Fatalf("list: exit %d: %s", code, errb)
+	}
+	if strings.Contains(out.String()+errb.String(), value) {
+		t.Fatal("the value appeared in the output")
+	}
+	var got []secretJSON
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("list --json: %v", err)
+	}
+	if len(got) != 1 || got[0].Name != "API_TOKEN" || !reflect.DeepEqual(got[0].Hosts, []string{"example.com"}) || got[0].RotateEvery != "90d" {
+		t.Fatalf("list --json = %+v", got)
+	}
+}
+
+// BenchmarkListCLI runs `wsx list` over a store of 10 000 secrets. The
+// store uses the cheapest KDF, so the time is listing, not unlocking.
+func BenchmarkListCLI(b *testing.B) {
+	for _, n := range []int{10000} {
+		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
+			env, _, errb := testEnv(b, "init", "--kdf-memory", "1", "--kdf-time", "1", "--kdf-threads", "1")
+			if code := Main(context.Background(), env); code != 0 {
+				b.Fatalf("init: %s", errb)
+			}
+			st, err := store.Open(env.Getenv("WSX_HOME"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, _ := readPassphraseFile(env.Getenv("WSX_PASSPHRASE_FILE"))
+			if err := st.Unlock(p); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				sec := store.Secret{Meta: store.Meta{Name: fmt.Sprintf("TOKEN_%05d", i), Type: store.TypeToken}, Value: store.NewValue([]byte(fmt.Sprintf("value-%08d", i)))}
+				if _, err := st.Add(sec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			env.Stdout = io.Discard
+			env.Args = []string{"wsx", "list"}
+			for b.Loop() {
+				if code := Main(context.Background(), env); code != 0 {
+					b.Fatalf("list: %s", errb)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,120 @@
+package cmd
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wsxdev/wsx/store"
+)
+
+const day = 24 * time.Hour
+
+// defaultRotation is how often a secret of each type should be rotated when
+// the user does not say: tokens 90 days, passwords 180, keys 365, files never.
+func defaultRotation(t store.Type) time.Duration {
+	switch t {
+	case store.TypeToken:
+		return 90 * day
+	case store.TypePassword:
+		return 180 * day
+	case store.TypeKey:
+		return 365 * day
+	}
+	return 0
+}
+
+// parseRotateEvery reads a rotation period: a Go duration, a number of days
+// ("90d") or weeks ("2w"), or "never" (0).
+func parseRotateEvery(s string) (time.Duration, error) {
+	if s == "never" || s == "0" {
+		return 0, nil
+	}
+	d, err := parseDays(s)
+	if err != nil || d <= 0 {
+		return 0, usagef("invalid --rotate-every %q: use a period such as 90d, 12w or 720h, or never", s)
+	}
+	return d, nil
+}
+
+// parseDays parses a duration that may also be given in days or weeks.
+func parseDays(s string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"d": day, "w": 7 * day} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.ParseUint(n, 10, 32)
+			if err != nil {
+				return 0, fmt.Errorf("bad number %q", n)
+			}
+			return time.Duration(v) * unit, nil
+		}
+	}
+	return time.ParseDuration(s)
+}
+
+// parseSince reads --since: a duration back from now ("24h", "7d") or a
+// date ("2026-11-01", RFC 3339).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := parseDays(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("invalid --since %q: use a duration such as 24h or 7d, or a date such as 2026-11-01", s)
+}
+
+// formatPeriod prints a duration in days when it is a whole number of them.
+func formatPeriod(d time.Duration) string {
+	if d == 0 {
+		return "never"
+	}
+	if d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
+}
+
+// formatAge prints how long ago t was, coarsely: 5m, 3h, 12d.
+func formatAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < day:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/day))
+}
+
+// lastSet is when m's current value was stored.
+func lastSet(m store.Meta) time.Time {
+	if !m.Rotated.IsZero() {
+		return m.Rotated
+	}
+	return m.Created
+}
+
+// rotationDue is when m is due for rotation; ok is false when it has no
+// rotation period.
+func rotationDue(m store.Meta) (due time.Time, ok bool) {
+	if m.RotateEvery <= 0 {
+		return time.Time{}, false
+	}
+	return lastSet(m).Add(m.RotateEvery), true
+}
+
+// describeRotation is the rotation column of list and info.
+func describeRotation(m store.Meta, now time.Time) string {
+	due, ok := rotationDue(m)
+	switch {
+	case !ok:
+		return "-"
+	case now.After(due):
+		return "OVERDUE " + formatAge(now.Sub(due))
+	}
+	return "due in " + formatAge(due.Sub(now))
+}

@@ -1,0 +1,65 @@
+package cmd
+
+import (
+	"errors"
+
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/store"
+)
+
+// Exit codes, as DESIGN.md §5 lists them.
+const (
+	ExitOK         = 0
+	ExitError      = 1
+	ExitUsage      = 2
+	ExitNotFound   = 3
+	ExitLocked     = 4
+	ExitPermission = 5
+)
+
+// errPermission is returned when the caller is not allowed to do what it
+// asked.
+var errPermission = errors.New("permission denied")
+
+// exitCode maps an error to the exit code table. It is the only place that
+// knows the table.
+func exitCode(err error) int {
+	var ee exitError
+	var ue usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, store.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrWrongPassphrase):
+		return ExitLocked
+	case errors.Is(err, errPermission):
+		return ExitPermission
+	}
+	return ExitError
+}
+
+// defaultHint is the fix printed under an error that carries none of its own.
+func defaultHint(err error) string {
+	switch {
+	case errors.Is(err, store.ErrNotInitialized):
+		return "create a store with `wsx init` (WSX_HOME chooses where)"
+	case errors.Is(err, store.ErrAlreadyInit):
+		return "the existing store is kept; set WSX_HOME to create another one elsewhere"
+	case errors.Is(err, store.ErrWrongPassphrase):
+		return "check the passphrase (or the file named by --passphrase-file / WSX_PASSPHRASE_FILE); nothing was changed"
+	case errors.Is(err, store.ErrLocked):
+		return "unlock by running in a terminal, or point WSX_PASSPHRASE_FILE (or --passphrase-file) at a file holding the passphrase"
+	case errors.Is(err, store.ErrNotFound):
+		return "`wsx list` shows the names in this store"
+	case errors.Is(err, store.ErrIntegrity):
+		return "the item was modified outside wsx; restore it from a backup or remove and re-add the secret"
+	case errors.Is(err, audit.ErrUnavailable):
+		return "make the audit log writable again (check disk space and permissions of WSX_HOME); no secret is released while it is not"
+	}
+	return ""
+}

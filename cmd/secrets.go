@@ -1,0 +1,561 @@
+package cmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/store"
+)
+
+// initOptions are the flags of `wsx init`.
+type initOptions struct {
+	Backend string
+	KDF     store.KDFParams
+}
+
+func (s *session) runInit(o initOptions) error {
+	pass, err := s.newPassphrase()
+	if err != nil {
+		return err
+	}
+	st, err := store.Init(s.home, store.InitOptions{Backend: o.Backend, Passphrase: pass, KDF: o.KDF})
+	if err != nil {
+		return err
+	}
+	st.SetClock(s.env.Now)
+	s.st = st
+	fmt.Fprintf(s.env.Stderr, "wsx: created a %s store in %s\n", st.Backend(), s.home)
+	return nil
+}
+
+// newPassphrase reads the passphrase for a new store: from the passphrase
+// file, or asked twice on the terminal.
+func (s *session) newPassphrase() ([]byte, error) {
+	if f := s.passphraseFile(); f != "" {
+		return readPassphraseFile(f)
+	}
+	t, err := s.env.Terminal()
+	if err != nil {
+		return nil, withHint(errors.New("no terminal to ask for a passphrase"),
+			"write the passphrase to a file readable only by you and pass it with --passphrase-file or WSX_PASSPHRASE_FILE")
+	}
+	defer t.Close()
+	p1, err := t.ReadPassword("New passphrase for the wsx store: ")
+	if err != nil {
+		return nil, err
+	}
+	p2, err := t.ReadPassword("Same passphrase again: ")
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(p1, p2) {
+		return nil, errors.New("the two passphrases differ; nothing was created")
+	}
+	return p1, nil
+}
+
+// secretOptions are the flags shared by add and set.
+type secretOptions struct {
+	Name          string
+	Type          string // "" keeps the current type (set) or means token (add)
+	Description   *string
+	Hosts         []string
+	HostsSet      bool
+	Username      *string
+	RotateEvery   *string
+	FromFile      string
+	KeyPassFile   string
+	AllowDanger   bool
+	CreateOnly    bool // add: refuse an existing name
+	RequireValue  bool // add: a value must be given
+	UpdateOnlyVal bool // rotate
+}
+
+func (s *session) runAdd(o secretOptions) error {
+	if err := store.ValidateName(o.Name); err != nil {
+		return usagef("%v", err)
+	}
+	if advice := store.NameAdvice(o.Name); advice != "" {
+		fmt.Fprintf(s.env.Stderr, "wsx: warning: %s\n", advice)
+	}
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	existing, getErr := st.Get(o.Name)
+	switch {
+	case getErr == nil && o.CreateOnly:
+		return withHint(fmt.Errorf("secret %s: %w", o.Name, store.ErrExists),
+			"use `wsx set %s` to change it or `wsx rotate %s` to give it a new value", o.Name, o.Name)
+	case getErr == nil:
+		return s.update(existing, o)
+	case !errors.Is(getErr, store.ErrNotFound):
+		return getErr
+	}
+	return s.create(o)
+}
+
+func (s *session) create(o secretOptions) error {
+	typ := store.TypeToken
+	if o.Type != "" {
+		t, err := store.ParseType(o.Type)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		typ = t
+	}
+	val, given, err := s.readValue(o.Name, typ, o.FromFile, true)
+	if err != nil {
+		return err
+	}
+	if !given {
+		return withHint(fmt.Errorf("secret %s: no value given", o.Name),
+			"pipe the value on stdin, use --from-file PATH, or run in a terminal to be asked for it")
+	}
+	sec := store.Secret{Meta: store.Meta{Name: o.Name, Type: typ, RotateEvery: defaultRotation(typ)}}
+	if err := applyMeta(&sec.Meta, o); err != nil {
+		return err
+	}
+	if sec.Value, sec.Meta.SSH, err = s.checkValue(o, typ, val); err != nil {
+		return err
+	}
+	m, err := s.st.Add(sec, store.AddOptions{AllowDangerousName: o.AllowDanger})
+	if err != nil {
+		return addHint(o.Name, err)
+	}
+	warnShort(s.env, m.Name, sec.Value)
+	fmt.Fprintf(s.env.Stderr, "wsx: added %s (%s)\n", m.Name, m.Type)
+	return s.record(audit.EventCreated, m.Name, "ok", "")
+}
+
+func (s *session) update(cur store.Secret, o secretOptions) error {
+	typ := cur.Type
+	if o.Type != "" {
+		t, err := store.ParseType(o.Type)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		typ = t
+	}
+	val, given, err := s.readValue(o.Name, typ, o.FromFile, false)
+	if err != nil {
+		return err
+	}
+	if typ != cur.Type && !given {
+		return usagef("secret %s: changing the type from %s to %s needs a new value", o.Name, cur.Type, typ)
+	}
+	var newVal store.Value
+	var ssh *store.SSHKey
+	if given {
+		if newVal, ssh, err = s.checkValue(o, typ, val); err != nil {
+			return err
+		}
+	}
+	m, err := s.st.Update(o.Name, func(sec *store.Secret) error {
+		sec.Type = typ
+		if given {
+			sec.Value = newVal
+			sec.SSH = ssh
+			sec.Rotated = s.env.Now()
+		}
+		return applyMeta(&sec.Meta, o)
+	})
+	if err != nil {
+		return err
+	}
+	what := "updated"
+	if given {
+		what = "updated the value of"
+		warnShort(s.env, m.Name, newVal)
+	}
+	fmt.Fprintf(s.env.Stderr, "wsx: %s %s\n", what, m.Name)
+	return s.record(audit.EventUpdated, m.Name, "ok", "")
+}
+
+func (s *session) runRotate(name, fromFile, keyPassFile string) error {
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	cur, err := st.Get(name)
+	if err != nil {
+		return notFoundHint(st, name, err)
+	}
+	val, given, err := s.readValue(name, cur.Type, fromFile, true)
+	if err != nil {
+		return err
+	}
+	if !given {
+		return withHint(fmt.Errorf("secret %s: no new value given", name),
+			"pipe the new value on stdin, use --from-file PATH, or run in a terminal to be asked for it")
+	}
+	v, ssh, err := s.checkValue(secretOptions{Name: name, KeyPassFile: keyPassFile}, cur.Type, val)
+	if err != nil {
+		return err
+	}
+	if v.Equal(cur.Value) {
+		return fmt.Errorf("secret %s: the new value is the same as the current one; nothing was changed", name)
+	}
+	m, err := st.Update(name, func(sec *store.Secret) error {
+		sec.Value = v
+		sec.SSH = ssh
+		sec.Rotated = s.env.Now()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	warnShort(s.env, name, v)
+	fmt.Fprintf(s.env.Stderr, "wsx: rotated %s (version %d)\n", name, m.Version)
+	return s.record(audit.EventRotated, name, "ok", "")
+}
+
+func (s *session) runRemove(name string) error {
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	if err := st.Remove(name); err != nil {
+		return notFoundHint(st, name, err)
+	}
+	fmt.Fprintf(s.env.Stderr, "wsx: removed %s\n", name)
+	return s.record(audit.EventDeleted, name, "ok", "")
+}
+
+// applyMeta copies the descriptive flags that were given onto m.
+func applyMeta(m *store.Meta, o secretOptions) error {
+	if o.Description != nil {
+		m.Description = *o.Description
+	}
+	if o.HostsSet {
+		m.Hosts = o.Hosts
+	}
+	if o.Username != nil {
+		m.Username = *o.Username
+	}
+	if o.RotateEvery != nil {
+		d, err := parseRotateEvery(*o.RotateEvery)
+		if err != nil {
+			return err
+		}
+		m.RotateEvery = d
+	}
+	return nil
+}
+
+// readValue reads a secret's value from --from-file, from piped stdin, or
+// with a hidden prompt on the terminal. given is false when none of them
+// supplied any bytes.
+func (s *session) readValue(name string, typ store.Type, fromFile string, required bool) (val []byte, given bool, err error) {
+	switch {
+	case fromFile != "":
+		val, err = readCapped(fromFile, nil)
+		if err != nil {
+			return nil, false, fmt.Errorf("secret %s: %w", name, err)
+		}
+		return val, true, nil
+	case !s.env.StdinIsTerminal:
+		val, err = readCapped("stdin", s.env.Stdin)
+		if err != nil {
+			return nil, false, fmt.Errorf("secret %s: %w", name, err)
+		}
+		if typ == store.TypeToken || typ == store.TypePassword {
+			val = trimNewline(val)
+		}
+		return val, len(val) > 0, nil
+	case typ == store.TypeFile || typ == store.TypeKey:
+		if !required {
+			return nil, false, nil
+		}
+		return nil, false, usagef("secret %s: a %s value is read with --from-file PATH or from a pipe", name, typ)
+	}
+	t, err := s.env.Terminal()
+	if err != nil {
+		return nil, false, nil
+	}
+	defer t.Close()
+	prompt := fmt.Sprintf("Value for %s (input hidden): ", name)
+	if !required {
+		prompt = fmt.Sprintf("New value for %s (input hidden, empty keeps the current one): ", name)
+	}
+	val, err = t.ReadPassword(prompt)
+	if err != nil {
+		return nil, false, err
+	}
+	return val, len(val) > 0, nil
+}
+
+// readCapped reads a value from the file path (or r when not nil) refusing
+// anything larger than store.MaxFileSize.
+func readCapped(path string, r io.Reader) ([]byte, error) {
+	if r == nil {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file", path)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, store.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > store.MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than the %d-byte limit", path, store.MaxFileSize)
+	}
+	return b, nil
+}
+
+// checkValue validates a value for its type. A key in PEM or OpenSSH form
+// must parse; an encrypted one asks for its passphrase once.
+func (s *session) checkValue(o secretOptions, typ store.Type, val []byte) (store.Value, *store.SSHKey, error) {
+	if typ != store.TypeKey {
+		return store.NewValue(val), nil, nil
+	}
+	ask := func() ([]byte, error) {
+		if o.KeyPassFile != "" {
+			return readPassphraseFile(o.KeyPassFile)
+		}
+		t, err := s.env.Terminal()
+		if err != nil {
+			return nil, withHint(fmt.Errorf("secret %s: the key is encrypted and there is no terminal to ask for its passphrase", o.Name),
+				"pass --key-passphrase-file PATH")
+		}
+		defer t.Close()
+		return t.ReadPassword(fmt.Sprintf("Passphrase of the key %s: ", o.Name))
+	}
+	canon, info, err := store.ParseKey(val, ask)
+	if err != nil {
+		return store.Value{}, nil, fmt.Errorf("secret %s: %w", o.Name, err)
+	}
+	return store.NewValue(canon), info, nil
+}
+
+// warnShort says when a value is too short for masking to mean anything.
+func warnShort(env *Env, name string, v store.Value) {
+	if v.Len() > 0 && v.Len() < 4 {
+		fmt.Fprintf(env.Stderr, "wsx: warning: %s is shorter than 4 bytes: its value will not be masked in output\n", name)
+	}
+}
+
+func addHint(name string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return withHint(err, "names are compared without case; pick another name or `wsx set` the existing one")
+	case errors.Is(err, store.ErrDangerousName):
+		return withHint(err, "pick a name of your own such as %s_VALUE; if you mean it, add --allow-dangerous-name", name)
+	}
+	return err
+}
+
+// notFoundHint adds the closest names to a not-found error.
+func notFoundHint(st *store.Store, name string, err error) error {
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	metas, lerr := st.List()
+	if lerr != nil {
+		return err
+	}
+	names := make([]string, len(metas))
+	for i, m := range metas {
+		names[i] = m.Name
+	}
+	if close := closeNames(name, names); len(close) > 0 {
+		return withHint(err, "did you mean %s?", strings.Join(close, ", "))
+	}
+	return err
+}
+
+// closeNames returns the names within a small edit distance of name, or
+// equal to it but for case, closest first.
+func closeNames(name string, names []string) []string {
+	type cand struct {
+		name string
+		d    int
+	}
+	var out []cand
+	for _, n := range names {
+		d := editDistance(strings.ToUpper(name), strings.ToUpper(n))
+		if d <= 2 || d <= len(name)/4 {
+			out = append(out, cand{n, d})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].d < out[j].d })
+	res := make([]string, 0, 3)
+	for i := 0; i < len(out) && i < 3; i++ {
+		res = append(res, out[i].name)
+	}
+	return res
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// secretJSON is the --json form of a secret's metadata. Fields are only
+// ever added.
+type secretJSON struct {
+	Name        string        `json:"name"`
+	Type        store.Type    `json:"type"`
+	Description string        `json:"description"`
+	Hosts       []string      `json:"hosts"`
+	Username    string        `json:"username"`
+	Created     time.Time     `json:"created"`
+	Updated     time.Time     `json:"updated"`
+	Rotated     *time.Time    `json:"rotated"`
+	RotateEvery string        `json:"rotate_every"`
+	RotationDue *time.Time    `json:"rotation_due"`
+	Overdue     bool          `json:"overdue"`
+	Version     uint64        `json:"version"`
+	SSH         *store.SSHKey `json:"ssh,omitempty"`
+}
+
+func toJSON(m store.Meta, now time.Time) secretJSON {
+	j := secretJSON{
+		Name: m.Name, Type: m.Type, Description: m.Description, Hosts: m.Hosts,
+		Username: m.Username, Created: m.Created, Updated: m.Updated,
+		RotateEvery: formatPeriod(m.RotateEvery), Version: m.Version, SSH: m.SSH,
+	}
+	if j.Hosts == nil {
+		j.Hosts = []string{}
+	}
+	if !m.Rotated.IsZero() {
+		r := m.Rotated
+		j.Rotated = &r
+	}
+	if due, ok := rotationDue(m); ok {
+		j.RotationDue = &due
+		j.Overdue = now.After(due)
+	}
+	return j
+}
+
+func (s *session) runList(asJSON bool) error {
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	metas, err := st.List()
+	if err != nil {
+		return err
+	}
+	now := s.env.Now()
+	if asJSON {
+		out := make([]secretJSON, 0, len(metas))
+		for _, m := range metas {
+			out = append(out, toJSON(m, now))
+		}
+		return writeJSON(s.env.Stdout, out)
+	}
+	if len(metas) == 0 {
+		fmt.Fprintln(s.env.Stderr, "wsx: no secrets yet; add one with `wsx add NAME`")
+		return nil
+	}
+	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tAGE\tROTATION\tHOSTS\tDESCRIPTION")
+	for _, m := range metas {
+		hosts := strings.Join(m.Hosts, ",")
+		if hosts == "" {
+			hosts = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, formatAge(now.Sub(lastSet(m))),
+			describeRotation(m, now), hosts, oneLine(m.Description))
+	}
+	return tw.Flush()
+}
+
+func (s *session) runInfo(name string, asJSON bool) error {
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	sec, err := st.Get(name)
+	if err != nil {
+		return notFoundHint(st, name, err)
+	}
+	m := sec.Meta
+	now := s.env.Now()
+	if asJSON {
+		return writeJSON(s.env.Stdout, toJSON(m, now))
+	}
+	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 1, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	row("Name", m.Name)
+	row("Type", string(m.Type))
+	row("Description", oneLine(m.Description))
+	row("Hosts", strings.Join(m.Hosts, ", "))
+	row("Username", m.Username)
+	row("Size", fmt.Sprintf("%d bytes", sec.Value.Len()))
+	row("Created", m.Created.Local().Format(time.DateTime))
+	row("Updated", m.Updated.Local().Format(time.DateTime))
+	if !m.Rotated.IsZero() {
+		row("Rotated", m.Rotated.Local().Format(time.DateTime))
+	}
+	row("Rotate every", formatPeriod(m.RotateEvery))
+	row("Rotation", describeRotation(m, now))
+	row("Version", fmt.Sprint(m.Version))
+	if m.SSH != nil {
+		row("SSH key", fmt.Sprintf("%s %s", m.SSH.Algorithm, m.SSH.Fingerprint))
+	}
+	return tw.Flush()
+}
+
+// oneLine keeps a description on one table row, escaping what a terminal
+// would interpret.
+func oneLine(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
