@@ -48,7 +48,7 @@ func (s *session) runCredential(op string) error {
 // does not ask on the terminal when git was told not to prompt
 // (GIT_TERMINAL_PROMPT=0, e.g. a background fetch): the store then counts
 // as locked, and git goes on without wsx.
-func (s *session) unlockedForGit() (*store.Store, error) {
+func (s *session) unlockedForGit() (secretStore, error) {
 	if s.passphraseFile() == "" && !gitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
 		if err := s.open(); err != nil {
 			return nil, err
@@ -71,9 +71,9 @@ func gitMayPrompt(v string) bool {
 }
 
 // credSecrets is the store as the credential helper consumes it.
-type credSecrets struct{ *store.Store }
+type credSecrets struct{ secretStore }
 
-func (c credSecrets) Add(sec store.Secret) (store.Meta, error) { return c.Store.Add(sec) }
+func (c credSecrets) Add(sec store.Secret) (store.Meta, error) { return c.secretStore.Add(sec) }
 
 // callerInfo is the git process that asked for a credential.
 type callerInfo struct {

@@ -97,14 +97,14 @@ func (s *session) runAdd(o secretOptions) error {
 		return withHint(fmt.Errorf("secret %s: %w", o.Name, store.ErrExists),
 			"use `wsx set %s` to change it or `wsx rotate %s` to give it a new value", o.Name, o.Name)
 	case getErr == nil:
-		return s.update(existing, o)
+		return s.update(st, existing, o)
 	case !errors.Is(getErr, store.ErrNotFound):
 		return getErr
 	}
-	return s.create(o)
+	return s.create(st, o)
 }
 
-func (s *session) create(o secretOptions) error {
+func (s *session) create(st secretStore, o secretOptions) error {
 	typ := store.TypeToken
 	if o.Type != "" {
 		t, err := store.ParseType(o.Type)
@@ -128,7 +128,7 @@ func (s *session) create(o secretOptions) error {
 	if sec.Value, sec.Meta.SSH, err = s.checkValue(o, typ, val); err != nil {
 		return err
 	}
-	m, err := s.st.Add(sec, store.AddOptions{AllowDangerousName: o.AllowDanger})
+	m, err := st.Add(sec, store.AddOptions{AllowDangerousName: o.AllowDanger})
 	if err != nil {
 		return addHint(o.Name, err)
 	}
@@ -137,7 +137,7 @@ func (s *session) create(o secretOptions) error {
 	return s.record(audit.EventCreated, m.Name, "ok", "")
 }
 
-func (s *session) update(cur store.Secret, o secretOptions) error {
+func (s *session) update(st secretStore, cur store.Secret, o secretOptions) error {
 	typ := cur.Type
 	if o.Type != "" {
 		t, err := store.ParseType(o.Type)
@@ -160,7 +160,7 @@ func (s *session) update(cur store.Secret, o secretOptions) error {
 			return err
 		}
 	}
-	m, err := s.st.Update(o.Name, func(sec *store.Secret) error {
+	m, err := st.Update(o.Name, func(sec *store.Secret) error {
 		sec.Type = typ
 		if given {
 			sec.Value = newVal
@@ -365,7 +365,7 @@ func addHint(name string, err error) error {
 }
 
 // notFoundHint adds the closest names to a not-found error.
-func notFoundHint(st *store.Store, name string, err error) error {
+func notFoundHint(st secretStore, name string, err error) error {
 	if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}

@@ -29,6 +29,18 @@ func homeDir(env *Env) (string, error) {
 // auditPath is the audit log of the store in home.
 func auditPath(home string) string { return filepath.Join(home, "audit.log") }
 
+// secretStore is what commands need from the store. *store.Store has it;
+// a client of the daemon's local API has it too, so every command works the
+// same whether the daemon answers or the store is opened here.
+type secretStore interface {
+	List() ([]store.Meta, error)
+	Get(name string) (store.Secret, error)
+	Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error)
+	Update(name string, fn func(*store.Secret) error) (store.Meta, error)
+	Remove(name string) error
+	AuditKey() ([]byte, error)
+}
+
 // session is one command's view of the store: opened, unlocked when needed,
 // with the audit log beside it.
 type session struct {
@@ -63,7 +75,7 @@ func (s *session) open() error {
 
 // unlocked opens the store and unlocks it with the first passphrase source
 // that is available: --passphrase-file, WSX_PASSPHRASE_FILE, the terminal.
-func (s *session) unlocked() (*store.Store, error) {
+func (s *session) unlocked() (secretStore, error) {
 	if err := s.open(); err != nil {
 		return nil, err
 	}
