@@ -366,14 +366,11 @@ func (h *helper) erase() error {
 	named, stored, _ := candidates(metas, h.t)
 	if !h.req.Password.IsZero() {
 		for _, c := range named {
-			sec, err := h.opts.Secrets.Get(c.meta.Name)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
+			same, err := h.holdsPassword(c.meta.Name)
 			if err != nil {
-				return fmt.Errorf("read %s: %w", c.meta.Name, err)
+				return err
 			}
-			if !sec.Value.Equal(h.req.Password) {
+			if !same {
 				continue
 			}
 			detail := display(h.req.Host) + " rejected " + c.meta.Name
@@ -385,14 +382,11 @@ func (h *helper) erase() error {
 	}
 	for _, c := range stored {
 		if !h.req.Password.IsZero() {
-			sec, err := h.opts.Secrets.Get(c.meta.Name)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
+			same, err := h.holdsPassword(c.meta.Name)
 			if err != nil {
-				return fmt.Errorf("read %s: %w", c.meta.Name, err)
+				return err
 			}
-			if !sec.Value.Equal(h.req.Password) {
+			if !same {
 				continue // not the password git saw fail: keep ours
 			}
 		}
@@ -408,6 +402,19 @@ func (h *helper) erase() error {
 		}
 	}
 	return nil
+}
+
+// holdsPassword reports whether the secret called name holds the password
+// of the request; a secret removed meanwhile does not.
+func (h *helper) holdsPassword(name string) (bool, error) {
+	sec, err := h.opts.Secrets.Get(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", name, err)
+	}
+	return sec.Value.Equal(h.req.Password), nil
 }
 
 // display returns s as it is when every rune is printable, else quoted
