@@ -29,10 +29,14 @@ type envelope struct {
 	CT      []byte `json:"ct"`
 }
 
-// itemPlain is what an envelope seals.
+// itemPlain is what an envelope seals: the metadata, the value and, during
+// a rotation, the previous value. Both values are under the same seal, so
+// the previous one is as protected, and as bound to the store, name and
+// version, as the current one.
 type itemPlain struct {
-	Meta  Meta   `json:"meta"`
-	Value []byte `json:"value"`
+	Meta     Meta   `json:"meta"`
+	Value    []byte `json:"value"`
+	Previous []byte `json:"previous,omitempty"`
 }
 
 // itemAD is the additional data of an item: it binds the store, the name
@@ -74,7 +78,7 @@ func parseEnvelope(data []byte) (*envelope, error) {
 
 // sealItem seals sec for store id with the data key's AEAD.
 func sealItem(g cipher.AEAD, storeID string, sec Secret) ([]byte, error) {
-	plain, err := json.Marshal(itemPlain{Meta: sec.Meta, Value: sec.Value.Bytes()})
+	plain, err := json.Marshal(itemPlain{Meta: sec.Meta, Value: sec.Value.Bytes(), Previous: sec.PreviousValue.Bytes()})
 	if err != nil {
 		return nil, fmt.Errorf("encode secret %s: %w", sec.Name, err)
 	}
@@ -110,7 +114,33 @@ func openItem(g cipher.AEAD, storeID, name string, data []byte) (Secret, error) 
 	if _, err := ParseType(string(p.Meta.Type)); err != nil {
 		return Secret{}, fmt.Errorf("secret %s: %v: %w", name, err, ErrIntegrity)
 	}
+	if err := checkPrevious(p.Meta, p.Previous); err != nil {
+		return Secret{}, fmt.Errorf("secret %s: %v: %w", name, err, ErrIntegrity)
+	}
 	sec := Secret{Meta: p.Meta, Value: NewValue(p.Value)}
 	clear(p.Value)
+	if p.Meta.Previous != nil {
+		sec.PreviousValue = NewValue(p.Previous)
+	}
+	clear(p.Previous)
 	return sec, nil
+}
+
+// checkPrevious checks that a sealed item's previous value agrees with its
+// description: present only with one, of a known type, from an older
+// version.
+func checkPrevious(m Meta, prev []byte) error {
+	p := m.Previous
+	switch {
+	case p == nil && len(prev) > 0:
+		return errors.New("previous value without its description")
+	case p == nil:
+		return nil
+	case p.Version == 0 || p.Version >= m.Version:
+		return fmt.Errorf("previous value of version %d is not older than version %d", p.Version, m.Version)
+	}
+	if _, err := ParseType(string(p.Type)); err != nil {
+		return fmt.Errorf("previous value: %v", err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -101,46 +102,126 @@ var vagueWords = map[string]bool{
 	"THE": true, "FILE": true,
 }
 
-// NameAdvice returns a suggestion when name is valid but vague: lower case
-// (environment variables are upper case by convention) or made only of
-// generic words such as secret123, key, password1, temp, API_KEY (no part
-// says which service the secret belongs to). It returns "" for a good name
-// and for an invalid one (ValidateName explains those).
+// kindWords maps the words that say what kind of secret a name holds to
+// the word a suggestion uses for them.
+var kindWords = map[string]string{
+	"SECRET": "SECRET", "SECRETS": "SECRET",
+	"KEY": "KEY", "KEYS": "KEY", "APIKEY": "API_KEY",
+	"PASSWORD": "PASSWORD", "PASSWD": "PASSWORD", "PASS": "PASSWORD", "PWD": "PASSWORD",
+	"TOKEN": "TOKEN", "TOKENS": "TOKEN",
+	"CRED": "CREDENTIALS", "CREDS": "CREDENTIALS", "CREDENTIAL": "CREDENTIALS", "CREDENTIALS": "CREDENTIALS",
+}
+
+// example is a well-named secret of the kind the vague words of a name
+// describe: the service first, then the kind of secret.
+func example(kind string) string {
+	switch {
+	case kind == "":
+		return "GITHUB_TOKEN, DATABASE_PASSWORD or STRIPE_API_KEY"
+	case strings.HasSuffix(kind, "PASSWORD"):
+		return "DATABASE_PASSWORD"
+	case strings.HasSuffix(kind, "TOKEN"):
+		return "GITHUB_" + kind
+	case strings.Contains(kind, "SSH"), strings.Contains(kind, "PRIVATE"):
+		return "GITHUB_DEPLOY_KEY"
+	case kind == "SECRET", strings.HasPrefix(kind, "ACCESS"), strings.HasPrefix(kind, "SECRET_"):
+		return "AWS_SECRET_ACCESS_KEY"
+	case kind == "CREDENTIALS":
+		return "GCP_CREDENTIALS"
+	case kind == "KEY":
+		return "STRIPE_API_KEY"
+	}
+	return "STRIPE_" + kind
+}
+
+// words splits a name into its words: at underscores or, in a name without
+// any, where a lower-case letter or digit is followed by an upper-case one
+// (githubToken).
+func words(name string) []string {
+	camel := !strings.Contains(name, "_")
+	var out []string
+	start := 0
+	for i := 0; i <= len(name); i++ {
+		end := i == len(name) || name[i] == '_'
+		if !end && camel && i > start && isUpper(name[i]) && !isUpper(name[i-1]) {
+			out = append(out, name[start:i])
+			start = i
+			continue
+		}
+		if end {
+			if i > start {
+				out = append(out, name[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+
+// NameAdvice returns a suggestion when name is valid but vague, or not
+// written as environment variables usually are. Vague names are made only
+// of generic words (secret123, key, password1, temp, API_KEY, MY_TOKEN: no
+// part says which service the secret belongs to); the advice shows a name
+// of the same kind with a service, such as GITHUB_TOKEN, DATABASE_PASSWORD,
+// STRIPE_API_KEY or AWS_SECRET_ACCESS_KEY. Lower or mixed case names
+// (github_token, githubToken) get their upper-case form, GITHUB_TOKEN; a
+// single word that ends in a kind (GITHUBTOKEN) gets it split off. It
+// returns "" for a good name and for an invalid one (ValidateName explains
+// those).
 func NameAdvice(name string) string {
 	if ValidateName(name) != nil {
 		return ""
 	}
-	upper := strings.ToUpper(name)
-	var kept []string
+	ws := words(name)
+	upper := make([]string, len(ws))
+	for i, w := range ws {
+		upper[i] = strings.ToUpper(w)
+	}
+	conventional := strings.Join(upper, "_")
+	var kind []string
 	vague := true
-	for _, part := range strings.Split(upper, "_") {
-		part = strings.TrimRight(part, "0123456789")
-		if part == "" {
+	for _, w := range upper {
+		w = strings.TrimRight(w, "0123456789")
+		if w == "" {
 			continue
 		}
-		if !vagueWords[part] {
+		if !vagueWords[w] {
 			vague = false
 			break
 		}
-		kept = append(kept, part)
-	}
-	switch {
-	case vague:
-		kind := strings.Join(kept, "_")
-		if !kinds[kind] {
-			kind = "API_KEY"
+		if k, ok := kindWords[w]; ok && !slices.Contains(kind, k) {
+			kind = append(kind, k)
+		} else if w == "ACCESS" || w == "PRIVATE" || w == "SSH" || w == "API" || w == "AUTH" {
+			kind = append(kind, w)
 		}
-		return fmt.Sprintf("the name %s does not say which service the secret is for; prefer a name like STRIPE_%s", name, kind)
-	case upper != name:
-		return fmt.Sprintf("the name %s is not upper case; environment variable names usually are, e.g. %s", name, upper)
+	}
+	if vague {
+		return fmt.Sprintf("the name %s does not say which service the secret is for; name the service, then the kind of secret, e.g. %s", name, example(kindOf(kind)))
+	}
+	if conventional != name {
+		return fmt.Sprintf("the name %s is not in upper case with _ between words, as environment variable names usually are: %s", name, conventional)
+	}
+	if len(upper) == 1 {
+		for _, k := range []string{"PASSWORD", "TOKEN", "APIKEY"} {
+			if service, ok := strings.CutSuffix(upper[0], k); ok && len(service) >= 2 {
+				return fmt.Sprintf("the name %s runs words together; %s_%s reads better", name, service, kindWords[k])
+			}
+		}
 	}
 	return ""
 }
 
-// kinds are the vague names that still say what kind of secret it is, kept
-// in a suggestion.
-var kinds = map[string]bool{
-	"SECRET": true, "KEY": true, "PASSWORD": true, "PASSWD": true, "TOKEN": true, "API_KEY": true,
-	"APIKEY": true, "PRIVATE_KEY": true, "SSH_KEY": true, "ACCESS_TOKEN": true, "AUTH_TOKEN": true,
-	"API_TOKEN": true, "CREDENTIALS": true, "ACCESS_KEY": true, "SECRET_KEY": true,
+// kindOf joins the kind words of a vague name into the kind a suggestion
+// keeps ("API", "KEY" -> "API_KEY"); "" when they name no kind.
+func kindOf(parts []string) string {
+	k := strings.Join(parts, "_")
+	switch k {
+	case "", "API", "AUTH", "ACCESS", "PRIVATE":
+		return ""
+	case "SSH":
+		return "SSH_KEY"
+	}
+	return k
 }

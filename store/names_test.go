@@ -94,18 +94,29 @@ func TestDangerousName(t *testing.T) {
 }
 
 func TestNameAdvice(t *testing.T) {
-	vague := map[string]string{ // name -> words the advice must contain
-		"secret123":   "STRIPE_SECRET",
-		"SECRET123":   "STRIPE_SECRET",
-		"key":         "STRIPE_KEY",
-		"password1":   "STRIPE_PASSWORD",
-		"temp":        "STRIPE_API_KEY",
-		"API_KEY":     "STRIPE_API_KEY",
-		"TOKEN":       "STRIPE_TOKEN",
-		"TEST_1":      "which service",
-		"_":           "which service",
-		"db_password": "DB_PASSWORD",
-		"githubToken": "GITHUBTOKEN",
+	vague := map[string]string{ // name -> the suggestion the advice must contain
+		"secret123":    "AWS_SECRET_ACCESS_KEY",
+		"SECRET123":    "AWS_SECRET_ACCESS_KEY",
+		"key":          "STRIPE_API_KEY",
+		"password1":    "DATABASE_PASSWORD",
+		"MY_PASS":      "DATABASE_PASSWORD",
+		"temp":         "GITHUB_TOKEN, DATABASE_PASSWORD or STRIPE_API_KEY",
+		"API_KEY":      "STRIPE_API_KEY",
+		"apiKey":       "STRIPE_API_KEY",
+		"TOKEN":        "GITHUB_TOKEN",
+		"ACCESS_TOKEN": "GITHUB_ACCESS_TOKEN",
+		"SECRET_KEY":   "AWS_SECRET_ACCESS_KEY",
+		"SSH_KEY":      "GITHUB_DEPLOY_KEY",
+		"PRIVATE_KEY":  "GITHUB_DEPLOY_KEY",
+		"CREDS":        "GCP_CREDENTIALS",
+		"TEST_1":       "which service",
+		"_":            "which service",
+		"db_password":  "DB_PASSWORD",
+		"github_token": ": GITHUB_TOKEN",
+		"githubToken":  ": GITHUB_TOKEN",
+		"GitHub_Token": ": GITHUB_TOKEN",
+		"GITHUBTOKEN":  "GITHUB_TOKEN reads better",
+		"STRIPEAPIKEY": "STRIPE_API_KEY reads better",
 	}
 	for name, want := range vague {
 		got := NameAdvice(name)
@@ -113,9 +124,31 @@ func TestNameAdvice(t *testing.T) {
 			t.Errorf("NameAdvice(%q) = %q, want it to name it and suggest %q", name, got, want)
 		}
 	}
-	for _, name := range []string{"GITHUB_TOKEN", "STRIPE_API_KEY", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "NPM_TOKEN_2", "A/B", ""} {
+	for _, name := range []string{"GITHUB_TOKEN", "STRIPE_API_KEY", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "NPM_TOKEN_2",
+		"DATABASE_URL", "SENTRY_DSN", "MONKEY", "GIT_CREDENTIAL_0123456789ABCDEF0123456789ABCDEF", "A/B", ""} {
 		if got := NameAdvice(name); got != "" {
 			t.Errorf("NameAdvice(%q) = %q, want none", name, got)
 		}
 	}
+	// Every suggestion is itself a name that needs no advice.
+	for name := range vague {
+		for _, w := range strings.FieldsFunc(NameAdvice(name), func(r rune) bool { return r == ' ' || r == ',' }) {
+			if strings.Count(w, "_") > 0 && w == strings.ToUpper(w) && ValidateName(w) == nil && w != name {
+				if adv := NameAdvice(w); adv != "" && !vagueAll(w) {
+					t.Errorf("suggestion %s for %s gets advice itself: %s", w, name, adv)
+				}
+			}
+		}
+	}
+}
+
+// vagueAll reports whether every word of name is generic (a name quoted in
+// advice about itself).
+func vagueAll(name string) bool {
+	for _, w := range strings.Split(name, "_") {
+		if w != "" && !vagueWords[strings.TrimRight(w, "0123456789")] {
+			return false
+		}
+	}
+	return true
 }

@@ -44,6 +44,21 @@ type Meta struct {
 	// SSH holds the public facts of a parsed SSH private key; nil for
 	// other types and for raw key material.
 	SSH *SSHKey `json:"ssh,omitempty"`
+
+	// Previous describes the value kept from before the last rotation,
+	// until the rotation is finished or undone; nil when none is kept.
+	// The value itself is Secret.PreviousValue, sealed in the same item.
+	Previous *PreviousMeta `json:"previous,omitempty"`
+}
+
+// PreviousMeta is what is known about the value a rotation replaced: the
+// current value's facts as they were before it, so that undoing the
+// rotation restores them exactly.
+type PreviousMeta struct {
+	Version uint64    `json:"version"`          // the version that held the value
+	Type    Type      `json:"type"`             // its type
+	Rotated time.Time `json:"rotated,omitzero"` // its Rotated; zero when it was the first value
+	SSH     *SSHKey   `json:"ssh,omitempty"`    // its SSH facts
 }
 
 // SSHKey describes the public half of an SSH private key stored as a
@@ -59,6 +74,10 @@ type SSHKey struct {
 type Secret struct {
 	Meta
 	Value Value `json:"-"`
+	// PreviousValue is the value a rotation replaced, kept while
+	// Meta.Previous is set. It is never released to programs; it only
+	// comes back as the current value when the rotation is undone.
+	PreviousValue Value `json:"-"`
 }
 
 // Errors callers branch on. Wrapped errors keep these reachable through

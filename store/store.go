@@ -31,6 +31,15 @@
 // two secrets whose names differ only in case. Readers take no lock: the
 // backends replace items atomically.
 //
+// # Rotation
+//
+// Rotate (or Update with Secret.BeginRotation) stores a new value and keeps
+// the one it replaces in the same sealed item, as Secret.PreviousValue
+// described by Meta.Previous, so it is protected and bound exactly as the
+// current value is. UndoRotation brings it back, FinishRotation deletes it;
+// until one of them runs, another rotation is refused (ErrRotationPending).
+// The previous value is never released to programs.
+//
 // # Limits
 //
 // An item carries its own version, but nothing outside the item records
@@ -514,7 +523,7 @@ func (s *Store) put(g cipher.AEAD, id string, sec Secret) error {
 // value for its type; a key in PEM or OpenSSH form is stored in canonical
 // form with Meta.SSH set (see ParseKey). It fails with ErrExists if the
 // name, or a name differing only in case, is taken. Created, Updated,
-// Rotated, Version and SSH given in sec are ignored.
+// Rotated, Version, SSH and a previous value given in sec are ignored.
 func (s *Store) Add(sec Secret, opts ...AddOptions) (Meta, error) {
 	var o AddOptions
 	if len(opts) > 0 {
@@ -526,6 +535,7 @@ func (s *Store) Add(sec Secret, opts ...AddOptions) (Meta, error) {
 	if DangerousName(sec.Name) && !o.AllowDangerousName {
 		return Meta{}, fmt.Errorf("secret %s: the name could change what a program given it in its environment runs or loads: %w", sec.Name, ErrDangerousName)
 	}
+	sec.Previous, sec.PreviousValue = nil, Value{}
 	sec, err := checkSecret(sec, o.KeyPassphrase)
 	if err != nil {
 		return Meta{}, err
@@ -559,7 +569,9 @@ func (s *Store) Add(sec Secret, opts ...AddOptions) (Meta, error) {
 // Rotated, Rotated becomes now. Name, Created and Version are the store's:
 // changing the name is an error, the others are restored. The result is
 // validated as by Add (an encrypted key is refused: pass the output of
-// ParseKey).
+// ParseKey), and so is the previous value kept by a rotation: fn may
+// start, undo or finish one with the Secret methods BeginRotation,
+// UndoRotation and FinishRotation, and otherwise leaves it as it is.
 func (s *Store) Update(name string, fn func(*Secret) error) (Meta, error) {
 	if err := ValidateName(name); err != nil {
 		return Meta{}, err
@@ -572,6 +584,10 @@ func (s *Store) Update(name string, fn func(*Secret) error) (Meta, error) {
 		}
 		next := cur
 		next.Hosts = append([]string(nil), cur.Hosts...)
+		if cur.Previous != nil {
+			p := *cur.Previous
+			next.Previous = &p
+		}
 		if err := fn(&next); err != nil {
 			return err
 		}
@@ -585,6 +601,9 @@ func (s *Store) Update(name string, fn func(*Secret) error) (Meta, error) {
 			next.Rotated = now
 		}
 		next.Created, next.Version, next.Updated = cur.Created, cur.Version+1, now
+		if next.Previous != nil && next.Previous.Version >= next.Version {
+			return fmt.Errorf("secret %s: the previous value's version %d is not older than %d: %w", name, next.Previous.Version, next.Version, ErrInvalidValue)
+		}
 		if err := s.put(g, id, next); err != nil {
 			return err
 		}
@@ -595,7 +614,11 @@ func (s *Store) Update(name string, fn func(*Secret) error) (Meta, error) {
 }
 
 // Rotate replaces the value of the secret called name with v, validated for
-// its type, with Version+1 and Rotated = Updated = now.
+// its type, with Version+1 and Rotated = Updated = now, and keeps the value
+// it replaces (see Secret.BeginRotation) until FinishRotation deletes it or
+// UndoRotation brings it back. It fails with ErrRotationPending while an
+// earlier rotation keeps a previous value, and with ErrInvalidValue when v
+// is the current value.
 func (s *Store) Rotate(name string, v Value) (Meta, error) {
 	if err := ValidateName(name); err != nil {
 		return Meta{}, err
@@ -606,8 +629,15 @@ func (s *Store) Rotate(name string, v Value) (Meta, error) {
 		if err != nil {
 			return err
 		}
+		// Validate v first, so a bad value is reported as such.
+		cv, _, err := checkValue(cur.Type, v, nil)
+		if err != nil {
+			return fmt.Errorf("secret %s: %w", name, err)
+		}
 		next := cur
-		next.Value = v
+		if err := next.BeginRotation(cv); err != nil {
+			return err
+		}
 		if next, err = checkSecret(next, nil); err != nil {
 			return err
 		}

@@ -105,8 +105,9 @@ func ParseKey(data []byte, passphrase func() ([]byte, error)) (canonical []byte,
 	return pem.EncodeToMemory(block), info, nil
 }
 
-// checkSecret validates sec's type, metadata and value, and returns it with
-// a canonical value and Meta.SSH set for a parsed SSH key.
+// checkSecret validates sec's type, metadata and value, and the previous
+// value it keeps, if any; it returns sec with canonical values and the SSH
+// facts of parsed SSH keys set.
 func checkSecret(sec Secret, keyPass func() ([]byte, error)) (Secret, error) {
 	if err := ValidateName(sec.Name); err != nil {
 		return sec, err
@@ -117,29 +118,57 @@ func checkSecret(sec Secret, keyPass func() ([]byte, error)) (Secret, error) {
 	if err := checkMeta(sec.Meta); err != nil {
 		return sec, fmt.Errorf("secret %s: %w", sec.Name, err)
 	}
-	v := sec.Value.Bytes()
-	if len(v) > MaxFileSize {
-		return sec, fmt.Errorf("secret %s: value of %d bytes is larger than %d: %w", sec.Name, len(v), MaxFileSize, ErrInvalidValue)
+	v, info, err := checkValue(sec.Type, sec.Value, keyPass)
+	if err != nil {
+		return sec, fmt.Errorf("secret %s: %w", sec.Name, err)
 	}
-	sec.SSH = nil
-	switch sec.Type {
+	sec.Value, sec.SSH = v, info
+	if sec.Previous == nil {
+		if !sec.PreviousValue.IsZero() {
+			return sec, fmt.Errorf("secret %s: a previous value without its description: %w", sec.Name, ErrInvalidValue)
+		}
+		return sec, nil
+	}
+	p := *sec.Previous
+	if p.Version == 0 {
+		return sec, fmt.Errorf("secret %s: the previous value has version 0: %w", sec.Name, ErrInvalidValue)
+	}
+	if _, err := ParseType(string(p.Type)); err != nil {
+		return sec, fmt.Errorf("secret %s: previous value: %w", sec.Name, err)
+	}
+	pv, pinfo, err := checkValue(p.Type, sec.PreviousValue, nil)
+	if err != nil {
+		return sec, fmt.Errorf("secret %s: previous value: %w", sec.Name, err)
+	}
+	p.SSH = pinfo
+	sec.Previous, sec.PreviousValue = &p, pv
+	return sec, nil
+}
+
+// checkValue validates v for typ and returns it in canonical form, with
+// the facts of a parsed SSH key.
+func checkValue(typ Type, v Value, keyPass func() ([]byte, error)) (Value, *SSHKey, error) {
+	b := v.Bytes()
+	if len(b) > MaxFileSize {
+		return v, nil, fmt.Errorf("value of %d bytes is larger than %d: %w", len(b), MaxFileSize, ErrInvalidValue)
+	}
+	switch typ {
 	case TypeToken, TypePassword:
-		if len(v) == 0 {
-			return sec, fmt.Errorf("secret %s: a %s cannot be empty: %w", sec.Name, sec.Type, ErrInvalidValue)
+		if len(b) == 0 {
+			return v, nil, fmt.Errorf("a %s cannot be empty: %w", typ, ErrInvalidValue)
 		}
 	case TypeKey:
-		canon, info, err := ParseKey(v, keyPass)
+		canon, info, err := ParseKey(b, keyPass)
 		if err != nil {
-			return sec, fmt.Errorf("secret %s: %w", sec.Name, err)
+			return v, nil, err
 		}
 		if info != nil {
-			sec.Value = NewValue(canon)
+			v = NewValue(canon)
 			clear(canon)
 		}
-		sec.SSH = info
-	case TypeFile:
+		return v, info, nil
 	}
-	return sec, nil
+	return v, nil, nil
 }
 
 // Limits on metadata fields that MaxDescLen and MaxHostCount leave open.
