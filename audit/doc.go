@@ -39,6 +39,21 @@
 // open file, and reopens it if the log was moved or removed, so records
 // never go to an unlinked file.
 //
+// An Append that finds the file as its Log's last append left it (same
+// file, same size) chains from what it remembers instead of reading the
+// tail again. Every line is parsed back with the strict parser before it
+// is written (so no line a reader would refuse is ever written, and Append
+// returns the record as a reader reads it); that happens before the lock
+// is taken, and once for records that differ only in their time.
+//
+// Group commit (Options.SyncDelay, used by the daemon, which signs at a
+// rate no disk could fsync at) splits the two steps: Append returns once
+// its line is written, which is before the secret is released, and one
+// background fsync at most SyncDelay later covers every line written
+// meanwhile; [Log.Sync] forces it. A crash of the process loses nothing
+// written; a crash of the machine may lose the last SyncDelay of records.
+// A failed fsync fails every later Append until an fsync succeeds.
+//
 // Append fails closed: when the record cannot be written and synced it
 // returns an error wrapping [ErrUnavailable] ("audit unavailable: ..."),
 // removes what it may have written, and callers must then not release the

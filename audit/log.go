@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -49,18 +50,60 @@ var (
 type Options struct {
 	// Now is the clock for records given without a time; time.Now when nil.
 	Now func() time.Time
+	// SyncDelay, when positive, turns on group commit: Append returns once
+	// its line is written (one write(2) on the O_APPEND descriptor, so the
+	// record outlives the process at once), and a single fsync, at most
+	// SyncDelay later, makes every line written meanwhile durable. Sync
+	// forces it. After a failed fsync every Append fails with
+	// ErrUnavailable until an fsync succeeds again. Zero means that each
+	// Append fsyncs before it returns.
+	SyncDelay time.Duration
 }
 
 // Log appends records to an audit log file. Its methods are safe for
 // concurrent use, and several processes may append to the same file.
 type Log struct {
-	path string
-	key  []byte
-	now  func() time.Time
+	path      string
+	key       []byte
+	now       func() time.Time
+	syncDelay time.Duration
 
 	mu     sync.Mutex
 	f      *os.File // nil after a failure: the next Append reopens the path
 	closed bool
+	tail   tail // the end of the file after this Log's last append
+
+	// Group commit state: lines written by this Log, lines known durable,
+	// the error of the last failed fsync, the pending background fsync.
+	written, synced uint64
+	syncErr         error
+	timer           *time.Timer
+
+	fsync func(*os.File) error // syncFile; tests inject failures
+
+	memo parseMemo
+}
+
+// parseMemo remembers records prepare parsed back, keyed by their line
+// without the values of time and mac (the parts that change between the
+// records of one caller), so a caller that appends alike records (the
+// agent, once per signature) pays for the strict parse once.
+type parseMemo struct {
+	mu sync.Mutex
+	m  map[string]Record
+}
+
+// memoSize bounds the records a parseMemo keeps.
+const memoSize = 64
+
+// tail remembers where this Log's last append left the file, so the next
+// append, finding the file as it was left (same file, same size), chains
+// from it without reading the file again.
+type tail struct {
+	fi   os.FileInfo // nil: unknown
+	size int64
+	seq  uint64
+	hash string
 }
 
 // Open opens (creating it 0600, and its directory 0700, if missing) the
@@ -74,7 +117,7 @@ func OpenWith(path string, key []byte, opts Options) (*Log, error) {
 	if len(key) != KeySize {
 		return nil, ErrBadKey
 	}
-	l := &Log{path: path, key: bytes.Clone(key), now: opts.Now}
+	l := &Log{path: path, key: bytes.Clone(key), now: opts.Now, syncDelay: opts.SyncDelay, fsync: syncFile}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -89,17 +132,87 @@ func OpenWith(path string, key []byte, opts Options) (*Log, error) {
 // Path returns the path of the log file.
 func (l *Log) Path() string { return l.path }
 
-// Close closes the file. Append fails after Close.
+// Close makes the records appended so far durable and closes the file.
+// Append fails after Close.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.closed = true
-	if l.f == nil {
+	if l.closed {
 		return nil
 	}
-	err := l.f.Close()
-	l.f = nil
+	l.closed = true
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	err := l.syncLocked()
+	if l.f != nil {
+		if cerr := l.f.Close(); err == nil {
+			err = cerr
+		}
+		l.f = nil
+	}
+	clear(l.key)
 	return err
+}
+
+// Sync makes every record this Log appended durable, with one fsync for
+// all of them. Without group commit, Append already did.
+func (l *Log) Sync() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	return l.syncLocked()
+}
+
+// syncLocked fsyncs the open file when lines are pending or the last
+// fsync failed; l.mu is held.
+func (l *Log) syncLocked() error {
+	if l.written == l.synced && l.syncErr == nil {
+		return nil
+	}
+	if l.f == nil {
+		f, err := openFile(l.path)
+		if err != nil {
+			return err
+		}
+		l.f = f
+	}
+	if err := l.fsync(l.f); err != nil {
+		l.syncErr = fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
+		return l.syncErr
+	}
+	l.synced, l.syncErr = l.written, nil
+	return nil
+}
+
+// backgroundSync is group commit's fsync, run by a timer after the first
+// append that found none pending. It fsyncs without holding l.mu, so
+// appends go on meanwhile; the lines written before it started are then
+// durable.
+func (l *Log) backgroundSync() {
+	l.mu.Lock()
+	l.timer = nil
+	f, target := l.f, l.written
+	if l.closed || f == nil || target == l.synced {
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	err := l.fsync(f) // the descriptor stays open meanwhile, see syncFile
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		if l.syncErr == nil {
+			l.syncErr = fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
+		}
+		return
+	}
+	if target > l.synced {
+		l.synced = target
+	}
 }
 
 // Append writes r as the next record and returns it as written. It fills
@@ -110,7 +223,7 @@ func (l *Log) Close() error {
 // wrapping ErrUnavailable means nothing was recorded: do not release the
 // secret.
 func (l *Log) Append(r Record) (Record, error) {
-	r, err := l.prepare(r)
+	r, seen, err := l.prepare(r)
 	if err != nil {
 		return Record{}, err
 	}
@@ -119,22 +232,38 @@ func (l *Log) Append(r Record) (Record, error) {
 	if l.closed {
 		return Record{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, l.path, os.ErrClosed)
 	}
+	if l.syncErr != nil {
+		// The last fsync failed: no new record until one succeeds.
+		if err := l.syncLocked(); err != nil {
+			return Record{}, err
+		}
+	}
 	f, err := l.acquire()
 	if err != nil {
 		return Record{}, err
 	}
-	out, err := l.appendLocked(f, r)
+	out, err := l.appendLocked(f, r, seen, l.syncDelay <= 0)
 	funlock(f)
 	if err != nil {
 		l.drop()
 		return Record{}, err
 	}
+	if l.syncDelay > 0 {
+		l.written++
+		if l.timer == nil {
+			l.timer = time.AfterFunc(l.syncDelay, l.backgroundSync)
+		}
+	}
 	return out, nil
 }
 
 // prepare copies r so the caller's Process and Context are not shared,
-// shortens over-long fields and checks what the caller chose.
-func (l *Log) prepare(r Record) (Record, error) {
+// shortens over-long fields and checks what the caller chose. It also
+// returns the record as a reader will parse it back (encoding/json
+// replaces invalid UTF-8), from a line that differs from the one Append
+// writes only in seq, prev and mac: a line the strict parser refuses is
+// never written, and this costly check is done before taking the lock.
+func (l *Log) prepare(r Record) (Record, Record, error) {
 	if r.Time.IsZero() {
 		r.Time = l.now()
 	}
@@ -152,9 +281,81 @@ func (l *Log) prepare(r Record) (Record, error) {
 	}
 	r.Detail = clamp(r.Detail, maxFieldLen)
 	if err := validate(r); err != nil {
-		return Record{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		return Record{}, Record{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
-	return r, nil
+	// The longest seq and a prev of full length: if this line fits, the
+	// real one does.
+	probe := r
+	probe.Seq, probe.Prev = math.MaxUint64, strings.Repeat("0", 64)
+	line, err := l.encode(&probe)
+	if err != nil {
+		return Record{}, Record{}, err
+	}
+	seen, err := l.parseBack(line, probe)
+	if err != nil {
+		return Record{}, Record{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	return r, seen, nil
+}
+
+// parseBack parses line (of record probe) as a reader will, or takes the
+// answer from the memo when a line equal but for time and mac was parsed
+// before: then the record differs from that one in Time and MAC only.
+func (l *Log) parseBack(line []byte, probe Record) (Record, error) {
+	key, ok := memoKey(line)
+	if ok {
+		l.memo.mu.Lock()
+		rec, hit := l.memo.m[key]
+		l.memo.mu.Unlock()
+		if hit {
+			rec = cloneRecord(rec)
+			rec.Time, rec.MAC = probe.Time, probe.MAC
+			return rec, nil
+		}
+	}
+	rec, err := ParseRecord(line[:len(line)-1])
+	if err != nil {
+		return Record{}, err
+	}
+	if ok {
+		l.memo.mu.Lock()
+		if l.memo.m == nil || len(l.memo.m) >= memoSize {
+			l.memo.m = make(map[string]Record, memoSize)
+		}
+		l.memo.m[key] = cloneRecord(rec)
+		l.memo.mu.Unlock()
+	}
+	return rec, nil
+}
+
+// memoKey is line without the values of time and mac.
+func memoKey(line []byte) (string, bool) {
+	const timeKey = `,"time":"`
+	i := bytes.Index(line, []byte(timeKey))
+	if i < 0 {
+		return "", false
+	}
+	start := i + len(timeKey)
+	n := bytes.IndexByte(line[start:], '"')
+	macStart := len(line) - len("\"}\n") - 64
+	if n < 0 || start+n > macStart || !bytes.HasSuffix(line[:macStart], []byte(macField)) {
+		return "", false
+	}
+	return string(line[:start]) + string(line[start+n:macStart]), true
+}
+
+// cloneRecord copies r and what its pointers hold.
+func cloneRecord(r Record) Record {
+	if r.Process != nil {
+		p := *r.Process
+		p.Argv = append([]string(nil), p.Argv...)
+		r.Process = &p
+	}
+	if r.Context != nil {
+		c := *r.Context
+		r.Context = &c
+	}
+	return r
 }
 
 func clampArgv(argv []string) []string {
@@ -235,47 +436,65 @@ func (l *Log) current() (bool, error) {
 	return os.SameFile(fi, pi), nil
 }
 
+// drop closes the open file, so the next Append opens the path again.
+// Lines written to it that are not yet durable are synced first.
 func (l *Log) drop() {
-	if l.f != nil {
-		l.f.Close()
-		l.f = nil
+	l.tail = tail{}
+	if l.f == nil {
+		return
 	}
+	if l.written != l.synced {
+		if err := l.fsync(l.f); err != nil {
+			if l.syncErr == nil {
+				l.syncErr = fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
+			}
+		} else {
+			l.synced = l.written
+		}
+	}
+	l.f.Close()
+	l.f = nil
 }
 
-// appendLocked does the work of Append with the file locked.
-func (l *Log) appendLocked(f *os.File, r Record) (Record, error) {
+// appendLocked does the work of Append with the file locked; it fsyncs
+// the line when sync is set. seen is r as prepare parsed it back.
+func (l *Log) appendLocked(f *os.File, r, seen Record, sync bool) (Record, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return Record{}, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
 	}
 	size := fi.Size()
-	end, last, err := readTail(f, size)
-	if err != nil {
-		return Record{}, fmt.Errorf("%w: read %s: %w", ErrUnavailable, l.path, err)
-	}
+	end := size
 	var seq uint64
-	if last != nil {
-		lr, err := ParseRecord(last)
+	if t := l.tail; t.fi != nil && t.size == size && os.SameFile(t.fi, fi) {
+		// Nobody appended since our last record.
+		seq, r.Prev = t.seq, t.hash
+	} else {
+		var last []byte
+		end, last, err = readTail(f, size)
 		if err != nil {
-			return Record{}, fmt.Errorf("%w: %s: last record is unreadable: %w", ErrUnavailable, l.path, err)
+			return Record{}, fmt.Errorf("%w: read %s: %w", ErrUnavailable, l.path, err)
 		}
-		if lr.Seq == math.MaxUint64 {
-			return Record{}, fmt.Errorf("%w: %s: seq exhausted", ErrUnavailable, l.path)
+		if last != nil {
+			lr, err := ParseRecord(last)
+			if err != nil {
+				return Record{}, fmt.Errorf("%w: %s: last record is unreadable: %w", ErrUnavailable, l.path, err)
+			}
+			seq = lr.Seq
+			r.Prev = lineHash(last)
 		}
-		seq = lr.Seq
-		r.Prev = lineHash(last)
 	}
+	if seq == math.MaxUint64 {
+		return Record{}, fmt.Errorf("%w: %s: seq exhausted", ErrUnavailable, l.path)
+	}
+	l.tail = tail{}
 	r.Seq = seq + 1
 	line, err := l.encode(&r)
 	if err != nil {
 		return Record{}, err
 	}
-	// Return the record as a reader will see it (encoding/json replaces
-	// invalid UTF-8), and never write a line the strict parser refuses.
-	written, err := ParseRecord(line[:len(line)-1])
-	if err != nil {
-		return Record{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
-	}
+	written := seen
+	written.Seq, written.Prev, written.MAC = r.Seq, r.Prev, r.MAC
 	if end < size {
 		// A partial last line from an interrupted append: drop it.
 		if err := f.Truncate(end); err != nil {
@@ -286,10 +505,13 @@ func (l *Log) appendLocked(f *os.File, r Record) (Record, error) {
 		f.Truncate(end) // best effort: leave no partial line behind
 		return Record{}, fmt.Errorf("%w: write %s: %w", ErrUnavailable, l.path, err)
 	}
-	if err := syncFile(f); err != nil {
-		f.Truncate(end) // the record is not durable: it must not count
-		return Record{}, fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
+	if sync {
+		if err := l.fsync(f); err != nil {
+			f.Truncate(end) // the record is not durable: it must not count
+			return Record{}, fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
+		}
 	}
+	l.tail = tail{fi: fi, size: end + int64(len(line)), seq: r.Seq, hash: lineHash(line[:len(line)-1])}
 	return written, nil
 }
 
@@ -344,14 +566,26 @@ func writeLine(f *os.File, line []byte) error {
 	}
 }
 
-// syncFile makes the written lines durable.
+// syncFile makes the written lines durable. It goes through the file's
+// SyscallConn, which holds the descriptor open until the call returns, so
+// a Close in another goroutine cannot make it sync a reused descriptor.
 func syncFile(f *os.File) error {
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if err != unix.EINTR {
-			return err
-		}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
 	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = unix.Fdatasync(int(fd))
+			if serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // readTail finds the end of the last complete line in the first size bytes
