@@ -66,6 +66,10 @@ const (
 // socket's credentials.
 type Peer struct {
 	UID, PID, GID int
+	// Conn numbers the connections Serve accepted, from 1, so a caller can
+	// keep what it learns about a peer for as long as its connection
+	// lasts (see ServeOptions.OnClose); 0 outside Serve.
+	Conn uint64
 }
 
 // Options configures an Agent. The zero value serves only keys added with
@@ -99,13 +103,14 @@ type Agent struct {
 	clock Clock
 	local *conn
 
-	mu       sync.Mutex
-	keys     []*identity     // added by clients, in insertion order
-	stored   []storedEntry   // last snapshot of Source.Keys
-	hidden   map[string]bool // store key blobs removed by a client
-	locked   bool
-	lockSalt []byte
-	lockHash []byte
+	mu        sync.Mutex
+	keys      []*identity     // added by clients, in insertion order
+	stored    []storedEntry   // last snapshot of Source.Keys
+	hidden    map[string]bool // store key blobs removed by a client
+	locked    bool            // by a client (ssh-add -x)
+	suspended bool            // by the owner (Suspend), e.g. while the store is locked
+	lockSalt  []byte
+	lockHash  []byte
 
 	unlockMu  sync.Mutex // serialises unlock attempts, delays included
 	failCount int        // guarded by unlockMu
@@ -185,11 +190,57 @@ func (a *Agent) Extension(extensionType string, contents []byte) ([]byte, error)
 	return a.local.Extension(extensionType, contents)
 }
 
-// Locked reports whether the agent is locked.
+// Locked reports whether the agent is locked by a client or suspended.
 func (a *Agent) Locked() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.closed()
+}
+
+// LockedByClient reports whether a client locked the agent (ssh-add -x).
+func (a *Agent) LockedByClient() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return a.locked
+}
+
+// closed reports whether requests must be refused; a.mu is held.
+func (a *Agent) closed() bool { return a.locked || a.suspended }
+
+// Suspend makes the agent behave as locked (an empty key list, every other
+// request refused) without a lock passphrase, until Resume, and forgets
+// every key added by clients and the snapshot of store keys. The daemon
+// suspends the agent while the store is locked, so that no key material
+// stays in the process. A client's lock (ssh-add -x) is independent of it.
+func (a *Agent) Suspend() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.suspended = true
+	for len(a.keys) > 0 {
+		a.removeLocked(len(a.keys) - 1)
+	}
+	a.stored = nil
+}
+
+// Resume ends Suspend.
+func (a *Agent) Resume() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.suspended = false
+}
+
+// AddedKeys reports how many keys clients added, expired ones excluded.
+func (a *Agent) AddedKeys() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	n := 0
+	for _, id := range a.keys {
+		if !id.expired(now) {
+			n++
+		}
+	}
+	return n
 }
 
 func (a *Agent) logf(format string, args ...any) {
@@ -377,7 +428,7 @@ func (c *conn) List() ([]*agent.Key, error) {
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.locked {
+	if a.closed() {
 		return nil, nil
 	}
 	now := a.clock.Now()
@@ -434,7 +485,7 @@ func (c *conn) Add(key agent.AddedKey) error {
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.locked {
+	if a.closed() {
 		return ErrLocked
 	}
 	at := -1
@@ -478,7 +529,7 @@ func (c *conn) Remove(key ssh.PublicKey) error {
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.locked {
+	if a.closed() {
 		return ErrLocked
 	}
 	found := false
@@ -520,7 +571,7 @@ func (c *conn) RemoveAll() error {
 	a.refreshStored()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.locked {
+	if a.closed() {
 		return ErrLocked
 	}
 	for len(a.keys) > 0 {
@@ -547,7 +598,7 @@ func (c *conn) Lock(passphrase []byte) error {
 	hash := lockHash(passphrase, salt)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.locked {
+	if a.closed() {
 		return fmt.Errorf("lock: %w", ErrLocked)
 	}
 	a.locked, a.lockSalt, a.lockHash = true, salt, hash

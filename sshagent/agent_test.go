@@ -503,7 +503,7 @@ func TestOnSign(t *testing.T) {
 	if _, err := c.Sign(pub, userauthData(sid, "git", pub, ssh.KeyAlgoED25519, nil)); err != nil {
 		t.Fatal(err)
 	}
-	want := call{Peer{1000, 99, 100}, ssh.FingerprintSHA256(pub), "git@" + ssh.FingerprintSHA256(hk.pub)}
+	want := call{Peer{UID: 1000, PID: 99, GID: 100}, ssh.FingerprintSHA256(pub), "git@" + ssh.FingerprintSHA256(hk.pub)}
 	if len(calls) != 1 || calls[0] != want {
 		t.Fatalf("OnSign calls %+v, want %+v", calls, want)
 	}

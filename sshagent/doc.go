@@ -6,11 +6,13 @@
 //
 // An [Agent] holds two kinds of identities:
 //
-//   - store keys, read through a [KeySource] (the daemon passes the
-//     encrypted store, see [StoreSource]). They are listed with the secret's
-//     name as comment, their private half is fetched from the source for each
-//     signature, and "ssh-add -d/-D" only hides them for the agent's life: it
-//     never deletes a secret.
+//   - store keys, read through a [KeySource]: [StoreSource] reads the
+//     encrypted store again for every request; [CachedSource], which the
+//     daemon uses, keeps the key list for a short while and each parsed key
+//     for as long as its secret keeps its version, until it is dropped when
+//     the store locks. They are listed with the secret's name as comment,
+//     and "ssh-add -d/-D" only hides them for the agent's life: it never
+//     deletes a secret.
 //   - keys added by ssh-add, kept in memory only, with their constraints:
 //     lifetime (removed by a timer when it runs out, without waiting for a
 //     request), confirm-before-use (through an injected [ConfirmFunc];
@@ -27,6 +29,10 @@
 // the daemon can write its audit record and refuse the signature when it
 // cannot (fail closed).
 //
+// [Agent.Suspend] is the owner's lock, without a passphrase: the daemon
+// suspends the agent while the store is locked, which also forgets the keys
+// added by clients, and resumes it on unlock.
+//
 // Lock and unlock follow ssh-agent: while locked the key list is empty and
 // every other request fails; the lock passphrase is kept only as an Argon2id
 // hash; each wrong unlock attempt waits 0.1 s longer than the last, up to
@@ -41,8 +47,11 @@
 // before a single byte is read, each request's length is checked before
 // its body is allocated (256 KiB, as ssh-agent), idle connections time
 // out, and the number of connections is capped, the longest idle one
-// making room for a new client. [Harden] makes the process non-dumpable and
-// disables core files.
+// making room for a new client. Serve numbers the connections it admits
+// (Peer.Conn) and reports their end (ServeOptions.OnClose), so a caller
+// can keep what it learnt about a peer for as long as it stays connected.
+// [PeerOf] reads the same credentials for servers of other protocols.
+// [Harden] makes the process non-dumpable and disables core files.
 //
 // x/crypto's ServeAgent reports failed requests through the standard log
 // package; the daemon decides where that output goes. No message of this

@@ -47,6 +47,8 @@ type ServeOptions struct {
 	// OnDenied is told of every refused peer, for the audit log. The
 	// peer's fields are -1 when its credentials could not be read.
 	OnDenied func(peer Peer, err error)
+	// OnClose is told when the connection of an admitted peer ends.
+	OnClose func(peer Peer)
 	// IdleTimeout defaults to DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// MaxConns defaults to DefaultMaxConns. When it is reached, the
@@ -76,6 +78,7 @@ func Serve(ctx context.Context, l net.Listener, a *Agent, opts ServeOptions) err
 		wg.Wait()
 	}()
 	backoff := time.Duration(0)
+	var conns uint64
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -104,6 +107,8 @@ func Serve(ctx context.Context, l net.Listener, a *Agent, opts ServeOptions) err
 			s.denied(peer, err)
 			continue
 		}
+		conns++
+		peer.Conn = conns
 		t := s.admit(c)
 		if t == nil {
 			a.logf("sshagent: %d connections busy, refusing pid %d", s.maxConns, peer.PID)
@@ -125,6 +130,11 @@ func temporaryAccept(err error) bool {
 }
 
 var unknownPeer = Peer{UID: -1, PID: -1, GID: -1}
+
+// PeerOf reads the credentials (SO_PEERCRED) of the process at the other
+// end of a unix socket connection, for servers of other protocols on the
+// same terms. Its fields are -1 when they cannot be read.
+func PeerOf(c net.Conn) (Peer, error) { return peerCred(c) }
 
 // peerCred reads the peer's credentials with SO_PEERCRED.
 func peerCred(c net.Conn) (Peer, error) {
@@ -258,6 +268,9 @@ func (s *server) closeAll() {
 
 func (s *server) serveConn(t *tracked, peer Peer) {
 	defer s.release(t)
+	if s.opts.OnClose != nil {
+		defer s.opts.OnClose(peer)
+	}
 	defer func() {
 		// Last resort: a panic must cost one connection, not the agent.
 		if r := recover(); r != nil {

@@ -43,7 +43,7 @@ func (a *Agent) lookup(blob string) (target, error) {
 			a.refreshStored()
 		}
 		a.mu.Lock()
-		if a.locked {
+		if a.closed() {
 			a.mu.Unlock()
 			return target{}, ErrLocked
 		}
@@ -72,7 +72,7 @@ func (a *Agent) lookup(blob string) (target, error) {
 func (a *Agent) stillUsable(t target) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.locked {
+	if a.closed() {
 		return ErrLocked
 	}
 	if t.id == nil {

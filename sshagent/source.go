@@ -37,7 +37,8 @@ var ErrNotSSHKey = errors.New("not an ssh private key")
 
 // StoreSource serves the store's SSH keys: the secrets whose Meta.SSH is
 // set. Listing reads only metadata; each signature decrypts and parses the
-// key again: this package keeps no parsed key between requests.
+// key again, keeping no parsed key between requests (CachedSource keeps
+// them).
 func StoreSource(s SecretStore) KeySource { return storeSource{s} }
 
 type storeSource struct{ s SecretStore }
@@ -47,6 +48,11 @@ func (ss storeSource) Keys() ([]StoredKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list store keys: %w", err)
 	}
+	return storedKeys(metas), nil
+}
+
+// storedKeys lists the SSH keys among metas.
+func storedKeys(metas []store.Meta) []StoredKey {
 	var keys []StoredKey
 	for _, m := range metas {
 		if m.SSH == nil {
@@ -60,7 +66,7 @@ func (ss storeSource) Keys() ([]StoredKey, error) {
 		}
 		keys = append(keys, StoredKey{Name: m.Name, PublicKey: pub})
 	}
-	return keys, nil
+	return keys
 }
 
 func (ss storeSource) Signer(name string) (ssh.Signer, error) {
@@ -68,16 +74,21 @@ func (ss storeSource) Signer(name string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read key %s: %w", name, err)
 	}
+	return parseSigner(sec)
+}
+
+// parseSigner parses the private key of an SSH key secret.
+func parseSigner(sec store.Secret) (ssh.Signer, error) {
 	if sec.SSH == nil {
-		return nil, fmt.Errorf("key %s: %w", name, ErrNotSSHKey)
+		return nil, fmt.Errorf("key %s: %w", sec.Name, ErrNotSSHKey)
 	}
 	raw, err := ssh.ParseRawPrivateKey(sec.Value.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("parse key %s: %w", name, err)
+		return nil, fmt.Errorf("parse key %s: %w", sec.Name, err)
 	}
 	signer, err := ssh.NewSignerFromKey(raw)
 	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", name, err)
+		return nil, fmt.Errorf("key %s: %w", sec.Name, err)
 	}
 	return signer, nil
 }
