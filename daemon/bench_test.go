@@ -1,0 +1,164 @@
+package daemon
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/wsxdev/wsx/store"
+)
+
+// BenchmarkDaemonSign measures signatures through the daemon's agent
+// socket with keys kept in the store (read through the cached source, each
+// signature audited with group commit), against OpenSSH's ssh-agent holding
+// the same keys, in the same run: ed25519 and RSA-3072 (rsa-sha2-256), one
+// and eight concurrent connections. Run it with -benchtime 2000x:
+//
+//	BenchmarkDaemonSign/{openssh,wsx}/{ed25519,rsa3072}/conns={1,8}
+func BenchmarkDaemonSign(b *testing.B) {
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 3072)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := []struct {
+		name  string
+		priv  crypto.Signer
+		flags agent.SignatureFlags
+	}{
+		{"ed25519", ed, 0},
+		{"rsa3072", rsaKey, agent.SignatureFlagRsaSha256},
+	}
+	impls := []struct {
+		name  string
+		start func(b *testing.B) string
+	}{
+		{"openssh", func(b *testing.B) string {
+			sock := startOpenSSHAgent(b)
+			c := dialAgent(b, sock)
+			for _, k := range keys {
+				if err := c.Add(agent.AddedKey{PrivateKey: k.priv, Comment: k.name}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return sock
+		}},
+		{"wsx", func(b *testing.B) string {
+			st := newTestStore(b)
+			for _, k := range keys {
+				block, err := ssh.MarshalPrivateKey(k.priv, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				name := map[string]string{"ed25519": "ED_KEY", "rsa3072": "RSA_KEY"}[k.name]
+				if _, err := st.Add(store.Secret{Meta: store.Meta{Name: name, Type: store.TypeKey}, Value: store.NewValue(pem.EncodeToMemory(block))}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			d, _ := startDaemon(b, st, func(o *Options) { o.Logf = nil })
+			return d.AgentSocket()
+		}},
+	}
+	for _, im := range impls {
+		b.Run(im.name, func(b *testing.B) {
+			sock := im.start(b)
+			for _, k := range keys {
+				pub, err := ssh.NewPublicKey(k.priv.Public())
+				if err != nil {
+					b.Fatal(err)
+				}
+				data := make([]byte, 32+200) // about a userauth request
+				rand.Read(data)
+				for _, n := range []int{1, 8} {
+					b.Run(fmt.Sprintf("%s/conns=%d", k.name, n), func(b *testing.B) {
+						clients := make([]agent.ExtendedAgent, n)
+						for i := range clients {
+							clients[i] = dialAgent(b, sock)
+						}
+						// One signature first, so both sides have the key
+						// ready, as an agent in use has.
+						if _, err := clients[0].SignWithFlags(pub, data, k.flags); err != nil {
+							b.Fatal(err)
+						}
+						var next atomic.Int64
+						var wg sync.WaitGroup
+						b.ResetTimer()
+						for _, c := range clients {
+							wg.Add(1)
+							go func() {
+								defer wg.Done()
+								for next.Add(1) <= int64(b.N) {
+									if _, err := c.SignWithFlags(pub, data, k.flags); err != nil {
+										b.Error(err)
+										return
+									}
+								}
+							}()
+						}
+						wg.Wait()
+					})
+				}
+			}
+		})
+	}
+}
+
+// startOpenSSHAgent runs OpenSSH's ssh-agent in the foreground and
+// returns its socket.
+func startOpenSSHAgent(b *testing.B) string {
+	b.Helper()
+	bin, err := exec.LookPath("ssh-agent")
+	if err != nil {
+		b.Skip("ssh-agent not installed")
+	}
+	dir := shortDir(b)
+	sock := filepath.Join(dir, "agent.sock")
+	cmd := exec.Command(bin, "-D", "-a", sock)
+	cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return sock
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("ssh-agent did not start: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func dialAgent(b testing.TB, sock string) agent.ExtendedAgent {
+	b.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return agent.NewClient(c)
+}

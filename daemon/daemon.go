@@ -1,0 +1,458 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/sshagent"
+	"github.com/wsxdev/wsx/store"
+)
+
+// Socket names in the run directory.
+const (
+	AgentSocketName = "agent.sock"
+	APISocketName   = "api.sock"
+)
+
+// Defaults of Options.
+const (
+	// DefaultLockAfter is the idle time after which `wsx agent` locks.
+	DefaultLockAfter = time.Hour
+	// DefaultSyncDelay bounds how long a record waits for its fsync.
+	DefaultSyncDelay = 5 * time.Millisecond
+)
+
+// Errors callers branch on.
+var (
+	// ErrConflict: an update named a version the secret no longer has.
+	ErrConflict = errors.New("secret changed meanwhile")
+	// ErrDenied: the peer may not make this request.
+	ErrDenied = errors.New("permission denied")
+	// ErrNoDaemon: nothing answers on the API socket.
+	ErrNoDaemon = errors.New("no wsx agent is running")
+)
+
+// Options configure a Daemon.
+type Options struct {
+	// Store is the store to serve, opened (locked or not). The daemon
+	// locks it when it locks.
+	Store *store.Store
+	// AuditPath is the audit log of the store.
+	AuditPath string
+	// RunDir holds the sockets; it is created (0700) when missing.
+	RunDir string
+	// AgentSocket is the SSH agent socket; RunDir/agent.sock when empty.
+	AgentSocket string
+	// LockAfter locks the daemon after this long without use; 0 never.
+	LockAfter time.Duration
+	// DefaultLifetime applies to keys added without one (ssh-agent -t).
+	DefaultLifetime time.Duration
+	// Env is the daemon's environment, for SSH_ASKPASS (confirm
+	// constraints).
+	Env []string
+	// SyncDelay is the audit log's group commit delay; DefaultSyncDelay
+	// when zero.
+	SyncDelay time.Duration
+	// Logf receives what the daemon has to say (never a secret value);
+	// nil discards it. Debugf receives a line per request when set.
+	Logf, Debugf func(format string, args ...any)
+}
+
+// Daemon holds a store unlocked and serves it; see the package doc.
+type Daemon struct {
+	opts   Options
+	st     *store.Store
+	src    *sshagent.CachedSource
+	agent  *sshagent.Agent
+	idle   *idleLock
+	owner  int
+	pid    int
+	start  time.Time
+	peers  *peerCache
+	actors sync.Map // uid -> user name
+
+	mu    sync.RWMutex
+	log   *audit.Log // nil while locked
+	masks [][]byte   // values masked in recorded argv; nil until needed
+
+	unlockMu  sync.Mutex // serialises Unlock and Lock, and the wrong-passphrase delay
+	failCount int        // guarded by unlockMu
+
+	agentL, apiL net.Listener
+	sockets      map[string]os.FileInfo // the socket files, as Listen made them
+	checkEvery   time.Duration          // SocketCheckInterval; tests shorten it
+	apiConns     apiConns
+}
+
+// SocketCheckInterval is how often Serve checks that its socket files are
+// still in place: a daemon whose socket was removed or replaced can no
+// longer be reached, and stops rather than keep the store unlocked.
+const SocketCheckInterval = 5 * time.Second
+
+// New returns a daemon over opts.Store. It does not listen yet.
+func New(opts Options) (*Daemon, error) {
+	if opts.Store == nil {
+		return nil, errors.New("daemon: no store")
+	}
+	if opts.AuditPath == "" || opts.RunDir == "" {
+		return nil, errors.New("daemon: audit path and run directory are required")
+	}
+	if opts.AgentSocket == "" {
+		opts.AgentSocket = filepath.Join(opts.RunDir, AgentSocketName)
+	}
+	if opts.SyncDelay <= 0 {
+		opts.SyncDelay = DefaultSyncDelay
+	}
+	d := &Daemon{opts: opts, st: opts.Store, owner: os.Geteuid(), pid: os.Getpid(), start: time.Now(),
+		checkEvery: SocketCheckInterval}
+	d.peers = newPeerCache(d)
+	d.src = sshagent.NewCachedSource(opts.Store, sshagent.CacheOptions{})
+	d.agent = sshagent.New(sshagent.Options{
+		Source:          touchSource{d.src, d.touch},
+		Confirm:         sshagent.AskpassConfirm(opts.Env),
+		OnSign:          d.onSign,
+		DefaultLifetime: opts.DefaultLifetime,
+		Logf:            opts.Logf,
+	})
+	d.idle = newIdleLock(opts.LockAfter, func(idle time.Duration) {
+		d.Lock(fmt.Sprintf("idle for %v", idle.Round(time.Second)))
+	})
+	if opts.Store.Locked() {
+		d.agent.Suspend()
+	} else if err := d.opened(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// APISocket is the path of the local API's socket.
+func (d *Daemon) APISocket() string { return filepath.Join(d.opts.RunDir, APISocketName) }
+
+// AgentSocket is the path of the SSH agent's socket.
+func (d *Daemon) AgentSocket() string { return d.opts.AgentSocket }
+
+// Agent is the SSH agent the daemon serves.
+func (d *Daemon) Agent() *sshagent.Agent { return d.agent }
+
+func (d *Daemon) logf(format string, args ...any) {
+	if d.opts.Logf != nil {
+		d.opts.Logf(format, args...)
+	}
+}
+
+func (d *Daemon) debugf(format string, args ...any) {
+	if d.opts.Debugf != nil {
+		d.opts.Debugf(format, args...)
+	}
+}
+
+// touch records a use, putting off the idle lock.
+func (d *Daemon) touch() { d.idle.touch() }
+
+// Locked reports whether the store is locked.
+func (d *Daemon) Locked() bool { return d.st.Locked() }
+
+// wrongDelay is the wait after the n-th wrong passphrase in a row, as the
+// agent's unlock: 0.1 s more each time, at most 10 s.
+func wrongDelay(n int) time.Duration {
+	return min(time.Duration(n)*100*time.Millisecond, sshagent.MaxUnlockDelay)
+}
+
+// Unlock unlocks the store with passphrase and opens the audit log. A
+// wrong passphrase returns store.ErrWrongPassphrase after a delay that
+// grows with each wrong attempt in a row, whoever makes it. Unlocking an
+// unlocked daemon does nothing.
+func (d *Daemon) Unlock(passphrase []byte) error {
+	d.unlockMu.Lock()
+	defer d.unlockMu.Unlock()
+	if !d.st.Locked() {
+		return nil
+	}
+	err := d.st.Unlock(passphrase)
+	// Argon2id's memory is garbage now; give it back to the system.
+	defer debug.FreeOSMemory()
+	if errors.Is(err, store.ErrWrongPassphrase) {
+		d.failCount = min(d.failCount+1, int(sshagent.MaxUnlockDelay/(100*time.Millisecond)))
+		time.Sleep(wrongDelay(d.failCount))
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	d.failCount = 0
+	if err := d.opened(); err != nil {
+		d.st.Lock()
+		return err
+	}
+	d.record(audit.Record{Event: audit.EventUnlocked, Via: audit.ViaAgent, Result: audit.ResultOK,
+		Actor: audit.Actor{UID: d.owner, User: d.userName(d.owner)}})
+	d.logf("store unlocked")
+	return nil
+}
+
+// opened finishes an unlock: the audit log opens (or the store locks
+// again: no use without a record), the agent serves again, the idle
+// clock starts.
+func (d *Daemon) opened() error {
+	key, err := d.st.AuditKey()
+	if err != nil {
+		return err
+	}
+	l, err := audit.OpenWith(d.opts.AuditPath, key, audit.Options{SyncDelay: d.opts.SyncDelay})
+	clear(key)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.log, d.masks = l, nil
+	d.mu.Unlock()
+	d.src.Invalidate()
+	d.agent.Resume()
+	d.idle.start()
+	return nil
+}
+
+// Lock locks the store: the agent is suspended (keys added with ssh-add
+// are forgotten), parsed keys and the data key dropped, a `locked` record
+// written, and the audit log closed. reason goes into the record.
+func (d *Daemon) Lock(reason string) error {
+	d.unlockMu.Lock()
+	defer d.unlockMu.Unlock()
+	d.idle.stop()
+	d.agent.Suspend()
+	d.src.Drop()
+	if d.st.Locked() {
+		return nil
+	}
+	d.record(audit.Record{Event: audit.EventLocked, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: reason,
+		Actor: audit.Actor{UID: d.owner, User: d.userName(d.owner)}})
+	d.mu.Lock()
+	l := d.log
+	d.log, d.masks = nil, nil
+	d.mu.Unlock()
+	d.st.Lock()
+	var err error
+	if l != nil {
+		err = l.Close()
+	}
+	d.logf("store locked (%s)", reason)
+	return err
+}
+
+// currentLog is the open audit log, or store.ErrLocked.
+func (d *Daemon) currentLog() (*audit.Log, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.log == nil {
+		return nil, store.ErrLocked
+	}
+	return d.log, nil
+}
+
+// appendRecord appends r; an error means nothing was recorded, and the
+// use it describes must not happen.
+func (d *Daemon) appendRecord(r audit.Record) (audit.Record, error) {
+	l, err := d.currentLog()
+	if err != nil {
+		return audit.Record{}, err
+	}
+	return l.Append(r)
+}
+
+// record appends r where no one waits for the answer, and logs a failure.
+func (d *Daemon) record(r audit.Record) {
+	if _, err := d.appendRecord(r); err != nil {
+		d.logf("audit: %v", err)
+	}
+}
+
+// userName is the login name of uid, looked up once.
+func (d *Daemon) userName(uid int) string {
+	if v, ok := d.actors.Load(uid); ok {
+		return v.(string)
+	}
+	name := ""
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		name = u.Username
+	}
+	d.actors.Store(uid, name)
+	return name
+}
+
+// changed is called after every change to the store made through the API.
+func (d *Daemon) changed() {
+	d.src.Invalidate()
+	d.mu.Lock()
+	d.masks = nil
+	d.mu.Unlock()
+}
+
+// Listen creates the run directory when missing and listens on both
+// sockets. It refuses a run directory that is not private, and a socket an
+// agent still answers on (naming its pid).
+func (d *Daemon) Listen() error {
+	if err := EnsureRunDir(d.opts.RunDir); err != nil {
+		return err
+	}
+	api, err := sshagent.Listen(d.APISocket())
+	if err != nil {
+		return err
+	}
+	ag, err := sshagent.Listen(d.opts.AgentSocket)
+	if err != nil {
+		api.Close()
+		return err
+	}
+	d.apiL, d.agentL = api, ag
+	d.sockets = map[string]os.FileInfo{}
+	for _, p := range []string{d.APISocket(), d.opts.AgentSocket} {
+		if fi, err := os.Lstat(p); err == nil {
+			d.sockets[p] = fi
+		}
+	}
+	return nil
+}
+
+// socketsGone names a socket file that was removed or replaced since
+// Listen, or returns "".
+func (d *Daemon) socketsGone() string {
+	for p, fi := range d.sockets {
+		now, err := os.Lstat(p)
+		if err != nil || !os.SameFile(fi, now) {
+			return p
+		}
+	}
+	return ""
+}
+
+// EnsureRunDir creates dir, mode 0700, when it does not exist; its parent
+// must. An existing dir is left as it is: Listen refuses it unless it is a
+// real directory of the user with mode 0700.
+func EnsureRunDir(dir string) error {
+	err := os.Mkdir(dir, 0o700)
+	switch {
+	case err == nil:
+		// The umask may have taken bits away; a fresh dir of ours is
+		// safe to chmod.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("run directory %s: %w", dir, err)
+		}
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	}
+	return fmt.Errorf("create run directory %s: %w", dir, err)
+}
+
+// Serve serves both sockets until ctx is done, then locks the store and
+// removes the sockets. Listen must have been called.
+func (d *Daemon) Serve(ctx context.Context) error {
+	if d.apiL == nil || d.agentL == nil {
+		return errors.New("daemon: Serve before Listen")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() {
+		errs <- sshagent.Serve(ctx, d.agentL, d.agent, sshagent.ServeOptions{
+			OnDenied: func(p sshagent.Peer, err error) { d.denied(p, audit.ViaAgent, err) },
+			OnClose:  d.peers.forget,
+		})
+	}()
+	srv := d.apiServer()
+	go func() {
+		err := srv.Serve(&peerListener{Listener: d.apiL, d: d})
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		errs <- err
+	}()
+	go func() {
+		t := time.NewTicker(d.checkEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if p := d.socketsGone(); p != "" {
+					d.logf("socket %s was removed or replaced; stopping", p)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	pending := cap(errs)
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errs:
+		pending--
+		cancel()
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	srv.Shutdown(sctx)
+	scancel()
+	srv.Close()
+	for ; pending > 0; pending-- {
+		if err := <-errs; first == nil {
+			first = err
+		}
+	}
+	d.Lock("agent stopped")
+	return first
+}
+
+// Status is what GET /v1/status answers.
+type Status struct {
+	PID         int       `json:"pid"`
+	Home        string    `json:"home"`
+	StoreID     string    `json:"store_id"`
+	Locked      bool      `json:"locked"`
+	AgentLocked bool      `json:"agent_locked"` // by ssh-add -x
+	AgentSocket string    `json:"agent_socket"`
+	APISocket   string    `json:"api_socket"`
+	Keys        int       `json:"keys"`       // store keys served, as last listed
+	AddedKeys   int       `json:"added_keys"` // keys added with ssh-add
+	LockAfter   string    `json:"lock_after"` // "0s": never
+	Started     time.Time `json:"started"`
+}
+
+// Status describes the daemon.
+func (d *Daemon) Status() Status {
+	s := Status{
+		PID: d.pid, Home: d.st.Home(), StoreID: d.st.ID(), Locked: d.st.Locked(),
+		AgentLocked: d.agent.LockedByClient(), AgentSocket: d.opts.AgentSocket, APISocket: d.APISocket(),
+		AddedKeys: d.agent.AddedKeys(), LockAfter: d.opts.LockAfter.String(), Started: d.start.UTC(),
+	}
+	if !s.Locked {
+		// As last listed: a status costs no read of the store.
+		s.Keys = d.src.Listed()
+	}
+	return s
+}
+
+// touchSource is the key source as the agent sees it: listing keys counts
+// as a use for the idle lock.
+type touchSource struct {
+	*sshagent.CachedSource
+	touch func()
+}
+
+func (t touchSource) Keys() ([]sshagent.StoredKey, error) {
+	t.touch()
+	return t.CachedSource.Keys()
+}

@@ -1,0 +1,65 @@
+// Package daemon is `wsx agent`: one process that holds the store
+// unlocked and serves it on two unix sockets in a private run directory.
+//
+// # Model
+//
+// A [Daemon] owns an open [store.Store], the audit log beside it, an
+// [sshagent.Agent] over the store's keys, and a local API. It is either
+// unlocked (the store's data key in memory, the audit log open) or locked
+// (neither, the SSH agent suspended: no key material in the process beyond
+// what Go cannot erase). [Daemon.Unlock] and [Daemon.Lock] move between the
+// two; with Options.LockAfter the daemon locks itself after that long
+// without a request that reads or uses a secret.
+//
+// The run directory (mode 0700, refused when it is a symlink, another
+// user's, or open to others) holds
+//
+//	agent.sock   the SSH agent (OpenSSH's protocol; see package sshagent)
+//	api.sock     the local API: HTTP and JSON, for wsx's own commands
+//
+// both mode 0600. A socket an agent still answers on is never replaced. A
+// daemon whose socket file is removed or replaced can no longer be
+// reached: it notices within SocketCheckInterval and stops.
+//
+// # The SSH side
+//
+// The agent reads the store's keys through an [sshagent.CachedSource]: the
+// list of keys is re-read at most every two seconds (or at once after a
+// change made through the API), and each key is parsed once per version of
+// its secret, then kept until the store locks. Every signature appends a
+// `used` record before the signature leaves the agent: the secret's name,
+// the peer process (pid, exe, argv with secret values masked, parent, from
+// the socket's peer credentials, read once per connection), the command in
+// short form (`ssh -p 2222 git@host git-upload-pack ...`), the destination
+// from ssh's arguments or from session-bind, and the repository when the
+// peer's parent is git. If the record cannot be written, the signature is
+// refused. Records are written before the reply and fsynced in groups
+// (audit.Options.SyncDelay), so the disk does not cap the signing rate.
+//
+// # The local API
+//
+// Every connection to api.sock is checked with SO_PEERCRED before a byte
+// is read: the owner's uid and root are let in, others are closed and the
+// refusal is audited. Each request is then authorized by [Permission] (one
+// role, the owner, for now: the check is made per request so roles can be
+// added without touching the handlers). Requests are capped in size and
+// time. The endpoints, all under /v1:
+//
+//	GET    /status                 pid, lock state, sockets, key count
+//	POST   /lock, /unlock          lock; unlock with a passphrase
+//	GET    /secrets                metadata of every secret
+//	POST   /secrets                add a secret
+//	GET    /secrets/{name}         a secret with its value
+//	PUT    /secrets/{name}         replace it, if its version is the one given
+//	DELETE /secrets/{name}         remove it
+//	POST   /secrets/{name}/use     append a `used` record, then return the value
+//	POST   /audit                  append a record (durable when answered)
+//	GET    /audit/key              the audit MAC key, for `wsx audit verify`
+//
+// Errors are JSON objects naming a kind ("not_found", "locked", ...) that
+// [Client] turns back into the store's and audit's sentinel errors, so a
+// command behaves the same whether it talks to the daemon or opens the
+// store itself. [Client] implements the store's interface (List, Get, Add,
+// Update, Remove, AuditKey); Update is a compare-and-swap on the secret's
+// version, retried on conflict.
+package daemon

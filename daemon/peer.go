@@ -1,0 +1,243 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/sshagent"
+	"github.com/wsxdev/wsx/store"
+)
+
+// peerInfo is what the audit log says about an agent client: read once
+// per connection, on its first signature.
+type peerInfo struct {
+	proc *audit.Process // nil when the process could not be read
+	ctx  audit.Context  // Command, Dest and the git repository of its parent
+}
+
+// peerCache keeps peerInfo per agent connection, until it closes.
+type peerCache struct {
+	d     *Daemon
+	mu    sync.Mutex
+	conns map[uint64]*peerInfo
+}
+
+func newPeerCache(d *Daemon) *peerCache {
+	return &peerCache{d: d, conns: map[uint64]*peerInfo{}}
+}
+
+func (c *peerCache) get(p sshagent.Peer) *peerInfo {
+	c.mu.Lock()
+	pi, ok := c.conns[p.Conn]
+	c.mu.Unlock()
+	if ok && p.Conn != 0 {
+		return pi
+	}
+	pi = c.d.describe(p.PID)
+	if p.Conn != 0 {
+		c.mu.Lock()
+		c.conns[p.Conn] = pi
+		c.mu.Unlock()
+	}
+	return pi
+}
+
+func (c *peerCache) forget(p sshagent.Peer) {
+	c.mu.Lock()
+	delete(c.conns, p.Conn)
+	c.mu.Unlock()
+}
+
+// describe reads process pid and, when it is ssh, the destination of its
+// command line and the git repository of the git command that runs it
+// (directly, or through the shell of GIT_SSH_COMMAND).
+func (d *Daemon) describe(pid int) *peerInfo {
+	pi := &peerInfo{}
+	p, err := audit.ProcessInfo(pid)
+	if err != nil {
+		pi.proc = &audit.Process{PID: pid}
+		return pi
+	}
+	p.Argv = audit.MaskArgv(p.Argv, d.maskValues())
+	pi.proc = &p
+	pi.ctx.Command = SSHCommand(p.Argv)
+	if pi.ctx.Command == "" {
+		pi.ctx.Command = credhelper.Command(p.Argv)
+		return pi
+	}
+	pi.ctx.Dest = SSHDestination(p.Argv[1:])
+	if g := gitAncestor(p.PPID); g != nil {
+		if root, remote, branch, commit, ok := audit.GitContext(g.Cwd); ok {
+			pi.ctx.Repo, pi.ctx.Remote, pi.ctx.Branch, pi.ctx.Commit = root, remote, branch, commit
+		}
+	}
+	return pi
+}
+
+// gitAncestor returns the git process among pid and its parent, when pid
+// is a shell: git runs GIT_SSH_COMMAND through sh -c.
+func gitAncestor(pid int) *audit.Process {
+	for range 2 {
+		if pid <= 1 {
+			return nil
+		}
+		p, err := audit.ProcessInfo(pid)
+		if err != nil || len(p.Argv) == 0 {
+			return nil
+		}
+		switch filepath.Base(p.Argv[0]) {
+		case "git":
+			if p.Cwd == "" {
+				return nil
+			}
+			return &p
+		case "sh", "bash", "dash":
+			pid = p.PPID
+			continue
+		}
+		return nil
+	}
+	return nil
+}
+
+// maskValues returns the token and password values of the store, read
+// once per unlock and after each change, so that one of them on a
+// client's command line is recorded masked.
+func (d *Daemon) maskValues() [][]byte {
+	d.mu.RLock()
+	masks := d.masks
+	d.mu.RUnlock()
+	if masks != nil {
+		return masks
+	}
+	metas, _ := d.st.List()
+	masks = [][]byte{}
+	for _, m := range metas {
+		if m.Type != store.TypeToken && m.Type != store.TypePassword {
+			continue
+		}
+		if sec, err := d.st.Get(m.Name); err == nil && sec.Value.Len() >= audit.MinMaskLen {
+			masks = append(masks, sec.Value.Bytes())
+		}
+	}
+	d.mu.Lock()
+	if d.log != nil {
+		d.masks = masks
+	}
+	d.mu.Unlock()
+	return masks
+}
+
+// onSign is the agent's OnSign: the `used` record, before the signature.
+func (d *Daemon) onSign(p sshagent.Peer, key, bindDest string) error {
+	d.touch()
+	pi := d.peers.get(p)
+	ctx := pi.ctx
+	detail := ""
+	if bindDest != "" {
+		if ctx.Dest == "" {
+			ctx.Dest = bindDest
+		} else {
+			detail = "session-bind " + bindDest
+		}
+	}
+	r, err := d.appendRecord(audit.Record{
+		Event: audit.EventUsed, Secret: key, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: detail,
+		Actor: audit.Actor{UID: p.UID, User: d.userName(p.UID)}, Process: pi.proc, Context: &ctx,
+	})
+	if err != nil {
+		d.logf("refused a signature with %s to pid %d: %v", key, p.PID, err)
+		return err
+	}
+	d.debugf("signed with %s for pid %d (%s), record %d", key, p.PID, ctx.Command, r.Seq)
+	return nil
+}
+
+// denied records a refused connection, when the log is open.
+func (d *Daemon) denied(p sshagent.Peer, via string, err error) {
+	d.logf("refused a connection to the %s socket: %v", via, err)
+	r := audit.Record{Event: audit.EventDenied, Via: via, Result: audit.ResultDenied,
+		Actor: audit.Actor{UID: p.UID}, Detail: err.Error()}
+	if p.UID >= 0 {
+		r.Actor.User = d.userName(p.UID)
+	}
+	if p.PID > 0 {
+		if proc, perr := audit.ProcessInfo(p.PID); perr == nil {
+			r.Process = &proc
+			r.Context = &audit.Context{Command: credhelper.Command(proc.Argv)}
+		} else {
+			r.Process = &audit.Process{PID: p.PID}
+		}
+	}
+	if _, aerr := d.appendRecord(r); aerr != nil && !errors.Is(aerr, store.ErrLocked) {
+		d.logf("audit: %v", aerr)
+	}
+}
+
+// Permission is what an API request asks to do. Each request is checked
+// against the peer's role before it runs.
+type Permission int
+
+// The permissions, from least to most.
+const (
+	PermStatus Permission = iota // status
+	PermList                     // metadata
+	PermUse                      // values, audit appends
+	PermWrite                    // add, update, remove
+	PermAdmin                    // lock, unlock, the audit key
+)
+
+// authorize says whether peer may do what perm names. Only the owner's uid
+// and root have a role yet, and it allows everything.
+func (d *Daemon) authorize(p sshagent.Peer, perm Permission) error {
+	if p.UID == d.owner || p.UID == 0 {
+		return nil
+	}
+	return fmt.Errorf("uid %d (pid %d): %w", p.UID, p.PID, ErrDenied)
+}
+
+// peerListener admits API connections of authorized peers only, before
+// anything is read from them, and caps their number (MaxAPIConns), the
+// connection idle for longest making room for a new one.
+type peerListener struct {
+	net.Listener
+	d *Daemon
+}
+
+// MaxAPIConns caps the local API's concurrent connections.
+const MaxAPIConns = 64
+
+type peerConn struct {
+	net.Conn
+	peer sshagent.Peer
+}
+
+func (l *peerListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		p, err := sshagent.PeerOf(c)
+		if err == nil {
+			err = l.d.authorize(p, PermStatus)
+		}
+		if err != nil {
+			c.Close()
+			l.d.denied(p, audit.ViaAPI, err)
+			continue
+		}
+		pc := &peerConn{Conn: c, peer: p}
+		if !l.d.apiConns.admit(pc, MaxAPIConns) {
+			l.d.logf("api: %d requests running, refusing pid %d", MaxAPIConns, p.PID)
+			c.Close()
+			continue
+		}
+		return pc, nil
+	}
+}
