@@ -16,7 +16,11 @@
 // Writer streams through it, passing bytes on as soon as no secret can
 // cover them, holding back at most the longest pattern minus one byte, and
 // flushing that tail after FlushDelay so prompts show at once. Overlapping
-// matches are masked as their union, with one Marker.
+// matches are masked as their union, with one Marker; a value's final line
+// break is left in place. Between matches the automaton rests in its root
+// state, and the Writer jumps over text no pattern can start in, a window
+// of the shortest pattern's length at a time (Wu–Manber block shifts), so
+// ordinary output is mostly skipped rather than stepped through.
 //
 // Run supervises the child: pipes, or a pty whose output (including what
 // the child writes to /dev/tty) passes through the masker; INT, TERM, HUP,

@@ -37,9 +37,10 @@ type Masker struct {
 // not masked; their indexes are reported by Short so the caller can warn.
 //
 // For each value of MinMaskLen bytes or more, the patterns are:
-//   - the value; for a multi-line value also its LF and CRLF forms and each
-//     line (surrounding blanks trimmed) of at least MinMaskLen bytes;
-//   - when the value ends in a line break, the value without it;
+//   - the value, without the line break it ends in, if any (so masked
+//     output keeps its lines); for a multi-line value also its LF and CRLF
+//     forms and each line (surrounding blanks trimmed) of at least
+//     MinMaskLen bytes;
 //   - base64, standard and URL alphabets, at each of the three byte offsets
 //     the value can start at inside a larger encoded blob: the characters
 //     that depend on the value alone, and the tail with and without padding
@@ -93,14 +94,20 @@ func patternsFor(v []byte) [][]byte {
 		}
 		return ps
 	}
-	ps := [][]byte{v}
+	// A final line break is not part of what is hidden, so the output
+	// keeps its lines ("content=***\n" rather than "content=***" joined
+	// to the next line). Its encoded forms still cover it.
+	raw := v
 	bases := [][]byte{v}
 	if trimmed := bytes.TrimRight(v, "\r\n"); len(trimmed) != len(v) {
-		ps = append(ps, trimmed)
 		bases = append(bases, trimmed)
+		if len(trimmed) >= MinMaskLen {
+			raw = trimmed
+		}
 	}
+	ps := [][]byte{raw}
 	if bytes.ContainsAny(v, "\r\n") {
-		lf := bytes.ReplaceAll(v, []byte("\r\n"), []byte("\n"))
+		lf := bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
 		crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
 		ps = append(ps, lf, crlf)
 		for line := range bytes.SplitSeq(lf, []byte("\n")) {
@@ -193,9 +200,25 @@ type automaton struct {
 	// In the root state, a position whose next three bytes are not in it
 	// cannot start a match and is skipped without stepping.
 	starts [1 << (startBits - 6)]uint64
+
+	// Block skipping (Wu–Manber): window is the length of the shortest
+	// pattern, capped; shift[h], for the hash h of a 3-byte block, is how
+	// far the start of a window ending in that block may move without
+	// passing the start of a match: window-3 minus the largest offset at
+	// which the block occurs in the first window bytes of a pattern, or
+	// window-2 when it occurs in none (hash collisions only make shifts
+	// smaller). 0 when window is under 5, where it would not pay.
+	window int
+	shift  []uint8
 }
 
-const startBits = 18
+const (
+	startBits = 18
+	// shiftBits sizes the shift table (64 KiB); maxWindow bounds the
+	// blocks per pattern in it, and so its load.
+	shiftBits = 16
+	maxWindow = 24
+)
 
 func startHash(c0, c1, c2 byte) uint32 {
 	return (uint32(c0)<<16 | uint32(c1)<<8 | uint32(c2)) * 0x9E3779B1 >> (32 - startBits)
@@ -204,6 +227,57 @@ func startHash(c0, c1, c2 byte) uint32 {
 func (a *automaton) mayStart(c0, c1, c2 byte) bool {
 	h := startHash(c0, c1, c2)
 	return a.starts[h>>6]&(1<<(h&63)) != 0
+}
+
+func shiftHash(c0, c1, c2 byte) uint32 {
+	return (uint32(c0)<<16 | uint32(c1)<<8 | uint32(c2)) * 0x9E3779B1 >> (32 - shiftBits)
+}
+
+// skip returns the first position from i on where a match may start,
+// reading p from the root state; it stops short of the last three bytes of
+// p, which the caller steps through. No match, nor any prefix of a pattern
+// that reaches past the returned position, starts at a skipped position.
+func (a *automaton) skip(p []byte, i int) int {
+	if m := a.window; m > 0 {
+		for i+m <= len(p) {
+			e := i + m
+			b := p[e-3 : e : e]
+			if sh := a.shift[shiftHash(b[0], b[1], b[2])]; sh != 0 {
+				i += int(sh)
+				continue
+			}
+			if a.mayStart(p[i], p[i+1], p[i+2]) {
+				return i
+			}
+			i++
+		}
+	}
+	for i+3 < len(p) && !a.mayStart(p[i], p[i+1], p[i+2]) {
+		i++
+	}
+	return i
+}
+
+// buildShift fills the block-skip table for patterns.
+func (a *automaton) buildShift(patterns [][]byte) {
+	m := maxWindow
+	for _, p := range patterns {
+		m = min(m, len(p))
+	}
+	if len(patterns) == 0 || m < 5 {
+		return
+	}
+	a.window = m
+	a.shift = make([]uint8, 1<<shiftBits)
+	for i := range a.shift {
+		a.shift[i] = uint8(m - 2)
+	}
+	for _, p := range patterns {
+		for j := 0; j+3 <= m; j++ {
+			h := shiftHash(p[j], p[j+1], p[j+2])
+			a.shift[h] = min(a.shift[h], uint8(m-3-j))
+		}
+	}
 }
 
 func buildAutomaton(patterns [][]byte) *automaton {
@@ -259,6 +333,8 @@ func buildAutomaton(patterns [][]byte) *automaton {
 		}
 		term[s] = true
 	}
+
+	a.buildShift(patterns)
 
 	// Flatten the children, sorted by byte, so lookups can bisect.
 	n := len(label)

@@ -16,6 +16,9 @@ func FuzzMasker(f *testing.F) {
 	f.Add([]byte("p@ss w&rd"), []byte("ab"), []byte(`{"p":"p@ss w\u0026rd"} p%40ss+w%26rd`), []byte{0, 255})
 	f.Add([]byte("\x00\xff\x00\xff"), []byte("\xe2\x82\xac\xe2"), []byte("\x00\xff\x00\xff\xe2\x82\xac\xe2\x82"), []byte{2, 2})
 	f.Add([]byte("aaaa"), []byte("aaab"), []byte("aaaaaaaaaaab"), []byte{1, 1, 1})
+	// Values long enough for block skipping.
+	f.Add([]byte("sk_live_4eC39HqLyjWDarjtT1zdp7dc"), []byte("ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
+		[]byte("key=sk_live_4eC39HqLyjWDarjtT1zdp7dc tok=ghp_16C7e42F292c6912E7710c83 ghp_16C7e42F292c6912E7710c838347Ae178B4a"), []byte{40, 3})
 	f.Fuzz(func(t *testing.T, v1, v2, in, splits []byte) {
 		if len(v1) > 256 || len(v2) > 256 || len(in) > 4096 {
 			return

@@ -320,7 +320,7 @@ func TestMaskMultiLine(t *testing.T) {
 			}
 		}
 	}
-	if got := string(maskSplit(t, m, []byte(inputs["crlf"]), nil)); got != "key:\r\n***end\r\n" {
+	if got := string(maskSplit(t, m, []byte(inputs["crlf"]), nil)); got != "key:\r\n***\r\nend\r\n" { // the final line break stays
 		t.Fatalf("crlf: got %s", show([]byte(got), []byte(testPEM)))
 	}
 }
@@ -648,5 +648,72 @@ func TestMaskLargeValues(t *testing.T) {
 	want := "file: " + strings.Repeat("***\r\n", len(lines)) + "***"
 	if string(out) != want {
 		t.Fatalf("large values: output of %d bytes differs", len(out))
+	}
+}
+
+// A value that ends in a line break (a file read whole) is masked without
+// it, so the output keeps its lines; its encoded forms still include it.
+func TestMaskKeepsFinalLineBreak(t *testing.T) {
+	v := []byte("file-secret-content\n")
+	m := NewMasker([][]byte{v, []byte("abc\r\n")})
+	cases := map[string]string{
+		"content=file-secret-content\nnext\n":   "content=***\nnext\n",
+		"content=file-secret-content\r\nnext\n": "content=***\r\nnext\n",
+		"content=file-secret-content":           "content=***",
+		// Too short without its line break: masked whole, as it was given.
+		"x abc\r\n y": "x *** y",
+		// base64 of the whole value, newline included.
+		base64.StdEncoding.EncodeToString(v) + "\n": "***\n",
+	}
+	for in, want := range cases {
+		for cut := range len(in) + 1 {
+			if got := string(maskSplit(t, m, []byte(in), []int{cut})); got != want {
+				t.Fatalf("input %d bytes, cut %d: got %s, want %q", len(in), cut, show([]byte(got), v), want)
+			}
+		}
+	}
+}
+
+// Block skipping in the root state: values of 5 to 40 bytes over a small
+// alphabet, so that blocks of the text often occur in patterns at every
+// offset, against the reference, in random pieces.
+func TestMaskBlockSkip(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	skipped := 0
+	for iter := range 300 {
+		var values [][]byte
+		n := 5 + r.IntN(36)
+		for range 1 + r.IntN(6) {
+			v := make([]byte, n+r.IntN(8))
+			for i := range v {
+				v[i] = "abcd"[r.IntN(4)]
+			}
+			values = append(values, v)
+		}
+		m := NewMasker(values)
+		if m.ac.window > 0 {
+			skipped++
+		}
+		in := make([]byte, 200+r.IntN(2000))
+		for i := range in {
+			in[i] = "abcdde \n"[r.IntN(8)]
+		}
+		// Plant some values, whole and cut short.
+		for range r.IntN(5) {
+			v := values[r.IntN(len(values))]
+			at := r.IntN(len(in))
+			copy(in[at:], v[:r.IntN(len(v)+1)])
+		}
+		var cuts []int
+		for range r.IntN(6) {
+			cuts = append(cuts, r.IntN(len(in)+1))
+		}
+		got := maskSplit(t, m, in, sortedInts(cuts))
+		if want := naiveMask(m.patterns, in); !bytes.Equal(got, want) {
+			t.Fatalf("iteration %d (window %d): output differs from reference", iter, m.ac.window)
+		}
+	}
+	if skipped < 200 {
+		t.Fatalf("block skipping used in %d of 300 iterations", skipped)
 	}
 }

@@ -93,9 +93,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 			// skipped byte may differ from the automaton's, but only in
 			// suffixes the following bytes rule out; with two bytes
 			// still to read the states agree again before the end of p.
-			for i+3 < len(p) && !a.mayStart(p[i], p[i+1], p[i+2]) {
-				i++
-			}
+			i = a.skip(p, i)
 		}
 		s = a.step(s, p[i])
 		if l := a.match[s]; l != 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	osexec "os/exec"
 	"os/signal"
@@ -33,8 +34,14 @@ const drainDelay = 2 * time.Second
 // forwarded are the signals Run catches and passes to the child.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH}
 
-// ErrNoCommand is returned for an empty Argv.
-var ErrNoCommand = errors.New("no command given")
+// Errors of Run and ExecInPlace.
+var (
+	// ErrNoCommand is returned for an empty Argv.
+	ErrNoCommand = errors.New("no command given")
+	// ErrStart is wrapped when the command could not be started: not
+	// found, not executable, not a valid program.
+	ErrStart = errors.New("cannot start")
+)
 
 // Options describe one command run by Run or ExecInPlace.
 type Options struct {
@@ -113,9 +120,9 @@ func Run(ctx context.Context, opts Options) (exitCode int, err error) {
 	}
 	defer files.close()
 	env := BuildEnv(opts.Env, files.env)
-	path, err := lookPath(opts.Argv[0], env)
+	path, err := lookPath(opts.Argv[0], env, opts.Dir)
 	if err != nil {
-		return 1, err
+		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 
 	var masker *Masker
@@ -175,7 +182,7 @@ func runPipes(cmd *osexec.Cmd, opts Options, masker *Masker, sigc chan os.Signal
 	cmd.Cancel = func() error { return syscall.Kill(target(), syscall.SIGTERM) }
 
 	if err := cmd.Start(); err != nil {
-		return 1, fmt.Errorf("start %s: %w", opts.Argv[0], err)
+		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 	files.closeFDs() // the child holds its own copies
 
@@ -272,7 +279,7 @@ func runPTY(cmd *osexec.Cmd, opts Options, masker *Masker, sigc chan os.Signal, 
 	}
 
 	if err := cmd.Start(); err != nil {
-		return 1, fmt.Errorf("start %s: %w", opts.Argv[0], err)
+		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 	tty.Close()
 	files.closeFDs()
@@ -528,19 +535,40 @@ func sameWriter(a, b io.Writer) (same bool) {
 	return a == b
 }
 
-// lookPath finds file in the PATH of env. Relative PATH entries are
-// ignored, so a command never resolves to the current directory by
-// accident; a name with a slash is used as is.
-func lookPath(file string, env []string) (string, error) {
+// LookPath finds file in the PATH of env, as Run and ExecInPlace do.
+// Relative PATH entries are ignored, so a command never resolves to the
+// current directory by accident; the error then wraps os/exec's
+// ErrNotFound. A name with a slash is used as is, if it is an executable
+// regular file (else the error wraps fs.ErrNotExist or fs.ErrPermission).
+func LookPath(file string, env []string) (string, error) {
+	return lookPath(file, env, "")
+}
+
+// lookPath is LookPath with a name containing a slash taken relative to
+// dir ("" for the current directory) and checked: it must be an
+// executable regular file, or the error wraps fs.ErrNotExist or
+// fs.ErrPermission.
+func lookPath(file string, env []string, dir string) (string, error) {
 	if strings.Contains(file, "/") {
+		p := file
+		if dir != "" && !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return "", err
+		}
+		if !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			return "", &fs.PathError{Op: "exec", Path: file, Err: fs.ErrPermission}
+		}
 		return file, nil
 	}
 	pathEnv, _ := lookupEnv(env, "PATH")
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" || !filepath.IsAbs(dir) {
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" || !filepath.IsAbs(d) {
 			continue
 		}
-		p := filepath.Join(dir, file)
+		p := filepath.Join(d, file)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p, nil
 		}
@@ -563,9 +591,9 @@ func ExecInPlace(opts Options) error {
 	}
 	defer files.close()
 	env := BuildEnv(opts.Env, files.env)
-	path, err := lookPath(opts.Argv[0], env)
+	path, err := lookPath(opts.Argv[0], env, opts.Dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 	if opts.Dir != "" {
 		// A relative path is then taken from Dir, as Run does.
@@ -578,6 +606,6 @@ func ExecInPlace(opts Options) error {
 		}
 		defer os.Chdir(old)
 	}
-	err = unix.Exec(path, opts.Argv, env)
-	return fmt.Errorf("exec %s: %w", opts.Argv[0], err)
+	err = unix.Exec(path, opts.Argv, env) // restores the open-files limit the Go runtime raised
+	return fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 }

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -289,7 +290,7 @@ func TestRunFileSecretMemfd(t *testing.T) {
 	if link, _ := os.ReadFile(linkFile); !strings.HasPrefix(string(link), "/memfd:wsx-CERT") {
 		t.Fatalf("fd 3 is %q, not a memfd", link)
 	}
-	if got := out.String(); got != "path=/dev/fd/3\n***" { // the value ends in a newline
+	if got := out.String(); got != "path=/dev/fd/3\n***\n" { // the value's final newline is kept
 		t.Fatalf("output %s (file content must be masked)", show([]byte(got), []byte(testPEM)))
 	}
 	// Nothing of it left in this process.
@@ -341,7 +342,8 @@ func TestRunMaskPipes(t *testing.T) {
 		t.Fatalf("stderr %s", show(errb.Bytes(), []byte(runToken), []byte(testPEM)))
 	}
 	// The value cut after 7 bytes is not the value: shown as is.
-	if !strings.HasSuffix(out.String(), "***\n***\npart="+runToken[:7]+"\n") {
+	// The PEM value ends in a newline and printf adds one: both stay.
+	if !strings.HasSuffix(out.String(), "***\n\n***\npart="+runToken[:7]+"\n") {
 		t.Fatalf("stdout %s", show(out.Bytes(), []byte(runToken), []byte(testPEM)))
 	}
 }
@@ -372,7 +374,7 @@ func TestRunMaskPTY(t *testing.T) {
 	}
 	got := out.String()
 	checkNoSecret(t, "pty", out.Bytes())
-	want := "***\r\ntty:***\r\nerr:***\r\ngot:typed-input\r\nterminals\r\n"
+	want := "***\r\n\r\ntty:***\r\nerr:***\r\ngot:typed-input\r\nterminals\r\n"
 	if got != want {
 		t.Fatalf("pty output %s, want %q", show([]byte(got), []byte(runToken), []byte(testPEM)), want)
 	}
@@ -430,6 +432,18 @@ func TestRunErrors(t *testing.T) {
 	if !errors.Is(err, osexec.ErrNotFound) {
 		t.Fatalf("relative PATH entry searched: %v", err)
 	}
+	// A path that is not an executable file: ErrStart, with the reason.
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("text\n"), 0o644)
+	_, err = Run(context.Background(), Options{Argv: []string{"./notes.txt"}, Dir: dir, Env: baseEnv()})
+	if !errors.Is(err, ErrStart) || !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("file without x bit: %v", err)
+	}
+	if _, err := LookPath("./no-such-file", baseEnv()); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing path: %v", err)
+	}
+	if p, err := LookPath("sh", baseEnv()); err != nil || !filepath.IsAbs(p) {
+		t.Fatalf("LookPath(sh) = %q, %v", p, err)
+	}
 	if _, err := Run(context.Background(), Options{}); !errors.Is(err, ErrNoCommand) {
 		t.Fatalf("empty argv: %v", err)
 	}
@@ -442,11 +456,14 @@ func TestRunErrors(t *testing.T) {
 // has nowhere to go.
 func TestRunSupervisorKilled(t *testing.T) {
 	dir := t.TempDir()
-	pidFile, outFile := filepath.Join(dir, "pid"), filepath.Join(dir, "out")
-	script := `trap 'echo hup >> "$2"; if printf "%s\n" "$TOKEN" 2>/dev/null; then echo wrote >> "$2"; fi; exit 0' HUP
+	pidFile, outFile, goFile := filepath.Join(dir, "pid"), filepath.Join(dir, "out"), filepath.Join(dir, "go")
+	// The trap tries to write once the supervisor is reaped (goFile): the
+	// hangup comes when the thread that started the child exits, which
+	// may be before the dying process has closed its end of the pipe.
+	script := `trap 'echo hup >> "$2"; while ! test -e "$3"; do sleep 0.01; done; if printf "%s\n" "$TOKEN" 2>/dev/null; then echo wrote >> "$2"; fi; exit 0' HUP
 echo $$ > "$1"
 while :; do sleep 0.05; done`
-	cmd := osexec.Command(os.Args[0], append([]string{"-test.run=^$", "--"}, sh(script, pidFile, outFile)...)...)
+	cmd := osexec.Command(os.Args[0], append([]string{"-test.run=^$", "--"}, sh(script, pidFile, outFile, goFile)...)...)
 	cmd.Env = append(os.Environ(), helperEnv+"=run")
 	var helperOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &helperOut, &helperOut
@@ -466,6 +483,9 @@ while :; do sleep 0.05; done`
 	defer syscall.Kill(childPid, syscall.SIGKILL)
 	cmd.Process.Kill()
 	cmd.Wait()
+	if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var got string
 	for i := 0; i < 500 && !strings.Contains(got, "hup"); i++ {
 		time.Sleep(10 * time.Millisecond)
@@ -501,3 +521,25 @@ func TestExecInPlace(t *testing.T) {
 }
 
 var _ io.Writer = (*watcher)(nil)
+
+// ExecInPlace gives the program the open-files limit wsx was started with,
+// not the one the Go runtime raised it to.
+func TestExecInPlaceFileLimit(t *testing.T) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Max < 512 {
+		t.Skip("hard RLIMIT_NOFILE too low to lower the soft limit under it")
+	}
+	// Start the helper with a soft limit of 256 and the hard limit kept.
+	argv := append([]string{"/bin/sh", "-c", `ulimit -Sn 256 && exec "$0" "$@"`, os.Args[0], "-test.run=^$", "--"},
+		sh(`ulimit -n`)...)
+	cmd := osexec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), helperEnv+"=inplace")
+	cmd.Stdin = strings.NewReader(testPEM)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "256" {
+		t.Fatalf("program's open-files limit = %s, want 256", got)
+	}
+}
