@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -42,13 +44,58 @@ type secretStore interface {
 }
 
 // session is one command's view of the store: opened, unlocked when needed,
-// with the audit log beside it.
+// with the audit log beside it; or, when the wsx agent answers unlocked, a
+// client of the agent's local API.
 type session struct {
 	env  *Env
 	c    *cli.Context
 	home string
 	st   *store.Store
 	log  *audit.Log
+
+	client      *daemon.Client // the agent's API, when in use
+	agentLocked int            // pid of an agent that answered locked
+}
+
+// daemonDialTimeout bounds the wait for the agent's status.
+const daemonDialTimeout = 2 * time.Second
+
+// dialDaemon connects to the wsx agent of this store, or fails wrapping
+// daemon.ErrNoDaemon when none answers (or the one that answers serves
+// another store).
+func (s *session) dialDaemon() (*daemon.Client, daemon.Status, error) {
+	sock := filepath.Join(runDir(s.env, s.home), daemon.APISocketName)
+	c, st, err := daemon.Dial(sock, daemonDialTimeout)
+	if err != nil {
+		return nil, st, err
+	}
+	if filepath.Clean(st.Home) != filepath.Clean(s.home) {
+		c.Close()
+		return nil, st, fmt.Errorf("the agent on %s serves %s, not %s: %w", sock, st.Home, s.home, daemon.ErrNoDaemon)
+	}
+	return c, st, nil
+}
+
+// viaDaemon returns a client of the wsx agent when one serves this store
+// unlocked. WSX_NO_AGENT=1 turns it off.
+func (s *session) viaDaemon() (*daemon.Client, bool) {
+	if s.client != nil {
+		return s.client, true
+	}
+	if s.env.Getenv("WSX_NO_AGENT") != "" {
+		return nil, false
+	}
+	c, st, err := s.dialDaemon()
+	if err != nil {
+		return nil, false
+	}
+	if st.Locked {
+		c.Close()
+		s.agentLocked = st.PID
+		return nil, false
+	}
+	s.client = c
+	return c, true
 }
 
 func newSession(env *Env, c *cli.Context) (*session, error) {
@@ -73,19 +120,30 @@ func (s *session) open() error {
 	return nil
 }
 
-// unlocked opens the store and unlocks it with the first passphrase source
-// that is available: --passphrase-file, WSX_PASSPHRASE_FILE, the terminal.
+// unlocked returns the store to work on: the wsx agent's, through its
+// local API, when an agent serves this store unlocked; else the store
+// opened here and unlocked with the first passphrase source that is
+// available: --passphrase-file, WSX_PASSPHRASE_FILE, the terminal. An agent
+// that answers locked is not asked to unlock: the command opens the store
+// itself, as it would without an agent, and says how to unlock the agent
+// when it cannot.
 func (s *session) unlocked() (secretStore, error) {
+	if s.st != nil && !s.st.Locked() {
+		return s.st, nil
+	}
+	if c, ok := s.viaDaemon(); ok {
+		return c, nil
+	}
 	if err := s.open(); err != nil {
 		return nil, err
-	}
-	if !s.st.Locked() {
-		return s.st, nil
 	}
 	var pass []byte
 	if s.st.NeedsPassphrase() {
 		p, err := s.passphrase("Passphrase for the wsx store: ")
 		if err != nil {
+			if s.agentLocked != 0 && errors.Is(err, store.ErrLocked) {
+				return nil, withHint(err, "the wsx agent (pid %d) is locked: `wsx unlock` unlocks it for every command", s.agentLocked)
+			}
 			return nil, err
 		}
 		pass = p
@@ -97,9 +155,14 @@ func (s *session) unlocked() (secretStore, error) {
 }
 
 // passphraseFile names the file to read the passphrase from, if any.
+// The flag may be given after the command or before it (`wsx
+// --passphrase-file F list`): every command also defines it, so each
+// level of the command line is asked, the innermost first.
 func (s *session) passphraseFile() string {
-	if f := s.c.String("passphrase-file"); f != "" {
-		return f
+	for _, c := range s.c.Lineage() {
+		if f := c.String("passphrase-file"); f != "" {
+			return f
+		}
 	}
 	return s.env.Getenv("WSX_PASSPHRASE_FILE")
 }
@@ -126,9 +189,15 @@ func (s *session) record(ev audit.Event, name, result, detail string) error {
 	return s.appendRecord(r)
 }
 
-// appendRecord fills in the actor and appends r to the audit log. The store
-// must be unlocked: the record's MAC is keyed by it.
+// appendRecord fills in the actor and appends r to the audit log: through
+// the wsx agent when the session uses it (the agent sets the actor from
+// the socket's credentials), else here. The store must be unlocked: the
+// record's MAC is keyed by it.
 func (s *session) appendRecord(r audit.Record) error {
+	if s.client != nil {
+		_, err := s.client.Append(r)
+		return err
+	}
 	if s.log == nil {
 		key, err := s.st.AuditKey()
 		if err != nil {
@@ -147,6 +216,9 @@ func (s *session) appendRecord(r audit.Record) error {
 }
 
 func (s *session) close() {
+	if s.client != nil {
+		s.client.Close()
+	}
 	if s.log != nil {
 		s.log.Close()
 	}

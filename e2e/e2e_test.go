@@ -94,6 +94,9 @@ func TestScripts(t *testing.T) {
 			"status":    cmdStatus,
 			"canary":    cmdCanary,
 			"gitserver": cmdGitServer,
+			"agentenv":  cmdAgentEnv,
+			"sshd":      cmdSSHD,
+			"waitfor":   cmdWaitFor,
 		},
 	})
 }
