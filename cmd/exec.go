@@ -1,11 +1,382 @@
 package cmd
 
-import "github.com/urfave/cli/v2"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	osexec "os/exec"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/exec"
+	"github.com/wsxdev/wsx/store"
+	"golang.org/x/term"
+)
+
+// Exit codes of a command that could not be run, as shells and env(1)
+// report them.
+const (
+	exitCannotRun = 126
+	exitNotFound  = 127
+)
+
+// execOptions are the flags of `wsx exec` and `wsx shell`.
+type execOptions struct {
+	Argv        []string
+	Only        []string // names to inject; all when empty
+	NoMask      bool
+	PTY         string // exec.PTYAuto, exec.PTYAlways or exec.PTYNever
+	AllowNested bool
+	Shell       bool // `wsx shell`: WSX_SHELL=1 in the environment
+}
+
+// shellMarker is set to "1" in the environment of `wsx shell`, so a
+// prompt can show that the secrets are there.
+const shellMarker = "WSX_SHELL"
+
+func execFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "only", Usage: "inject only the secrets named in `NAMES` (comma-separated; repeatable)"},
+		&cli.BoolFlag{Name: "no-mask", Usage: "do not mask secret values in the output"},
+		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
+	}
+}
 
 func execCommand(env *Env) *cli.Command {
-	return &cli.Command{Name: "exec", Hidden: true, Action: func(*cli.Context) error { return usagef("exec is not available in this build") }}
+	return &cli.Command{
+		Name:      "exec",
+		Usage:     "run a command with secrets in its environment, masked in its output",
+		ArgsUsage: "-- COMMAND [ARGS...]",
+		Description: "Runs COMMAND with every token, password and key secret as an environment variable\n" +
+			"NAME=value, and every file secret as a variable holding a path to its content in\n" +
+			"memory (/dev/fd/N). Values, and their base64, hex, URL and JSON forms, are replaced\n" +
+			"by *** in what the command prints, on stdout, stderr and its terminal. Values shorter\n" +
+			"than 4 bytes are not masked (a warning says so). Each secret's use is recorded in the\n" +
+			"audit log, with the script it runs and the line that names it, before it starts.\n\n" +
+			"With --pty auto the command gets a pseudo-terminal when wsx's stdout is a terminal.\n" +
+			"With --no-mask (and --pty other than always) wsx replaces itself by the command.\n" +
+			"INT, TERM, HUP, QUIT and WINCH reach the command; if wsx dies, it gets a hangup.\n\n" +
+			"Examples:\n" +
+			"  wsx exec -- ./deploy.sh\n" +
+			"  wsx exec --only STRIPE_API_KEY -- node app.js\n" +
+			"  wsx exec -- sh -c 'echo $GITHUB_TOKEN'      # prints ***\n" +
+			"  wsx exec -- kubectl --kubeconfig \"$KUBECONFIG_FILE\" get pods\n\n" +
+			"Exit status: the command's, or 128+N when signal N killed it; 126 when it cannot\n" +
+			"be run, 127 when it is not found; wsx's own codes (2 usage, 3 secret not found,\n" +
+			"4 locked) when it did not start.",
+		Flags: append(execFlags(),
+			&cli.StringFlag{Name: "pty", Value: exec.PTYAuto, Usage: "a pseudo-terminal for the command, `MODE`: auto (when stdout is one), always or never"},
+		),
+		Action: action(env, func(s *session, c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usagef("exec needs a command: `wsx exec [options] -- COMMAND [ARGS...]`")
+			}
+			return s.runExec(execOptions{
+				Argv:        c.Args().Slice(),
+				Only:        c.StringSlice("only"),
+				NoMask:      c.Bool("no-mask"),
+				PTY:         c.String("pty"),
+				AllowNested: c.Bool("allow-nested"),
+			})
+		}),
+	}
 }
 
 func shellCommand(env *Env) *cli.Command {
-	return &cli.Command{Name: "shell", Hidden: true, Action: func(*cli.Context) error { return usagef("shell is not available in this build") }}
+	return &cli.Command{
+		Name:  "shell",
+		Usage: "start $SHELL with the secrets in its environment, masked in its output",
+		Description: "Starts $SHELL (or /bin/sh) as `wsx exec` runs a command: secrets in the environment,\n" +
+			"their values masked in the output, one audit record per secret. WSX_SHELL=1 is set\n" +
+			"so a prompt can show it. On a terminal the shell gets a pseudo-terminal of its own;\n" +
+			"otherwise it reads commands from stdin. `exit` leaves it.\n\n" +
+			"Examples:\n" +
+			"  wsx shell\n" +
+			"  wsx shell --only GITHUB_TOKEN,NPM_TOKEN\n\n" +
+			"Exit status: the shell's, or 128+N when signal N killed it.",
+		Flags: execFlags(),
+		Action: action(env, func(s *session, c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			sh := env.Getenv("SHELL")
+			if sh == "" {
+				sh = "/bin/sh"
+			}
+			// A pty only to mask what the shell writes to the terminal;
+			// without masking it uses the terminal as it is.
+			pty := exec.PTYNever
+			if !c.Bool("no-mask") && env.StdinIsTerminal && isTerminal(env.Stdout) {
+				pty = exec.PTYAlways
+			}
+			return s.runExec(execOptions{
+				Argv:        []string{sh},
+				Only:        c.StringSlice("only"),
+				NoMask:      c.Bool("no-mask"),
+				PTY:         pty,
+				AllowNested: c.Bool("allow-nested"),
+				Shell:       true,
+			})
+		}),
+	}
+}
+
+// released is what a command gets from the store: secrets for its
+// environment and secrets as files.
+type released struct {
+	env   []exec.Injected
+	files []exec.FileSecret
+	names []string // every released name, in order
+}
+
+// values lists every released value and file content, for masking.
+func (r *released) values() [][]byte {
+	vals := make([][]byte, 0, len(r.env)+len(r.files))
+	for _, e := range r.env {
+		vals = append(vals, e.Value)
+	}
+	for _, f := range r.files {
+		vals = append(vals, f.Content)
+	}
+	return vals
+}
+
+// runExec runs o.Argv with the secrets. It returns an exitError carrying
+// the command's status when the command ran.
+func (s *session) runExec(o execOptions) error {
+	switch o.PTY {
+	case exec.PTYAuto, exec.PTYAlways, exec.PTYNever:
+	default:
+		return usagef("--pty %q: want auto, always or never", o.PTY)
+	}
+	if !o.AllowNested && exec.Nested([]string{exec.EnvMarker + "=" + s.env.Getenv(exec.EnvMarker)}) {
+		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),
+			"the secrets are in this environment already; run the command directly, or add --allow-nested")
+	}
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	rel, err := s.release(st, o)
+	if err != nil {
+		return err
+	}
+	if err := exec.CheckInjected(rel.env); err != nil {
+		return withHint(err, "store such a secret with --type file, or leave it out with --only")
+	}
+
+	injected := rel.env
+	if o.Shell {
+		injected = append(slices.Clip(injected), exec.Injected{Name: shellMarker, Value: []byte("1")})
+	}
+	childEnv := exec.BuildEnv(parentEnviron(), injected)
+	// A command that cannot be found is reported before any use is
+	// recorded.
+	if _, err := exec.LookPath(o.Argv[0], childEnv); err != nil {
+		return startError(err)
+	}
+	if !o.NoMask {
+		rel.warnShort(s.env.Stderr)
+	}
+
+	cwd, _ := os.Getwd()
+	vals := rel.values()
+	if err := s.recordExec(o.Argv, cwd, rel.names, vals); err != nil {
+		return err
+	}
+	// The values are all the child needs from the store now.
+	s.close()
+
+	opts := exec.Options{
+		Argv:             o.Argv,
+		Env:              childEnv,
+		Stdin:            s.env.Stdin,
+		Stdout:           s.env.Stdout,
+		Stderr:           s.env.Stderr,
+		Mask:             !o.NoMask,
+		Values:           vals,
+		Files:            rel.files,
+		PTY:              o.PTY,
+		StdoutIsTerminal: isTerminal(s.env.Stdout),
+	}
+	if o.NoMask && o.PTY != exec.PTYAlways {
+		err := exec.ExecInPlace(opts)
+		if !errors.Is(err, exec.ErrNoMemfd) {
+			return startError(err)
+		}
+	}
+	code, err := exec.Run(s.c.Context, opts)
+	if errors.Is(err, exec.ErrStart) {
+		return startError(err)
+	}
+	if err != nil {
+		return exitError{code: code, err: err}
+	}
+	if code != 0 {
+		return exitError{code: code}
+	}
+	return nil
+}
+
+// warnShort names the values too short to be masked.
+func (r *released) warnShort(w io.Writer) {
+	warn := func(name string, v []byte) {
+		if len(v) > 0 && len(v) < exec.MinMaskLen {
+			fmt.Fprintf(w, "wsx: warning: %s is shorter than %d bytes: its value is not masked in the output\n", name, exec.MinMaskLen)
+		}
+	}
+	for _, e := range r.env {
+		warn(e.Name, e.Value)
+	}
+	for _, f := range r.files {
+		warn(f.Name, f.Content)
+	}
+}
+
+// release reads the secrets the command gets: every token, password and
+// key secret and every file secret (credentials git asked to store are
+// git's alone), or those named by o.Only.
+func (s *session) release(st secretStore, o execOptions) (*released, error) {
+	metas, err := st.List()
+	if err != nil {
+		return nil, err
+	}
+	var avail []store.Meta
+	for _, m := range metas {
+		if !credhelper.IsStored(m) {
+			avail = append(avail, m)
+		}
+	}
+	chosen := avail
+	if len(o.Only) > 0 {
+		chosen, err = pickOnly(avail, o.Only)
+		if err != nil {
+			return nil, err
+		}
+	}
+	rel := &released{}
+	for _, m := range chosen {
+		sec, err := st.Get(m.Name)
+		if err != nil {
+			return nil, err
+		}
+		v := sec.Value.Bytes()
+		switch sec.Type {
+		case store.TypeToken, store.TypePassword, store.TypeKey:
+			rel.env = append(rel.env, exec.Injected{Name: sec.Name, Value: v})
+		case store.TypeFile:
+			rel.files = append(rel.files, exec.FileSecret{Name: sec.Name, Content: v})
+		default:
+			continue
+		}
+		rel.names = append(rel.names, sec.Name)
+	}
+	return rel, nil
+}
+
+// pickOnly returns the secrets of avail named in only (each name once, in
+// the order of avail). A name that is not there is an error listing the
+// names close to it.
+func pickOnly(avail []store.Meta, only []string) ([]store.Meta, error) {
+	byName := make(map[string]bool, len(avail))
+	all := make([]string, len(avail))
+	for i, m := range avail {
+		byName[m.Name] = true
+		all[i] = m.Name
+	}
+	want := map[string]bool{}
+	for _, n := range only {
+		for part := range strings.SplitSeq(n, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			if !byName[part] {
+				err := fmt.Errorf("--only %s: %w", part, store.ErrNotFound)
+				if close := closeNames(part, all); len(close) > 0 {
+					return nil, withHint(err, "did you mean %s?", strings.Join(close, ", "))
+				}
+				return nil, err
+			}
+			want[part] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil, usagef("--only needs at least one NAME")
+	}
+	var out []store.Meta
+	for _, m := range avail {
+		if want[m.Name] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// recordExec appends one `used` record per released secret, with the
+// command, the script it runs and the line of it that names the secret,
+// and the git repository of cwd. The first failure stops it: the command
+// must then not start.
+func (s *session) recordExec(argv []string, cwd string, names []string, vals [][]byte) error {
+	proc := audit.Self()
+	proc.Argv = audit.MaskArgv(proc.Argv, vals)
+	base := audit.Context{Command: credhelper.Command(audit.MaskArgv(argv, vals))}
+	if cwd != "" {
+		if root, remote, branch, commit, ok := audit.GitContext(cwd); ok {
+			base.Repo, base.Remote, base.Branch, base.Commit = root, remote, branch, commit
+		}
+	}
+	locs := exec.ScriptContext(argv, cwd, names)
+	for _, name := range names {
+		ctx := base
+		if loc, ok := locs[name]; ok {
+			ctx.File, ctx.Line = loc.File, loc.Line
+		}
+		p := proc
+		err := s.appendRecord(audit.Record{
+			Event: audit.EventUsed, Secret: name, Via: audit.ViaExec, Result: audit.ResultOK,
+			Process: &p, Context: &ctx,
+		})
+		if err != nil {
+			return fmt.Errorf("record the use of %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// startError reports a command that could not be started with the exit
+// code a shell would give.
+func startError(err error) error {
+	switch {
+	case errors.Is(err, osexec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return exitError{code: exitNotFound, err: err}
+	default:
+		return exitError{code: exitCannotRun, err: err}
+	}
+}
+
+// parentEnviron is the environment the command inherits: this process's.
+func parentEnviron() []string { return os.Environ() }
+
+// isTerminal reports whether w is a terminal, without switching it to
+// blocking mode as File.Fd would.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	is := false
+	if sc.Control(func(fd uintptr) { is = term.IsTerminal(int(fd)) }) != nil {
+		return false
+	}
+	return is
 }
