@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/99designs/keyring v1.2.2
+	github.com/BurntSushi/toml v1.6.0
 	github.com/creack/pty v1.1.24
 	github.com/go-git/go-git/v5 v5.19.3
 	github.com/rogpeppe/go-internal v1.16.0

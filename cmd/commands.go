@@ -185,16 +185,26 @@ func rotateCommand(env *Env) *cli.Command {
 		Name:      "rotate",
 		Usage:     "give a secret a new value",
 		ArgsUsage: "NAME",
+		Description: "Rotation goes in the safe order. `wsx rotate NAME` stores the new value and keeps the\n" +
+			"old one; programs get the new one. `wsx rotate NAME --undo` brings the old value back if\n" +
+			"the new one does not work; `wsx rotate NAME --finish` deletes the old value once it does\n" +
+			"(then revoke it at the service). A new rotation waits until the last one is finished\n" +
+			"or undone. Each step is an audit record: rotated, updated (undo), deleted (finish).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "from-file", Aliases: []string{"f"}, Usage: "read the new value from `PATH`"},
 			&cli.StringFlag{Name: "key-passphrase-file", Usage: "passphrase of an encrypted SSH key, from `FILE`"},
+			&cli.BoolFlag{Name: "undo", Usage: "bring back the value from before the last rotation"},
+			&cli.BoolFlag{Name: "finish", Usage: "delete the value from before the last rotation, once the new one works"},
 		},
 		Action: action(env, func(s *session, c *cli.Context) error {
 			n, err := oneName(c)
 			if err != nil {
 				return err
 			}
-			return s.runRotate(n, c.String("from-file"), c.String("key-passphrase-file"))
+			return s.runRotate(rotateOptions{
+				Name: n, FromFile: c.String("from-file"), KeyPassFile: c.String("key-passphrase-file"),
+				Undo: c.Bool("undo"), Finish: c.Bool("finish"),
+			})
 		}),
 	}
 }

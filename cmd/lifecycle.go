@@ -1,15 +1,262 @@
 package cmd
 
-import "github.com/urfave/cli/v2"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/store"
+)
 
 func statusCommand(env *Env) *cli.Command {
-	return &cli.Command{Name: "status", Hidden: true, Action: func(*cli.Context) error { return usagef("status is not available in this build") }}
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show how old each secret is and when it is due for rotation",
+		Description: "One row per secret: its age (since its value was last set), its rotation period,\n" +
+			"the date it is due, and `due in 12d` or `OVERDUE 5d`. Overdue secrets come first.\n" +
+			"A secret whose last rotation is neither finished nor undone says `old value kept`.\n" +
+			"Rotation periods default by type (token 90d, password 180d, key 365d, file never);\n" +
+			"`wsx set NAME --rotate-every 30d|never` changes one.",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+		Action: action(env, func(s *session, c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			return s.runStatus(c.Bool("json"))
+		}),
+	}
 }
 
-func doctorCommand(env *Env) *cli.Command {
-	return &cli.Command{Name: "doctor", Hidden: true, Action: func(*cli.Context) error { return usagef("doctor is not available in this build") }}
+// rotationInfo is where a secret stands in its rotation at a given time.
+type rotationInfo struct {
+	LastSet  time.Time
+	Due      time.Time // zero when the secret has no rotation period
+	HasDue   bool
+	Overdue  bool
+	DaysLeft int // whole days until due; negative when overdue
 }
 
-func templateCommand(env *Env) *cli.Command {
-	return &cli.Command{Name: "template", Hidden: true, Action: func(*cli.Context) error { return usagef("template is not available in this build") }}
+func rotationAt(m store.Meta, now time.Time) rotationInfo {
+	r := rotationInfo{LastSet: lastSet(m)}
+	if due, ok := rotationDue(m); ok {
+		r.Due, r.HasDue = due, true
+		r.Overdue = now.After(due)
+		r.DaysLeft = int(due.Sub(now) / day)
+	}
+	return r
+}
+
+// rotationState is the rotation column of list and status: `due in 12d`,
+// `OVERDUE 5d` or `-`, and `old value kept` while a rotation is neither
+// finished nor undone.
+func rotationState(m store.Meta, now time.Time) string {
+	st := describeRotation(m, now)
+	if m.Previous != nil {
+		st += ", old value kept"
+	}
+	return st
+}
+
+// statusJSON is the --json form of a status row. Fields are only ever
+// added.
+type statusJSON struct {
+	Name            string     `json:"name"`
+	Type            store.Type `json:"type"`
+	LastSet         time.Time  `json:"last_set"`
+	AgeDays         int        `json:"age_days"`
+	RotateEvery     string     `json:"rotate_every"`
+	Due             *time.Time `json:"due"`
+	DaysLeft        *int       `json:"days_left"` // negative when overdue
+	Overdue         bool       `json:"overdue"`
+	State           string     `json:"state"`
+	RotationPending bool       `json:"rotation_pending"`
+	PreviousVersion uint64     `json:"previous_version,omitempty"`
+}
+
+// sortByUrgency orders secrets most overdue first, then by due date, then
+// those without a rotation period, by name.
+func sortByUrgency(metas []store.Meta) {
+	sort.SliceStable(metas, func(i, j int) bool {
+		di, oki := rotationDue(metas[i])
+		dj, okj := rotationDue(metas[j])
+		switch {
+		case oki != okj:
+			return oki
+		case oki && !di.Equal(dj):
+			return di.Before(dj)
+		}
+		return metas[i].Name < metas[j].Name
+	})
+}
+
+func (s *session) runStatus(asJSON bool) error {
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	metas, err := st.List()
+	if err != nil {
+		return err
+	}
+	now := s.env.Now()
+	sortByUrgency(metas)
+	if asJSON {
+		out := make([]statusJSON, 0, len(metas))
+		for _, m := range metas {
+			r := rotationAt(m, now)
+			j := statusJSON{
+				Name: m.Name, Type: m.Type, LastSet: r.LastSet, AgeDays: int(now.Sub(r.LastSet) / day),
+				RotateEvery: formatPeriod(m.RotateEvery), Overdue: r.Overdue, State: describeRotation(m, now),
+				RotationPending: m.Previous != nil,
+			}
+			if r.HasDue {
+				due, left := r.Due, r.DaysLeft
+				j.Due, j.DaysLeft = &due, &left
+			}
+			if m.Previous != nil {
+				j.PreviousVersion = m.Previous.Version
+			}
+			out = append(out, j)
+		}
+		return writeJSON(s.env.Stdout, out)
+	}
+	if len(metas) == 0 {
+		fmt.Fprintln(s.env.Stderr, "wsx: no secrets yet; add one with `wsx add NAME`")
+		return nil
+	}
+	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tAGE\tEVERY\tDUE\tSTATUS")
+	overdue, pending := 0, []string{}
+	for _, m := range metas {
+		r := rotationAt(m, now)
+		due := "-"
+		if r.HasDue {
+			due = r.Due.Local().Format(time.DateOnly)
+		}
+		if r.Overdue {
+			overdue++
+		}
+		if m.Previous != nil {
+			pending = append(pending, m.Name)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, formatAge(now.Sub(r.LastSet)),
+			formatPeriod(m.RotateEvery), due, rotationState(m, now))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if overdue > 0 {
+		fmt.Fprintf(s.env.Stderr, "wsx: %d of %d secrets are overdue for rotation; give each a new value with `wsx rotate NAME`\n", overdue, len(metas))
+	}
+	for _, n := range pending {
+		fmt.Fprintf(s.env.Stderr, "wsx: %s keeps its value from before the last rotation: `wsx rotate %s --finish` deletes it once the new one works, `--undo` brings it back\n", n, n)
+	}
+	return nil
+}
+
+// remindersFile is the state of the overdue reminders under WSX_HOME: the
+// last time each secret was named in one. It holds names and times only.
+const remindersFile = "reminders.json"
+
+// maxReminders bounds what is read of the reminders file.
+const maxReminders = 1 << 20
+
+// remindOverdue prints one line on stderr for each secret of metas that is
+// overdue for rotation, at most once a day per secret. Callers that release
+// secrets (exec, the credential helper, the agent) pass the metadata of
+// what they release. The times of the last reminders are kept in
+// WSX_HOME/reminders.json (0600); when it cannot be read or written the
+// reminder is printed anyway.
+func (s *session) remindOverdue(metas []store.Meta) {
+	now := s.env.Now()
+	var due []store.Meta
+	for _, m := range metas {
+		if rotationAt(m, now).Overdue {
+			due = append(due, m)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	path := filepath.Join(s.home, remindersFile)
+	last := readReminders(path, s.env.UID)
+	changed := false
+	for _, m := range due {
+		if t, ok := last[m.Name]; ok && !now.Before(t) && now.Sub(t) < day {
+			continue
+		}
+		r := rotationAt(m, now)
+		fmt.Fprintf(s.env.Stderr, "wsx: reminder: %s was due for rotation %s ago (every %s); give it a new value with `wsx rotate %s`\n",
+			m.Name, formatAge(now.Sub(r.Due)), formatPeriod(m.RotateEvery), m.Name)
+		last[m.Name] = now
+		changed = true
+	}
+	if !changed {
+		return
+	}
+	for n, t := range last {
+		if now.Sub(t) >= day || t.After(now) {
+			delete(last, n) // no longer holds a reminder back
+		}
+	}
+	writeReminders(path, last)
+}
+
+// readReminders reads the reminders file; a missing, foreign, oversized or
+// malformed file counts as empty.
+func readReminders(path string, uid int) map[string]time.Time {
+	out := map[string]time.Time{}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 != 0 {
+		return out
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != uid {
+		return out
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxReminders+1))
+	if err != nil || len(b) > maxReminders {
+		return out
+	}
+	var m map[string]time.Time
+	d := json.NewDecoder(bytes.NewReader(b))
+	if d.Decode(&m) != nil {
+		return out
+	}
+	for n, t := range m {
+		if store.ValidateName(n) == nil {
+			out[n] = t
+		}
+	}
+	return out
+}
+
+// writeReminders replaces the reminders file atomically, mode 0600.
+func writeReminders(path string, m map[string]time.Time) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".reminders-*")
+	if err != nil {
+		return
+	}
+	tmp := f.Name()
+	_, werr := f.Write(b)
+	cerr := f.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp, path) != nil {
+		os.Remove(tmp)
+	}
 }

@@ -181,32 +181,63 @@ func (s *session) update(st secretStore, cur store.Secret, o secretOptions) erro
 	return s.record(audit.EventUpdated, m.Name, "ok", "")
 }
 
-func (s *session) runRotate(name, fromFile, keyPassFile string) error {
+// rotateOptions are the flags of `wsx rotate`.
+type rotateOptions struct {
+	Name        string
+	FromFile    string
+	KeyPassFile string
+	Undo        bool // bring back the value from before the last rotation
+	Finish      bool // delete the value from before the last rotation
+}
+
+// runRotate rotates in the safe order: a rotation stores the new value and
+// keeps the previous one; --undo brings the previous one back; --finish
+// deletes it once the new one works. A rotation is refused while the
+// previous one is neither finished nor undone.
+func (s *session) runRotate(o rotateOptions) error {
+	switch {
+	case o.Undo && o.Finish:
+		return usagef("choose one of --undo and --finish")
+	case (o.Undo || o.Finish) && (o.FromFile != "" || o.KeyPassFile != ""):
+		return usagef("--undo and --finish take no new value")
+	}
 	st, err := s.unlocked()
 	if err != nil {
 		return err
 	}
-	cur, err := st.Get(name)
+	cur, err := st.Get(o.Name)
 	if err != nil {
-		return notFoundHint(st, name, err)
+		return notFoundHint(st, o.Name, err)
 	}
-	val, given, err := s.readValue(name, cur.Type, fromFile, true)
+	switch {
+	case o.Undo:
+		return s.undoRotation(st, cur)
+	case o.Finish:
+		return s.finishRotation(st, cur)
+	case cur.Previous != nil:
+		return withHint(fmt.Errorf("secret %s: %w: the value of version %d is still kept", o.Name, store.ErrRotationPending, cur.Previous.Version),
+			"once the current value works everywhere, delete the old one with `wsx rotate %s --finish` (or go back to it with --undo), then rotate", o.Name)
+	}
+	val, given, err := s.readValue(o.Name, cur.Type, o.FromFile, true)
 	if err != nil {
 		return err
 	}
 	if !given {
-		return withHint(fmt.Errorf("secret %s: no new value given", name),
+		return withHint(fmt.Errorf("secret %s: no new value given", o.Name),
 			"pipe the new value on stdin, use --from-file PATH, or run in a terminal to be asked for it")
 	}
-	v, ssh, err := s.checkValue(secretOptions{Name: name, KeyPassFile: keyPassFile}, cur.Type, val)
+	v, ssh, err := s.checkValue(secretOptions{Name: o.Name, KeyPassFile: o.KeyPassFile}, cur.Type, val)
+	clear(val)
 	if err != nil {
 		return err
 	}
 	if v.Equal(cur.Value) {
-		return fmt.Errorf("secret %s: the new value is the same as the current one; nothing was changed", name)
+		return fmt.Errorf("secret %s: the new value is the same as the current one; nothing was changed", o.Name)
 	}
-	m, err := st.Update(name, func(sec *store.Secret) error {
-		sec.Value = v
+	m, err := st.Update(o.Name, func(sec *store.Secret) error {
+		if err := sec.BeginRotation(v); err != nil {
+			return err
+		}
 		sec.SSH = ssh
 		sec.Rotated = s.env.Now()
 		return nil
@@ -214,9 +245,49 @@ func (s *session) runRotate(name, fromFile, keyPassFile string) error {
 	if err != nil {
 		return err
 	}
-	warnShort(s.env, name, v)
-	fmt.Fprintf(s.env.Stderr, "wsx: rotated %s (version %d)\n", name, m.Version)
-	return s.record(audit.EventRotated, name, "ok", "")
+	warnShort(s.env, o.Name, v)
+	fmt.Fprintf(s.env.Stderr, "wsx: rotated %s (version %d); the old value (version %d) is kept until `wsx rotate %s --finish` deletes it once the new one works; `--undo` brings it back\n",
+		o.Name, m.Version, cur.Version, o.Name)
+	return s.record(audit.EventRotated, o.Name, "ok", fmt.Sprintf("previous value (version %d) kept", cur.Version))
+}
+
+func (s *session) undoRotation(st secretStore, cur store.Secret) error {
+	if cur.Previous == nil {
+		return withHint(fmt.Errorf("secret %s: %w: there is no rotation to undo", cur.Name, store.ErrNoPrevious),
+			"`wsx rotate %s` starts one; the old value is kept until --finish", cur.Name)
+	}
+	prev := cur.Previous.Version
+	m, err := st.Update(cur.Name, func(sec *store.Secret) error { return sec.UndoRotation() })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.env.Stderr, "wsx: %s has its value of version %d back (now version %d); the value of the undone rotation is deleted\n", cur.Name, prev, m.Version)
+	return s.recordRotation(audit.EventUpdated, cur.Name, fmt.Sprintf("rotation undone: value of version %d restored", prev), "--undo")
+}
+
+func (s *session) finishRotation(st secretStore, cur store.Secret) error {
+	if cur.Previous == nil {
+		return withHint(fmt.Errorf("secret %s: %w: there is no rotation to finish", cur.Name, store.ErrNoPrevious),
+			"`wsx rotate %s` starts one", cur.Name)
+	}
+	prev := cur.Previous.Version
+	if _, err := st.Update(cur.Name, func(sec *store.Secret) error { return sec.FinishRotation() }); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.env.Stderr, "wsx: deleted the old value of %s (version %d); the rotation is finished\n", cur.Name, prev)
+	return s.recordRotation(audit.EventDeleted, cur.Name, "previous value", "--finish")
+}
+
+// recordRotation records an undo or finish step. The record's command says
+// which step it was, so the one-line form tells `wsx rotate NAME --finish`
+// (event deleted) from removing the secret.
+func (s *session) recordRotation(ev audit.Event, name, detail, flag string) error {
+	cmd := "wsx rotate " + name + " " + flag
+	r := audit.Record{Event: ev, Secret: name, Via: audit.ViaCLI, Result: "ok", Detail: detail, Context: &audit.Context{Command: cmd}}
+	if p, err := audit.ProcessInfo(os.Getpid()); err == nil {
+		r.Process = &p
+	}
+	return s.appendRecord(r)
 }
 
 func (s *session) runRemove(name string) error {
@@ -441,6 +512,10 @@ type secretJSON struct {
 	Overdue     bool          `json:"overdue"`
 	Version     uint64        `json:"version"`
 	SSH         *store.SSHKey `json:"ssh,omitempty"`
+	// RotationPending is true while the value from before the last
+	// rotation is kept (PreviousVersion says which version held it).
+	RotationPending bool   `json:"rotation_pending"`
+	PreviousVersion uint64 `json:"previous_version,omitempty"`
 }
 
 func toJSON(m store.Meta, now time.Time) secretJSON {
@@ -459,6 +534,9 @@ func toJSON(m store.Meta, now time.Time) secretJSON {
 	if due, ok := rotationDue(m); ok {
 		j.RotationDue = &due
 		j.Overdue = now.After(due)
+	}
+	if m.Previous != nil {
+		j.RotationPending, j.PreviousVersion = true, m.Previous.Version
 	}
 	return j
 }
@@ -492,7 +570,7 @@ func (s *session) runList(asJSON bool) error {
 			hosts = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, formatAge(now.Sub(lastSet(m))),
-			describeRotation(m, now), hosts, oneLine(m.Description))
+			rotationState(m, now), hosts, oneLine(m.Description))
 	}
 	return tw.Flush()
 }
@@ -530,6 +608,9 @@ func (s *session) runInfo(name string, asJSON bool) error {
 	}
 	row("Rotate every", formatPeriod(m.RotateEvery))
 	row("Rotation", describeRotation(m, now))
+	if m.Previous != nil {
+		row("Old value", fmt.Sprintf("version %d, kept until `wsx rotate %s --finish`", m.Previous.Version, m.Name))
+	}
 	row("Version", fmt.Sprint(m.Version))
 	if m.SSH != nil {
 		row("SSH key", fmt.Sprintf("%s %s", m.SSH.Algorithm, m.SSH.Fingerprint))

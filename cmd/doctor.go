@@ -1,0 +1,591 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/store"
+)
+
+func doctorCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "doctor",
+		Usage:     "check the setup, or find out why a secret is not found",
+		ArgsUsage: "[NAME]",
+		Description: "Without NAME: the store and its backend, how it unlocks, the daemon, whether git\n" +
+			"asks wsx for credentials (and whether a plaintext helper sits beside it), whether\n" +
+			"SSH_AUTH_SOCK points at wsx, file modes, names that could be clearer, and secrets\n" +
+			"overdue for rotation. It never prompts: without a passphrase file (or a backend that\n" +
+			"holds the key) it checks what it can without unlocking. Exit 0 when healthy, 1 when\n" +
+			"something needs fixing.\n\n" +
+			"With NAME: whether the secret is there and, when it is not, the likely reasons, most\n" +
+			"likely first: a name that differs in case, the secret being in another workspace's\n" +
+			"store, a typo, a locked store. When $NAME is set in this environment it is compared\n" +
+			"with the stored value (never printed): a value from before a rotation means the\n" +
+			"terminal should be restarted. Exit 3 when the secret is not found.\n\n" +
+			"Other workspaces' stores searched: $XDG_DATA_HOME/wsx (~/.local/share/wsx), its\n" +
+			"siblings $XDG_DATA_HOME/wsx-*, and the store homes listed in WSX_STORES (separated by\n" +
+			"colons). Their names are read from item file names (items/NAME.wsx), without\n" +
+			"unlocking them, so only stores with the file backend show them.",
+		Action: action(env, func(s *session, c *cli.Context) error {
+			switch c.NArg() {
+			case 0:
+				return s.runDoctor(c.Context)
+			case 1:
+				return s.runDoctorName(c.Args().First())
+			}
+			return usagef("doctor takes at most one NAME, got %d", c.NArg())
+		}),
+	}
+}
+
+// Levels of a doctor finding. Warnings and failures are problems (exit 1).
+const (
+	levelOK   = "ok"
+	levelNote = "note"
+	levelWarn = "WARN"
+	levelFail = "FAIL"
+)
+
+// report collects doctor findings and prints them as they come.
+type report struct {
+	w        io.Writer
+	problems int
+}
+
+func (r *report) add(level, topic, format string, args ...any) {
+	if level == levelWarn || level == levelFail {
+		r.problems++
+	}
+	fmt.Fprintf(r.w, "%-4s  %s: %s\n", level, topic, fmt.Sprintf(format, args...))
+}
+
+// fix prints how to fix the finding above it.
+func (r *report) fix(format string, args ...any) {
+	fmt.Fprintf(r.w, "      fix: %s\n", fmt.Sprintf(format, args...))
+}
+
+func (s *session) runDoctor(ctx context.Context) error {
+	r := &report{w: s.env.Stdout}
+	st, names := s.doctorStore(r)
+	var metas []store.Meta
+	if st != nil {
+		s.doctorFiles(r)
+		metas = s.doctorUnlock(r)
+	}
+	agentSock := s.doctorDaemon(r)
+	s.doctorGit(ctx, r, metas)
+	s.doctorSSH(r, metas, agentSock)
+	if st != nil {
+		doctorNames(r, names)
+		s.doctorRotation(r, metas)
+	}
+	s.doctorDBus(r)
+	r.add(levelNote, "roles", "the daemon's roles (owner, admin, edit, view) tell different unix users apart; every process running as uid %d is the owner, so give someone less only by running their tools as another user", s.env.UID)
+	if r.problems > 0 {
+		fmt.Fprintf(s.env.Stdout, "\n%d problems found\n", r.problems)
+		return exitError{code: ExitError}
+	}
+	fmt.Fprintln(s.env.Stdout, "\nno problems found")
+	return nil
+}
+
+// doctorStore opens the store and lists its names, which needs no unlock.
+func (s *session) doctorStore(r *report) (*store.Store, []string) {
+	if ws := s.env.Getenv("WSX_WORKSPACE"); ws != "" {
+		r.add(levelNote, "workspace", "%s (WSX_WORKSPACE)", ws)
+	}
+	if err := s.open(); err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotInitialized):
+			r.add(levelFail, "store", "no store in %s", s.home)
+			r.fix("create one with `wsx init`, or point WSX_HOME at an existing one")
+		default:
+			r.add(levelFail, "store", "%v", err)
+			if h := defaultHint(err); h != "" {
+				r.fix("%s", h)
+			}
+		}
+		return nil, nil
+	}
+	names, err := s.st.Names()
+	if err != nil {
+		r.add(levelFail, "store", "%s (%s backend): cannot list secrets: %v", s.home, s.st.Backend(), err)
+		return s.st, nil
+	}
+	r.add(levelOK, "store", "%s (%s backend, %d secrets)", s.home, s.st.Backend(), len(names))
+	return s.st, names
+}
+
+// doctorFiles checks that the store's files are private to the user.
+func (s *session) doctorFiles(r *report) {
+	type want struct {
+		path string
+		dir  bool
+	}
+	files := []want{{s.home, true}, {filepath.Join(s.home, "store.json"), false}, {auditPath(s.home), false},
+		{filepath.Join(s.home, remindersFile), false}}
+	items := filepath.Join(s.home, "items")
+	if s.st.Backend() == "file" {
+		files = append(files, want{items, true})
+		if ents, err := os.ReadDir(items); err == nil {
+			for _, e := range ents {
+				files = append(files, want{filepath.Join(items, e.Name()), false})
+			}
+		}
+	}
+	var bad []string
+	for _, f := range files {
+		fi, err := os.Lstat(f.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", f.path, err))
+			continue
+		}
+		st, _ := fi.Sys().(*syscall.Stat_t)
+		mode := "600"
+		if f.dir {
+			mode = "700"
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			bad = append(bad, fmt.Sprintf("%s is a symbolic link (move the real directory or file here)", f.path))
+		case st != nil && int(st.Uid) != s.env.UID:
+			bad = append(bad, fmt.Sprintf("%s belongs to uid %d, not you (uid %d)", f.path, st.Uid, s.env.UID))
+		case fi.Mode().Perm()&0o077 != 0:
+			bad = append(bad, fmt.Sprintf("%s has mode %04o; `chmod %s %s`", f.path, fi.Mode().Perm(), mode, f.path))
+		}
+	}
+	if len(bad) == 0 {
+		r.add(levelOK, "files", "the store's files are private to you")
+		return
+	}
+	for _, b := range bad {
+		r.add(levelFail, "files", "%s", b)
+	}
+}
+
+// doctorUnlock reports whether the store unlocks without a prompt, and
+// returns the secrets' metadata when it does. It never prompts: it sees the
+// store as programs started without a terminal do.
+func (s *session) doctorUnlock(r *report) []store.Meta {
+	pf := s.passphraseFile()
+	switch {
+	case !s.st.NeedsPassphrase():
+		r.add(levelOK, "unlock", "the %s backend holds the data key; no passphrase is needed", s.st.Backend())
+	case pf != "":
+		if fi, err := os.Stat(pf); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			r.add(levelWarn, "unlock", "the passphrase file %s has mode %04o: other users may read it", pf, fi.Mode().Perm())
+			r.fix("chmod 600 %s", pf)
+		}
+	default:
+		r.add(levelNote, "unlock", "no passphrase file: commands ask on the terminal, and programs without one (git in the background, scripts) find the store locked; rotation dates and hosts not checked")
+		r.fix("start `wsx agent` to unlock once, or set WSX_PASSPHRASE_FILE to a file only you can read; `wsx status` shows the rotation dates")
+		return nil
+	}
+	st, err := s.unlocked()
+	switch {
+	case errors.Is(err, store.ErrWrongPassphrase):
+		r.add(levelFail, "unlock", "wrong passphrase (from %s)", orTerminal(pf))
+		return nil
+	case err != nil:
+		r.add(levelNote, "unlock", "locked here (%v): rotation dates and hosts not checked", err)
+		return nil
+	}
+	if pf != "" {
+		r.add(levelOK, "unlock", "the passphrase file %s opens the store", pf)
+	}
+	metas, err := st.List()
+	if err != nil {
+		r.add(levelFail, "secrets", "%v", err)
+	}
+	return metas
+}
+
+func orTerminal(pf string) string {
+	if pf == "" {
+		return "the terminal"
+	}
+	return pf
+}
+
+// doctorDaemon reports whether a wsx agent serves this store, and returns
+// its SSH agent socket when one does.
+func (s *session) doctorDaemon(r *report) (agentSock string) {
+	sock := filepath.Join(runDir(s.env, s.home), daemon.APISocketName)
+	if _, err := os.Lstat(sock); err != nil {
+		r.add(levelNote, "daemon", "not running: each command opens the store itself")
+		r.fix("`eval $(wsx agent -s)` unlocks once and serves git, ssh and exec")
+		return ""
+	}
+	conn, err := net.DialTimeout("unix", sock, doctorDialTimeout)
+	if err != nil {
+		r.add(levelWarn, "daemon", "%s exists but nothing answers on it (an agent that died)", sock)
+		r.fix("start `wsx agent` again; it replaces the stale socket")
+		return ""
+	}
+	conn.Close()
+	c, st, err := daemon.Dial(sock, doctorDialTimeout)
+	if err != nil {
+		r.add(levelWarn, "daemon", "something answers on %s, but not as a wsx agent: %v", sock, err)
+		return ""
+	}
+	c.Close()
+	if filepath.Clean(st.Home) != filepath.Clean(s.home) {
+		r.add(levelWarn, "daemon", "the wsx agent (pid %d) on %s serves %s, not this store", st.PID, sock, st.Home)
+		return ""
+	}
+	if st.Locked {
+		r.add(levelNote, "daemon", "the wsx agent (pid %d) serves this store on %s, locked", st.PID, sock)
+		r.fix("`wsx unlock`")
+	} else {
+		r.add(levelOK, "daemon", "the wsx agent (pid %d) serves this store on %s, unlocked", st.PID, sock)
+	}
+	return st.AgentSocket
+}
+
+// doctorDialTimeout bounds each probe of the agent's socket.
+const doctorDialTimeout = 500 * time.Millisecond
+
+// doctorGit reports whether git asks wsx for credentials, and whether it
+// also gives them to git's plaintext store helper.
+func (s *session) doctorGit(ctx context.Context, r *report, metas []store.Meta) {
+	if _, err := exec.LookPath("git"); err != nil {
+		r.add(levelNote, "git", "git is not installed")
+		return
+	}
+	all, err := gitHelpers(ctx, "")
+	if err != nil {
+		r.add(levelWarn, "git", "cannot read credential.helper: %v", err)
+		return
+	}
+	eff := credhelper.EffectiveHelpers(all)
+	hostSecrets := slices.ContainsFunc(metas, func(m store.Meta) bool { return len(m.Hosts) > 0 && !credhelper.IsStored(m) })
+	switch i := slices.IndexFunc(eff, credhelper.IsWSX); {
+	case i < 0 && hostSecrets:
+		r.add(levelWarn, "git", "git does not ask wsx for credentials, and secrets here have hosts for it")
+		r.fix("`wsx git setup`")
+	case i < 0:
+		r.add(levelNote, "git", "git does not ask wsx for credentials")
+		r.fix("`wsx git setup` when you want it to")
+	case i > 0:
+		r.add(levelWarn, "git", "git asks %s before wsx", strings.Join(eff[:i], ", "))
+		r.fix("`wsx git setup`, and see `git config --show-origin --get-all credential.helper`")
+	default:
+		if _, err := exec.LookPath("git-credential-wsx"); err != nil {
+			r.add(levelWarn, "git", "credential.helper is wsx, but git-credential-wsx is not on PATH")
+			r.fix("link it to wsx (`make install` does)")
+		} else {
+			r.add(levelOK, "git", "git asks wsx first for credentials")
+		}
+	}
+	for _, h := range eff {
+		if credhelper.IsPlaintextStore(h) {
+			r.add(levelWarn, "git", "credential.helper %q is configured too: git gives it every password that works, and it writes them to disk in clear", h)
+			r.fix("git config --unset-all credential.helper '^store' (in its scope; see `git config --show-origin --get-all credential.helper`)")
+		}
+	}
+}
+
+// doctorSSH reports whether SSH_AUTH_SOCK points at wsx's agent: the one
+// serving this store (agentSock), or the agent socket of wsx's run dir.
+func (s *session) doctorSSH(r *report, metas []store.Meta, agentSock string) {
+	sock := s.env.Getenv("SSH_AUTH_SOCK")
+	sshKeys := slices.ContainsFunc(metas, func(m store.Meta) bool { return m.SSH != nil })
+	level := levelNote
+	if sshKeys {
+		level = levelWarn
+	}
+	switch {
+	case sock == "":
+		r.add(level, "ssh", "SSH_AUTH_SOCK is not set, so ssh does not ask wsx's agent")
+		r.fix("`eval $(wsx agent -s)`")
+		return
+	case (agentSock != "" && filepath.Clean(sock) == filepath.Clean(agentSock)) ||
+		filepath.Clean(sock) == filepath.Join(runDir(s.env, s.home), daemon.AgentSocketName):
+		r.add(levelOK, "ssh", "SSH_AUTH_SOCK points at wsx's agent (%s)", sock)
+		return
+	}
+	r.add(level, "ssh", "SSH_AUTH_SOCK points at another agent (%s); keys stored in wsx are served only by `wsx agent`", sock)
+}
+
+// doctorNames gives the naming advice for every secret.
+func doctorNames(r *report, names []string) {
+	n := 0
+	for _, name := range names {
+		if strings.HasPrefix(name, credhelper.StoredPrefix) {
+			continue
+		}
+		if store.DangerousName(name) {
+			r.add(levelNote, "names", "%s changes how programs run or what they load; exec gives it to every command it runs", name)
+			n++
+			continue
+		}
+		if adv := store.NameAdvice(name); adv != "" {
+			r.add(levelWarn, "names", "%s", adv)
+			n++
+		}
+	}
+	if n == 0 && len(names) > 0 {
+		r.add(levelOK, "names", "every name says what it is for")
+	}
+}
+
+// doctorRotation lists secrets overdue for rotation and rotations left
+// unfinished.
+func (s *session) doctorRotation(r *report, metas []store.Meta) {
+	if metas == nil {
+		return
+	}
+	now := s.env.Now()
+	n := 0
+	for _, m := range metas {
+		if ri := rotationAt(m, now); ri.Overdue {
+			r.add(levelWarn, "rotation", "%s is %s (every %s)", m.Name, describeRotation(m, now), formatPeriod(m.RotateEvery))
+			r.fix("give it a new value with `wsx rotate %s`", m.Name)
+			n++
+		}
+		if m.Previous != nil {
+			r.add(levelNote, "rotation", "%s keeps its value of version %d from before the last rotation", m.Name, m.Previous.Version)
+			r.fix("`wsx rotate %s --finish` once the new value works (or --undo)", m.Name)
+		}
+	}
+	if n == 0 {
+		r.add(levelOK, "rotation", "no secret is overdue")
+	}
+}
+
+// doctorDBus warns that keyring's D-Bus lookup may start a session bus in
+// every wsx process (see ARCHITECTURE.md): godbus runs dbus-launch when
+// DBUS_SESSION_BUS_ADDRESS is unset (or "autolaunch:") and there is no
+// /run/user/UID/bus.
+func (s *session) doctorDBus(r *report) {
+	if a := s.env.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+		return
+	}
+	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/bus", s.env.UID)); err == nil {
+		return
+	}
+	if p, err := exec.LookPath("dbus-launch"); err == nil {
+		r.add(levelWarn, "dbus", "DBUS_SESSION_BUS_ADDRESS is not set and %s is installed: every wsx process may start a dbus-daemon", p)
+		r.fix("run wsx in a session with a D-Bus session bus, or set DBUS_SESSION_BUS_ADDRESS to a value such as disabled: to stop the lookup")
+	}
+}
+
+// otherStores lists other workspaces' store homes: the default home, its
+// wsx-* siblings, and those in WSX_STORES; never the current one.
+func (s *session) otherStores() []string {
+	var cands []string
+	def := ""
+	if x := s.env.Getenv("XDG_DATA_HOME"); x != "" {
+		def = filepath.Join(x, "wsx")
+	} else if h := s.env.Getenv("HOME"); h != "" {
+		def = filepath.Join(h, ".local", "share", "wsx")
+	}
+	if def != "" {
+		cands = append(cands, def)
+		if m, err := filepath.Glob(def + "-*"); err == nil {
+			cands = append(cands, m...)
+		}
+	}
+	for _, p := range filepath.SplitList(s.env.Getenv("WSX_STORES")) {
+		if p != "" {
+			cands = append(cands, p)
+		}
+	}
+	var out []string
+	for _, c := range cands {
+		abs, err := filepath.Abs(c)
+		if err != nil || abs == s.home || slices.Contains(out, abs) {
+			continue
+		}
+		if fi, err := os.Lstat(filepath.Join(abs, "store.json")); err == nil && fi.Mode().IsRegular() {
+			out = append(out, abs)
+		}
+	}
+	return out
+}
+
+// itemNames lists the names of a file-backend store's items from their
+// file names, without opening any.
+func itemNames(home string) []string {
+	ents, err := os.ReadDir(filepath.Join(home, "items"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		n, ok := strings.CutSuffix(e.Name(), ".wsx")
+		if ok && e.Type().IsRegular() && store.ValidateName(n) == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// runDoctorName explains what is known about the secret called name: why
+// it is not found, or whether this environment's $NAME is stale.
+func (s *session) runDoctorName(name string) error {
+	out := s.env.Stdout
+	if err := store.ValidateName(name); err != nil {
+		fmt.Fprintf(out, "%s cannot be a secret name: %v\n", name, err)
+		if adv := conventionalName(name); adv != "" {
+			fmt.Fprintf(out, "a valid name like it: %s\n", adv)
+		}
+		return exitError{code: ExitNotFound}
+	}
+	var names []string
+	openErr := s.open()
+	if openErr == nil {
+		var err error
+		if names, err = s.st.Names(); err != nil {
+			openErr = err
+		}
+	}
+	if openErr == nil && slices.Contains(names, name) {
+		return s.doctorFound(name)
+	}
+
+	switch {
+	case errors.Is(openErr, store.ErrNotInitialized):
+		fmt.Fprintf(out, "%s is not found: there is no store in %s.\n", name, s.home)
+	case openErr != nil:
+		fmt.Fprintf(out, "%s is not found: the store in %s cannot be read: %v\n", name, s.home, openErr)
+	default:
+		fmt.Fprintf(out, "%s is not in the store in %s (%s backend, %d secrets).\n", name, s.home, s.st.Backend(), len(names))
+	}
+	var reasons []string
+	if twin := caseTwin(name, names); twin != "" {
+		reasons = append(reasons, fmt.Sprintf("a case mismatch: the store has %s; names are case-sensitive, so ask for %s", twin, twin))
+	}
+	for _, other := range s.otherStores() {
+		items := itemNames(other)
+		if slices.Contains(items, name) {
+			reasons = append(reasons, fmt.Sprintf("it is in another workspace's store, %s: use it with WSX_HOME=%s", other, other))
+		} else if twin := caseTwin(name, items); twin != "" {
+			reasons = append(reasons, fmt.Sprintf("another workspace's store, %s, has %s (differs in case): use it with WSX_HOME=%s", other, twin, other))
+		}
+	}
+	var typos []string
+	for _, c := range closeNames(name, names) {
+		if !strings.EqualFold(c, name) {
+			typos = append(typos, c)
+		}
+	}
+	if len(typos) > 0 {
+		reasons = append(reasons, fmt.Sprintf("a typo: the closest names here are %s", strings.Join(typos, ", ")))
+	}
+	if openErr == nil && s.st.Locked() && s.st.NeedsPassphrase() && s.passphraseFile() == "" {
+		reasons = append(reasons, "the store is locked here: programs without a terminal (git in the background, scripts, CI) read no secret at all, and may report one as missing; start `wsx agent` or set WSX_PASSPHRASE_FILE")
+	}
+	if errors.Is(openErr, store.ErrNotInitialized) {
+		reasons = append(reasons, "WSX_HOME points at another directory than the store you use, or no store was created yet (`wsx init`)")
+	}
+	if len(reasons) == 0 {
+		fmt.Fprintf(out, "No name like it here or in other workspaces' stores; add it with `wsx add %s`.\n", name)
+	} else {
+		fmt.Fprintln(out, "Most likely:")
+		for i, r := range reasons {
+			fmt.Fprintf(out, "  %d. %s\n", i+1, r)
+		}
+	}
+	if s.env.Getenv(name) != "" {
+		fmt.Fprintf(out, "$%s is set in this environment, but not from this store: your shell or another tool sets it.\n", name)
+	}
+	return exitError{code: ExitNotFound}
+}
+
+// doctorFound reports on a secret that is in the store: its state and, when
+// this environment has $NAME, whether it holds the current value. The two
+// values are compared in constant time and neither is printed or kept.
+func (s *session) doctorFound(name string) error {
+	out := s.env.Stdout
+	fmt.Fprintf(out, "%s is in the store in %s.\n", name, s.home)
+	st, err := s.unlocked()
+	if err != nil {
+		fmt.Fprintf(out, "The store is locked here (%v), so its details and $%s cannot be checked.\n", err, name)
+		if errors.Is(err, store.ErrWrongPassphrase) {
+			return exitError{code: ExitLocked}
+		}
+		return nil
+	}
+	sec, err := st.Get(name)
+	if err != nil {
+		fmt.Fprintf(out, "It does not open: %v\n", err)
+		return exitError{code: ExitError}
+	}
+	now := s.env.Now()
+	problems := 0
+	fmt.Fprintf(out, "Type %s, version %d, rotation: %s.\n", sec.Type, sec.Version, rotationState(sec.Meta, now))
+	if rotationAt(sec.Meta, now).Overdue {
+		fmt.Fprintf(out, "It is overdue for rotation: give it a new value with `wsx rotate %s`.\n", name)
+		problems++
+	}
+	if env := s.env.Getenv(name); env != "" {
+		problems += compareEnv(out, sec, env)
+	}
+	if problems > 0 {
+		return exitError{code: ExitError}
+	}
+	return nil
+}
+
+// compareEnv says whether the environment's value of a secret is the
+// stored one, and returns 1 when it is stale.
+func compareEnv(out io.Writer, sec store.Secret, env string) int {
+	name := sec.Name
+	if sec.Type == store.TypeFile {
+		fmt.Fprintf(out, "$%s is set; a file secret reaches programs as a path, so it is not compared.\n", name)
+		return 0
+	}
+	b := []byte(env)
+	v := store.NewValue(b)
+	clear(b)
+	switch {
+	case v.Equal(sec.Value):
+		fmt.Fprintf(out, "$%s in this environment holds the current value.\n", name)
+		return 0
+	case sec.Previous != nil && v.Equal(sec.PreviousValue):
+		fmt.Fprintf(out, "$%s in this environment holds the value from before the last rotation (version %d): restart the terminal, or the `wsx shell` or `wsx exec` it came from.\n", name, sec.Previous.Version)
+	default:
+		fmt.Fprintf(out, "$%s in this environment differs from the stored value (it may be from an older version of the secret): restart the terminal, or the `wsx shell` or `wsx exec` it came from.\n", name)
+	}
+	return 1
+}
+
+// conventionalName turns an invalid name into a valid one when that is
+// easy: other punctuation becomes _, letters upper case.
+func conventionalName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+			b.WriteRune(r)
+		case r == '-' || r == '.' || r == ' ' || r == '/':
+			b.WriteByte('_')
+		default:
+			return ""
+		}
+	}
+	n := strings.ToUpper(b.String())
+	if store.ValidateName(n) != nil {
+		return ""
+	}
+	return n
+}

@@ -1,0 +1,383 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/BurntSushi/toml"
+	"github.com/wsxdev/wsx/store"
+)
+
+// manifestName is the file a repository declares its secrets in, at its
+// root.
+const manifestName = "wsx.toml"
+
+// Limits on a manifest: it comes with a repository, so it is outside input.
+const (
+	maxManifestSize    = 256 << 10
+	maxManifestSecrets = 1000
+	maxManifestErrors  = 20 // problems reported at most; the first ones are what matter
+)
+
+// manifest is a parsed wsx.toml: the secrets a project needs.
+//
+//	[[secret]]
+//	name = "GITHUB_TOKEN"          # an environment variable name
+//	type = "token"                 # token (default), password, key or file
+//	description = "GitHub API token, repo scope"
+//	hosts = ["github.com"]         # git hosts it answers for
+//	required = true                # default true
+type manifest struct {
+	Path    string
+	Secrets []manifestSecret
+}
+
+// manifestSecret is one [[secret]] table.
+type manifestSecret struct {
+	Name        string
+	Type        store.Type
+	Description string
+	Hosts       []string
+	Required    bool
+	Line        int // of its [[secret]] header; 0 when unknown
+}
+
+// rawManifest is what the TOML decoder fills in; parseManifest checks it.
+type rawManifest struct {
+	Secret []rawSecret `toml:"secret"`
+}
+
+type rawSecret struct {
+	Name        string   `toml:"name"`
+	Type        string   `toml:"type"`
+	Description string   `toml:"description"`
+	Hosts       []string `toml:"hosts"`
+	Required    *bool    `toml:"required"`
+}
+
+// manifestKeys are the keys a manifest may hold, as TOML key paths.
+var manifestKeys = map[string]bool{
+	"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
+	"secret.hosts": true, "secret.required": true,
+}
+
+// manifestError is a problem in a manifest, with the line it is on.
+type manifestError struct {
+	path string
+	line int
+	msg  string
+}
+
+func (e manifestError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.path, e.line, e.msg)
+	}
+	return fmt.Sprintf("%s: %s", e.path, e.msg)
+}
+
+// Is makes every manifestError match errManifest.
+func (e manifestError) Is(target error) bool { return target == errManifest }
+
+// manifestErrors are all the problems found in one manifest, one a line.
+type manifestErrors []manifestError
+
+func (e manifestErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, m := range e {
+		lines[i] = m.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e manifestErrors) Is(target error) bool { return target == errManifest }
+
+// errManifest matches every error about a manifest's content.
+var errManifest = errors.New("invalid manifest")
+
+// findManifest looks for wsx.toml in dir and its parents, up to the root
+// of the git repository dir is in (the first directory holding .git) or /.
+func findManifest(dir string) (path string, found bool, err error) {
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return "", false, err
+	}
+	for {
+		p := filepath.Join(dir, manifestName)
+		if _, err := os.Lstat(p); err == nil {
+			return p, true, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", false, fmt.Errorf("look for %s: %w", manifestName, err)
+		}
+		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
+			return "", false, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false, nil
+		}
+		dir = parent
+	}
+}
+
+// loadManifest reads and parses the manifest at path. It refuses anything
+// but a regular file (a FIFO is not waited on) and files over
+// maxManifestSize.
+func loadManifest(path string) (*manifest, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, manifestError{path, 0, "not a regular file"}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", path, err)
+	}
+	if len(b) > maxManifestSize {
+		return nil, manifestError{path, 0, fmt.Sprintf("larger than %d bytes", maxManifestSize)}
+	}
+	return parseManifest(path, b)
+}
+
+// decodeErr matches the decoder's errors about values of the wrong type.
+var decodeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// secretHeader matches the line of a [[secret]] table header.
+var secretHeader = regexp.MustCompile(`^\s*\[\[\s*(secret|"secret")\s*\]\]`)
+
+// parseManifest parses a manifest strictly: malformed TOML is reported with
+// its line and reason; unknown keys, unknown types, invalid, dangerous or
+// duplicate names, and bad descriptions or hosts are errors, each with
+// the line of its [[secret]] table. All problems are reported together.
+func parseManifest(path string, data []byte) (*manifest, error) {
+	if !utf8.Valid(data) {
+		return nil, manifestError{path, 0, "not valid UTF-8"}
+	}
+	text := string(data)
+	var raw rawManifest
+	md, err := toml.Decode(text, &raw)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			line := pe.Position.Line
+			if st := pe.Position.Start; st >= 0 && st < len(data) {
+				// The line the offending byte is on; a newline belongs to
+				// the line it ends.
+				line = 1 + bytes.Count(data[:st], []byte("\n"))
+			}
+			return nil, manifestError{path, line, "malformed TOML: " + pe.Message}
+		}
+		// Type mismatches: "toml: line 3 (last key "secret.required"): incompatible types: ..."
+		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, manifestError{path, line, fmt.Sprintf("%s: %s", m[2], m[3])}
+		}
+		return nil, manifestError{path, 0, "malformed: " + strings.TrimPrefix(err.Error(), "toml: ")}
+	}
+	lines := strings.Split(text, "\n")
+	var errs manifestErrors
+	bad := func(line int, format string, args ...any) {
+		errs = append(errs, manifestError{path, line, fmt.Sprintf(format, args...)})
+	}
+	// The decoder matches keys without regard to case; a manifest must
+	// spell them exactly, and hold nothing else.
+	seenKey := map[string]bool{}
+	var kl map[string]int
+	for _, k := range md.Keys() {
+		ks := k.String()
+		if manifestKeys[ks] || seenKey[ks] {
+			continue
+		}
+		if len(errs) == maxManifestErrors {
+			return nil, errs
+		}
+		if kl == nil {
+			kl = keyLines(lines)
+		}
+		seenKey[ks] = true
+		bad(kl[k[len(k)-1]], "unknown key %q (a [[secret]] has name, type, description, hosts and required)", ks)
+	}
+	if len(raw.Secret) > maxManifestSecrets {
+		bad(0, "%d secrets is more than %d", len(raw.Secret), maxManifestSecrets)
+		return nil, errs
+	}
+	var headers []int
+	for i, l := range lines {
+		if secretHeader.MatchString(l) {
+			headers = append(headers, i+1)
+		}
+	}
+	m := &manifest{Path: path}
+	seen := map[string]int{} // upper-case name -> index in m.Secrets
+	for i, r := range raw.Secret {
+		if len(errs) >= maxManifestErrors {
+			break
+		}
+		line := 0
+		if len(headers) == len(raw.Secret) {
+			line = headers[i]
+		}
+		sec := manifestSecret{Name: r.Name, Description: r.Description, Hosts: r.Hosts, Required: true, Line: line}
+		if r.Required != nil {
+			sec.Required = *r.Required
+		}
+		label := fmt.Sprintf("secret %q", r.Name)
+		if r.Name == "" {
+			bad(line, "secret #%d has no name", i+1)
+			continue
+		}
+		if err := store.ValidateName(r.Name); err != nil {
+			bad(line, "%v", err)
+			continue
+		}
+		if store.DangerousName(r.Name) {
+			bad(line, "%s would change how programs run or what they load (like PATH, LD_PRELOAD, NODE_OPTIONS); a manifest cannot ask for it", r.Name)
+			continue
+		}
+		if j, dup := seen[strings.ToUpper(r.Name)]; dup {
+			first := m.Secrets[j]
+			where := ""
+			if first.Line > 0 {
+				where = fmt.Sprintf(" (line %d)", first.Line)
+			}
+			bad(line, "%s is declared twice: also as %s%s", label, first.Name, where)
+			continue
+		}
+		sec.Type = store.TypeToken
+		if r.Type != "" {
+			t, err := store.ParseType(r.Type)
+			if err != nil {
+				bad(line, "%s: unknown type %q (token, password, key or file)", label, r.Type)
+				continue
+			}
+			sec.Type = t
+		}
+		if err := checkManifestText(r.Description, store.MaxDescLen); err != nil {
+			bad(line, "%s: description %v", label, err)
+			continue
+		}
+		if len(r.Hosts) > store.MaxHostCount {
+			bad(line, "%s: %d hosts is more than %d", label, len(r.Hosts), store.MaxHostCount)
+			continue
+		}
+		hostErr := false
+		for _, h := range r.Hosts {
+			if err := checkManifestText(h, store.MaxHostLen); err != nil || h == "" || strings.ContainsAny(h, " \t") {
+				bad(line, "%s: host %q is not a host (HOST, HOST:PORT, HOST/PATH or a URL)", label, h)
+				hostErr = true
+				break
+			}
+		}
+		if hostErr {
+			continue
+		}
+		seen[strings.ToUpper(r.Name)] = len(m.Secrets)
+		m.Secrets = append(m.Secrets, sec)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return m, nil
+}
+
+// checkManifestText refuses text a terminal or a Markdown list would
+// misread: control characters (newlines included) and more than max bytes.
+func checkManifestText(s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("of %d bytes is longer than %d", len(s), max)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Errorf("contains control character %q", r)
+		}
+	}
+	return nil
+}
+
+// keyLines maps each key name (the parts of dotted keys and table headers)
+// to the first line it appears on, in one pass, so that errors about keys
+// can name a line. It is a close reading, not a TOML parser: a name it
+// does not find gets line 0 and the error names only the file.
+func keyLines(lines []string) map[string]int {
+	out := map[string]int{}
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		var key string
+		switch {
+		case strings.HasPrefix(l, "["):
+			key = strings.Trim(l, "[] \t")
+			if j := strings.IndexAny(key, "]#"); j >= 0 {
+				key = key[:j]
+			}
+		case strings.Contains(l, "=") && !strings.HasPrefix(l, "#"):
+			key = l[:strings.Index(l, "=")]
+		default:
+			continue
+		}
+		for part := range strings.SplitSeq(key, ".") {
+			part = strings.Trim(strings.TrimSpace(part), `"'`)
+			if _, ok := out[part]; !ok && part != "" {
+				out[part] = i + 1
+			}
+		}
+	}
+	return out
+}
+
+// manifestMissing splits a manifest's secrets by whether names holds them:
+// the required ones that are missing, and the names (in manifest order) of
+// those present.
+func (m *manifest) missing(names []string) (missing []manifestSecret, present []string) {
+	have := make(map[string]bool, len(names))
+	for _, n := range names {
+		have[n] = true
+	}
+	for _, sec := range m.Secrets {
+		if have[sec.Name] {
+			present = append(present, sec.Name)
+		} else if sec.Required {
+			missing = append(missing, sec)
+		}
+	}
+	return missing, present
+}
+
+// addCommandFor is the command that adds sec, for messages.
+func addCommandFor(sec manifestSecret) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wsx add %s --type %s", sec.Name, sec.Type)
+	if sec.Description != "" {
+		fmt.Fprintf(&b, " --description %s", shellQuote(sec.Description))
+	}
+	for _, h := range sec.Hosts {
+		fmt.Fprintf(&b, " --host %s", shellQuote(h))
+	}
+	if sec.Type == store.TypeKey || sec.Type == store.TypeFile {
+		b.WriteString(" --from-file PATH")
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/@%+=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

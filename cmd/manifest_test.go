@@ -1,0 +1,236 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wsxdev/wsx/store"
+)
+
+const goodManifest = `# secrets this project needs
+[[secret]]
+name = "GITHUB_TOKEN"
+type = "token"
+description = "GitHub API token, repo scope"
+hosts = ["github.com"]
+
+[[secret]]
+name = "DATABASE_PASSWORD"
+type = "password"
+
+[[secret]]
+name = "SENTRY_DSN"
+description = "error reporting"
+required = false
+`
+
+func TestParseManifest(t *testing.T) {
+	m, err := parseManifest("wsx.toml", []byte(goodManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []manifestSecret{
+		{Name: "GITHUB_TOKEN", Type: store.TypeToken, Description: "GitHub API token, repo scope", Hosts: []string{"github.com"}, Required: true, Line: 2},
+		{Name: "DATABASE_PASSWORD", Type: store.TypePassword, Required: true, Line: 8},
+		{Name: "SENTRY_DSN", Type: store.TypeToken, Description: "error reporting", Required: false, Line: 12},
+	}
+	if !reflect.DeepEqual(m.Secrets, want) {
+		t.Errorf("parsed:\n%+v\nwant\n%+v", m.Secrets, want)
+	}
+	missing, present := m.missing([]string{"SENTRY_DSN", "DATABASE_PASSWORD", "OTHER"})
+	if len(missing) != 1 || missing[0].Name != "GITHUB_TOKEN" || !reflect.DeepEqual(present, []string{"DATABASE_PASSWORD", "SENTRY_DSN"}) {
+		t.Errorf("missing %v present %v", missing, present)
+	}
+	if m, err := parseManifest("wsx.toml", []byte("# nothing yet\n")); err != nil || len(m.Secrets) != 0 {
+		t.Errorf("empty manifest: %v", err)
+	}
+}
+
+func TestParseManifestErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string // each must appear in the error
+	}{
+		{"malformed", "[[secret]]\nname = \"A_TOKEN\"\ntype = token\n", []string{"wsx.toml:3: malformed TOML"}},
+		{"unclosed table", "[[secret]\nname = \"A_TOKEN\"\n", []string{"wsx.toml:1: malformed TOML"}},
+		{"duplicate key", "[[secret]]\nname = \"A_TOKEN\"\nname = \"B_TOKEN\"\n", []string{"wsx.toml:3: malformed TOML"}},
+		{"wrong value type", "[[secret]]\nname = \"A_TOKEN\"\nrequired = \"yes\"\n", []string{"wsx.toml:3:", "required"}},
+		{"unknown type", "[[secret]]\nname = \"A_TOKEN\"\n\n[[secret]]\nname = \"B_TOKEN\"\ntype = \"banana\"\n",
+			[]string{"wsx.toml:4: secret \"B_TOKEN\": unknown type \"banana\" (token, password, key or file)"}},
+		{"duplicate names", "[[secret]]\nname = \"A_TOKEN\"\n[[secret]]\nname = \"a_token\"\n",
+			[]string{"wsx.toml:3: secret \"a_token\" is declared twice: also as A_TOKEN (line 1)"}},
+		{"dangerous", "[[secret]]\nname = \"NODE_OPTIONS\"\n", []string{"wsx.toml:1: NODE_OPTIONS would change how programs run"}},
+		{"dangerous prefix", "[[secret]]\nname = \"LD_PRELOAD\"\n", []string{"wsx.toml:1: LD_PRELOAD"}},
+		{"invalid name", "[[secret]]\nname = \"A-B\"\n", []string{"wsx.toml:1:", "contains '-'"}},
+		{"no name", "[[secret]]\ntype = \"token\"\n", []string{"wsx.toml:1: secret #1 has no name"}},
+		{"unknown key", "[[secret]]\nname = \"A_TOKEN\"\nvalue = \"x\"\n", []string{"wsx.toml:3: unknown key \"secret.value\""}},
+		{"key in other case", "[[secret]]\nName = \"A_TOKEN\"\n", []string{"wsx.toml:2: unknown key \"secret.Name\""}},
+		{"unknown top level", "version = 2\n[[secret]]\nname = \"A_TOKEN\"\n", []string{"wsx.toml:1: unknown key \"version\""}},
+		{"nested table", "[[secret]]\nname = \"A_TOKEN\"\n[secret.extra]\nx = 1\n", []string{"unknown key \"secret.extra\""}},
+		{"not an array", "secret = \"A_TOKEN\"\n", []string{"wsx.toml:1:"}},
+		{"control char", "[[secret]]\nname = \"A_TOKEN\"\ndescription = \"a\\u001b[2Jb\"\n", []string{"wsx.toml:1:", "control character"}},
+		{"bad host", "[[secret]]\nname = \"A_TOKEN\"\nhosts = [\"a b\"]\n", []string{"wsx.toml:1:", "is not a host"}},
+		{"two problems", "[[secret]]\nname = \"PATH\"\n[[secret]]\nname = \"B_TOKEN\"\ntype = \"x\"\n",
+			[]string{"wsx.toml:1: PATH", "\nwsx.toml:3: secret \"B_TOKEN\": unknown type"}},
+		{"not utf-8", "[[secret]]\nname = \"\xff\"\n", []string{"not valid UTF-8"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseManifest("wsx.toml", []byte(tt.in))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !errors.Is(err, errManifest) {
+				t.Errorf("error %v does not match errManifest", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte(goodManifest))
+	f.Add([]byte("[[secret]]\nname = \"A_TOKEN\"\ntype = token\n"))
+	f.Add([]byte("secret = [{name = \"A_TOKEN\", hosts = [\"a\"]}]\n"))
+	f.Add([]byte("[[secret]]\nName = \"A\"\nname = \"B\"\n"))
+	f.Add([]byte("[[secret]]\nname = \"A_TOKEN\"\ndescription = '''\nx\n'''\n"))
+	f.Add([]byte(strings.Repeat("[[secret]]\n", 50)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseManifest("wsx.toml", data)
+		if err != nil {
+			if !errors.Is(err, errManifest) {
+				t.Fatalf("error does not match errManifest: %v", err)
+			}
+			return
+		}
+		// What parses is valid and safe to print and to put in a shell
+		// command.
+		seen := map[string]bool{}
+		for _, sec := range m.Secrets {
+			if store.ValidateName(sec.Name) != nil || store.DangerousName(sec.Name) || seen[strings.ToUpper(sec.Name)] {
+				t.Fatalf("accepted name %q", sec.Name)
+			}
+			seen[strings.ToUpper(sec.Name)] = true
+			if _, err := store.ParseType(string(sec.Type)); err != nil {
+				t.Fatalf("accepted type %q", sec.Type)
+			}
+			if checkManifestText(sec.Description, store.MaxDescLen) != nil {
+				t.Fatalf("accepted description %q", sec.Description)
+			}
+		}
+	})
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"github.com":  "github.com",
+		"":            "''",
+		"a b":         "'a b'",
+		"it's":        `'it'\''s'`,
+		"$(rm -rf /)": "'$(rm -rf /)'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+	sec := manifestSecret{Name: "DEPLOY_KEY", Type: store.TypeKey, Description: "deploy key", Hosts: []string{"github.com"}}
+	if got, want := addCommandFor(sec), "wsx add DEPLOY_KEY --type key --description 'deploy key' --host github.com --from-file PATH"; got != want {
+		t.Errorf("addCommandFor = %q, want %q", got, want)
+	}
+}
+
+func TestFindManifest(t *testing.T) {
+	root := t.TempDir()
+	repo := filepath.Join(root, "repo")
+	deep := filepath.Join(repo, "a", "b")
+	if err := os.MkdirAll(filepath.Join(repo, ".git"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(deep, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Above the git root: not looked at.
+	if err := os.WriteFile(filepath.Join(root, manifestName), []byte(goodManifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, found, err := findManifest(deep); err != nil || found {
+		t.Errorf("manifest above the git root found: %s %v", p, err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, manifestName), []byte(goodManifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, found, err := findManifest(deep); err != nil || !found || p != filepath.Join(repo, manifestName) {
+		t.Errorf("findManifest from a subdirectory = %s %v %v", p, found, err)
+	}
+	// Outside any repository the walk goes up to /; a FIFO is refused, not
+	// waited on.
+	fifo := filepath.Join(t.TempDir(), manifestName)
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadManifest(fifo); err == nil || !errors.Is(err, errManifest) {
+		t.Errorf("FIFO manifest: %v", err)
+	}
+}
+
+func TestManifestSecrets(t *testing.T) {
+	env, _ := lcStore(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, manifestName), []byte(goodManifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &session{env: &env, home: env.Getenv("WSX_HOME")}
+	defer s.close()
+	_, found, err := s.manifestSecrets(dir)
+	if !found || exitCode(err) != ExitNotFound || !strings.Contains(err.Error(), "GITHUB_TOKEN, DATABASE_PASSWORD") {
+		t.Fatalf("missing required secrets: found %v, %v", found, err)
+	}
+	var he hintedError
+	if !errors.As(err, &he) || !strings.Contains(he.hint, "wsx add GITHUB_TOKEN --type token") {
+		t.Errorf("hint: %q", he.hint)
+	}
+	for _, n := range []string{"GITHUB_TOKEN", "DATABASE_PASSWORD", "UNRELATED_TOKEN"} {
+		if code, _, errs := runLC(t, env, "v-"+n+"\n", "add", n); code != 0 {
+			t.Fatalf("add %s: %s", n, errs)
+		}
+	}
+	names, found, err := s.manifestSecrets(dir)
+	if err != nil || !found || !reflect.DeepEqual(names, []string{"GITHUB_TOKEN", "DATABASE_PASSWORD"}) {
+		t.Errorf("manifestSecrets = %v %v %v", names, found, err)
+	}
+	if names, found, err := s.manifestSecrets(t.TempDir()); err != nil || found || names != nil {
+		t.Errorf("no manifest: %v %v %v", names, found, err)
+	}
+}
+
+// A manifest at the size limit full of problems is parsed in bounded time
+// and reports only the first ones.
+func TestParseManifestBounded(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < maxManifestSize-32; i++ {
+		fmt.Fprintf(&b, "k%d = 1\n", i)
+	}
+	start := time.Now()
+	_, err := parseManifest("wsx.toml", []byte(b.String()))
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("parse took %v", d)
+	}
+	var me manifestErrors
+	if !errors.As(err, &me) || len(me) != maxManifestErrors || me[0].line != 1 {
+		t.Errorf("got %d errors, want the first %d with lines: %v", len(me), maxManifestErrors, err)
+	}
+}

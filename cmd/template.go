@@ -1,0 +1,299 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/store"
+)
+
+func templateCommand(env *Env) *cli.Command {
+	fileFlag := &cli.StringFlag{Name: "file", Usage: "the manifest `PATH` (default: wsx.toml in this directory or a parent, up to the git root)"}
+	sub := func(name, usage, desc string, run func(*session, *manifest) error) *cli.Command {
+		return &cli.Command{
+			Name: name, Usage: usage, Description: desc,
+			Flags: []cli.Flag{fileFlag, passphraseFlag},
+			Action: action(env, func(s *session, c *cli.Context) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
+				m, err := s.manifestFor(c.String("file"))
+				if err != nil {
+					return err
+				}
+				return run(s, m)
+			}),
+		}
+	}
+	return &cli.Command{
+		Name:  "template",
+		Usage: "check, fill in or document the secrets a project's wsx.toml requires",
+		Description: "A project declares the secrets it needs in wsx.toml at its root:\n\n" +
+			"  [[secret]]\n" +
+			"  name = \"GITHUB_TOKEN\"\n" +
+			"  type = \"token\"                # token (default), password, key or file\n" +
+			"  description = \"GitHub API token, repo scope\"\n" +
+			"  hosts = [\"github.com\"]\n" +
+			"  required = true               # default true\n\n" +
+			"wsx finds it in the current directory or a parent, up to the git repository's root.\n" +
+			"`wsx exec` in such a directory refuses to start while a required secret is missing, and\n" +
+			"injects only the manifest's secrets unless --all is given.",
+		Subcommands: []*cli.Command{
+			sub("check", "list the required secrets missing from the store (exit 3 if any)",
+				"Checks names only, so it needs no passphrase. Prints one line per secret and, for each\n"+
+					"missing one, the command that adds it.", (*session).runTemplateCheck),
+			sub("init", "ask for each missing secret on the terminal and store it",
+				"Asks for each missing token or password with a hidden prompt (empty skips it), validates\n"+
+					"and stores it with the manifest's type, description and hosts. Keys and files are read\n"+
+					"from files: the command to add each is printed.", (*session).runTemplateInit),
+			sub("docs", "print the Markdown a README needs to list the required secrets",
+				"Prints \"Requires these secrets:\" and one list item per secret, optional ones marked.",
+				(*session).runTemplateDocs),
+		},
+	}
+}
+
+// manifestFor loads the manifest at file, or the one found from the
+// current directory.
+func (s *session) manifestFor(file string) (*manifest, error) {
+	if file == "" {
+		cwd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		p, found, err := findManifest(cwd)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, withHint(fmt.Errorf("no %s in %s or its parents up to the git root", manifestName, cwd),
+				"create one at the repository's root (`wsx template --help` shows the format), or pass --file PATH")
+		}
+		file = p
+	}
+	return loadManifest(file)
+}
+
+// storeNames lists the secret names in the store without unlocking it.
+func (s *session) storeNames() ([]string, error) {
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	return s.st.Names()
+}
+
+// manifestSecrets finds the manifest that governs cwd and returns the
+// names of its secrets that are in the store, in manifest order; found is
+// false when there is no manifest. When a required secret is missing the
+// error (exit 3) names each one with the command that adds it. It needs no
+// passphrase: it reads names only.
+func (s *session) manifestSecrets(cwd string) (names []string, found bool, err error) {
+	path, found, err := findManifest(cwd)
+	if err != nil || !found {
+		return nil, found, err
+	}
+	m, err := loadManifest(path)
+	if err != nil {
+		return nil, true, err
+	}
+	have, err := s.storeNames()
+	if err != nil {
+		return nil, true, err
+	}
+	missing, present := m.missing(have)
+	if len(missing) > 0 {
+		return nil, true, missingError(m, missing)
+	}
+	return present, true, nil
+}
+
+// missingError reports the required secrets of m that are missing.
+func missingError(m *manifest, missing []manifestSecret) error {
+	names := make([]string, len(missing))
+	cmds := make([]string, len(missing))
+	for i, sec := range missing {
+		names[i] = sec.Name
+		cmds[i] = "`" + addCommandFor(sec) + "`"
+	}
+	return withHint(fmt.Errorf("%s requires secrets that are not in the store: %s: %w", m.Path, strings.Join(names, ", "), store.ErrNotFound),
+		"add each with %s, or run `wsx template init` to be asked for them", strings.Join(cmds, "; "))
+}
+
+// caseTwin returns the name in names that equals name but for case.
+func caseTwin(name string, names []string) string {
+	for _, n := range names {
+		if n != name && strings.EqualFold(n, name) {
+			return n
+		}
+	}
+	return ""
+}
+
+func (s *session) runTemplateCheck(m *manifest) error {
+	have, err := s.storeNames()
+	if err != nil {
+		return err
+	}
+	missing, _ := m.missing(have)
+	present := make(map[string]bool, len(have))
+	for _, n := range have {
+		present[n] = true
+	}
+	out := s.env.Stdout
+	for _, sec := range m.Secrets {
+		kind := string(sec.Type)
+		if !sec.Required {
+			kind += ", optional"
+		}
+		switch {
+		case present[sec.Name]:
+			fmt.Fprintf(out, "ok       %s (%s)\n", sec.Name, kind)
+			continue
+		case sec.Required:
+			fmt.Fprintf(out, "missing  %s (%s)", sec.Name, kind)
+		default:
+			fmt.Fprintf(out, "absent   %s (%s)", sec.Name, kind)
+		}
+		if sec.Description != "" {
+			fmt.Fprintf(out, " — %s", sec.Description)
+		}
+		fmt.Fprintf(out, "\n         %s\n", addCommandFor(sec))
+		if twin := caseTwin(sec.Name, have); twin != "" {
+			fmt.Fprintf(out, "         (the store has %s: names differ in case)\n", twin)
+		}
+	}
+	if len(missing) > 0 {
+		names := make([]string, len(missing))
+		for i, sec := range missing {
+			names[i] = sec.Name
+		}
+		return withHint(fmt.Errorf("%d required secrets of %s are missing: %s: %w", len(missing), m.Path, strings.Join(names, ", "), store.ErrNotFound),
+			"add each with the command above it, or run `wsx template init` to be asked for them")
+	}
+	fmt.Fprintf(s.env.Stderr, "wsx: every required secret of %s is in the store\n", m.Path)
+	return nil
+}
+
+func (s *session) runTemplateInit(m *manifest) error {
+	have, err := s.storeNames()
+	if err != nil {
+		return err
+	}
+	present := make(map[string]bool, len(have))
+	for _, n := range have {
+		present[n] = true
+	}
+	var todo []manifestSecret
+	for _, sec := range m.Secrets {
+		if !present[sec.Name] {
+			todo = append(todo, sec)
+		}
+	}
+	if len(todo) == 0 {
+		fmt.Fprintf(s.env.Stderr, "wsx: every secret of %s is in the store already\n", m.Path)
+		return nil
+	}
+	t, err := s.env.Terminal()
+	if err != nil {
+		var cmds []string
+		for _, sec := range todo {
+			cmds = append(cmds, "`"+addCommandFor(sec)+"`")
+		}
+		return withHint(errors.New("template init asks for values on a terminal, and there is none"),
+			"add each with %s", strings.Join(cmds, "; "))
+	}
+	defer t.Close()
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	var stillMissing []manifestSecret
+	added := 0
+	for _, sec := range todo {
+		ok, err := s.initOne(st, t, sec)
+		if err != nil {
+			fmt.Fprintf(s.env.Stderr, "wsx: %v\n", err)
+		}
+		if ok {
+			added++
+		} else if sec.Required {
+			stillMissing = append(stillMissing, sec)
+		}
+	}
+	fmt.Fprintf(s.env.Stderr, "wsx: added %d of the %d secrets missing from the store\n", added, len(todo))
+	if len(stillMissing) > 0 {
+		return missingError(m, stillMissing)
+	}
+	return nil
+}
+
+// initOne asks for one secret of a manifest and stores it. ok is false when
+// it was skipped or refused.
+func (s *session) initOne(st secretStore, t Terminal, sec manifestSecret) (ok bool, err error) {
+	if sec.Type == store.TypeKey || sec.Type == store.TypeFile {
+		t.Printf("%s is a %s, read from a file: add it with `%s`\n", sec.Name, sec.Type, addCommandFor(sec))
+		return false, nil
+	}
+	opt := ""
+	if !sec.Required {
+		opt = ", optional"
+	}
+	if sec.Description != "" {
+		t.Printf("%s (%s%s): %s\n", sec.Name, sec.Type, opt, sec.Description)
+	}
+	val, err := t.ReadPassword(fmt.Sprintf("Value for %s (input hidden, empty skips it): ", sec.Name))
+	if err != nil {
+		return false, fmt.Errorf("secret %s: %w", sec.Name, err)
+	}
+	defer clear(val)
+	if len(val) == 0 {
+		t.Printf("skipped %s\n", sec.Name)
+		return false, nil
+	}
+	v, ssh, err := s.checkValue(secretOptions{Name: sec.Name}, sec.Type, val)
+	if err != nil {
+		return false, err
+	}
+	meta := store.Meta{Name: sec.Name, Type: sec.Type, Description: sec.Description, Hosts: sec.Hosts,
+		RotateEvery: defaultRotation(sec.Type), SSH: ssh}
+	if _, err := st.Add(store.Secret{Meta: meta, Value: v}); err != nil {
+		return false, addHint(sec.Name, err)
+	}
+	warnShort(s.env, sec.Name, v)
+	fmt.Fprintf(s.env.Stderr, "wsx: added %s (%s)\n", sec.Name, sec.Type)
+	if err := s.record(audit.EventCreated, sec.Name, "ok", "from "+manifestName); err != nil {
+		return true, err
+	}
+	return true, nil
+}
+
+func (s *session) runTemplateDocs(m *manifest) error {
+	var b strings.Builder
+	if len(m.Secrets) == 0 {
+		b.WriteString("Requires no secrets.\n")
+	} else {
+		b.WriteString("Requires these secrets:\n\n")
+		for _, sec := range m.Secrets {
+			kind := string(sec.Type)
+			if !sec.Required {
+				kind += ", optional"
+			}
+			fmt.Fprintf(&b, "- %s (%s)", sec.Name, kind)
+			if sec.Description != "" {
+				fmt.Fprintf(&b, " — %s", sec.Description)
+			}
+			if len(sec.Hosts) > 0 {
+				fmt.Fprintf(&b, " (for %s)", strings.Join(sec.Hosts, ", "))
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\nAdd them with `wsx template init`, or one by one with `wsx add NAME --type TYPE`;\n" +
+			"`wsx template check` lists the ones still missing.\n")
+	}
+	_, err := fmt.Fprint(s.env.Stdout, b.String())
+	return err
+}
