@@ -8,13 +8,13 @@ LDFLAGS := -s -w -X github.com/wsxdev/wsx/cmd.Version=$(VERSION)
 .PHONY: build install test unit e2e deps demo bench lint fuzz clean
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wsx ./cmd/wsx
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wsx ./cmd/wsx
 	ln -sf wsx $(BIN)/git-credential-wsx
 
 # install also puts the git-credential-wsx name beside wsx, so
 # `credential.helper = wsx` finds it.
 install:
-	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/wsx
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/wsx
 	ln -sf wsx $(GOBIN)/git-credential-wsx
 
 deps:

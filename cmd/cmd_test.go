@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -206,5 +208,42 @@ func BenchmarkListCLI(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestDaemonGoneFallsBack: an agent that stops between two requests (as
+// `wsx agent CMD` does when CMD ends) leaves the command working on the
+// store opened here.
+func TestDaemonGoneFallsBack(t *testing.T) {
+	env, _, errb := testEnv(t, "init", "--kdf-memory", "8", "--kdf-time", "1")
+	if code := Main(context.Background(), env); code != 0 {
+		t.Fatalf("init: %s", errb)
+	}
+	env.Args = []string{"wsx", "add", "API_TOKEN"}
+	env.Stdin = strings.NewReader("value-0123456789\n")
+	if code := Main(context.Background(), env); code != 0 {
+		t.Fatalf("add: %s", errb)
+	}
+	app := newApp(&env)
+	c := cli.NewContext(app, nil, nil)
+	s, err := newSession(&env, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	s.client = daemon.NewClient(filepath.Join(t.TempDir(), "api.sock"))
+	ds := daemonStore{s, s.client}
+	metas, err := ds.List()
+	if err != nil {
+		t.Fatalf("List after the agent went away: %v", err)
+	}
+	if len(metas) != 1 || metas[0].Name != "API_TOKEN" {
+		t.Fatalf("List = %+v", metas)
+	}
+	if s.client != nil {
+		t.Fatal("the session still uses the gone agent")
+	}
+	if err := s.record(audit.EventAccessed, "API_TOKEN", "ok", ""); err != nil {
+		t.Fatalf("record after fallback: %v", err)
 	}
 }

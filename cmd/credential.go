@@ -50,6 +50,9 @@ func (s *session) runCredential(op string) error {
 // as locked, and git goes on without wsx.
 func (s *session) unlockedForGit() (secretStore, error) {
 	if s.passphraseFile() == "" && !gitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
+		if c, ok := s.viaDaemon(); ok {
+			return daemonStore{s, c}, nil
+		}
 		if err := s.open(); err != nil {
 			return nil, err
 		}

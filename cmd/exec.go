@@ -33,6 +33,12 @@ type execOptions struct {
 	PTY         string // exec.PTYAuto, exec.PTYAlways or exec.PTYNever
 	AllowNested bool
 	Shell       bool // `wsx shell`: WSX_SHELL=1 in the environment
+	All         bool // inject every secret even where a wsx.toml names the project's
+
+	// manifest holds the names a wsx.toml governing the working directory
+	// declares, when governed is set.
+	manifest []string
+	governed bool
 }
 
 // shellMarker is set to "1" in the environment of `wsx shell`, so a
@@ -71,6 +77,7 @@ func execCommand(env *Env) *cli.Command {
 			"4 locked) when it did not start.",
 		Flags: append(execFlags(),
 			&cli.StringFlag{Name: "pty", Value: exec.PTYAuto, Usage: "a pseudo-terminal for the command, `MODE`: auto (when stdout is one), always or never"},
+			&cli.BoolFlag{Name: "all", Usage: "inject every secret, not only those the project's wsx.toml declares"},
 		),
 		Action: action(env, func(s *session, c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -82,6 +89,7 @@ func execCommand(env *Env) *cli.Command {
 				NoMask:      c.Bool("no-mask"),
 				PTY:         c.String("pty"),
 				AllowNested: c.Bool("allow-nested"),
+				All:         c.Bool("all"),
 			})
 		}),
 	}
@@ -158,6 +166,16 @@ func (s *session) runExec(o execOptions) error {
 		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),
 			"the secrets are in this environment already; run the command directly, or add --allow-nested")
 	}
+	cwd, _ := os.Getwd()
+	if !o.All && len(o.Only) == 0 {
+		// A project that declares its secrets gets those, and does not
+		// start while a required one is missing.
+		names, found, err := s.manifestSecrets(cwd)
+		if err != nil {
+			return err
+		}
+		o.manifest, o.governed = names, found
+	}
 	st, err := s.unlocked()
 	if err != nil {
 		return err
@@ -184,7 +202,6 @@ func (s *session) runExec(o execOptions) error {
 		rel.warnShort(s.env.Stderr)
 	}
 
-	cwd, _ := os.Getwd()
 	vals := rel.values()
 	if err := s.recordExec(o.Argv, cwd, rel.names, vals); err != nil {
 		return err
@@ -240,7 +257,8 @@ func (r *released) warnShort(w io.Writer) {
 
 // release reads the secrets the command gets: every token, password and
 // key secret and every file secret (credentials git asked to store are
-// git's alone), or those named by o.Only.
+// git's alone), or those named by o.Only, or those a wsx.toml governing
+// the working directory declares.
 func (s *session) release(st secretStore, o execOptions) (*released, error) {
 	metas, err := st.List()
 	if err != nil {
@@ -253,12 +271,18 @@ func (s *session) release(st secretStore, o execOptions) (*released, error) {
 		}
 	}
 	chosen := avail
-	if len(o.Only) > 0 {
+	switch {
+	case len(o.Only) > 0:
 		chosen, err = pickOnly(avail, o.Only)
 		if err != nil {
 			return nil, err
 		}
+	case o.governed:
+		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool {
+			return !slices.Contains(o.manifest, m.Name)
+		})
 	}
+	s.remindOverdue(chosen)
 	rel := &released{}
 	for _, m := range chosen {
 		sec, err := st.Get(m.Name)

@@ -132,10 +132,22 @@ func (s *session) unlocked() (secretStore, error) {
 		return s.st, nil
 	}
 	if c, ok := s.viaDaemon(); ok {
-		return c, nil
+		return daemonStore{s, c}, nil
+	}
+	return s.direct()
+}
+
+// direct opens and unlocks the store here, leaving the agent aside.
+func (s *session) direct() (secretStore, error) {
+	if s.client != nil {
+		s.client.Close()
+		s.client = nil
 	}
 	if err := s.open(); err != nil {
 		return nil, err
+	}
+	if !s.st.Locked() {
+		return s.st, nil
 	}
 	var pass []byte
 	if s.st.NeedsPassphrase() {
@@ -196,7 +208,12 @@ func (s *session) record(ev audit.Event, name, result, detail string) error {
 func (s *session) appendRecord(r audit.Record) error {
 	if s.client != nil {
 		_, err := s.client.Append(r)
-		return err
+		if !errors.Is(err, daemon.ErrNoDaemon) {
+			return err
+		}
+		if _, err := s.direct(); err != nil {
+			return err
+		}
 	}
 	if s.log == nil {
 		key, err := s.st.AuditKey()
@@ -225,4 +242,54 @@ func (s *session) close() {
 	if s.st != nil {
 		s.st.Lock()
 	}
+}
+
+// daemonStore is the store as the wsx agent serves it. When the agent goes
+// away between two requests (it was stopping: `wsx agent CMD` ends when CMD
+// does), a request that found nobody listening is made again on the store
+// opened here, as if there had been no agent. Nothing was done by a
+// request that could not connect, so making it again is safe.
+type daemonStore struct {
+	s *session
+	c *daemon.Client
+}
+
+// againDirect runs op on the agent's store, and on the store opened here
+// when the agent is gone.
+func againDirect[T any](d daemonStore, op func(secretStore) (T, error)) (T, error) {
+	v, err := op(d.c)
+	if !errors.Is(err, daemon.ErrNoDaemon) {
+		return v, err
+	}
+	st, err := d.s.direct()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return op(st)
+}
+
+func (d daemonStore) List() ([]store.Meta, error) {
+	return againDirect(d, func(st secretStore) ([]store.Meta, error) { return st.List() })
+}
+
+func (d daemonStore) Get(name string) (store.Secret, error) {
+	return againDirect(d, func(st secretStore) (store.Secret, error) { return st.Get(name) })
+}
+
+func (d daemonStore) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
+	return againDirect(d, func(st secretStore) (store.Meta, error) { return st.Add(sec, opts...) })
+}
+
+func (d daemonStore) Update(name string, fn func(*store.Secret) error) (store.Meta, error) {
+	return againDirect(d, func(st secretStore) (store.Meta, error) { return st.Update(name, fn) })
+}
+
+func (d daemonStore) Remove(name string) error {
+	_, err := againDirect(d, func(st secretStore) (struct{}, error) { return struct{}{}, st.Remove(name) })
+	return err
+}
+
+func (d daemonStore) AuditKey() ([]byte, error) {
+	return againDirect(d, func(st secretStore) ([]byte, error) { return st.AuditKey() })
 }

@@ -81,6 +81,8 @@ var errorKinds = []struct {
 	{"dangerous_name", store.ErrDangerousName, http.StatusBadRequest},
 	{"invalid_type", store.ErrInvalidType, http.StatusBadRequest},
 	{"invalid_value", store.ErrInvalidValue, http.StatusBadRequest},
+	{"rotation_pending", store.ErrRotationPending, http.StatusConflict},
+	{"no_previous", store.ErrNoPrevious, http.StatusConflict},
 	{"integrity", store.ErrIntegrity, http.StatusInternalServerError},
 	{"unsafe_permission", store.ErrUnsafePermission, http.StatusInternalServerError},
 	{"backend", store.ErrBackend, http.StatusBadGateway},

@@ -12,9 +12,10 @@ gobench() { # PKG REGEXP [BENCHTIME]
 	go test -run '^$' -bench "$2" -benchtime "${3:-1s}" -count "$count" "$1" | tee -a "$out" | grep -E '^Benchmark' || true
 }
 
-# median NAME: the median ns/op of benchmark NAME over its runs.
+# median NAME [UNIT]: the median of UNIT (default ns/op) of benchmark NAME
+# over its runs.
 median() {
-	grep -E "^$1(-[0-9]+)?[[:space:]]" "$out" | awk '{for(i=1;i<=NF;i++) if($(i+1)=="ns/op") print $i}' | sort -g |
+	grep -E "^$1(-[0-9]+)?[[:space:]]" "$out" | awk -v u="${2:-ns/op}" '{for(i=1;i<=NF;i++) if($(i+1)==u) print $i}' | sort -g |
 		awk '{a[NR]=$1} END{if(NR==0){print "NaN"; exit} if(NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
 }
 
@@ -28,8 +29,12 @@ echo "== cmd"
 gobench ./cmd/ 'BenchmarkListCLI' 1x
 echo "== credential helper (git credential fill)"
 gobench ./e2e/ 'BenchmarkCredentialFill' 20x
-echo "== ssh agent"
-gobench ./sshagent/ 'BenchmarkSign' 2000x
+echo "== ssh agent (store keys through the daemon, audited) vs OpenSSH ssh-agent"
+gobench ./daemon/ 'BenchmarkDaemonSign' 2000x
+gobench ./e2e/ 'BenchmarkAgentRSS' 1x
+echo "== exec"
+gobench ./e2e/ 'BenchmarkExec$' 20x
+WSX_BENCH_BYTES=${WSX_BENCH_BYTES:-1G} gobench ./e2e/ 'BenchmarkExecThroughput' 1x
 echo "== masker"
 gobench ./exec/ 'BenchmarkMasker'
 
@@ -51,8 +56,17 @@ row "git credential fill: wsx direct (default KDF)" "$(ms "$cw")"
 row "git credential fill: git's store helper" "$(ms "$cs")" "wsx/store ratio $(ratio "$cw" "$cs")"
 for k in ed25519 rsa3072; do
 	for n in 1 8; do
-		w=$(median "BenchmarkSign/wsx/$k/conns=$n")
-		o=$(median "BenchmarkSign/openssh/$k/conns=$n")
-		row "sign $k, $n conns: wsx (ssh-add'ed key)" "$(us "$w")" "openssh $(us "$o"), wsx/openssh $(ratio "$w" "$o")"
+		w=$(median "BenchmarkDaemonSign/wsx/$k/conns=$n")
+		o=$(median "BenchmarkDaemonSign/openssh/$k/conns=$n")
+		row "sign $k, $n conns: wsx daemon, store key" "$(us "$w")" "openssh $(us "$o"), wsx/openssh $(ratio "$w" "$o")"
 	done
 done
+row "agent RSS, 100 store keys listed" "$(median BenchmarkAgentRSS rss-listed-KiB) KiB" "(goal <= 20480 KiB)"
+e=$(median 'BenchmarkExec/cmd=env')
+for v in wsx wsx-kdf-min wsx-agent; do
+	w=$(median "BenchmarkExec/cmd=$v")
+	row "wsx exec -- true, 20 secrets ($v)" "$(ms "$w")" "env $(ms "$e"), ratio $(ratio "$w" "$e") (goal <= 2.0)"
+done
+wc=$(median 'BenchmarkExecThroughput/cmd=wsx-cat' MB/s)
+c=$(median 'BenchmarkExecThroughput/cmd=cat' MB/s)
+row "throughput through wsx exec -- cat, 100 secrets" "$wc MB/s" "cat $c MB/s, ratio $(ratio "$wc" "$c") (goal >= 0.8)"

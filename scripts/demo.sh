@@ -34,8 +34,21 @@ wsx list
 step 'wsx info GITHUB_TOKEN --json'
 wsx info GITHUB_TOKEN --json
 
+step "wsx exec -- sh -c 'echo \"the token is \$GITHUB_TOKEN\"; printf %s \"\$GITHUB_TOKEN\" | base64'"
+wsx exec -- sh -c 'echo "the token is $GITHUB_TOKEN"; printf %s "$GITHUB_TOKEN" | base64'
+
+step "printf 'protocol=https\\nhost=github.com\\n' | git credential fill   # with credential.helper=wsx"
+git config --global credential.helper wsx
+printf 'protocol=https\nhost=github.com\n\n' | git -c credential.interactive=false credential fill | sed 's/^password=.*/password=(the token; not shown here)/'
+
+step "wsx agent sh -c 'ssh-add -l'   # the key lives only in the store and the agent's memory"
+wsx agent sh -c 'ssh-add -l'
+
 step 'wsx rotate GITHUB_TOKEN'
 printf '%s\n' "${token}2" | wsx rotate GITHUB_TOKEN
+
+step wsx status
+wsx status
 
 step wsx audit
 wsx audit
@@ -43,8 +56,8 @@ wsx audit
 step 'wsx audit verify'
 wsx audit verify
 
-step "grep -r the token's value in the store"
-if grep -rqF "$token" "$WSX_HOME"; then
+step "grep -r the token's value in the store, the audit log and HOME"
+if grep -rqF "$token" "$WSX_HOME" "$HOME"; then
 	echo "LEAK: the value is in the store in clear" >&2
 	exit 1
 fi
