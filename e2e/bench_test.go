@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -55,6 +57,17 @@ func BenchmarkCredentialFill(b *testing.B) {
 	// (process start, unlock, audit append with fsync).
 	b.Run("helper=wsx-kdf-min", wsx("--kdf-memory", "8", "--kdf-time", "1"))
 
+	// A wsx agent serves the store unlocked: what every request costs once
+	// the user has unlocked.
+	b.Run("helper=wsx-agent", func(b *testing.B) {
+		dir := b.TempDir()
+		w := newWSXRunner(b, dir)
+		w.run(nil, true, "init")
+		w.run([]byte(canary+"\n"), true, "add", "BENCH_TOKEN", "--type", "token",
+			"--host", "git.example.test", "--username", "x-access-token")
+		fill(b, startBenchAgent(b, w, dir), dir, "wsx")
+	})
+
 	b.Run("helper=store", func(b *testing.B) {
 		dir := b.TempDir()
 		home := filepath.Join(dir, "home")
@@ -67,4 +80,22 @@ func BenchmarkCredentialFill(b *testing.B) {
 		}
 		fill(b, gitEnv(home), dir, "store --file="+creds)
 	})
+}
+
+// startBenchAgent starts `wsx agent -s` for w's store, stops it when b
+// ends, and returns w's environment with the passphrase file spoilt, so a
+// run that opened the store itself instead of asking the agent would fail.
+func startBenchAgent(b *testing.B, w *wsxRunner, dir string) []string {
+	b.Helper()
+	out := w.run(nil, true, "agent", "-s")
+	vars, err := parseAgentEnv(string(out))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pid, err := strconv.Atoi(vars["SSH_AGENT_PID"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stopAgent(pid) })
+	return append(slices.Clip(w.env), "WSX_PASSPHRASE_FILE="+filepath.Join(dir, "no-such-file"))
 }

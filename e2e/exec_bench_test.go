@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,19 +70,7 @@ func BenchmarkExec(b *testing.B) {
 		w := newWSXRunner(b, dir)
 		w.run(nil, true, "init")
 		benchSecrets(b, w, 20)
-		out := w.run(nil, true, "agent", "-s")
-		vars, err := parseAgentEnv(string(out))
-		if err != nil {
-			b.Fatal(err)
-		}
-		pid, err := strconv.Atoi(vars["SSH_AGENT_PID"])
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { stopAgent(pid) })
-		// Spoil the passphrase file: a run that opened the store itself
-		// would fail.
-		env := append(slices.Clip(w.env), "WSX_PASSPHRASE_FILE="+filepath.Join(dir, "no-such-file"))
+		env := startBenchAgent(b, w, dir)
 		run(b, env, dir, filepath.Join(binDir, "wsx"), "exec", "--", "true")
 	})
 	b.Run("cmd=env", func(b *testing.B) {

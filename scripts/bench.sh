@@ -44,6 +44,7 @@ unlock=$(median 'BenchmarkUnlock')
 list=$(median 'BenchmarkListCLI/secrets=10000')
 cw=$(median 'BenchmarkCredentialFill/helper=wsx')
 cs=$(median 'BenchmarkCredentialFill/helper=store')
+ca=$(median 'BenchmarkCredentialFill/helper=wsx-agent')
 
 echo
 echo "== summary (medians of $count runs)"
@@ -53,7 +54,8 @@ row "read one secret, 10 000 secrets in the store" "$(us "$g10k")" "ratio $(rati
 row "unlock, default Argon2id (t=3, 64 MiB, p=4)" "$(ms "$unlock")"
 row "wsx list, 10 000 secrets (cheapest KDF)" "$(ms "$list")"
 row "git credential fill: wsx direct (default KDF)" "$(ms "$cw")"
-row "git credential fill: git's store helper" "$(ms "$cs")" "wsx/store ratio $(ratio "$cw" "$cs")"
+row "git credential fill: wsx through the agent" "$(ms "$ca")" "wsx-agent/store ratio $(ratio "$ca" "$cs") (goal <= 1.05)"
+row "git credential fill: git's store helper" "$(ms "$cs")" "wsx direct/store ratio $(ratio "$cw" "$cs")"
 for k in ed25519 rsa3072; do
 	for n in 1 8; do
 		w=$(median "BenchmarkDaemonSign/wsx/$k/conns=$n")
