@@ -251,23 +251,12 @@ func (d *Daemon) handleUse(w http.ResponseWriter, r *http.Request, p sshagent.Pe
 	if rec.Process == nil {
 		rec.Process = d.describe(p.PID).proc
 	}
-	if err := d.appendDurable(rec); err != nil {
+	// The record is written before the value is sent; its fsync comes
+	// with the group commit, as for signatures.
+	if _, err := d.appendRecord(rec); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, encodeSecret(sec, false))
-}
-
-// appendDurable appends r and waits for its fsync, as a command that
-// opens the store itself does.
-func (d *Daemon) appendDurable(r audit.Record) error {
-	l, err := d.currentLog()
-	if err != nil {
-		return err
-	}
-	if _, err := l.Append(r); err != nil {
-		return err
-	}
-	return l.Sync()
 }
 
 // addRequest is the body of POST /v1/secrets.
@@ -348,15 +337,8 @@ func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request, p sshagent.
 	rec := req.Record
 	// The actor is who the socket says, not who the request says.
 	rec.Actor = audit.Actor{UID: p.UID, User: d.userName(p.UID)}
-	l, err := d.currentLog()
+	out, err := d.appendRecord(rec)
 	if err != nil {
-		return err
-	}
-	out, err := l.Append(rec)
-	if err != nil {
-		return err
-	}
-	if err := l.Sync(); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
