@@ -98,11 +98,7 @@ func sortByUrgency(metas []store.Meta) {
 }
 
 func (s *session) runStatus(asJSON bool) error {
-	st, err := s.unlocked()
-	if err != nil {
-		return err
-	}
-	metas, err := st.List()
+	metas, err := s.listSecrets()
 	if err != nil {
 		return err
 	}

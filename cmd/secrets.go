@@ -542,11 +542,7 @@ func toJSON(m store.Meta, now time.Time) secretJSON {
 }
 
 func (s *session) runList(asJSON bool) error {
-	st, err := s.unlocked()
-	if err != nil {
-		return err
-	}
-	metas, err := st.List()
+	metas, err := s.listSecrets()
 	if err != nil {
 		return err
 	}

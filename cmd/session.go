@@ -137,6 +137,15 @@ func (s *session) unlocked() (secretStore, error) {
 	return s.direct()
 }
 
+// listSecrets unlocks the store and lists its secrets.
+func (s *session) listSecrets() ([]store.Meta, error) {
+	st, err := s.unlocked()
+	if err != nil {
+		return nil, err
+	}
+	return st.List()
+}
+
 // direct opens and unlocks the store here, leaving the agent aside.
 func (s *session) direct() (secretStore, error) {
 	if s.client != nil {

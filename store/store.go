@@ -620,35 +620,14 @@ func (s *Store) Update(name string, fn func(*Secret) error) (Meta, error) {
 // earlier rotation keeps a previous value, and with ErrInvalidValue when v
 // is the current value.
 func (s *Store) Rotate(name string, v Value) (Meta, error) {
-	if err := ValidateName(name); err != nil {
-		return Meta{}, err
-	}
-	var out Meta
-	err := s.write(func(g cipher.AEAD, id string, now time.Time) error {
-		cur, err := s.get(g, id, name)
-		if err != nil {
-			return err
-		}
+	return s.Update(name, func(sec *Secret) error {
 		// Validate v first, so a bad value is reported as such.
-		cv, _, err := checkValue(cur.Type, v, nil)
+		cv, _, err := checkValue(sec.Type, v, nil)
 		if err != nil {
 			return fmt.Errorf("secret %s: %w", name, err)
 		}
-		next := cur
-		if err := next.BeginRotation(cv); err != nil {
-			return err
-		}
-		if next, err = checkSecret(next, nil); err != nil {
-			return err
-		}
-		next.Version, next.Rotated, next.Updated = cur.Version+1, now, now
-		if err := s.put(g, id, next); err != nil {
-			return err
-		}
-		out = next.Meta
-		return nil
+		return sec.BeginRotation(cv)
 	})
-	return out, err
 }
 
 // Remove deletes the secret called name; ErrNotFound if there is none.
