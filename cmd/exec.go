@@ -356,19 +356,22 @@ func (s *session) recordExec(argv []string, cwd string, names []string, vals [][
 		}
 	}
 	locs := exec.ScriptContext(argv, cwd, names)
+	recs := make([]audit.Record, 0, len(names))
 	for _, name := range names {
 		ctx := base
 		if loc, ok := locs[name]; ok {
 			ctx.File, ctx.Line = loc.File, loc.Line
 		}
-		p := proc
-		err := s.appendRecord(audit.Record{
+		recs = append(recs, audit.Record{
 			Event: audit.EventUsed, Secret: name, Via: audit.ViaExec, Result: audit.ResultOK,
-			Process: &p, Context: &ctx,
+			Process: &proc, Context: &ctx,
 		})
-		if err != nil {
-			return fmt.Errorf("record the use of %s: %w", name, err)
-		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := s.appendRecords(recs); err != nil {
+		return fmt.Errorf("record the use of %s: %w", strings.Join(names, ", "), err)
 	}
 	return nil
 }

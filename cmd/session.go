@@ -215,8 +215,14 @@ func (s *session) record(ev audit.Event, name, result, detail string) error {
 // the socket's credentials), else here. The store must be unlocked: the
 // record's MAC is keyed by it.
 func (s *session) appendRecord(r audit.Record) error {
+	return s.appendRecords([]audit.Record{r})
+}
+
+// appendRecords appends rs in order, with one request to the agent or one
+// fsync here; when it returns nil every record is written.
+func (s *session) appendRecords(rs []audit.Record) error {
 	if s.client != nil {
-		_, err := s.client.Append(r)
+		_, err := s.client.AppendBatch(rs)
 		if !errors.Is(err, daemon.ErrNoDaemon) {
 			return err
 		}
@@ -229,17 +235,26 @@ func (s *session) appendRecord(r audit.Record) error {
 		if err != nil {
 			return err
 		}
-		l, err := audit.Open(auditPath(s.home), key)
+		// Group commit: the records of one command share one fsync.
+		l, err := audit.OpenWith(auditPath(s.home), key, audit.Options{SyncDelay: localSyncDelay})
 		if err != nil {
 			return err
 		}
 		s.log = l
 	}
 	uid, user := actor(s.env)
-	r.Actor = audit.Actor{UID: uid, User: user}
-	_, err := s.log.Append(r)
-	return err
+	for _, r := range rs {
+		r.Actor = audit.Actor{UID: uid, User: user}
+		if _, err := s.log.Append(r); err != nil {
+			return err
+		}
+	}
+	return s.log.Sync()
 }
+
+// localSyncDelay bounds how long a record appended here waits for an
+// fsync that appendRecords does not make itself.
+const localSyncDelay = 5 * time.Millisecond
 
 func (s *session) close() {
 	if s.client != nil {

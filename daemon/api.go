@@ -119,6 +119,7 @@ func (d *Daemon) apiServer() *http.Server {
 	route("DELETE /v1/secrets/{name}", PermWrite, true, d.handleRemove)
 	route("POST /v1/secrets/{name}/use", PermUse, true, d.handleUse)
 	route("POST /v1/audit", PermUse, true, d.handleAudit)
+	route("POST /v1/audit/batch", PermUse, true, d.handleAuditBatch)
 	route("GET /v1/audit/key", PermAdmin, true, d.handleAuditKey)
 
 	srv := &http.Server{
@@ -334,14 +335,49 @@ func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request, p sshagent.
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	rec := req.Record
-	// The actor is who the socket says, not who the request says.
-	rec.Actor = audit.Actor{UID: p.UID, User: d.userName(p.UID)}
-	out, err := d.appendRecord(rec)
+	out, err := d.appendFrom(p, req.Record)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// MaxAuditBatch bounds the records of one POST /v1/audit/batch.
+const MaxAuditBatch = 1024
+
+// auditBatchRequest is the body of POST /v1/audit/batch: the records of
+// one command (wsx exec's one per secret), appended in order with one
+// request.
+type auditBatchRequest struct {
+	Records []audit.Record `json:"records"`
+}
+
+func (d *Daemon) handleAuditBatch(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error {
+	var req auditBatchRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if len(req.Records) == 0 || len(req.Records) > MaxAuditBatch {
+		return fmt.Errorf("%w: a batch holds 1 to %d records, not %d", errBadRequest, MaxAuditBatch, len(req.Records))
+	}
+	out := make([]audit.Record, 0, len(req.Records))
+	for _, rec := range req.Records {
+		// On an error the records before it stay: they err on the side
+		// of saying a value was used, and the caller releases nothing.
+		written, err := d.appendFrom(p, rec)
+		if err != nil {
+			return err
+		}
+		out = append(out, written)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// appendFrom appends rec as sent by peer p: the actor is who the socket
+// says, not who the request says.
+func (d *Daemon) appendFrom(p sshagent.Peer, rec audit.Record) (audit.Record, error) {
+	rec.Actor = audit.Actor{UID: p.UID, User: d.userName(p.UID)}
+	return d.appendRecord(rec)
 }
 
 // keyResponse is the answer to GET /v1/audit/key.

@@ -246,9 +246,18 @@ func (c *Client) AuditKey() ([]byte, error) {
 	return k.Key, nil
 }
 
-// Append appends r to the daemon's audit log and returns it as written,
-// once it is durable. The actor is set by the daemon from the socket's
-// peer credentials.
+// AppendBatch appends rs, in order, with one request, and returns them as
+// written. On an error the caller must release nothing: some of rs may
+// have been appended.
+func (c *Client) AppendBatch(rs []audit.Record) ([]audit.Record, error) {
+	var out []audit.Record
+	err := c.do(context.Background(), http.MethodPost, "/v1/audit/batch", auditBatchRequest{Records: rs}, &out)
+	return out, err
+}
+
+// Append appends r to the daemon's audit log and returns it as written:
+// written before the answer, fsynced with the group commit. The actor is
+// set by the daemon from the socket's peer credentials.
 func (c *Client) Append(r audit.Record) (audit.Record, error) {
 	var out audit.Record
 	err := c.do(context.Background(), http.MethodPost, "/v1/audit", auditRequest{Record: r}, &out)

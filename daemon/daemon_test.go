@@ -157,6 +157,27 @@ func TestClientIsTheStore(t *testing.T) {
 		t.Errorf("Append invalid: %v", err)
 	}
 
+	batch := []audit.Record{
+		{Event: audit.EventUsed, Secret: "API_TOKEN", Via: audit.ViaExec, Result: audit.ResultOK, Actor: audit.Actor{UID: 4242}},
+		{Event: audit.EventUsed, Secret: "LD_PRELOAD", Via: audit.ViaExec, Result: audit.ResultOK},
+	}
+	rs, err := c.AppendBatch(batch)
+	if err != nil {
+		t.Fatalf("AppendBatch: %v", err)
+	}
+	if len(rs) != 2 || rs[1].Seq != rs[0].Seq+1 || rs[0].Secret != "API_TOKEN" || rs[1].Secret != "LD_PRELOAD" || rs[0].Actor.UID != os.Geteuid() {
+		t.Errorf("AppendBatch wrote %+v: want both, in order, with the peer as actor", rs)
+	}
+	if lr := lastRecord(t, st, auditPath); lr.Seq != rs[1].Seq || lr.Secret != "LD_PRELOAD" {
+		t.Errorf("last record %+v, want the batch's last", lr)
+	}
+	if _, err := c.AppendBatch(nil); err == nil {
+		t.Error("an empty batch was accepted")
+	}
+	if _, err := c.AppendBatch([]audit.Record{batch[0], {Event: "exploded", Via: audit.ViaCLI, Result: audit.ResultOK}}); !errors.Is(err, audit.ErrInvalidRecord) {
+		t.Errorf("AppendBatch with an invalid record: %v", err)
+	}
+
 	sec, err := c.Use("API_TOKEN", audit.ViaExec, &audit.Process{PID: 77, Argv: []string{"node", "app.js"}}, &audit.Context{File: "app.js", Line: 3})
 	if err != nil || string(sec.Value.Bytes()) != "tok-new-value-99" {
 		t.Fatalf("Use: %v", err)
