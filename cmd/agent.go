@@ -26,13 +26,16 @@ import (
 )
 
 // runDir is where the agent's sockets live: WSX_HOME/run when WSX_HOME is
-// set, else $XDG_RUNTIME_DIR/wsx, else the store's home/run.
+// set, else $XDG_RUNTIME_DIR/wsx (wsx-NAME for WSX_WORKSPACE=NAME), else
+// the store's home/run.
 func runDir(env *Env, home string) string {
 	if env.Getenv("WSX_HOME") != "" {
 		return filepath.Join(home, "run")
 	}
 	if x := env.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
-		return filepath.Join(x, "wsx")
+		if name, err := storeDirName(env); err == nil {
+			return filepath.Join(x, name)
+		}
 	}
 	return filepath.Join(home, "run")
 }

@@ -14,18 +14,51 @@ import (
 )
 
 // homeDir is where the store, the audit log and the run directory live:
-// WSX_HOME when set, else $XDG_DATA_HOME/wsx, else ~/.local/share/wsx.
+// WSX_HOME when set, else $XDG_DATA_HOME/wsx, else ~/.local/share/wsx. A
+// workspace named by WSX_WORKSPACE gets its own store there: wsx-NAME.
 func homeDir(env *Env) (string, error) {
 	if h := env.Getenv("WSX_HOME"); h != "" {
 		return filepath.Abs(h)
 	}
+	name, err := storeDirName(env)
+	if err != nil {
+		return "", err
+	}
 	if x := env.Getenv("XDG_DATA_HOME"); x != "" {
-		return filepath.Join(x, "wsx"), nil
+		return filepath.Join(x, name), nil
 	}
 	if h := env.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".local", "share", "wsx"), nil
+		return filepath.Join(h, ".local", "share", name), nil
 	}
 	return "", errors.New("cannot find a home for the store: set WSX_HOME or HOME")
+}
+
+// storeDirName is the name of the store's directory, and of its run
+// directory: "wsx", or "wsx-NAME" for the workspace WSX_WORKSPACE=NAME.
+func storeDirName(env *Env) (string, error) {
+	ws := env.Getenv("WSX_WORKSPACE")
+	if ws == "" {
+		return "wsx", nil
+	}
+	if !validWorkspace(ws) {
+		return "", usagef("WSX_WORKSPACE=%q: a workspace name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", ws)
+	}
+	return "wsx-" + ws, nil
+}
+
+func validWorkspace(ws string) bool {
+	if len(ws) == 0 || len(ws) > 64 {
+		return false
+	}
+	for i, r := range ws {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '.' || r == '_' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // auditPath is the audit log of the store in home.
