@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -67,19 +66,11 @@ func BenchmarkAgentRSS(b *testing.B) {
 	st.Lock()
 
 	for b.Loop() {
-		cmd := exec.Command(filepath.Join(binDir, "wsx"), "agent", "-s", "--passphrase-file", passFile)
-		cmd.Env = []string{"WSX_HOME=" + home, "HOME=" + dir, "PATH=" + os.Getenv("PATH")}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			b.Fatalf("wsx agent: %v\n%s", err, stderr.Bytes())
-		}
-		vars, err := parseAgentEnv(string(out))
+		vars, pid, err := startAgent([]string{"WSX_HOME=" + home, "HOME=" + dir, "PATH=" + os.Getenv("PATH")},
+			"--passphrase-file", passFile)
 		if err != nil {
 			b.Fatal(err)
 		}
-		pid, _ := strconv.Atoi(vars["SSH_AGENT_PID"])
 		conn, err := net.Dial("unix", vars["SSH_AUTH_SOCK"])
 		if err != nil {
 			stopAgent(pid)

@@ -53,6 +53,25 @@ func cmdAgentEnv(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { stopAgent(pid) })
 }
 
+// startAgent runs `wsx agent -s ARGS` with env and returns the variables it
+// printed and the agent's pid; the caller stops it with stopAgent.
+func startAgent(env []string, args ...string) (map[string]string, int, error) {
+	cmd := exec.Command(filepath.Join(binDir, "wsx"), append([]string{"agent", "-s"}, args...)...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, 0, fmt.Errorf("start the agent: %v\n%s", err, stderr.Bytes())
+	}
+	vars, err := parseAgentEnv(string(out))
+	if err != nil {
+		return nil, 0, err
+	}
+	pid, err := strconv.Atoi(vars["SSH_AGENT_PID"])
+	return vars, pid, err
+}
+
 // parseAgentEnv checks ssh-agent's sh output: the two assignments, then
 // the echo line naming the same pid.
 func parseAgentEnv(out string) (map[string]string, error) {
@@ -326,21 +345,14 @@ func cmdWSXViaAgent(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	home := ts.Getenv("WSX_HOME")
 	pass := ts.Getenv("PASSFILE")
-	cmd := exec.Command(filepath.Join(binDir, "wsx"), "agent", "-s", "--passphrase-file", pass)
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ", "XDG_RUNTIME_DIR"} {
-		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ", "XDG_RUNTIME_DIR", "WSX_HOME"} {
+		env = append(env, k+"="+ts.Getenv(k))
 	}
-	cmd.Env = append(cmd.Env, "WSX_HOME="+home)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	vars, pid, err := startAgent(env, "--passphrase-file", pass)
 	if err != nil {
-		ts.Fatalf("start the agent: %v\n%s", err, stderr.Bytes())
+		ts.Fatalf("%v", err)
 	}
-	vars, err := parseAgentEnv(string(out))
-	ts.Check(err)
-	pid, err := strconv.Atoi(vars["SSH_AGENT_PID"])
-	ts.Check(err)
 	ts.Defer(func() { stopAgent(pid) })
 	ts.Setenv("WSX_TEST_AGENT_PID", vars["SSH_AGENT_PID"])
 	ts.Check(os.WriteFile(pass, []byte("not the passphrase any more\n"), 0o600))

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 )
 
@@ -87,12 +86,7 @@ func BenchmarkCredentialFill(b *testing.B) {
 // run that opened the store itself instead of asking the agent would fail.
 func startBenchAgent(b *testing.B, w *wsxRunner, dir string) []string {
 	b.Helper()
-	out := w.run(nil, true, "agent", "-s")
-	vars, err := parseAgentEnv(string(out))
-	if err != nil {
-		b.Fatal(err)
-	}
-	pid, err := strconv.Atoi(vars["SSH_AGENT_PID"])
+	_, pid, err := startAgent(w.env)
 	if err != nil {
 		b.Fatal(err)
 	}
