@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -125,12 +126,23 @@ const MinMaskLen = 4
 
 // MaskArgv returns a copy of argv in which every occurrence of each value
 // of at least MinMaskLen bytes, anywhere in an element (as in
-// "--token=VALUE"), is replaced by "***". Overlapping occurrences, of one
-// value or of several, are masked as one run, so no fragment of a value is
-// left between two masks.
+// "--token=VALUE"), is replaced by "***". A value ending in line breaks is
+// also masked without them (as a shell's "$(cat file)" passes it), when
+// what is left has MinMaskLen bytes. Overlapping occurrences, of one value
+// or of several, are masked as one run, so no fragment of a value is left
+// between two masks.
 func MaskArgv(argv []string, values [][]byte) []string {
 	if argv == nil {
 		return nil
+	}
+	var trimmed [][]byte
+	for _, v := range values {
+		if t := bytes.TrimRight(v, "\r\n"); len(t) != len(v) && len(t) >= MinMaskLen {
+			trimmed = append(trimmed, t)
+		}
+	}
+	if trimmed != nil {
+		values = append(slices.Clip(values), trimmed...)
 	}
 	out := make([]string, len(argv))
 	for i, a := range argv {
