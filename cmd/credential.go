@@ -22,8 +22,16 @@ func (s *session) runCredential(op string) error {
 		Stderr: s.env.Stderr,
 		Now:    s.env.Now,
 	}
-	caller := gitCaller()
-	opts.Caller = func() audit.Context { return caller.context() }
+	// The caller is looked up only when a record is written, and once.
+	var caller *callerInfo
+	who := func() callerInfo {
+		if caller == nil {
+			c := gitCaller()
+			caller = &c
+		}
+		return *caller
+	}
+	opts.Caller = func() audit.Context { return who().context() }
 	switch op {
 	case credhelper.OpGet, credhelper.OpStore, credhelper.OpErase:
 		st, err := s.unlockedForGit()
@@ -38,7 +46,7 @@ func (s *session) runCredential(op string) error {
 			return err
 		default:
 			opts.Secrets = credSecrets{st}
-			opts.Auditor = credAuditor{s: s, caller: caller}
+			opts.Auditor = credAuditor{s: s, caller: who}
 		}
 	}
 	return credhelper.Run(s.c.Context, op, opts)
@@ -78,7 +86,9 @@ type credSecrets struct{ secretStore }
 
 func (c credSecrets) Add(sec store.Secret) (store.Meta, error) { return c.secretStore.Add(sec) }
 
-// callerInfo is the git process that asked for a credential.
+// callerInfo is the git process that asked for a credential. Its argv
+// has no URL user info: `git clone https://user:TOKEN@host/repo` hands
+// TOKEN to the helper's store, and the audit log must not keep it.
 type callerInfo struct {
 	proc *audit.Process
 }
@@ -94,6 +104,7 @@ func gitCaller() callerInfo {
 		if err != nil {
 			break
 		}
+		p.Argv = credhelper.RedactArgv(p.Argv)
 		if first == nil {
 			first = &p
 		}
@@ -137,13 +148,13 @@ func (c callerInfo) context() audit.Context {
 // as the caller.
 type credAuditor struct {
 	s      *session
-	caller callerInfo
+	caller func() callerInfo
 }
 
 func (a credAuditor) rec(ev audit.Event, name, result, detail string, ctx audit.Context) error {
 	return a.s.appendRecord(audit.Record{
 		Event: ev, Secret: name, Via: audit.ViaCredential, Result: result, Detail: detail,
-		Process: a.caller.proc, Context: &ctx,
+		Process: a.caller().proc, Context: &ctx,
 	})
 }
 

@@ -321,11 +321,7 @@ func pickOnly(avail []store.Meta, only []string) ([]store.Meta, error) {
 				continue
 			}
 			if !byName[part] {
-				err := fmt.Errorf("--only %s: %w", part, store.ErrNotFound)
-				if close := closeNames(part, all); len(close) > 0 {
-					return nil, withHint(err, "did you mean %s?", strings.Join(close, ", "))
-				}
-				return nil, err
+				return nil, didYouMean(fmt.Errorf("--only %s: %w", part, store.ErrNotFound), part, all)
 			}
 			want[part] = true
 		}

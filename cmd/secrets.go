@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -283,11 +284,7 @@ func (s *session) finishRotation(st secretStore, cur store.Secret) error {
 // (event deleted) from removing the secret.
 func (s *session) recordRotation(ev audit.Event, name, detail, flag string) error {
 	cmd := "wsx rotate " + name + " " + flag
-	r := audit.Record{Event: ev, Secret: name, Via: audit.ViaCLI, Result: "ok", Detail: detail, Context: &audit.Context{Command: cmd}}
-	if p, err := audit.ProcessInfo(os.Getpid()); err == nil {
-		r.Process = &p
-	}
-	return s.appendRecord(r)
+	return s.recordCLI(audit.Record{Event: ev, Secret: name, Result: "ok", Detail: detail, Context: &audit.Context{Command: cmd}})
 }
 
 func (s *session) runRemove(name string) error {
@@ -420,8 +417,8 @@ func (s *session) checkValue(o secretOptions, typ store.Type, val []byte) (store
 
 // warnShort says when a value is too short for masking to mean anything.
 func warnShort(env *Env, name string, v store.Value) {
-	if v.Len() > 0 && v.Len() < 4 {
-		fmt.Fprintf(env.Stderr, "wsx: warning: %s is shorter than 4 bytes: its value will not be masked in output\n", name)
+	if v.Len() > 0 && v.Len() < exec.MinMaskLen {
+		fmt.Fprintf(env.Stderr, "wsx: warning: %s is shorter than %d bytes: its value will not be masked in output\n", name, exec.MinMaskLen)
 	}
 }
 
@@ -448,6 +445,11 @@ func notFoundHint(st secretStore, name string, err error) error {
 	for i, m := range metas {
 		names[i] = m.Name
 	}
+	return didYouMean(err, name, names)
+}
+
+// didYouMean adds to err a hint naming the names closest to name, if any.
+func didYouMean(err error, name string, names []string) error {
 	if close := closeNames(name, names); len(close) > 0 {
 		return withHint(err, "did you mean %s?", strings.Join(close, ", "))
 	}

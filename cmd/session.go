@@ -88,6 +88,7 @@ type session struct {
 
 	client      *daemon.Client // the agent's API, when in use
 	agentLocked int            // pid of an agent that answered locked
+	agentAsked  bool           // viaDaemon dialled the agent already
 }
 
 // daemonDialTimeout bounds the wait for the agent's status.
@@ -110,14 +111,16 @@ func (s *session) dialDaemon() (*daemon.Client, daemon.Status, error) {
 }
 
 // viaDaemon returns a client of the wsx agent when one serves this store
-// unlocked. WSX_NO_AGENT=1 turns it off.
+// unlocked. WSX_NO_AGENT=1 turns it off. The agent is dialled at most once
+// per command: an agent that was absent or locked is not asked again.
 func (s *session) viaDaemon() (*daemon.Client, bool) {
 	if s.client != nil {
 		return s.client, true
 	}
-	if s.env.Getenv("WSX_NO_AGENT") != "" {
+	if s.agentAsked || s.env.Getenv("WSX_NO_AGENT") != "" {
 		return nil, false
 	}
+	s.agentAsked = true
 	c, st, err := s.dialDaemon()
 	if err != nil {
 		return nil, false
@@ -236,7 +239,13 @@ func (s *session) passphrase(prompt string) ([]byte, error) {
 
 // record appends an audit record for an event of this command.
 func (s *session) record(ev audit.Event, name, result, detail string) error {
-	r := audit.Record{Event: ev, Secret: name, Via: audit.ViaCLI, Result: result, Detail: detail}
+	return s.recordCLI(audit.Record{Event: ev, Secret: name, Result: result, Detail: detail})
+}
+
+// recordCLI appends r as an event of this command: via the command line,
+// by this process.
+func (s *session) recordCLI(r audit.Record) error {
+	r.Via = audit.ViaCLI
 	if p, err := audit.ProcessInfo(os.Getpid()); err == nil {
 		r.Process = &p
 	}

@@ -24,6 +24,7 @@ type fakeSecrets struct {
 	now     func() time.Time
 	locked  bool
 	writes  int
+	gets    map[string]int // Get calls by name
 	listErr error
 }
 
@@ -69,6 +70,10 @@ func (f *fakeSecrets) Get(name string) (store.Secret, error) {
 	if f.locked {
 		return store.Secret{}, store.ErrLocked
 	}
+	if f.gets == nil {
+		f.gets = map[string]int{}
+	}
+	f.gets[name]++
 	s, ok := f.m[name]
 	if !ok {
 		return store.Secret{}, fmt.Errorf("get %s: %w", name, store.ErrNotFound)

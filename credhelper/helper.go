@@ -176,6 +176,11 @@ func dueDate(m store.Meta) time.Time {
 	return from.Add(m.RotateEvery)
 }
 
+// expiredAt reports whether due, when known, is not after now.
+func expiredAt(due, now time.Time) bool {
+	return !due.IsZero() && !due.After(now)
+}
+
 // safeValue reports whether v can travel in the protocol.
 func safeValue(v store.Value) bool {
 	return !v.IsZero() && !bytes.ContainsAny(v.Bytes(), "\n\r\x00")
@@ -189,6 +194,9 @@ func (h *helper) get() error {
 	named, stored, needsPath := candidates(metas, h.t)
 	now := h.opts.Now()
 	for _, c := range append(named, stored...) {
+		if c.stored && expiredAt(dueDate(c.meta), now) {
+			continue // expired; git would ignore it, so its value is not read
+		}
 		sec, err := h.opts.Secrets.Get(c.meta.Name)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // removed since List
@@ -197,8 +205,8 @@ func (h *helper) get() error {
 			return fmt.Errorf("read %s: %w", c.meta.Name, err)
 		}
 		due := dueDate(sec.Meta)
-		if c.stored && !due.IsZero() && !due.After(now) {
-			continue // expired; git would ignore it
+		if c.stored && expiredAt(due, now) {
+			continue // expired since List
 		}
 		return h.release(c, sec, due, now)
 	}
@@ -227,7 +235,7 @@ func (h *helper) release(c candidate, sec store.Secret, due, now time.Time) erro
 	if err := h.opts.Auditor.Used(name, h.auditContext()); err != nil {
 		return fmt.Errorf("audit log unavailable, so %s was not released: %w", name, err)
 	}
-	if !c.stored && !due.IsZero() && !due.After(now) {
+	if !c.stored && expiredAt(due, now) {
 		h.note("%s was due for rotation on %s, so git treats it as expired; rotate it with `wsx rotate %s`",
 			name, due.UTC().Format(time.DateOnly), name)
 	}
@@ -237,8 +245,7 @@ func (h *helper) release(c candidate, sec store.Secret, due, now time.Time) erro
 
 // expired reports whether the request's password has expired already.
 func (h *helper) expired() bool {
-	e := h.req.PasswordExpiry
-	return !e.IsZero() && !e.After(h.opts.Now())
+	return expiredAt(h.req.PasswordExpiry, h.opts.Now())
 }
 
 // validScheme reports whether s can be a URL scheme.

@@ -587,3 +587,29 @@ func TestParallel(t *testing.T) {
 		t.Errorf("%d writes, want 16 (equal stores are not rewritten)", n)
 	}
 }
+
+// TestGetSkipsExpiredUnread: a stored credential past its expiry is
+// passed over on its metadata; its value is never read.
+func TestGetSkipsExpiredUnread(t *testing.T) {
+	stored := func(user, value string, created time.Time, every time.Duration) store.Secret {
+		k := storedKey{protocol: "https", host: "git.example.com", username: user}
+		return withRotation(withUser(secret(k.name(), store.TypePassword, value, k.url()), user), created, every)
+	}
+	old := stored("bob", "bobs-expired-password", testNow.Add(-2*time.Hour), time.Hour) // newer, expired
+	cur := stored("alice", canary, testNow.Add(-3*time.Hour), 0)
+	sec := newFakeSecrets(fixedClock, old, cur)
+	aud := &fakeAuditor{}
+	out, _, err := runHelper(t, "get", exGet, sec, aud, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != exOut {
+		t.Errorf("get answered %d bytes, want alice's credential", len(out))
+	}
+	if n := sec.gets[old.Name]; n != 0 {
+		t.Errorf("the expired credential's value was read %d times", n)
+	}
+	if n := sec.gets[cur.Name]; n != 1 {
+		t.Errorf("the answering credential was read %d times, want 1", n)
+	}
+}

@@ -174,6 +174,24 @@ func TestCommand(t *testing.T) {
 	}
 }
 
+func TestRedactArgv(t *testing.T) {
+	argv := []string{"/usr/bin/git", "-c", "remote.o.url=https://bob:" + canary + "@h.test/x", "clone", "https://alice:" + canary + "@github.com/org/r.git", "dir@2"}
+	want := []string{"/usr/bin/git", "-c", "remote.o.url=https://h.test/x", "clone", "https://github.com/org/r.git", "dir@2"}
+	got := RedactArgv(argv)
+	if !slices.Equal(got, want) {
+		t.Errorf("RedactArgv: got %d args, want %q", len(got), want)
+	}
+	if strings.Contains(strings.Join(got, " "), canary) {
+		t.Error("RedactArgv kept a password")
+	}
+	if !strings.Contains(argv[4], canary) {
+		t.Error("RedactArgv changed its argument")
+	}
+	if RedactArgv(nil) != nil {
+		t.Error("RedactArgv(nil) is not nil")
+	}
+}
+
 func TestSetupHelpers(t *testing.T) {
 	tests := []struct{ current, want []string }{
 		{nil, []string{"wsx"}},

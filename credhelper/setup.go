@@ -94,6 +94,20 @@ func Command(argv []string) string {
 	return strings.Join(parts, " ")
 }
 
+// RedactArgv returns a copy of argv in which every URL-shaped argument
+// has lost its "user:password@", as Command shows it: what the audit log
+// may keep of a git command line, which can carry a password in a URL.
+func RedactArgv(argv []string) []string {
+	if argv == nil {
+		return nil
+	}
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = stripUserinfo(a)
+	}
+	return out
+}
+
 // stripUserinfo removes "user:password@" from a URL-shaped argument.
 func stripUserinfo(a string) string {
 	i := strings.Index(a, "://")
