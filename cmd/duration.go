@@ -90,26 +90,9 @@ func formatAge(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/day))
 }
 
-// lastSet is when m's current value was stored.
-func lastSet(m store.Meta) time.Time {
-	if !m.Rotated.IsZero() {
-		return m.Rotated
-	}
-	return m.Created
-}
-
-// rotationDue is when m is due for rotation; ok is false when it has no
-// rotation period.
-func rotationDue(m store.Meta) (due time.Time, ok bool) {
-	if m.RotateEvery <= 0 {
-		return time.Time{}, false
-	}
-	return lastSet(m).Add(m.RotateEvery), true
-}
-
 // describeRotation is the rotation column of list and info.
 func describeRotation(m store.Meta, now time.Time) string {
-	due, ok := rotationDue(m)
+	due, ok := m.RotationDue()
 	switch {
 	case !ok:
 		return "-"

@@ -45,8 +45,8 @@ type rotationInfo struct {
 }
 
 func rotationAt(m store.Meta, now time.Time) rotationInfo {
-	r := rotationInfo{LastSet: lastSet(m)}
-	if due, ok := rotationDue(m); ok {
+	r := rotationInfo{LastSet: m.LastSet()}
+	if due, ok := m.RotationDue(); ok {
 		r.Due, r.HasDue = due, true
 		r.Overdue = now.After(due)
 		r.DaysLeft = int(due.Sub(now) / day)
@@ -85,8 +85,8 @@ type statusJSON struct {
 // those without a rotation period, by name.
 func sortByUrgency(metas []store.Meta) {
 	sort.SliceStable(metas, func(i, j int) bool {
-		di, oki := rotationDue(metas[i])
-		dj, okj := rotationDue(metas[j])
+		di, oki := metas[i].RotationDue()
+		dj, okj := metas[j].RotationDue()
 		switch {
 		case oki != okj:
 			return oki

@@ -533,7 +533,7 @@ func toJSON(m store.Meta, now time.Time) secretJSON {
 		r := m.Rotated
 		j.Rotated = &r
 	}
-	if due, ok := rotationDue(m); ok {
+	if due, ok := m.RotationDue(); ok {
 		j.RotationDue = &due
 		j.Overdue = now.After(due)
 	}
@@ -567,7 +567,7 @@ func (s *session) runList(asJSON bool) error {
 		if hosts == "" {
 			hosts = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, formatAge(now.Sub(lastSet(m))),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, formatAge(now.Sub(m.LastSet())),
 			rotationState(m, now), hosts, oneLine(m.Description))
 	}
 	return tw.Flush()

@@ -161,19 +161,10 @@ func (h *helper) auditContext() audit.Context {
 	return h.ctx
 }
 
-// dueDate is when m's value is due for rotation, or zero when unknown.
-func dueDate(m store.Meta) time.Time {
-	if m.RotateEvery <= 0 {
-		return time.Time{}
-	}
-	from := m.Rotated
-	if from.IsZero() {
-		from = m.Created
-	}
-	if from.IsZero() {
-		return time.Time{}
-	}
-	return from.Add(m.RotateEvery)
+// dueOf is m's rotation due date, or the zero time when it has none.
+func dueOf(m store.Meta) time.Time {
+	due, _ := m.RotationDue()
+	return due
 }
 
 // expiredAt reports whether due, when known, is not after now.
@@ -194,7 +185,7 @@ func (h *helper) get() error {
 	named, stored, needsPath := candidates(metas, h.t)
 	now := h.opts.Now()
 	for _, c := range append(named, stored...) {
-		if c.stored && expiredAt(dueDate(c.meta), now) {
+		if c.stored && expiredAt(dueOf(c.meta), now) {
 			continue // expired; git would ignore it, so its value is not read
 		}
 		sec, err := h.opts.Secrets.Get(c.meta.Name)
@@ -204,7 +195,7 @@ func (h *helper) get() error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", c.meta.Name, err)
 		}
-		due := dueDate(sec.Meta)
+		due := dueOf(sec.Meta)
 		if c.stored && expiredAt(due, now) {
 			continue // expired since List
 		}
@@ -334,7 +325,7 @@ func (h *helper) put(k storedKey) error {
 		case err != nil:
 			return fmt.Errorf("read %s: %w", name, err)
 		}
-		if cur.Value.Equal(h.req.Password) && cur.Username == k.username && sameExpiry(dueDate(cur.Meta), expiry) {
+		if cur.Value.Equal(h.req.Password) && cur.Username == k.username && sameExpiry(dueOf(cur.Meta), expiry) {
 			return nil // already stored: no rewrite
 		}
 		_, err = h.opts.Secrets.Update(name, func(s *store.Secret) error { fill(s); return nil })

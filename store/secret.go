@@ -70,6 +70,25 @@ type SSHKey struct {
 	Bits        int    `json:"bits,omitempty"`
 }
 
+// LastSet is when m's current value was stored: Rotated, or Created when
+// it was never rotated.
+func (m Meta) LastSet() time.Time {
+	if !m.Rotated.IsZero() {
+		return m.Rotated
+	}
+	return m.Created
+}
+
+// RotationDue is when m is due for rotation: LastSet plus RotateEvery. ok
+// is false when m has no rotation period or no date to count from.
+func (m Meta) RotationDue() (due time.Time, ok bool) {
+	from := m.LastSet()
+	if m.RotateEvery <= 0 || from.IsZero() {
+		return time.Time{}, false
+	}
+	return from.Add(m.RotateEvery), true
+}
+
 // Secret is a secret with its value.
 type Secret struct {
 	Meta
