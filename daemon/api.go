@@ -248,7 +248,7 @@ func (d *Daemon) handleUse(w http.ResponseWriter, r *http.Request, p sshagent.Pe
 		req.Via = audit.ViaAPI
 	}
 	rec := audit.Record{Event: audit.EventUsed, Secret: sec.Name, Via: req.Via, Result: audit.ResultOK,
-		Actor: audit.Actor{UID: p.UID, User: d.userName(p.UID)}, Process: req.Process, Context: req.Context}
+		Actor: d.actor(p.UID), Process: req.Process, Context: req.Context}
 	if rec.Process == nil {
 		rec.Process = d.describe(p.PID).proc
 	}
@@ -376,7 +376,7 @@ func (d *Daemon) handleAuditBatch(w http.ResponseWriter, r *http.Request, p ssha
 // appendFrom appends rec as sent by peer p: the actor is who the socket
 // says, not who the request says.
 func (d *Daemon) appendFrom(p sshagent.Peer, rec audit.Record) (audit.Record, error) {
-	rec.Actor = audit.Actor{UID: p.UID, User: d.userName(p.UID)}
+	rec.Actor = d.actor(p.UID)
 	return d.appendRecord(rec)
 }
 

@@ -83,9 +83,10 @@ type Daemon struct {
 	peers  *peerCache
 	actors sync.Map // uid -> user name
 
-	mu    sync.RWMutex
-	log   *audit.Log // nil while locked
-	masks [][]byte   // values masked in recorded argv; nil until needed
+	mu      sync.RWMutex
+	log     *audit.Log // nil while locked
+	masks   [][]byte   // values masked in recorded argv; nil until needed
+	maskGen uint64     // bumped whenever masks is dropped
 
 	unlockMu  sync.Mutex // serialises Unlock and Lock, and the wrong-passphrase delay
 	failCount int        // guarded by unlockMu
@@ -196,8 +197,7 @@ func (d *Daemon) Unlock(passphrase []byte) error {
 		d.st.Lock()
 		return err
 	}
-	d.record(audit.Record{Event: audit.EventUnlocked, Via: audit.ViaAgent, Result: audit.ResultOK,
-		Actor: audit.Actor{UID: d.owner, User: d.userName(d.owner)}})
+	d.record(audit.Record{Event: audit.EventUnlocked, Via: audit.ViaAgent, Result: audit.ResultOK, Actor: d.actor(d.owner)})
 	d.logf("store unlocked")
 	return nil
 }
@@ -217,6 +217,7 @@ func (d *Daemon) opened() error {
 	}
 	d.mu.Lock()
 	d.log, d.masks = l, nil
+	d.maskGen++
 	d.mu.Unlock()
 	d.src.Invalidate()
 	d.agent.Resume()
@@ -237,10 +238,11 @@ func (d *Daemon) Lock(reason string) error {
 		return nil
 	}
 	d.record(audit.Record{Event: audit.EventLocked, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: reason,
-		Actor: audit.Actor{UID: d.owner, User: d.userName(d.owner)}})
+		Actor: d.actor(d.owner)})
 	d.mu.Lock()
 	l := d.log
 	d.log, d.masks = nil, nil
+	d.maskGen++
 	d.mu.Unlock()
 	d.st.Lock()
 	var err error
@@ -278,6 +280,9 @@ func (d *Daemon) record(r audit.Record) {
 	}
 }
 
+// actor is uid as the audit log names it.
+func (d *Daemon) actor(uid int) audit.Actor { return audit.Actor{UID: uid, User: d.userName(uid)} }
+
 // userName is the login name of uid, looked up once.
 func (d *Daemon) userName(uid int) string {
 	if v, ok := d.actors.Load(uid); ok {
@@ -296,6 +301,7 @@ func (d *Daemon) changed() {
 	d.src.Invalidate()
 	d.mu.Lock()
 	d.masks = nil
+	d.maskGen++
 	d.mu.Unlock()
 }
 

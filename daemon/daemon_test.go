@@ -722,3 +722,39 @@ func TestDescribeMasksArgv(t *testing.T) {
 		t.Errorf("argv %q, command %q", pi.proc.Argv[3], strings.ReplaceAll(pi.ctx.Command, value, "<VALUE>"))
 	}
 }
+
+// SECURITY.md 25 and 56: a refused peer is audited, its command line with
+// secret values masked as for a signature.
+func TestDeniedMasksArgv(t *testing.T) {
+	st := newTestStore(t)
+	d, _ := startDaemon(t, st, nil)
+	const value = "tok-0123456789abcdef"
+	if _, err := st.Add(store.Secret{Meta: store.Meta{Name: "API_TOKEN", Type: store.TypeToken}, Value: store.NewValue([]byte(value))}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", "sleep 30", "https://x:"+value+"@example.test", "--token="+value)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	peer := sshagent.Peer{UID: os.Geteuid() + 4242, PID: cmd.Process.Pid}
+	d.denied(peer, audit.ViaAgent, d.authorize(peer, PermStatus))
+	r := lastRecord(t, st, filepath.Join(st.Home(), "audit.log"))
+	if r.Event != audit.EventDenied || r.Process == nil || r.Process.PID != cmd.Process.Pid || len(r.Process.Argv) != 5 {
+		t.Fatalf("denied record: event %s, process %v", r.Event, r.Process != nil)
+	}
+	for i, a := range r.Process.Argv {
+		if strings.Contains(a, value) {
+			t.Errorf("argv[%d] recorded with the value: %q", i, strings.ReplaceAll(a, value, "<VALUE>"))
+		}
+	}
+	if r.Process.Argv[4] != "--token=***" {
+		t.Errorf("argv[4] = %q, want it masked", strings.ReplaceAll(r.Process.Argv[4], value, "<VALUE>"))
+	}
+	if r.Context == nil || strings.Contains(r.Context.Command, value) {
+		t.Errorf("command recorded with the value (context %v)", r.Context != nil)
+	}
+}

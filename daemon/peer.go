@@ -110,7 +110,7 @@ func gitAncestor(pid int) *audit.Process {
 // client's command line is recorded masked.
 func (d *Daemon) maskValues() [][]byte {
 	d.mu.RLock()
-	masks := d.masks
+	masks, gen := d.masks, d.maskGen
 	d.mu.RUnlock()
 	if masks != nil {
 		return masks
@@ -126,7 +126,9 @@ func (d *Daemon) maskValues() [][]byte {
 		}
 	}
 	d.mu.Lock()
-	if d.log != nil {
+	// Kept only when no lock, unlock or change came meanwhile: a value
+	// added since the store was read must not stay unmasked.
+	if d.log != nil && d.maskGen == gen {
 		d.masks = masks
 	}
 	d.mu.Unlock()
@@ -148,7 +150,7 @@ func (d *Daemon) onSign(p sshagent.Peer, key, bindDest string) error {
 	}
 	r, err := d.appendRecord(audit.Record{
 		Event: audit.EventUsed, Secret: key, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: detail,
-		Actor: audit.Actor{UID: p.UID, User: d.userName(p.UID)}, Process: pi.proc, Context: &ctx,
+		Actor: d.actor(p.UID), Process: pi.proc, Context: &ctx,
 	})
 	if err != nil {
 		d.logf("refused a signature with %s to pid %d: %v", key, p.PID, err)
@@ -158,9 +160,13 @@ func (d *Daemon) onSign(p sshagent.Peer, key, bindDest string) error {
 	return nil
 }
 
-// denied records a refused connection, when the log is open.
+// denied records a refused connection, when the log is open. The peer's
+// argv is masked as describe masks it.
 func (d *Daemon) denied(p sshagent.Peer, via string, err error) {
 	d.logf("refused a connection to the %s socket: %v", via, err)
+	if _, lerr := d.currentLog(); lerr != nil {
+		return // locked: nothing is recorded
+	}
 	r := audit.Record{Event: audit.EventDenied, Via: via, Result: audit.ResultDenied,
 		Actor: audit.Actor{UID: p.UID}, Detail: err.Error()}
 	if p.UID >= 0 {
@@ -168,6 +174,7 @@ func (d *Daemon) denied(p sshagent.Peer, via string, err error) {
 	}
 	if p.PID > 0 {
 		if proc, perr := audit.ProcessInfo(p.PID); perr == nil {
+			proc.Argv = audit.MaskArgv(proc.Argv, d.maskValues())
 			r.Process = &proc
 			r.Context = &audit.Context{Command: credhelper.Command(proc.Argv)}
 		} else {

@@ -375,11 +375,6 @@ func peerClosed(t testing.TB, c net.Conn) bool {
 	return closed
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // When every connection is busy, a new one is closed.
 func TestConnectionCapAllBusy(t *testing.T) {
 	release := make(chan struct{})

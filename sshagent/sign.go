@@ -15,6 +15,7 @@ type target struct {
 	id   *identity // nil for a store key
 	name string    // store key name
 	pub  ssh.PublicKey
+	blob string // pub, marshalled
 }
 
 func (t target) label() string {
@@ -51,14 +52,14 @@ func (a *Agent) lookup(blob string) (target, error) {
 		for _, id := range a.keys {
 			if id.blob == blob && !id.expired(now) {
 				a.mu.Unlock()
-				return target{id: id, pub: id.pub}, nil
+				return target{id: id, pub: id.pub, blob: blob}, nil
 			}
 		}
 		if !a.hidden[blob] {
 			for _, s := range a.stored {
 				if s.blob == blob {
 					a.mu.Unlock()
-					return target{name: s.name, pub: s.pub}, nil
+					return target{name: s.name, pub: s.pub, blob: blob}, nil
 				}
 			}
 		}
@@ -76,7 +77,7 @@ func (a *Agent) stillUsable(t target) error {
 		return ErrLocked
 	}
 	if t.id == nil {
-		if a.hidden[string(t.pub.Marshal())] {
+		if a.hidden[t.blob] {
 			return ErrKeyNotFound
 		}
 		return nil
@@ -142,7 +143,7 @@ func (c *conn) sign(key ssh.PublicKey, data []byte, flags agent.SignatureFlags) 
 		if err != nil {
 			return nil, err
 		}
-		if string(signer.PublicKey().Marshal()) != string(t.pub.Marshal()) {
+		if string(signer.PublicKey().Marshal()) != t.blob {
 			return nil, fmt.Errorf("key %s changed: %w", t.name, ErrKeyNotFound)
 		}
 	}
