@@ -22,6 +22,8 @@ var verbs = map[Event]string{
 	EventDenied:   "Secret denied",
 	EventLocked:   "Store locked",
 	EventUnlocked: "Store unlocked",
+
+	EventPassphrase: "Store passphrase changed",
 }
 
 // String returns the record's human line, in the location of r.Time
@@ -45,7 +47,7 @@ func (r Record) String() string {
 		verb = "Event " + escape(string(r.Event))
 	}
 	b.WriteString(verb)
-	if r.Event != EventLocked && r.Event != EventUnlocked && r.Secret != "" {
+	if r.Event != EventLocked && r.Event != EventUnlocked && r.Event != EventPassphrase && r.Secret != "" {
 		b.WriteString(": ")
 		b.WriteString(escape(r.Secret))
 	}

@@ -120,7 +120,7 @@ func validate(r Record) error {
 func knownEvent(e Event) bool {
 	switch e {
 	case EventCreated, EventUpdated, EventRotated, EventDeleted, EventUsed,
-		EventAccessed, EventDenied, EventLocked, EventUnlocked:
+		EventAccessed, EventDenied, EventLocked, EventUnlocked, EventPassphrase:
 		return true
 	}
 	return false

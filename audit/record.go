@@ -16,6 +16,8 @@ const (
 	EventDenied   Event = "denied"
 	EventLocked   Event = "locked"
 	EventUnlocked Event = "unlocked"
+	// EventPassphrase: the store's passphrase was changed (`wsx passwd`).
+	EventPassphrase Event = "passphrase"
 )
 
 // Via names the part of wsx that handled the event.

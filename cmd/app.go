@@ -63,8 +63,15 @@ func Main(ctx context.Context, env Env) int {
 		env.Args = append([]string{"wsx", "credential"}, env.Args[1:]...)
 	}
 	app := newApp(&env)
+	if len(env.Args) > 1 && env.Args[1] == completeArg {
+		return runComplete(&env, app, env.Args[2:])
+	}
 	err := app.RunContext(ctx, interspersed(app, env.Args))
-	return reportError(env.Stderr, err)
+	code := reportError(env.Stderr, err)
+	if code != ExitOK && wantsJSON(env.Args) {
+		reportJSONError(env.Stdout, err, code)
+	}
+	return code
 }
 
 // usageError marks an error in how wsx was invoked (exit code 2).

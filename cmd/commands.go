@@ -59,6 +59,7 @@ func newApp(env *Env) *cli.App {
 			agentCommand(env),
 			lockCommand(env),
 			unlockCommand(env),
+			passwdCommand(env),
 			statusCommand(env),
 			doctorCommand(env),
 			templateCommand(env),
@@ -299,17 +300,13 @@ func completionCommand(env *Env) *cli.Command {
 			}
 			switch shell {
 			case "bash":
-				_, err = fmt.Fprint(env.Stdout, completionScript)
+				_, err = fmt.Fprint(env.Stdout, bashCompletion)
 				return err
 			case "zsh":
-				_, err = fmt.Fprint(env.Stdout, "autoload -U +X bashcompinit && bashcompinit\n"+completionScript)
+				_, err = fmt.Fprint(env.Stdout, "autoload -U +X bashcompinit && bashcompinit\n"+bashCompletion)
 				return err
 			case "fish":
-				s, err := c.App.ToFishCompletion()
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprint(env.Stdout, s)
+				_, err = fmt.Fprint(env.Stdout, fishCompletion)
 				return err
 			case "man":
 				s, err := c.App.ToManWithSection(1)
@@ -323,18 +320,6 @@ func completionCommand(env *Env) *cli.Command {
 		},
 	}
 }
-
-// completionScript asks wsx itself for completions (urfave/cli's
-// --generate-bash-completion), for bash and for zsh's bashcompinit.
-const completionScript = `# wsx completion; load with: source <(wsx completion bash)
-_wsx() {
-	local cur words
-	cur="${COMP_WORDS[COMP_CWORD]}"
-	words=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:$COMP_CWORD-1}" --generate-bash-completion 2>/dev/null)
-	COMPREPLY=($(compgen -W "$words" -- "$cur"))
-}
-complete -o bashdefault -o default -F _wsx wsx
-`
 
 func credentialCommand(env *Env) *cli.Command {
 	return &cli.Command{

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +23,7 @@ type initOptions struct {
 }
 
 func (s *session) runInit(o initOptions) error {
-	pass, err := s.newPassphrase()
+	pass, err := s.newStorePassphrase(s.passphraseFile(), "nothing was created")
 	if err != nil {
 		return err
 	}
@@ -36,32 +35,6 @@ func (s *session) runInit(o initOptions) error {
 	s.st = st
 	fmt.Fprintf(s.env.Stderr, "wsx: created a %s store in %s\n", st.Backend(), s.home)
 	return nil
-}
-
-// newPassphrase reads the passphrase for a new store: from the passphrase
-// file, or asked twice on the terminal.
-func (s *session) newPassphrase() ([]byte, error) {
-	if f := s.passphraseFile(); f != "" {
-		return readPassphraseFile(f)
-	}
-	t, err := s.env.Terminal()
-	if err != nil {
-		return nil, withHint(errors.New("no terminal to ask for a passphrase"),
-			"write the passphrase to a file readable only by you and pass it with --passphrase-file or WSX_PASSPHRASE_FILE")
-	}
-	defer t.Close()
-	p1, err := t.ReadPassword("New passphrase for the wsx store: ")
-	if err != nil {
-		return nil, err
-	}
-	p2, err := t.ReadPassword("Same passphrase again: ")
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(p1, p2) {
-		return nil, errors.New("the two passphrases differ; nothing was created")
-	}
-	return p1, nil
 }
 
 // secretOptions are the flags shared by add and set.

@@ -194,18 +194,16 @@ func (s *session) direct() (secretStore, error) {
 	if !s.st.Locked() {
 		return s.st, nil
 	}
-	var pass []byte
-	if s.st.NeedsPassphrase() {
-		p, err := s.passphrase("Passphrase for the wsx store: ")
-		if err != nil {
-			if s.agentLocked != 0 && errors.Is(err, store.ErrLocked) {
-				return nil, withHint(err, "the wsx agent (pid %d) is locked: `wsx unlock` unlocks it for every command", s.agentLocked)
-			}
+	if !s.st.NeedsPassphrase() {
+		if err := s.st.Unlock(nil); err != nil {
 			return nil, err
 		}
-		pass = p
+		return s.st, nil
 	}
-	if err := s.st.Unlock(pass); err != nil {
+	if err := s.unlockWith("Passphrase for the wsx store: ", s.st.Unlock); err != nil {
+		if s.agentLocked != 0 && errors.Is(err, store.ErrLocked) {
+			return nil, withHint(err, "the wsx agent (pid %d) is locked: `wsx unlock` unlocks it for every command", s.agentLocked)
+		}
 		return nil, err
 	}
 	return s.st, nil

@@ -1,0 +1,47 @@
+package cmd
+
+import (
+	"errors"
+	"io"
+	"strings"
+)
+
+// errorJSON is what a command run with --json prints on stdout when it
+// fails, so a program reading stdout gets an answer it can parse. Fields are
+// only ever added.
+type errorJSON struct {
+	Error string `json:"error"`
+	Code  int    `json:"code"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// wantsJSON reports whether args ask for --json output: a --json flag
+// (or --json=true) anywhere before a "--".
+func wantsJSON(args []string) bool {
+	for _, a := range args[min(1, len(args)):] {
+		switch {
+		case a == "--":
+			return false
+		case a == "--json" || a == "-json" || a == "--json=true" || a == "-json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// reportJSONError prints err as errorJSON on stdout. An error that only
+// carries an exit code (the command printed its own answer, such as
+// doctor's report) prints nothing.
+func reportJSONError(stdout io.Writer, err error, code int) {
+	var ee exitError
+	if err == nil || (errors.As(err, &ee) && ee.err == nil) {
+		return
+	}
+	j := errorJSON{Error: err.Error(), Code: code, Hint: defaultHint(err)}
+	var he hintedError
+	if errors.As(err, &he) && he.hint != "" {
+		j.Hint = he.hint
+	}
+	j.Error = strings.TrimSpace(j.Error)
+	writeJSON(stdout, j)
+}
