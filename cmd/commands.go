@@ -149,7 +149,8 @@ func addCommand(env *Env, name, usage string, createOnly bool) *cli.Command {
 		ArgsUsage: "NAME",
 		Description: "The value comes from --from-file, from stdin when it is a pipe (one final newline is\n" +
 			"dropped for tokens and passwords), or from a hidden prompt on the terminal. It is never\n" +
-			"taken from the command line. NAME is an environment variable name such as GITHUB_TOKEN.",
+			"taken from the command line. NAME is an environment variable name such as GITHUB_TOKEN." +
+			setNote(createOnly),
 		Flags: secretFlags(),
 		Action: action(env, func(s *session, c *cli.Context) error {
 			n, err := oneName(c)
@@ -216,12 +217,15 @@ func rmCommand(env *Env) *cli.Command {
 		Aliases:   []string{"remove"},
 		Usage:     "remove a secret",
 		ArgsUsage: "NAME",
+		Description: "Asks on the terminal first. Without a terminal (a script, CI) it removes nothing\n" +
+			"unless --yes is given (exit 2).",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "remove without asking"}},
 		Action: action(env, func(s *session, c *cli.Context) error {
 			n, err := oneName(c)
 			if err != nil {
 				return err
 			}
-			return s.runRemove(n)
+			return s.runRemoveAsked(n, c.Bool("yes"))
 		}),
 	}
 }

@@ -30,8 +30,11 @@ func doctorCommand(env *Env) *cli.Command {
 			"asks wsx for credentials (and whether a plaintext helper sits beside it), whether\n" +
 			"SSH_AUTH_SOCK points at wsx, file modes, names that could be clearer, and secrets\n" +
 			"overdue for rotation. It never prompts: without a passphrase file (or a backend that\n" +
-			"holds the key) it checks what it can without unlocking. Exit 0 when healthy, 1 when\n" +
-			"something needs fixing.\n\n" +
+			"holds the key, or an unlocked wsx agent) it checks what it can without unlocking.\n" +
+			"Exit 0 when nothing needs fixing: notes are advice (a name that could be clearer, a\n" +
+			"locked agent, no agent) and do not count. Exit 1 when a WARN or FAIL line says something\n" +
+			"needs fixing (an overdue rotation, git asking another helper first, loose file modes).\n" +
+			"--json prints the findings as one JSON object instead.\n\n" +
 			"With NAME: whether the secret is there and, when it is not, the likely reasons, most\n" +
 			"likely first: a name that differs in case, the secret being in another workspace's\n" +
 			"store, a typo, a locked store. When $NAME is set in this environment it is compared\n" +
@@ -41,11 +44,15 @@ func doctorCommand(env *Env) *cli.Command {
 			"siblings $XDG_DATA_HOME/wsx-*, and the store homes listed in WSX_STORES (separated by\n" +
 			"colons). Their names are read from item file names (items/NAME.wsx), without\n" +
 			"unlocking them, so only stores with the file backend show them.",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the findings as JSON (without NAME)"}},
 		Action: action(env, func(s *session, c *cli.Context) error {
 			switch c.NArg() {
 			case 0:
-				return s.runDoctor(c.Context)
+				return s.runDoctor(c.Context, c.Bool("json"))
 			case 1:
+				if c.Bool("json") {
+					return usagef("doctor --json checks the setup; it takes no NAME")
+				}
 				return s.runDoctorName(c.Args().First())
 			}
 			return usagef("doctor takes at most one NAME, got %d", c.NArg())
@@ -61,26 +68,55 @@ const (
 	levelFail = "FAIL"
 )
 
-// report collects doctor findings and prints them as they come.
+// report collects doctor findings and prints them as they come, or all
+// at the end as JSON.
 type report struct {
 	w        io.Writer
+	json     bool
+	findings []finding
 	problems int
+}
+
+// finding is one line of doctor's report; the --json form. Fields are
+// only ever added.
+type finding struct {
+	Level   string `json:"level"`
+	Topic   string `json:"topic"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
 }
 
 func (r *report) add(level, topic, format string, args ...any) {
 	if level == levelWarn || level == levelFail {
 		r.problems++
 	}
-	fmt.Fprintf(r.w, "%-4s  %s: %s\n", level, topic, fmt.Sprintf(format, args...))
+	f := finding{Level: level, Topic: topic, Message: fmt.Sprintf(format, args...)}
+	r.findings = append(r.findings, f)
+	if !r.json {
+		fmt.Fprintf(r.w, "%-4s  %s: %s\n", level, topic, f.Message)
+	}
 }
 
 // fix prints how to fix the finding above it.
 func (r *report) fix(format string, args ...any) {
-	fmt.Fprintf(r.w, "      fix: %s\n", fmt.Sprintf(format, args...))
+	f := fmt.Sprintf(format, args...)
+	if n := len(r.findings); n > 0 {
+		r.findings[n-1].Fix = f
+	}
+	if !r.json {
+		fmt.Fprintf(r.w, "      fix: %s\n", f)
+	}
 }
 
-func (s *session) runDoctor(ctx context.Context) error {
-	r := &report{w: s.env.Stdout}
+// doctorJSON is the --json form of doctor's report.
+type doctorJSON struct {
+	Home     string    `json:"home"`
+	Problems int       `json:"problems"`
+	Findings []finding `json:"findings"`
+}
+
+func (s *session) runDoctor(ctx context.Context, asJSON bool) error {
+	r := &report{w: s.env.Stdout, json: asJSON}
 	st, names := s.doctorStore(r)
 	var metas []store.Meta
 	if st != nil {
@@ -96,6 +132,15 @@ func (s *session) runDoctor(ctx context.Context) error {
 	}
 	s.doctorDBus(r)
 	r.add(levelNote, "roles", "the daemon's roles (owner, admin, edit, view) tell different unix users apart; every process running as uid %d is the owner, so give someone less only by running their tools as another user", s.env.UID)
+	if asJSON {
+		if err := writeJSON(s.env.Stdout, doctorJSON{Home: s.home, Problems: r.problems, Findings: r.findings}); err != nil {
+			return err
+		}
+		if r.problems > 0 {
+			return exitError{code: ExitError}
+		}
+		return nil
+	}
 	if r.problems > 0 {
 		fmt.Fprintf(s.env.Stdout, "\n%d problems found\n", r.problems)
 		return exitError{code: ExitError}
@@ -190,11 +235,25 @@ func (s *session) doctorUnlock(r *report) []store.Meta {
 	case !s.st.NeedsPassphrase():
 		r.add(levelOK, "unlock", "the %s backend holds the data key; no passphrase is needed", s.st.Backend())
 	case pf != "":
-		if fi, err := os.Stat(pf); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			r.add(levelWarn, "unlock", "the passphrase file %s has mode %04o: other users may read it", pf, fi.Mode().Perm())
+		if fi, err := os.Stat(pf); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+			r.add(levelFail, "unlock", "the passphrase file %s has mode %04o: other users may read it, so wsx refuses it", pf, fi.Mode().Perm())
 			r.fix("chmod 600 %s", pf)
+			return nil
 		}
 	default:
+		if c, ok := s.viaDaemon(); ok {
+			r.add(levelOK, "unlock", "no passphrase file; the wsx agent serves the store unlocked, so commands need none")
+			metas, err := c.List()
+			if err != nil {
+				r.add(levelFail, "secrets", "%v", err)
+			}
+			return metas
+		}
+		if s.agentLocked != 0 {
+			r.add(levelNote, "unlock", "no passphrase file and the wsx agent (pid %d) is locked: commands ask on the terminal, programs without one find the store locked; rotation dates and hosts not checked", s.agentLocked)
+			r.fix("`wsx unlock` unlocks the agent for every command")
+			return nil
+		}
 		r.add(levelNote, "unlock", "no passphrase file: commands ask on the terminal, and programs without one (git in the background, scripts) find the store locked; rotation dates and hosts not checked")
 		r.fix("start `wsx agent` to unlock once, or set WSX_PASSPHRASE_FILE to a file only you can read; `wsx status` shows the rotation dates")
 		return nil
@@ -338,7 +397,7 @@ func doctorNames(r *report, names []string) {
 			continue
 		}
 		if adv := store.NameAdvice(name); adv != "" {
-			r.add(levelWarn, "names", "%s", adv)
+			r.add(levelNote, "names", "%s", adv)
 			n++
 		}
 	}

@@ -3,6 +3,8 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/wsxdev/wsx/store"
@@ -71,4 +73,80 @@ func confirm(t Terminal, question string) (bool, error) {
 	}
 	a = strings.ToLower(strings.TrimSpace(a))
 	return a == "y" || a == "yes", nil
+}
+
+// runRemoveAsked removes the secret name after asking on the terminal,
+// unless yes. Like gh's destructive commands, it refuses to remove
+// without asking when stdin is not a terminal and --yes is not given
+// (exit 2): a script says --yes.
+func (s *session) runRemoveAsked(name string, yes bool) error {
+	if yes {
+		return s.runRemove(name)
+	}
+	refuse := usagef("rm %s deletes the secret and every value kept for it, and cannot be undone; without a terminal to ask on, say --yes", name)
+	if !s.env.StdinIsTerminal {
+		return refuse
+	}
+	metas, err := s.listSecrets()
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(metas, func(m store.Meta) bool { return m.Name == name })
+	if i < 0 {
+		return s.runRemove(name) // not found, with the closest names
+	}
+	t, err := s.env.Terminal()
+	if err != nil {
+		return refuse
+	}
+	defer t.Close()
+	m := metas[i]
+	what := fmt.Sprintf("%s (%s, version %d)", m.Name, m.Type, m.Version)
+	if m.Previous != nil {
+		what = fmt.Sprintf("%s (%s, version %d and the kept value of version %d)", m.Name, m.Type, m.Version, m.Previous.Version)
+	}
+	ok, err := confirm(t, fmt.Sprintf("Remove %s from the store in %s? It cannot be undone.", what, s.home))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s was not removed", name)
+	}
+	return s.runRemove(name)
+}
+
+// setNote is what `wsx set --help` adds about the value it replaces.
+func setNote(createOnly bool) string {
+	if createOnly {
+		return ""
+	}
+	return "\n\nset replaces a value and does not keep the previous one (it is for a value stored by\n" +
+		"mistake). To change a value that programs or services still use, `wsx rotate NAME`\n" +
+		"keeps the previous one until `wsx rotate NAME --finish`, and --undo brings it back."
+}
+
+// setValueNote ends the line of `wsx set` that changed a value.
+func setValueNote(given bool, name string) string {
+	if !given {
+		return ""
+	}
+	return fmt.Sprintf("; the previous value is not kept (`wsx rotate %s` keeps it until --finish)", name)
+}
+
+// askTemplateValue asks for the value of a manifest's secret: a token or
+// password with a hidden prompt, a key or file as the path of the file
+// that holds it (a leading ~/ is the home directory). Empty input skips it.
+func (s *session) askTemplateValue(t Terminal, sec manifestSecret) ([]byte, error) {
+	if sec.Type != store.TypeKey && sec.Type != store.TypeFile {
+		return t.ReadPassword(fmt.Sprintf("Value for %s (input hidden, empty skips it): ", sec.Name))
+	}
+	path, err := readLine(t, fmt.Sprintf("File holding %s (a %s; empty skips it): ", sec.Name, sec.Type))
+	if err != nil || strings.TrimSpace(path) == "" {
+		return nil, err
+	}
+	path = strings.TrimSpace(path)
+	if rest, ok := strings.CutPrefix(path, "~/"); ok && s.env.Getenv("HOME") != "" {
+		path = filepath.Join(s.env.Getenv("HOME"), rest)
+	}
+	return readCapped(path, nil)
 }

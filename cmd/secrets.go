@@ -151,7 +151,7 @@ func (s *session) update(st secretStore, cur store.Secret, o secretOptions) erro
 		what = "updated the value of"
 		warnShort(s.env, m.Name, newVal)
 	}
-	fmt.Fprintf(s.env.Stderr, "wsx: %s %s\n", what, m.Name)
+	fmt.Fprintf(s.env.Stderr, "wsx: %s %s%s\n", what, m.Name, setValueNote(given, m.Name))
 	return s.record(audit.EventUpdated, m.Name, "ok", "")
 }
 

@@ -48,8 +48,9 @@ func templateCommand(env *Env) *cli.Command {
 					"missing one, the command that adds it.", (*session).runTemplateCheck),
 			sub("init", "ask for each missing secret on the terminal and store it",
 				"Asks for each missing token or password with a hidden prompt (empty skips it), validates\n"+
-					"and stores it with the manifest's type, description and hosts. Keys and files are read\n"+
-					"from files: the command to add each is printed.", (*session).runTemplateInit),
+					"and stores it with the manifest's type, description and hosts. For a key or a file it\n"+
+					"asks for the path of the file that holds it (an encrypted key also for its passphrase).",
+				(*session).runTemplateInit),
 			sub("docs", "print the Markdown a README needs to list the required secrets",
 				"Prints \"Requires these secrets:\" and one list item per secret, optional ones marked.",
 				(*session).runTemplateDocs),
@@ -234,10 +235,6 @@ func (s *session) runTemplateInit(m *manifest) error {
 // initOne asks for one secret of a manifest and stores it. ok is false when
 // it was skipped or refused.
 func (s *session) initOne(st secretStore, t Terminal, sec manifestSecret) (ok bool, err error) {
-	if sec.Type == store.TypeKey || sec.Type == store.TypeFile {
-		t.Printf("%s is a %s, read from a file: add it with `%s`\n", sec.Name, sec.Type, addCommandFor(sec))
-		return false, nil
-	}
 	opt := ""
 	if !sec.Required {
 		opt = ", optional"
@@ -245,7 +242,7 @@ func (s *session) initOne(st secretStore, t Terminal, sec manifestSecret) (ok bo
 	if sec.Description != "" {
 		t.Printf("%s (%s%s): %s\n", sec.Name, sec.Type, opt, sec.Description)
 	}
-	val, err := t.ReadPassword(fmt.Sprintf("Value for %s (input hidden, empty skips it): ", sec.Name))
+	val, err := s.askTemplateValue(t, sec)
 	if err != nil {
 		return false, fmt.Errorf("secret %s: %w", sec.Name, err)
 	}
