@@ -57,7 +57,7 @@ func notLetter(r rune) bool { return !unicode.IsLetter(r) }
 // runs are the sequences people type without thinking.
 var runs = []string{
 	"abcdefghijklmnopqrstuvwxyz", "zyxwvutsrqponmlkjihgfedcba",
-	"01234567890", "09876543210", "qwertyuiop", "asdfghjkl", "zxcvbnm", "poiuytrewq",
+	"012345678901234567890", "098765432109876543210", "qwertyuiopasdfghjklzxcvbnm", "mnbvcxzlkjhgfdsapoiuytrewq",
 	"1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
 }
 
