@@ -71,7 +71,7 @@ func execCommand(env *Env) *cli.Command {
 			"  wsx exec -- ./deploy.sh\n" +
 			"  wsx exec --only STRIPE_API_KEY -- node app.js\n" +
 			"  wsx exec -- sh -c 'echo $GITHUB_TOKEN'      # prints ***\n" +
-			"  wsx exec -- kubectl --kubeconfig \"$KUBECONFIG_FILE\" get pods\n\n" +
+			"  wsx exec -- sh -c 'kubectl --kubeconfig \"$KUBECONFIG_FILE\" get pods'\n\n" +
 			"Exit status: the command's, or 128+N when signal N killed it; 126 when it cannot\n" +
 			"be run, 127 when it is not found; wsx's own codes (2 usage, 3 secret not found,\n" +
 			"4 locked) when it did not start.",

@@ -23,9 +23,9 @@ wsx init --kdf-memory 16 --kdf-time 1
 step 'echo "$TOKEN" | wsx add GITHUB_TOKEN --type token --host github.com --description "GitHub API token"'
 printf '%s\n' "$token" | wsx add GITHUB_TOKEN --type token --host github.com --description "GitHub API token"
 
-step 'ssh-keygen -t ed25519 -f id_ed25519 && wsx add SSH_PRIVATE_KEY --type key --from-file id_ed25519'
+step 'ssh-keygen -t ed25519 -f id_ed25519 && wsx add GITHUB_DEPLOY_KEY --type key --from-file id_ed25519'
 ssh-keygen -q -t ed25519 -N '' -C demo -f "$demo/id_ed25519"
-wsx add SSH_PRIVATE_KEY --type key --from-file "$demo/id_ed25519"
+wsx add GITHUB_DEPLOY_KEY --type key --from-file "$demo/id_ed25519"
 rm -f "$demo/id_ed25519"
 
 step wsx list
