@@ -160,15 +160,21 @@ func (s *session) open() error {
 // local API, when an agent serves this store unlocked; else the store
 // opened here and unlocked with the first passphrase source that is
 // available: --passphrase-file, WSX_PASSPHRASE_FILE, the terminal. An agent
-// that answers locked is not asked to unlock: the command opens the store
-// itself, as it would without an agent, and says how to unlock the agent
-// when it cannot.
+// that answers locked is unlocked with the passphrase typed on the
+// terminal (unlockAgent); with a passphrase file, or no terminal, the
+// command opens the store itself, as it would without an agent, and says
+// how to unlock the agent when it cannot.
 func (s *session) unlocked() (secretStore, error) {
 	if s.st != nil && !s.st.Locked() {
 		return s.st, nil
 	}
 	if c, ok := s.viaDaemon(); ok {
 		return daemonStore{s, c}, nil
+	}
+	if s.agentLocked != 0 && s.passphraseFile() == "" {
+		if st, ok, err := s.unlockAgent(); ok {
+			return st, err
+		}
 	}
 	return s.direct()
 }
