@@ -803,14 +803,16 @@ func (s *session) runUnlock() error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	var pass []byte
-	if s.st.NeedsPassphrase() {
-		if pass, err = s.passphrase("Passphrase for the wsx store: "); err != nil {
-			return err
-		}
-		defer clear(pass)
+	unlock := func(p []byte) error {
+		_, err := cl.Unlock(p)
+		return err
 	}
-	if _, err := cl.Unlock(pass); err != nil {
+	if s.st.NeedsPassphrase() {
+		err = s.unlockWith("Passphrase for the wsx store: ", unlock)
+	} else {
+		err = unlock(nil)
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.env.Stderr, "wsx: unlocked the wsx agent (pid %d)\n", st.PID)
