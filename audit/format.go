@@ -13,6 +13,8 @@ import (
 const TimeLayout = "2006-01-02 15:04:05"
 
 var verbs = map[Event]string{
+	EventPassphrase: "Store passphrase changed",
+
 	EventCreated:  "Secret created",
 	EventUpdated:  "Secret updated",
 	EventRotated:  "Secret rotated",
@@ -22,8 +24,6 @@ var verbs = map[Event]string{
 	EventDenied:   "Secret denied",
 	EventLocked:   "Store locked",
 	EventUnlocked: "Store unlocked",
-
-	EventPassphrase: "Store passphrase changed",
 }
 
 // String returns the record's human line, in the location of r.Time

@@ -119,8 +119,10 @@ func validate(r Record) error {
 
 func knownEvent(e Event) bool {
 	switch e {
+	case EventPassphrase:
+		return true
 	case EventCreated, EventUpdated, EventRotated, EventDeleted, EventUsed,
-		EventAccessed, EventDenied, EventLocked, EventUnlocked, EventPassphrase:
+		EventAccessed, EventDenied, EventLocked, EventUnlocked:
 		return true
 	}
 	return false

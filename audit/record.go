@@ -16,8 +16,6 @@ const (
 	EventDenied   Event = "denied"
 	EventLocked   Event = "locked"
 	EventUnlocked Event = "unlocked"
-	// EventPassphrase: the store's passphrase was changed (`wsx passwd`).
-	EventPassphrase Event = "passphrase"
 )
 
 // Via names the part of wsx that handled the event.
@@ -35,6 +33,9 @@ const (
 	ResultDenied = "denied"
 	ResultError  = "error"
 )
+
+// EventPassphrase: the store's passphrase was changed (`wsx passwd`).
+const EventPassphrase Event = "passphrase"
 
 // Actor is the unix user on whose behalf the event happened.
 type Actor struct {
