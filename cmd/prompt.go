@@ -83,7 +83,8 @@ func (s *session) runRemoveAsked(name string, yes bool) error {
 	if yes {
 		return s.runRemove(name)
 	}
-	refuse := usagef("rm %s deletes the secret and every value kept for it, and cannot be undone; without a terminal to ask on, say --yes", name)
+	refuse := withHint(usagef("%s was not removed: there is no terminal to ask on, and --yes was not given", name),
+		"`wsx rm --yes %s` removes the secret and every value kept for it without asking; it cannot be undone", name)
 	if !s.env.StdinIsTerminal {
 		return refuse
 	}
