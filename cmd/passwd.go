@@ -44,7 +44,16 @@ func (s *session) runPasswd(newFile string) error {
 	if !s.st.NeedsPassphrase() {
 		return fmt.Errorf("the data key of the store in %s is held by its %s backend: it has no passphrase to change", s.home, s.st.Backend())
 	}
-	if err := s.unlockWith("Current passphrase for the wsx store: ", s.st.Unlock); err != nil {
+	var cur []byte
+	defer func() { clear(cur) }()
+	err := s.unlockWith("Current passphrase for the wsx store: ", func(p []byte) error {
+		err := s.st.Unlock(p)
+		if err == nil {
+			cur = bytes.Clone(p)
+		}
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	pass, err := s.newStorePassphrase(newFile, "nothing was changed")
@@ -52,6 +61,9 @@ func (s *session) runPasswd(newFile string) error {
 		return err
 	}
 	defer clear(pass)
+	if bytes.Equal(pass, cur) {
+		return errors.New("the new passphrase is the current one; nothing was changed")
+	}
 	if err := s.st.ChangePassphrase(pass); err != nil {
 		return err
 	}
