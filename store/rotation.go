@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Errors of the rotation steps.
@@ -22,7 +23,8 @@ var (
 // released to programs.
 
 // BeginRotation makes v the value of sec and keeps the current value, with
-// its version, type, rotation time and SSH facts, as the previous one. It
+// its version, type, rotation time, expiry and SSH facts, as the previous
+// one; the new value's expiry is not known (Expires becomes zero). It
 // fails with ErrRotationPending when a previous value is already kept (the
 // last rotation was neither finished nor undone) and with ErrInvalidValue
 // when v equals the current value. Store.Update stamps Rotated.
@@ -33,21 +35,22 @@ func (sec *Secret) BeginRotation(v Value) error {
 	if v.Equal(sec.Value) {
 		return fmt.Errorf("secret %s: the new value is the same as the current one: %w", sec.Name, ErrInvalidValue)
 	}
-	sec.Previous = &PreviousMeta{Version: sec.Version, Type: sec.Type, Rotated: sec.Rotated, SSH: sec.SSH}
+	sec.Previous = &PreviousMeta{Version: sec.Version, Type: sec.Type, Rotated: sec.Rotated, Expires: sec.Expires, SSH: sec.SSH}
 	sec.PreviousValue = sec.Value
 	sec.Value = v
+	sec.Expires = time.Time{}
 	return nil
 }
 
 // UndoRotation makes the previous value current again, with the type,
-// rotation time and SSH facts it had, and forgets the value the rotation
+// rotation time, expiry and SSH facts it had, and forgets the value the rotation
 // brought. It fails with ErrNoPrevious when no previous value is kept.
 func (sec *Secret) UndoRotation() error {
 	p := sec.Previous
 	if p == nil {
 		return fmt.Errorf("secret %s: %w", sec.Name, ErrNoPrevious)
 	}
-	sec.Type, sec.Rotated, sec.SSH = p.Type, p.Rotated, p.SSH
+	sec.Type, sec.Rotated, sec.Expires, sec.SSH = p.Type, p.Rotated, p.Expires, p.SSH
 	sec.Value = sec.PreviousValue
 	sec.Previous, sec.PreviousValue = nil, Value{}
 	return nil

@@ -39,7 +39,12 @@ type Meta struct {
 	Updated     time.Time     `json:"updated"`
 	Rotated     time.Time     `json:"rotated,omitempty"`
 	RotateEvery time.Duration `json:"rotate_every,omitempty"` // 0: none
-	Version     uint64        `json:"version"`
+	// Expires is when the current value stops working at its service, as
+	// the user (`--expires`) or git (password_expiry_utc) said; zero when
+	// not known. Unlike the rotation due date, which is advice, it is a
+	// fact the credential helper passes on to git.
+	Expires time.Time `json:"expires,omitzero"`
+	Version uint64    `json:"version"`
 
 	// SSH holds the public facts of a parsed SSH private key; nil for
 	// other types and for raw key material.
@@ -58,6 +63,7 @@ type PreviousMeta struct {
 	Version uint64    `json:"version"`          // the version that held the value
 	Type    Type      `json:"type"`             // its type
 	Rotated time.Time `json:"rotated,omitzero"` // its Rotated; zero when it was the first value
+	Expires time.Time `json:"expires,omitzero"` // its Expires
 	SSH     *SSHKey   `json:"ssh,omitempty"`    // its SSH facts
 }
 

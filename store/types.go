@@ -153,7 +153,9 @@ func checkValue(typ Type, v Value, keyPass func() ([]byte, error)) (Value, *SSHK
 		return v, nil, fmt.Errorf("value of %d bytes is larger than %d: %w", len(b), MaxFileSize, ErrInvalidValue)
 	}
 	switch typ {
-	case TypeToken, TypePassword:
+	case TypeToken:
+		// A password may be empty: logins by SSO or Kerberos (git's
+		// http.emptyAuth) use an empty user name and password.
 		if len(b) == 0 {
 			return v, nil, fmt.Errorf("a %s cannot be empty: %w", typ, ErrInvalidValue)
 		}
