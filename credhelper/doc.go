@@ -32,7 +32,9 @@
 //     Hosts entry is `host`, `host:port`, `host/path/prefix`, or a URL
 //     `scheme://[user@]host[:port][/path/prefix]`. An entry without a
 //     scheme matches https only; plain http needs an explicit `http://`
-//     entry. An entry with a path matches only requests whose path lies
+//     entry. When nothing answers and a secret would have but for the
+//     scheme, stderr names it with the `wsx set` that allows the scheme.
+//     An entry with a path matches only requests whose path lies
 //     under it, segment by segment (`org` covers `org/repo.git`, not
 //     `organisation/x`; a last segment `repo` also covers `repo.git`), so
 //     path-limited secrets need git's credential.useHttpPath. When several
@@ -61,19 +63,24 @@
 //
 // get releases at most one value, and only after the Auditor recorded the
 // use: if recording fails, nothing is printed. A value holding LF, CR or NUL
-// is never printed. When a secret's rotation due date is known (RotateEvery
-// set) it is sent as password_expiry_utc; git ignores an expired password,
-// so an overdue secret also gets a note on stderr.
+// is never printed. password_expiry_utc is sent only for a real expiry
+// (Meta.Expires: `--expires`, or the expiry git asked to store), never for
+// a rotation due date: git 2.41 and newer drop a credential whose expiry
+// has passed, which would stop a token that still works. An overdue
+// rotation is left to Options.Remind; a past --expires gets a note on
+// stderr. A stored credential comes back exactly as git approved it: an
+// empty user name and password are sent as `username=` and `password=`.
 //
 // store keeps what git approved unless it has no password or no user
-// name, is ephemeral, or has already expired; storing a value equal to the
+// name line (empty ones count: SSO and Kerberos logins approve them), is
+// ephemeral, or has already expired; storing a value equal to the
 // named secret or stored credential that answers is not a write. When a
 // named secret answers the request with another value, the approved
 // credential is not kept (the named secret would shadow it) and stderr says
 // to rotate the named secret.
 //
 // erase removes stored credentials that match, and only when their
-// password equals the one git sends (or git sends none), like git's own
+// password equals the one git sends (or git sends no password line), like git's own
 // store helper. It never deletes a named secret: when git rejects one, a
 // `denied` audit record is written and stderr tells the user to rotate it.
 //

@@ -50,6 +50,15 @@ type Options struct {
 	// agent, no terminal, no WSX_PASSPHRASE_FILE). Secrets is not used.
 	Locked bool
 
+	// Remind, when set, is given the metadata of each named secret get
+	// released, after it was sent: the caller reminds of an overdue
+	// rotation there (cmd does so at most once a day per secret).
+	Remind func(store.Meta)
+
+	// UnlockHint is the fix shown when the store is locked, e.g. "unlock
+	// the agent with `wsx unlock`"; "" shows how to start the agent.
+	UnlockHint string
+
 	// Caller returns what is known of the git command that asked: Command
 	// (see Command), Repo, Remote, Branch, Commit. The helper fills in
 	// Protocol, Host and Path. It is called at most once, and only when a
@@ -65,8 +74,8 @@ const (
 	OpCapability = "capability"
 )
 
-// unlockHint is the fix for a locked store.
-const unlockHint = "unlock it with `wsx unlock` (or set WSX_PASSPHRASE_FILE)"
+// defaultUnlockHint is the fix for a locked store when no agent runs.
+const defaultUnlockHint = "start the agent with `eval \"$(wsx agent -s)\"` (or set WSX_PASSPHRASE_FILE)"
 
 // Run performs one helper operation. An operation it does not know prints
 // nothing and returns nil, as gitcredentials(7) asks. A returned error
@@ -137,6 +146,10 @@ func (h *helper) note(format string, args ...any) {
 }
 
 func (h *helper) locked(op string) {
+	unlockHint := h.opts.UnlockHint
+	if unlockHint == "" {
+		unlockHint = defaultUnlockHint
+	}
 	switch op {
 	case OpGet:
 		h.note("the store is locked, so git will ask for the password; %s", unlockHint)
@@ -161,20 +174,18 @@ func (h *helper) auditContext() audit.Context {
 	return h.ctx
 }
 
-// dueOf is m's rotation due date, or the zero time when it has none.
-func dueOf(m store.Meta) time.Time {
-	due, _ := m.RotationDue()
-	return due
+// expiredAt reports whether expiry, when known, is not after now. Only
+// Meta.Expires is an expiry: a rotation due date is advice, and sending it
+// as password_expiry_utc would make git 2.41 and newer drop a token that
+// still works.
+func expiredAt(expiry, now time.Time) bool {
+	return !expiry.IsZero() && !expiry.After(now)
 }
 
-// expiredAt reports whether due, when known, is not after now.
-func expiredAt(due, now time.Time) bool {
-	return !due.IsZero() && !due.After(now)
-}
-
-// safeValue reports whether v can travel in the protocol.
-func safeValue(v store.Value) bool {
-	return !v.IsZero() && !bytes.ContainsAny(v.Bytes(), "\n\r\x00")
+// safeValue reports whether the value of sec can travel in the protocol.
+// Only a password may be empty (SSO and Kerberos logins).
+func safeValue(sec store.Secret) bool {
+	return (!sec.Value.IsZero() || sec.Type == store.TypePassword) && !bytes.ContainsAny(sec.Value.Bytes(), "\n\r\x00")
 }
 
 func (h *helper) get() error {
@@ -185,7 +196,7 @@ func (h *helper) get() error {
 	named, stored, needsPath := candidates(metas, h.t)
 	now := h.opts.Now()
 	for _, c := range append(named, stored...) {
-		if c.stored && expiredAt(dueOf(c.meta), now) {
+		if c.stored && expiredAt(c.meta.Expires, now) {
 			continue // expired; git would ignore it, so its value is not read
 		}
 		sec, err := h.opts.Secrets.Get(c.meta.Name)
@@ -195,11 +206,13 @@ func (h *helper) get() error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", c.meta.Name, err)
 		}
-		due := dueOf(sec.Meta)
-		if c.stored && expiredAt(due, now) {
+		if c.stored && expiredAt(sec.Expires, now) {
 			continue // expired since List
 		}
-		return h.release(c, sec, due, now)
+		return h.release(c, sec, now)
+	}
+	if miss, ok := schemeMiss(metas, h.t); ok {
+		h.note("%s", miss)
 	}
 	if len(needsPath) > 0 {
 		h.note("%s is limited to paths on %s, but git sent no path; run `git config --global credential.useHttpPath true`",
@@ -208,10 +221,12 @@ func (h *helper) get() error {
 	return nil
 }
 
-// release sends sec to git once the use is on record.
-func (h *helper) release(c candidate, sec store.Secret, due, now time.Time) error {
+// release sends sec to git once the use is on record. A stored
+// credential goes back exactly as git approved it, empty user name or
+// password included.
+func (h *helper) release(c candidate, sec store.Secret, now time.Time) error {
 	name := c.meta.Name
-	if !safeValue(sec.Value) {
+	if !safeValue(sec) {
 		what := "is empty"
 		if !sec.Value.IsZero() {
 			what = "holds a line break or NUL byte, which git cannot receive"
@@ -220,18 +235,24 @@ func (h *helper) release(c candidate, sec store.Secret, due, now time.Time) erro
 	}
 	var out bytes.Buffer
 	defer func() { clear(out.Bytes()) }()
-	if err := Format(&out, Response{Username: c.username, Password: sec.Value, PasswordExpiry: due}); err != nil {
+	resp := Response{Username: c.username, Password: sec.Value, HasUsername: c.stored, HasPassword: true, PasswordExpiry: sec.Expires}
+	if err := Format(&out, resp); err != nil {
 		return fmt.Errorf("secret %s: user name: %w", name, err)
 	}
 	if err := h.opts.Auditor.Used(name, h.auditContext()); err != nil {
 		return fmt.Errorf("audit log unavailable, so %s was not released: %w", name, err)
 	}
-	if !c.stored && expiredAt(due, now) {
-		h.note("%s was due for rotation on %s, so git treats it as expired; rotate it with `wsx rotate %s`",
-			name, due.UTC().Format(time.DateOnly), name)
+	if !c.stored && expiredAt(sec.Expires, now) {
+		h.note("%s expired on %s (its --expires), so git 2.41 and newer will not use it; give it a new value with `wsx rotate %s`, or if it still works, `wsx set %s --expires never`",
+			name, sec.Expires.UTC().Format(time.DateOnly), name, name)
 	}
-	_, err := h.opts.Stdout.Write(out.Bytes())
-	return err
+	if _, err := h.opts.Stdout.Write(out.Bytes()); err != nil {
+		return err
+	}
+	if !c.stored && h.opts.Remind != nil {
+		h.opts.Remind(sec.Meta)
+	}
+	return nil
 }
 
 // expired reports whether the request's password has expired already.
@@ -255,7 +276,7 @@ func validScheme(s string) bool {
 
 func (h *helper) store() error {
 	req := h.req
-	if req.Password.IsZero() || req.Username == "" || req.Ephemeral || h.expired() || !validScheme(h.t.protocol) {
+	if !req.HasPassword || !req.HasUsername || req.Ephemeral || h.expired() || !validScheme(h.t.protocol) {
 		return nil // nothing git's store helper would keep, or not meant to be kept
 	}
 	metas, err := h.opts.Secrets.List()
@@ -300,13 +321,7 @@ func (h *helper) put(k storedKey) error {
 		s.Username = k.username
 		s.Value = h.req.Password
 		s.RotateEvery = 0
-		if !expiry.IsZero() {
-			from := s.Rotated
-			if from.IsZero() {
-				from = s.Created
-			}
-			s.RotateEvery = max(expiry.Sub(from), time.Second)
-		}
+		s.Expires = expiry
 	}
 	for range 3 { // Add and Update race with other helpers; settle in a few rounds
 		cur, err := h.opts.Secrets.Get(name)
@@ -325,7 +340,7 @@ func (h *helper) put(k storedKey) error {
 		case err != nil:
 			return fmt.Errorf("read %s: %w", name, err)
 		}
-		if cur.Value.Equal(h.req.Password) && cur.Username == k.username && sameExpiry(dueOf(cur.Meta), expiry) {
+		if cur.Value.Equal(h.req.Password) && cur.Username == k.username && sameExpiry(cur.Expires, expiry) {
 			return nil // already stored: no rewrite
 		}
 		_, err = h.opts.Secrets.Update(name, func(s *store.Secret) error { fill(s); return nil })
@@ -362,7 +377,7 @@ func (h *helper) erase() error {
 		return fmt.Errorf("list secrets: %w", err)
 	}
 	named, stored, _ := candidates(metas, h.t)
-	if !h.req.Password.IsZero() {
+	if h.req.HasPassword {
 		for _, c := range named {
 			same, err := h.holdsPassword(c.meta.Name)
 			if err != nil {
@@ -379,7 +394,7 @@ func (h *helper) erase() error {
 		}
 	}
 	for _, c := range stored {
-		if !h.req.Password.IsZero() {
+		if h.req.HasPassword {
 			same, err := h.holdsPassword(c.meta.Name)
 			if err != nil {
 				return err

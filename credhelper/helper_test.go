@@ -35,6 +35,11 @@ func withUser(s store.Secret, user string) store.Secret {
 	return s
 }
 
+func withExpiry(s store.Secret, at time.Time) store.Secret {
+	s.Expires = at
+	return s
+}
+
 func withRotation(s store.Secret, created time.Time, every time.Duration) store.Secret {
 	s.Created = created
 	s.RotateEvery = every
@@ -212,7 +217,8 @@ func TestGet(t *testing.T) {
 		{"userinfo look-alike (16)", []store.Secret{token("T", canary, "git.example.com")},
 			[]step{{op: "get", in: "url=https://git.example.com@evil.test/x\n"}}},
 		{"plain http needs an explicit entry", []store.Secret{token("T", canary, "git.example.com")},
-			[]step{{op: "get", in: "protocol=http\nhost=git.example.com\n"}}},
+			[]step{{op: "get", in: "protocol=http\nhost=git.example.com\n",
+				stderr: "T is for https://git.example.com only (a --host without a scheme means https), so it was not sent over http; to allow http, run `wsx set T --host http://git.example.com`"}}},
 		{"explicit http entry", []store.Secret{token("T", canary, "http://127.0.0.1:8080")},
 			[]step{{op: "get", in: "protocol=http\nhost=127.0.0.1:8080\n", out: "username=x-access-token\npassword=" + canary + "\n", audit: []string{"used T"}}}},
 		{"other protocol", []store.Secret{token("T", canary, "https://git.example.com")},
@@ -265,12 +271,39 @@ func TestGet(t *testing.T) {
 		{"username with LF (19)", []store.Secret{withUser(token("GITHUB_TOKEN", canary, "github.com"), "bob\nhost=evil")},
 			[]step{{op: "get", in: ghGet, err: ErrUnsafeValue}}},
 
-		// Rotation due date as password_expiry_utc.
-		{"expiry sent", []store.Secret{withRotation(token("GITHUB_TOKEN", canary, "github.com"), due.Add(-90*24*time.Hour), 90*24*time.Hour)},
+		// Only a real expiry is sent; a rotation due date never is.
+		{"rotation due date not sent", []store.Secret{withRotation(token("GITHUB_TOKEN", canary, "github.com"), due.Add(-90*24*time.Hour), 90*24*time.Hour)},
+			[]step{{op: "get", in: ghGet, out: ghOut, audit: []string{"used GITHUB_TOKEN"}}}},
+		{"overdue rotation not sent", []store.Secret{withRotation(token("GITHUB_TOKEN", canary, "github.com"), testNow.Add(-91*24*time.Hour), 90*24*time.Hour)},
+			[]step{{op: "get", in: ghGet, out: ghOut, audit: []string{"used GITHUB_TOKEN"}}}},
+		{"--expires sent", []store.Secret{withExpiry(token("GITHUB_TOKEN", canary, "github.com"), due)},
 			[]step{{op: "get", in: ghGet, out: ghOut + "password_expiry_utc=" + strconv.FormatInt(due.Unix(), 10) + "\n", audit: []string{"used GITHUB_TOKEN"}}}},
-		{"overdue noted", []store.Secret{withRotation(token("GITHUB_TOKEN", canary, "github.com"), testNow.Add(-48*time.Hour), 24*time.Hour)},
+		{"--expires past noted", []store.Secret{withExpiry(token("GITHUB_TOKEN", canary, "github.com"), testNow.Add(-24*time.Hour))},
 			[]step{{op: "get", in: ghGet, out: ghOut + "password_expiry_utc=" + strconv.FormatInt(testNow.Add(-24*time.Hour).Unix(), 10) + "\n",
-				stderr: "wsx rotate GITHUB_TOKEN", audit: []string{"used GITHUB_TOKEN"}}}},
+				stderr: "GITHUB_TOKEN expired on 2025-02-28 (its --expires), so git 2.41 and newer will not use it; give it a new value with `wsx rotate GITHUB_TOKEN`, or if it still works, `wsx set GITHUB_TOKEN --expires never`",
+				audit:  []string{"used GITHUB_TOKEN"}}}},
+
+		// An empty password is sent as password=.
+		{"empty password secret", []store.Secret{withUser(secret("SSO_PASSWORD", store.TypePassword, "", "sso.example.com"), "alice")},
+			[]step{{op: "get", in: "protocol=https\nhost=sso.example.com\n", out: "username=alice\npassword=\n", audit: []string{"used SSO_PASSWORD"}}}},
+
+		// A secret that misses only by its scheme is named, with the fix.
+		{"scheme miss keeps other hosts", []store.Secret{token("LOCAL_TOKEN", canary, "git.example.com", "127.0.0.1:8088")},
+			[]step{{op: "get", in: "protocol=http\nhost=127.0.0.1:8088\n",
+				stderr: "LOCAL_TOKEN is for https://127.0.0.1:8088 only (a --host without a scheme means https), so it was not sent over http; to allow http, run `wsx set LOCAL_TOKEN --host git.example.com --host http://127.0.0.1:8088`"}}},
+		{"scheme miss of an http entry", []store.Secret{token("LOCAL_TOKEN", canary, "http://bob@127.0.0.1:8088/org")},
+			[]step{{op: "get", in: "protocol=https\nhost=127.0.0.1:8088\npath=org/r.git\n",
+				stderr: "LOCAL_TOKEN is for http://bob@127.0.0.1:8088/org only, so it was not sent over https; to allow https, run `wsx set LOCAL_TOKEN --host https://bob@127.0.0.1:8088/org`"}}},
+		{"no scheme note for another port", []store.Secret{token("LOCAL_TOKEN", canary, "127.0.0.1:8088")},
+			[]step{{op: "get", in: "protocol=http\nhost=127.0.0.1:8089\n"}}},
+		{"no scheme note for another user", []store.Secret{withUser(token("LOCAL_TOKEN", canary, "127.0.0.1:8088"), "bob")},
+			[]step{{op: "get", in: "protocol=http\nhost=127.0.0.1:8088\nusername=alice\n"}}},
+		{"no scheme note for other protocols", []store.Secret{token("LOCAL_TOKEN", canary, "127.0.0.1:8088")},
+			[]step{{op: "get", in: "protocol=ftp\nhost=127.0.0.1:8088\n"}}},
+		{"no scheme note when another secret answers", []store.Secret{
+			token("A_TOKEN", canary, "127.0.0.1:8088"),
+			token("B_TOKEN", "other", "http://127.0.0.1:8088"),
+		}, []step{{op: "get", in: "protocol=http\nhost=127.0.0.1:8088\n", out: "username=x-access-token\npassword=other\n", audit: []string{"used B_TOKEN"}}}},
 
 		// 18: unknown operation.
 		{"unknown operation (18)", []store.Secret{token("GITHUB_TOKEN", canary, "github.com")},
@@ -327,7 +360,7 @@ func TestLocked(t *testing.T) {
 		in := ghGet[:len(ghGet)-1] + "username=alice\npassword=" + canary + "\n"
 		t.Run(op+"/option", func(t *testing.T) {
 			sec := newFakeSecrets(fixedClock, token("GITHUB_TOKEN", canary, "github.com"))
-			runSteps(t, sec, &fakeAuditor{}, true, []step{{op: op, in: in, stderr: "wsx unlock"}})
+			runSteps(t, sec, &fakeAuditor{}, true, []step{{op: op, in: in, stderr: "start the agent with `eval \"$(wsx agent -s)\"`"}})
 			if sec.writeCount() != 0 {
 				t.Error("locked store written")
 			}
@@ -591,12 +624,14 @@ func TestParallel(t *testing.T) {
 // TestGetSkipsExpiredUnread: a stored credential past its expiry is
 // passed over on its metadata; its value is never read.
 func TestGetSkipsExpiredUnread(t *testing.T) {
-	stored := func(user, value string, created time.Time, every time.Duration) store.Secret {
+	stored := func(user, value string, created, expires time.Time) store.Secret {
 		k := storedKey{protocol: "https", host: "git.example.com", username: user}
-		return withRotation(withUser(secret(k.name(), store.TypePassword, value, k.url()), user), created, every)
+		s := withExpiry(withUser(secret(k.name(), store.TypePassword, value, k.url()), user), expires)
+		s.Created, s.Updated = created, created
+		return s
 	}
-	old := stored("bob", "bobs-expired-password", testNow.Add(-2*time.Hour), time.Hour) // newer, expired
-	cur := stored("alice", canary, testNow.Add(-3*time.Hour), 0)
+	old := stored("bob", "bobs-expired-password", testNow.Add(-2*time.Hour), testNow.Add(-time.Hour)) // newer, expired
+	cur := stored("alice", canary, testNow.Add(-3*time.Hour), time.Time{})
 	sec := newFakeSecrets(fixedClock, old, cur)
 	aud := &fakeAuditor{}
 	out, _, err := runHelper(t, "get", exGet, sec, aud, false)

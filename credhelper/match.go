@@ -2,6 +2,7 @@ package credhelper
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -269,4 +270,49 @@ func candidates(metas []store.Meta, t target) (named, stored []candidate, needsP
 		return strings.Compare(a.meta.Name, b.meta.Name)
 	})
 	return named, stored, needsPath
+}
+
+// schemeMiss explains why no named secret answered t when one would have
+// but for the scheme: the usual case is a secret added with `--host
+// 127.0.0.1:8088` (https only) asked for over plain http. The matching
+// rule stays; the note names the secret, the entry and the `wsx set`
+// that allows the other scheme, keeping the secret's other hosts. ok is
+// false when no secret misses only by its scheme.
+func schemeMiss(metas []store.Meta, t target) (note string, ok bool) {
+	if t.protocol != "http" && t.protocol != "https" {
+		return "", false
+	}
+	for _, m := range metas {
+		if m.Type != store.TypeToken && m.Type != store.TypePassword || IsStored(m) {
+			continue
+		}
+		if m.Username != "" && t.username != "" && m.Username != t.username {
+			continue
+		}
+		for i, h := range m.Hosts {
+			p, good := parsePattern(h)
+			if !good || p.protocol == t.protocol {
+				continue
+			}
+			scheme := p.protocol
+			p.protocol = t.protocol
+			if _, hit, _ := p.match(t); !hit {
+				continue
+			}
+			rest, why := h, " (a --host without a scheme means https)"
+			if _, after, found := strings.Cut(h, "://"); found {
+				rest, why = after, ""
+			}
+			fix := "wsx set " + m.Name
+			for j, other := range m.Hosts {
+				if j == i {
+					other = t.protocol + "://" + rest
+				}
+				fix += " --host " + other
+			}
+			return fmt.Sprintf("%s is for %s://%s only%s, so it was not sent over %s; to allow %s, run `%s`",
+				m.Name, scheme, rest, why, t.protocol, t.protocol, fix), true
+		}
+	}
+	return "", false
 }

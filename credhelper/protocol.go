@@ -42,8 +42,12 @@ type Request struct {
 	Host     string // host name with ":port" when the URL had one
 	Path     string // repository path, when git sends it (credential.useHttpPath)
 	Username string
+	Password store.Value
+	// HasUsername and HasPassword say that git sent the attribute, perhaps
+	// empty: an empty user name and password are a credential (SSO or
+	// Kerberos logins with http.emptyAuth approve one), not a missing one.
+	HasUsername, HasPassword bool
 
-	Password          store.Value
 	PasswordExpiry    time.Time // password_expiry_utc; zero when absent or 0
 	OAuthRefreshToken store.Value
 	AuthType          string
@@ -62,12 +66,15 @@ type Request struct {
 // that are set; the helper itself sets only Username, Password and
 // PasswordExpiry, as gitcredentials(7) asks of well-behaved helpers.
 type Response struct {
-	Protocol       string
-	Host           string
-	Path           string
-	Username       string
-	Password       store.Value
-	PasswordExpiry time.Time // zero: not sent
+	Protocol string
+	Host     string
+	Path     string
+	Username string
+	Password store.Value
+	// HasUsername and HasPassword send username= and password= even when
+	// empty.
+	HasUsername, HasPassword bool
+	PasswordExpiry           time.Time // zero: not sent
 }
 
 // single-valued attributes, for duplicate detection.
@@ -168,11 +175,11 @@ func (req *Request) set(line []byte, n int, seen *int) error {
 		}
 	case "username":
 		if err = once(fUsername); err == nil {
-			req.Username = string(val)
+			req.Username, req.HasUsername = string(val), true
 		}
 	case "password":
 		if err = once(fPassword); err == nil {
-			req.Password = store.NewValue(val)
+			req.Password, req.HasPassword = store.NewValue(val), true
 		}
 	case "oauth_refresh_token":
 		if err = once(fRefresh); err == nil {
@@ -261,13 +268,13 @@ func (req *Request) setURL(raw string, n int, seen *int) error {
 		if err := set(fUsername, "username"); err != nil {
 			return err
 		}
-		req.Username = u.username
+		req.Username, req.HasUsername = u.username, true
 	}
 	if u.hasPassword {
 		if err := set(fPassword, "password"); err != nil {
 			return err
 		}
-		req.Password = store.NewValue([]byte(u.password))
+		req.Password, req.HasPassword = store.NewValue([]byte(u.password)), true
 	}
 	return nil
 }
@@ -321,17 +328,19 @@ func parseBool(s, key string, n int) (bool, error) {
 	return false, fmt.Errorf("line %d: %s is not a boolean: %w", n, key, ErrMalformed)
 }
 
-// Format writes resp in the protocol's format with a single Write. It
-// refuses, writing nothing, any value that holds LF, CR or NUL, and any
-// line longer than MaxLineLen. Errors name the attribute, never its value.
+// Format writes resp in the protocol's format with a single Write. An
+// empty attribute is left out, except username and password when
+// HasUsername or HasPassword ask for them. It refuses, writing nothing,
+// any value that holds LF, CR or NUL, and any line longer than
+// MaxLineLen. Errors name the attribute, never its value.
 func Format(w io.Writer, resp Response) error {
 	var b bytes.Buffer
 	defer func() {
 		buf := b.Bytes()
 		clear(buf[:cap(buf)])
 	}()
-	add := func(key string, val []byte) error {
-		if len(val) == 0 {
+	add := func(key string, val []byte, always bool) error {
+		if len(val) == 0 && !always {
 			return nil
 		}
 		if bytes.ContainsAny(val, "\n\r\x00") {
@@ -355,17 +364,18 @@ func Format(w io.Writer, resp Response) error {
 		expiry = strconv.AppendInt(nil, sec, 10)
 	}
 	for _, kv := range []struct {
-		key string
-		val []byte
+		key    string
+		val    []byte
+		always bool
 	}{
-		{"protocol", []byte(resp.Protocol)},
-		{"host", []byte(resp.Host)},
-		{"path", []byte(resp.Path)},
-		{"username", []byte(resp.Username)},
-		{"password", resp.Password.Bytes()},
-		{"password_expiry_utc", expiry},
+		{"protocol", []byte(resp.Protocol), false},
+		{"host", []byte(resp.Host), false},
+		{"path", []byte(resp.Path), false},
+		{"username", []byte(resp.Username), resp.HasUsername},
+		{"password", resp.Password.Bytes(), resp.HasPassword},
+		{"password_expiry_utc", expiry, false},
 	} {
-		if err := add(kv.key, kv.val); err != nil {
+		if err := add(kv.key, kv.val, kv.always); err != nil {
 			return err
 		}
 	}

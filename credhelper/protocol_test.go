@@ -21,20 +21,25 @@ func TestParse(t *testing.T) {
 		err  bool
 	}{
 		{name: "git's get", in: "protocol=https\nhost=example.com:8443\npath=org/r.git\nusername=bob\n\n",
-			want: Request{Protocol: "https", Host: "example.com:8443", Path: "org/r.git", Username: "bob"}},
+			want: Request{Protocol: "https", Host: "example.com:8443", Path: "org/r.git", Username: "bob", HasUsername: true}},
 		{name: "crlf", in: "protocol=https\r\nhost=example.com\r\n\r\nignored",
 			want: Request{Protocol: "https", Host: "example.com"}},
 		{name: "eof without newline", in: "protocol=https\nhost=example.com",
 			want: Request{Protocol: "https", Host: "example.com"}},
-		{name: "value with '='", in: "password=a=b=c\n", pass: "a=b=c"},
-		{name: "empty password", in: "password=\n", pass: ""},
+		{name: "value with '='", in: "password=a=b=c\n", pass: "a=b=c", want: Request{HasPassword: true}},
+		{name: "empty password", in: "password=\n", pass: "", want: Request{HasPassword: true}},
+		{name: "empty user name", in: "username=\n", want: Request{HasUsername: true}},
+		{name: "url with empty user and password", in: "url=https://:@example.com\n",
+			want: Request{Protocol: "https", Host: "example.com", HasUsername: true, HasPassword: true}},
+		{name: "url with empty user", in: "url=https://@example.com\n",
+			want: Request{Protocol: "https", Host: "example.com", HasUsername: true}},
 		{name: "url", in: "url=https://al%40ice:pa%3Ass@Example.com:8443//org/r.git//?x#y\n",
-			want: Request{Protocol: "https", Host: "Example.com:8443", Path: "org/r.git//?x#y", Username: "al@ice"}, pass: "pa:ss"},
+			want: Request{Protocol: "https", Host: "Example.com:8443", Path: "org/r.git//?x#y", Username: "al@ice", HasUsername: true, HasPassword: true}, pass: "pa:ss"},
 		{name: "url query ends host", in: "url=https://example.com?x=1\n",
 			want: Request{Protocol: "https", Host: "example.com", Path: "?x=1"}},
 		{name: "url empty host", in: "url=cert:///etc/c.pem\n", want: Request{Protocol: "cert", Path: "etc/c.pem"}},
 		{name: "url then other fields", in: "url=https://example.com\nusername=bob\n",
-			want: Request{Protocol: "https", Host: "example.com", Username: "bob"}},
+			want: Request{Protocol: "https", Host: "example.com", Username: "bob", HasUsername: true}},
 		{name: "multi-valued", in: "capability[]=authtype\ncapability[]=state\nwwwauth[]=Basic\nwwwauth[]=\nwwwauth[]=Bearer\nstate[]=wsx:1\n",
 			want: Request{Capabilities: []string{"authtype", "state"}, WWWAuth: []string{"Bearer"}, State: []string{"wsx:1"}}},
 		{name: "flags", in: "ephemeral=TRUE\ncontinue=1\nquit=no\nauthtype=Bearer\nrequest_url=https://x/y?z\n",
@@ -97,6 +102,7 @@ func TestParse(t *testing.T) {
 
 func equalRequest(a, b Request) bool {
 	return a.Protocol == b.Protocol && a.Host == b.Host && a.Path == b.Path && a.Username == b.Username &&
+		a.HasUsername == b.HasUsername && a.HasPassword == b.HasPassword &&
 		a.Password.Equal(b.Password) && a.PasswordExpiry.Equal(b.PasswordExpiry) &&
 		a.OAuthRefreshToken.Equal(b.OAuthRefreshToken) && a.AuthType == b.AuthType &&
 		a.Credential.Equal(b.Credential) && a.Ephemeral == b.Ephemeral && a.Continue == b.Continue &&
@@ -232,6 +238,21 @@ func TestFormat(t *testing.T) {
 	if err := Format(&w, Response{Password: store.NewValue([]byte("p")), PasswordExpiry: time.Unix(-5, 0)}); err != nil || w.String() != "password=p\npassword_expiry_utc=1\n" {
 		t.Errorf("pre-1970 expiry: %q, %v", w.String(), err)
 	}
+	// Empty user name and password are sent only when asked for.
+	for _, tc := range []struct {
+		resp Response
+		want string
+	}{
+		{Response{HasUsername: true, HasPassword: true}, "username=\npassword=\n"},
+		{Response{HasPassword: true}, "password=\n"},
+		{Response{Username: "bob", HasPassword: true}, "username=bob\npassword=\n"},
+		{Response{}, ""},
+	} {
+		w = oneWrite{}
+		if err := Format(&w, tc.resp); err != nil || w.String() != tc.want {
+			t.Errorf("Format(%+v) = %q, %v; want %q", tc.resp, w.String(), err, tc.want)
+		}
+	}
 }
 
 func FuzzParse(f *testing.F) {
@@ -261,7 +282,8 @@ func FuzzParse(f *testing.F) {
 		}
 		resp := Response{
 			Protocol: req.Protocol, Host: req.Host, Path: req.Path, Username: req.Username,
-			Password: req.Password, PasswordExpiry: req.PasswordExpiry,
+			Password: req.Password, HasUsername: req.HasUsername, HasPassword: req.HasPassword,
+			PasswordExpiry: req.PasswordExpiry,
 		}
 		var out bytes.Buffer
 		if err := Format(&out, resp); err != nil {
@@ -273,6 +295,7 @@ func FuzzParse(f *testing.F) {
 		}
 		if again.Protocol != req.Protocol || again.Host != req.Host || again.Path != req.Path ||
 			again.Username != req.Username || !again.Password.Equal(req.Password) ||
+			again.HasUsername != req.HasUsername || again.HasPassword != req.HasPassword ||
 			!again.PasswordExpiry.Equal(req.PasswordExpiry) {
 			t.Fatalf("round trip changed the request")
 		}

@@ -91,6 +91,14 @@ func TestRealStore(t *testing.T) {
 		t.Error("get after erase: still answered")
 	}
 
+	// An empty user name and password (SSO, Kerberos) are kept and come
+	// back exactly.
+	sso := "protocol=https\nhost=sso.example.test\n"
+	run(OpStore, sso+"username=\npassword=\n")
+	if got := run(OpGet, sso); got != "username=\npassword=\n" {
+		t.Errorf("get of the empty credential: got %q", got)
+	}
+
 	// A target whose URL is longer than the store keeps is not stored, and
 	// stderr says so rather than failing.
 	long := "protocol=https\nhost=git.example.test\npath=" + strings.Repeat("p", 300) + "\nusername=bob\npassword=x1234\n"
