@@ -133,9 +133,10 @@ func secretFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Usage: "token, password, key or file (add: default token)"},
 		&cli.StringFlag{Name: "description", Aliases: []string{"d"}, Usage: "what the secret is for"},
-		&cli.StringSliceFlag{Name: "host", Usage: "a git host the secret answers for (repeatable): HOST, HOST:PORT or HOST/PATH"},
+		&cli.StringSliceFlag{Name: "host", Usage: "a git host the secret answers for (repeatable): HOST, HOST:PORT or HOST/PATH for https only; http://HOST[:PORT] for plain http"},
 		&cli.StringFlag{Name: "username", Usage: "the user name sent to git with the secret"},
 		&cli.StringFlag{Name: "rotate-every", Usage: "rotation period: 90d, 12w, 720h or never (default by type: token 90d, password 180d, key 365d, file never)"},
+		&cli.StringFlag{Name: "expires", Usage: "when the value stops working at its service, as it told you: a date (2026-12-31, through that day), an RFC 3339 time, 30d from now, or never; git is told, a rotation period is not"},
 		&cli.StringFlag{Name: "from-file", Aliases: []string{"f"}, Usage: "read the value from `PATH` instead of stdin or a prompt"},
 		&cli.StringFlag{Name: "key-passphrase-file", Usage: "passphrase of an encrypted SSH key, from `FILE`, instead of a prompt"},
 		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "allow a name such as PATH or LD_PRELOAD that changes how programs run"},
@@ -176,6 +177,13 @@ func addCommand(env *Env, name, usage string, createOnly bool) *cli.Command {
 			if c.IsSet("rotate-every") {
 				r := c.String("rotate-every")
 				o.RotateEvery = &r
+			}
+			if c.IsSet("expires") {
+				e, err := parseExpires(c.String("expires"), env.Now())
+				if err != nil {
+					return err
+				}
+				o.Expires = &e
 			}
 			return s.runAdd(o)
 		}),

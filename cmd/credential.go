@@ -32,6 +32,7 @@ func (s *session) runCredential(op string) error {
 		return *caller
 	}
 	opts.Caller = func() audit.Context { return who().context() }
+	opts.Remind = func(m store.Meta) { s.remindOverdue([]store.Meta{m}) }
 	switch op {
 	case credhelper.OpGet, credhelper.OpStore, credhelper.OpErase:
 		st, err := s.unlockedForGit()
@@ -49,6 +50,7 @@ func (s *session) runCredential(op string) error {
 			opts.Auditor = credAuditor{s: s, caller: who}
 		}
 	}
+	opts.UnlockHint = s.gitUnlockHint()
 	return credhelper.Run(s.c.Context, op, opts)
 }
 

@@ -347,9 +347,9 @@ func (s *session) doctorGit(ctx context.Context, r *report, metas []store.Meta) 
 		r.add(levelWarn, "git", "git asks %s before wsx", strings.Join(eff[:i], ", "))
 		r.fix("`wsx git setup`, and see `git config --show-origin --get-all credential.helper`")
 	default:
-		if _, err := exec.LookPath("git-credential-wsx"); err != nil {
-			r.add(levelWarn, "git", "credential.helper is wsx, but git-credential-wsx is not on PATH")
-			r.fix("link it to wsx (`make install` does)")
+		if prog := credhelper.HelperProgram(eff[0]); !canRun(prog) {
+			r.add(levelWarn, "git", "credential.helper %q runs %s, which git cannot find", eff[0], prog)
+			r.fix("`wsx git setup` (it writes the path of the wsx that runs it)")
 		} else {
 			r.add(levelOK, "git", "git asks wsx first for credentials")
 		}
@@ -360,6 +360,13 @@ func (s *session) doctorGit(ctx context.Context, r *report, metas []store.Meta) 
 			r.fix("git config --unset-all credential.helper '^store' (in its scope; see `git config --show-origin --get-all credential.helper`)")
 		}
 	}
+}
+
+// canRun reports whether prog, a path or a name looked up on PATH, is an
+// executable file.
+func canRun(prog string) bool {
+	_, err := exec.LookPath(prog)
+	return err == nil
 }
 
 // doctorSSH reports whether SSH_AUTH_SOCK points at wsx's agent: the one

@@ -52,6 +52,25 @@ func parseDays(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
+// parseExpires reads --expires: a date (the value works through that day,
+// local time), an RFC 3339 time, a period from now ("30d"), or "never"
+// (the zero time).
+func parseExpires(s string, now time.Time) (time.Time, error) {
+	if s == "never" {
+		return time.Time{}, nil
+	}
+	if d, err := parseDays(s); err == nil && d > 0 {
+		return now.Add(d).UTC().Truncate(time.Second), nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
+		return t.AddDate(0, 0, 1).UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, usagef("invalid --expires %q: use a date such as 2026-12-31, an RFC 3339 time, a period such as 30d, or never", s)
+}
+
 // parseSince reads --since: a duration back from now ("24h", "7d") or a
 // date ("2026-11-01", RFC 3339).
 func parseSince(s string, now time.Time) (time.Time, error) {

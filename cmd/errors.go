@@ -43,6 +43,17 @@ func exitCode(err error) int {
 	return ExitError
 }
 
+// gitUnlockHint is the fix the credential helper shows for a locked store:
+// `wsx unlock` only when an agent runs to take it; else "" leaves
+// credhelper's, which starts the agent (`wsx unlock` would fail, as no
+// agent runs).
+func (s *session) gitUnlockHint() string {
+	if s.agentLocked != 0 || s.client != nil {
+		return "unlock the agent with `wsx unlock` (or set WSX_PASSPHRASE_FILE)"
+	}
+	return ""
+}
+
 // defaultHint is the fix printed under an error that carries none of its own.
 func defaultHint(err error) string {
 	switch {

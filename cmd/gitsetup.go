@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -17,14 +19,12 @@ type gitSetupOptions struct {
 	Scope string // --global or --local
 }
 
-// wsxHelper is the credential.helper value setup writes: git runs it as
-// git-credential-wsx from PATH.
-const wsxHelper = "wsx"
-
 // runGitSetup makes wsx the first credential helper of the scope, keeping
-// the others after it, and warns when git would still not ask wsx first,
-// cannot find it, or also hands passwords to a helper that stores them in
-// clear: git gives every password that worked to every helper.
+// the others after it, and warns when git would still not ask wsx first
+// or also hands passwords to a helper that stores them in clear: git gives
+// every password that worked to every helper. The helper is this wsx's
+// absolute path (credhelper.HelperFor), so git starts wsx directly rather
+// than through a second git process.
 func (s *session) runGitSetup(ctx context.Context, o gitSetupOptions) error {
 	if o.Scope == "--local" {
 		if _, err := git(ctx, "rev-parse", "--git-dir"); err != nil {
@@ -36,7 +36,12 @@ func (s *session) runGitSetup(ctx context.Context, o gitSetupOptions) error {
 	if err != nil {
 		return err
 	}
-	want := credhelper.SetupHelpers(current, wsxHelper)
+	exe, err := wsxPath()
+	if err != nil {
+		return err
+	}
+	helper := credhelper.HelperFor(exe)
+	want := credhelper.SetupHelpers(current, helper)
 	if slices.Equal(current, want) {
 		fmt.Fprintf(s.env.Stderr, "wsx: git %s config already asks wsx first for credentials; nothing changed\n", o.Scope)
 	} else {
@@ -50,14 +55,11 @@ func (s *session) runGitSetup(ctx context.Context, o gitSetupOptions) error {
 				return err
 			}
 		}
-		fmt.Fprintf(s.env.Stderr, "wsx: set credential.helper = wsx in git %s config", o.Scope)
-		if i := slices.Index(want, wsxHelper); i < len(want)-1 {
+		fmt.Fprintf(s.env.Stderr, "wsx: set credential.helper = %s in git %s config", helper, o.Scope)
+		if i := slices.Index(want, helper); i < len(want)-1 {
 			fmt.Fprintf(s.env.Stderr, ", first; kept after it: %s", strings.Join(want[i+1:], ", "))
 		}
 		fmt.Fprintln(s.env.Stderr)
-	}
-	if _, err := exec.LookPath("git-credential-" + wsxHelper); err != nil {
-		fmt.Fprintln(s.env.Stderr, "wsx: warning: git-credential-wsx is not on PATH, so git cannot run wsx; link it to wsx (`make install` does)")
 	}
 	all, err := gitHelpers(ctx, "")
 	if err != nil {
@@ -76,6 +78,32 @@ func (s *session) runGitSetup(ctx context.Context, o gitSetupOptions) error {
 		}
 	}
 	return nil
+}
+
+// wsxPath is the absolute path of the running wsx, for git to start it
+// directly: the one PATH finds when that is this same file (a stable
+// symlink such as /usr/local/bin/wsx survives an upgrade), else the
+// executable's own path.
+func wsxPath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find the path of wsx for credential.helper: %w", err)
+	}
+	if p, err := exec.LookPath("wsx"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil && sameFile(abs, exe) {
+			return abs, nil
+		}
+	}
+	return exe, nil
+}
+
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // gitHelpers lists credential.helper values in scope ("" for all scopes,

@@ -46,6 +46,7 @@ type secretOptions struct {
 	HostsSet      bool
 	Username      *string
 	RotateEvery   *string
+	Expires       *time.Time // zero: never, or not known
 	FromFile      string
 	KeyPassFile   string
 	AllowDanger   bool
@@ -140,6 +141,7 @@ func (s *session) update(st secretStore, cur store.Secret, o secretOptions) erro
 			sec.Value = newVal
 			sec.SSH = ssh
 			sec.Rotated = s.env.Now()
+			sec.Expires = time.Time{} // the new value's, unless --expires says
 		}
 		return applyMeta(&sec.Meta, o)
 	})
@@ -289,6 +291,9 @@ func applyMeta(m *store.Meta, o secretOptions) error {
 			return err
 		}
 		m.RotateEvery = d
+	}
+	if o.Expires != nil {
+		m.Expires = *o.Expires
 	}
 	return nil
 }
@@ -484,6 +489,7 @@ type secretJSON struct {
 	Rotated     *time.Time    `json:"rotated"`
 	RotateEvery string        `json:"rotate_every"`
 	RotationDue *time.Time    `json:"rotation_due"`
+	Expires     *time.Time    `json:"expires"` // null: not known
 	Overdue     bool          `json:"overdue"`
 	Version     uint64        `json:"version"`
 	SSH         *store.SSHKey `json:"ssh,omitempty"`
@@ -509,6 +515,10 @@ func toJSON(m store.Meta, now time.Time) secretJSON {
 	if due, ok := m.RotationDue(); ok {
 		j.RotationDue = &due
 		j.Overdue = now.After(due)
+	}
+	if !m.Expires.IsZero() {
+		e := m.Expires
+		j.Expires = &e
 	}
 	if m.Previous != nil {
 		j.RotationPending, j.PreviousVersion = true, m.Previous.Version
@@ -579,6 +589,9 @@ func (s *session) runInfo(name string, asJSON bool) error {
 	}
 	row("Rotate every", formatPeriod(m.RotateEvery))
 	row("Rotation", describeRotation(m, now))
+	if !m.Expires.IsZero() {
+		row("Expires", m.Expires.Local().Format(time.DateTime))
+	}
 	if m.Previous != nil {
 		row("Old value", fmt.Sprintf("version %d, kept until `wsx rotate %s --finish`", m.Previous.Version, m.Name))
 	}

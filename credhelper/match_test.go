@@ -210,6 +210,53 @@ func TestSetupHelpers(t *testing.T) {
 			t.Errorf("SetupHelpers(%q) = %q, want %q", tc.current, got, tc.want)
 		}
 	}
+	// The absolute form replaces every earlier spelling, in its place.
+	abs := HelperFor("/opt/wsx bin/wsx")
+	for _, tc := range []struct{ current, want []string }{
+		{[]string{"wsx", "other"}, []string{abs, "other"}},
+		{[]string{"other", "/usr/bin/wsx credential", "!'/old dir/wsx' credential"}, []string{abs, "other"}},
+		{[]string{"old", "", "other", "wsx"}, []string{"old", "", abs, "other"}},
+		{[]string{abs, "other"}, []string{abs, "other"}},
+	} {
+		if got := SetupHelpers(tc.current, abs); !slices.Equal(got, tc.want) {
+			t.Errorf("SetupHelpers(%q, %q) = %q, want %q", tc.current, abs, got, tc.want)
+		}
+	}
+}
+
+// TestHelperFor: the value git runs as it is, quoted where the shell
+// would read the path; git starts the path itself (HelperProgram).
+func TestHelperFor(t *testing.T) {
+	for _, tc := range []struct{ exe, want string }{
+		{"/usr/local/bin/wsx", "/usr/local/bin/wsx credential"},
+		{"/home/al/go/bin/wsx", "/home/al/go/bin/wsx credential"},
+		{"/home/al/My Tools/wsx", "!'/home/al/My Tools/wsx' credential"},
+		{"/tmp/it's/wsx", `!'/tmp/it'\''s/wsx' credential`},
+		{"/opt/$HOME/wsx", "!'/opt/$HOME/wsx' credential"},
+	} {
+		h := HelperFor(tc.exe)
+		if h != tc.want {
+			t.Errorf("HelperFor(%q) = %q, want %q", tc.exe, h, tc.want)
+		}
+		if p := HelperProgram(h); p != tc.exe {
+			t.Errorf("HelperProgram(%q) = %q, want %q", h, p, tc.exe)
+		}
+		if !IsWSX(h) {
+			t.Errorf("IsWSX(%q) = false", h)
+		}
+	}
+	for _, tc := range []struct{ h, want string }{
+		{"wsx", "git-credential-wsx"},
+		{"cache --timeout=60", "git-credential-cache"},
+		{"!wsx credential", "wsx"},
+		{`!"/a \"b\"/wsx" credential`, `/a "b"/wsx`},
+		{`!/a\ b/wsx credential`, "/a b/wsx"},
+		{"/usr/lib/git-core/git-credential-store --file x", "/usr/lib/git-core/git-credential-store"},
+	} {
+		if p := HelperProgram(tc.h); p != tc.want {
+			t.Errorf("HelperProgram(%q) = %q, want %q", tc.h, p, tc.want)
+		}
+	}
 }
 
 func TestEffectiveHelpers(t *testing.T) {
@@ -226,8 +273,8 @@ func TestEffectiveHelpers(t *testing.T) {
 
 func TestHelperKinds(t *testing.T) {
 	wsx := []string{"wsx", "wsx credential", "/usr/local/bin/wsx credential", "!wsx credential",
-		"git-credential-wsx", "/opt/git-credential-wsx"}
-	notWSX := []string{"wsxx", "store", "", "/opt/notwsx", "manager-wsx"}
+		"git-credential-wsx", "/opt/git-credential-wsx", "!'/opt/my tools/wsx' credential", `!"/opt/my tools/wsx" credential`}
+	notWSX := []string{"wsxx", "store", "", "/opt/notwsx", "manager-wsx", "!'/opt/wsx/other' credential"}
 	for _, h := range wsx {
 		if !IsWSX(h) {
 			t.Errorf("IsWSX(%q) = false", h)

@@ -5,11 +5,71 @@ import (
 	"strings"
 )
 
+// HelperFor returns the credential.helper value that makes git start the
+// wsx binary at exe (an absolute path) directly: "/path/to/wsx
+// credential". git runs a helper given as an absolute path as it is, with
+// the operation appended; the short form "wsx" instead makes git start a
+// second git (`git credential-wsx`) to find git-credential-wsx on PATH.
+// A path holding characters the shell would read is quoted, after the
+// "!" that tells git the value is a shell command.
+func HelperFor(exe string) string {
+	if exe != "" && strings.Trim(exe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/@+") == "" {
+		return exe + " credential"
+	}
+	return "!'" + strings.ReplaceAll(exe, "'", `'\''`) + "' credential"
+}
+
+// HelperProgram returns the program git starts for the credential.helper
+// value h: the first word of a "!" command or of an absolute path, else
+// git-credential-NAME (found on PATH).
+func HelperProgram(h string) string {
+	if strings.HasPrefix(h, "!") || filepath.IsAbs(h) {
+		return firstWord(strings.TrimPrefix(h, "!"))
+	}
+	return "git-credential-" + firstWord(h)
+}
+
+// firstWord returns the first word of a shell command line, with single
+// and double quotes and backslashes removed as the shell would; it is
+// meant for the program name of a credential.helper value, not for
+// anything the shell would expand.
+func firstWord(s string) string {
+	s = strings.TrimLeft(s, " \t")
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n':
+			return b.String()
+		case '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				j = len(s) - i - 1
+			}
+			b.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				b.WriteByte(s[i])
+			}
+		case '\\':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
 // SetupHelpers returns the credential.helper list of one git config scope
-// once wsx is set up in it: helper (e.g. "wsx", which git runs as
-// git-credential-wsx from PATH) as the first helper git asks, the other
-// helpers kept after it in their order, earlier wsx entries (IsWSX)
-// dropped. An empty entry resets the list built so far (gitcredentials(7)),
+// once wsx is set up in it: helper (see HelperFor) as the first helper
+// git asks, the other helpers kept after it in their order, earlier wsx
+// entries (IsWSX) dropped. An empty entry resets the list built so far (gitcredentials(7)),
 // so helper goes right after the last one; entries up to it stay as they
 // are. The result equals current when nothing needs to change.
 func SetupHelpers(current []string, helper string) []string {
@@ -48,13 +108,9 @@ func EffectiveHelpers(all []string) []string {
 
 // IsWSX reports whether the credential.helper value h runs wsx: "wsx",
 // a path ending in /wsx or git-credential-wsx, with or without a leading
-// "!" and with any arguments.
+// "!", quoted or not, and with any arguments.
 func IsWSX(h string) bool {
-	f := strings.Fields(strings.TrimPrefix(h, "!"))
-	if len(f) == 0 {
-		return false
-	}
-	p := f[0]
+	p := firstWord(strings.TrimPrefix(h, "!"))
 	return p == "wsx" || p == "git-credential-wsx" || strings.HasSuffix(p, "/wsx") || strings.HasSuffix(p, "/git-credential-wsx")
 }
 
