@@ -243,8 +243,8 @@ func (h *helper) release(c candidate, sec store.Secret, now time.Time) error {
 		return fmt.Errorf("audit log unavailable, so %s was not released: %w", name, err)
 	}
 	if !c.stored && expiredAt(sec.Expires, now) {
-		h.note("%s expired on %s (its --expires), so git 2.41 and newer will not use it; give it a new value with `wsx rotate %s`, or if it still works, `wsx set %s --expires never`",
-			name, sec.Expires.UTC().Format(time.DateOnly), name, name)
+		h.note("%s expired at %s (its --expires), so git 2.41 and newer will not use it; give it a new value with `wsx rotate %s`, or if it still works, `wsx set %s --expires never`",
+			name, sec.Expires.UTC().Format("2006-01-02 15:04 UTC"), name, name)
 	}
 	if _, err := h.opts.Stdout.Write(out.Bytes()); err != nil {
 		return err

@@ -280,7 +280,7 @@ func TestGet(t *testing.T) {
 			[]step{{op: "get", in: ghGet, out: ghOut + "password_expiry_utc=" + strconv.FormatInt(due.Unix(), 10) + "\n", audit: []string{"used GITHUB_TOKEN"}}}},
 		{"--expires past noted", []store.Secret{withExpiry(token("GITHUB_TOKEN", canary, "github.com"), testNow.Add(-24*time.Hour))},
 			[]step{{op: "get", in: ghGet, out: ghOut + "password_expiry_utc=" + strconv.FormatInt(testNow.Add(-24*time.Hour).Unix(), 10) + "\n",
-				stderr: "GITHUB_TOKEN expired on 2025-02-28 (its --expires), so git 2.41 and newer will not use it; give it a new value with `wsx rotate GITHUB_TOKEN`, or if it still works, `wsx set GITHUB_TOKEN --expires never`",
+				stderr: "GITHUB_TOKEN expired at 2025-02-28 12:00 UTC (its --expires), so git 2.41 and newer will not use it; give it a new value with `wsx rotate GITHUB_TOKEN`, or if it still works, `wsx set GITHUB_TOKEN --expires never`",
 				audit:  []string{"used GITHUB_TOKEN"}}}},
 
 		// An empty password is sent as password=.

@@ -306,6 +306,7 @@ func TestScriptsViaAgent(t *testing.T) {
 	var files []string
 	for _, name := range []string{"secrets", "credential_clone", "credential_store",
 		"credential_hosts", "credential_submodule", "credential_wrong",
+		"credential_expiry", "credential_scheme", "credential_empty",
 		"exec_env", "exec_files", "exec_audit", "exec_nested", "exec_signals", "exec_pty",
 		"template_exec", "lifecycle_rotation"} {
 		files = append(files, filepath.Join("testdata", name+".txtar"))
