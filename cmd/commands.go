@@ -338,8 +338,9 @@ func credentialCommand(env *Env) *cli.Command {
 		Name:      "credential",
 		Usage:     "git credential helper: get, store, erase or capability (git runs it)",
 		ArgsUsage: "get|store|erase|capability",
-		Description: "Speaks git's credential helper protocol on stdin and stdout. Installed as\n" +
-			"git-credential-wsx it is found by `credential.helper = wsx`; `wsx git setup` configures it.\n" +
+		Description: "Speaks git's credential helper protocol on stdin and stdout. `wsx git setup` sets\n" +
+			"`credential.helper = /path/to/wsx credential`, so git starts it directly; installed as\n" +
+			"git-credential-wsx it is also found by `credential.helper = wsx`.\n" +
 			"Answers come from token and password secrets whose --host matches, then from\n" +
 			"credentials git asked it to store. When the store is locked and cannot be unlocked\n" +
 			"here it prints nothing, so git asks as usual.",
