@@ -350,6 +350,9 @@ func (s *session) doctorGit(ctx context.Context, r *report, metas []store.Meta) 
 		if prog := credhelper.HelperProgram(eff[0]); !canRun(prog) {
 			r.add(levelWarn, "git", "credential.helper %q runs %s, which git cannot find", eff[0], prog)
 			r.fix("`wsx git setup` (it writes the path of the wsx that runs it)")
+		} else if !strings.HasPrefix(eff[0], "!") && !filepath.IsAbs(eff[0]) {
+			r.add(levelOK, "git", "git asks wsx first for credentials, through a second git (`git %s`)", strings.TrimPrefix(prog, "git-"))
+			r.fix("`wsx git setup` makes git start wsx directly")
 		} else {
 			r.add(levelOK, "git", "git asks wsx first for credentials")
 		}
