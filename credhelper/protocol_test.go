@@ -267,6 +267,8 @@ func FuzzParse(f *testing.F) {
 		"password_expiry_utc=1700000000\noauth_refresh_token=r\ncredential=c\nauthtype=Bearer\n",
 		"url=cert:///etc/c.pem\n",
 		"url=https://[fe80::1%25eth0]:8443/x\n",
+		"protocol=https\nhost=sso.example.com\nusername=\npassword=\n\n",
+		"url=https://:@sso.example.com\n",
 		"\x00",
 		"=\n",
 	} {
