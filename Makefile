@@ -4,17 +4,21 @@ BIN     ?= bin
 GOBIN   ?= $(shell $(GO) env GOPATH)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/wsxdev/wsx/cmd.Version=$(VERSION)
+# urfave_cli_no_docs leaves out urfave/cli's Markdown man-page renderer,
+# whose initialisation every wsx process would pay; wsx writes its man page
+# itself. e2e/e2e_test.go builds with the same tags.
+TAGS    := urfave_cli_no_docs
 
 .PHONY: build install test unit e2e deps demo bench lint fuzz clean
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wsx ./cmd/wsx
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/wsx ./cmd/wsx
 	ln -sf wsx $(BIN)/git-credential-wsx
 
 # install also puts the git-credential-wsx name beside wsx, so
 # `credential.helper = wsx` finds it.
 install:
-	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/wsx
+	CGO_ENABLED=0 $(GO) install -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' ./cmd/wsx
 	ln -sf wsx $(GOBIN)/git-credential-wsx
 
 deps:

@@ -321,12 +321,7 @@ func completionCommand(env *Env) *cli.Command {
 				_, err = fmt.Fprint(env.Stdout, fishCompletion)
 				return err
 			case "man":
-				s, err := c.App.ToManWithSection(1)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprint(env.Stdout, s)
-				return err
+				return writeManPage(env.Stdout, c.App)
 			}
 			return usagef("unknown shell %q: bash, zsh, fish or man", shell)
 		},
