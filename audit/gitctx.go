@@ -3,10 +3,6 @@ package audit
 import (
 	"net/url"
 	"strings"
-
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // GitContext finds the git repository that holds dir (dir itself or a
@@ -17,32 +13,12 @@ import (
 // when dir is in no repository that can be opened. It only reads files:
 // no git process, no hook, no network.
 func GitContext(dir string) (repoRoot, remote, branch, commit string, ok bool) {
-	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
-	if err != nil {
-		// dir itself may be a bare repository, which detection skips.
-		repo, err = git.PlainOpen(dir)
-		if err != nil {
-			return "", "", "", "", false
-		}
+	r, ok := findGitRepo(dir)
+	if !ok {
+		return "", "", "", "", false
 	}
-	if wt, err := repo.Worktree(); err == nil {
-		repoRoot = wt.Filesystem.Root()
-	} else if st, isFS := repo.Storer.(*filesystem.Storage); isFS {
-		repoRoot = st.Filesystem().Root()
-	}
-	if rem, err := repo.Remote("origin"); err == nil {
-		if urls := rem.Config().URLs; len(urls) > 0 {
-			remote = cleanRemote(urls[0])
-		}
-	}
-	if ref, err := repo.Reference(plumbing.HEAD, false); err == nil &&
-		ref.Type() == plumbing.SymbolicReference && ref.Target().IsBranch() {
-		branch = ref.Target().Short()
-	}
-	if ref, err := repo.Head(); err == nil {
-		commit = ref.Hash().String()
-	}
-	return repoRoot, remote, branch, commit, true
+	branch, commit = r.head()
+	return r.root, cleanRemote(r.originURL()), branch, commit, true
 }
 
 // cleanRemote removes what may be a credential from a remote URL. In a URL
