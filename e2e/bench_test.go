@@ -2,83 +2,116 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
+	"time"
 )
 
-// BenchmarkCredentialFill measures `git credential fill` for one
-// credential answered by wsx (a named secret, store opened directly with
-// its default Argon2id parameters, as the helper does when no agent runs:
-// the unlock is the cost of direct mode) and by git's own store helper
-// (the same credential in clear in a credentials file), for scripts/bench.sh.
-// helper=wsx-kdf-min repeats the wsx case with the cheapest KDF the store
-// accepts, to show the cost of everything but the key derivation.
+// The benchmarks of this package time wsx and the tool it replaces (its
+// anchor) alternately in the same loop, so that a busy machine slows both
+// alike, and report the median of each and their ratio as metrics:
+// scripts/bench.sh reads them. Run them with -benchtime Nx.
+
+// interleave runs wsx and anchor alternately, b.N times each, the one that
+// goes first changing every iteration, and reports the median time of
+// each in ms (wsx-ms, anchor-ms) and wsx-ms/anchor-ms (ratio).
+func interleave(b *testing.B, wsx, anchor func()) {
+	b.Helper()
+	t := alternate(b, wsx, anchor)
+	reportPair(b, median(t[0]), median(t[1]))
+}
+
+func reportPair(b *testing.B, wsx, anchor float64) {
+	b.ReportMetric(wsx, "wsx-ms")
+	b.ReportMetric(anchor, "anchor-ms")
+	b.ReportMetric(wsx/anchor, "ratio")
+}
+
+// alternate runs every f once per iteration of b.Loop, starting each
+// iteration with the next one in turn, and returns the times of each (ms).
+func alternate(b *testing.B, fs ...func()) [][]float64 {
+	b.Helper()
+	times := make([][]float64, len(fs))
+	for i := 0; b.Loop(); i++ {
+		for k := range fs {
+			j := (i + k) % len(fs)
+			start := time.Now()
+			fs[j]()
+			times[j] = append(times[j], float64(time.Since(start).Nanoseconds())/1e6)
+		}
+	}
+	return times
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// runQuiet runs argv with env in dir, stdin from in, and fails b when it
+// fails; it returns stdout.
+func runQuiet(b *testing.B, env []string, dir string, in []byte, argv ...string) []byte {
+	b.Helper()
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Dir, c.Env = dir, env
+	c.Stdin = bytes.NewReader(in)
+	var out, errOut bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errOut
+	if err := c.Run(); err != nil {
+		b.Fatalf("%v: %v\n%s", argv, err, errOut.Bytes())
+	}
+	return out.Bytes()
+}
+
+// BenchmarkCredentialFill times `git credential fill` for one credential
+// answered by wsx through a running agent (the store unlocked there, as
+// after `wsx unlock`) against git's own store helper (the same credential
+// in clear in a credentials file), interleaved.
 func BenchmarkCredentialFill(b *testing.B) {
 	if _, err := exec.LookPath("git"); err != nil {
 		b.Skip("git is missing")
 	}
 	req := []byte("protocol=https\nhost=git.example.test\n\n")
 	want := []byte("\npassword=" + canary + "\n")
-
-	fill := func(b *testing.B, env []string, dir, helper string) {
-		b.Helper()
-		for b.Loop() {
-			c := exec.Command("git", "-c", "credential.helper="+helper, "credential", "fill")
-			c.Dir, c.Env = dir, env
-			c.Stdin = bytes.NewReader(req)
-			var out, errOut bytes.Buffer
-			c.Stdout, c.Stderr = &out, &errOut
-			if err := c.Run(); err != nil {
-				b.Fatalf("git credential fill with %s: %v\n%s", helper, err, errOut.Bytes())
-			}
-			if !bytes.Contains(out.Bytes(), want) {
+	fill := func(env []string, dir, helper string) func() {
+		return func() {
+			out := runQuiet(b, env, dir, req, "git", "-c", "credential.helper="+helper, "credential", "fill")
+			if !bytes.Contains(out, want) {
 				b.Fatalf("git credential fill with %s: no or another password", helper)
 			}
 		}
 	}
 
-	wsx := func(initArgs ...string) func(*testing.B) {
-		return func(b *testing.B) {
-			dir := b.TempDir()
-			w := newWSXRunner(b, dir)
-			w.run(nil, true, append([]string{"init"}, initArgs...)...)
-			w.run([]byte(canary+"\n"), true, "add", "BENCH_TOKEN", "--type", "token",
-				"--host", "git.example.test", "--username", "x-access-token")
-			fill(b, w.env, dir, "wsx")
-		}
+	dir := b.TempDir()
+	w := newWSXRunner(b, dir)
+	w.run(nil, true, "init")
+	w.run([]byte(canary+"\n"), true, "add", "BENCH_TOKEN", "--type", "token",
+		"--host", "git.example.test", "--username", "x-access-token")
+	env := startBenchAgent(b, w, dir)
+
+	sdir := b.TempDir()
+	home := filepath.Join(sdir, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		b.Fatal(err)
 	}
-	// The store's default Argon2id (t=3, 64 MiB, p=4): what direct mode costs.
-	b.Run("helper=wsx", wsx())
-	// The cheapest Argon2id the store takes: what is left without the KDF
-	// (process start, unlock, audit append with fsync).
-	b.Run("helper=wsx-kdf-min", wsx("--kdf-memory", "8", "--kdf-time", "1"))
-
-	// A wsx agent serves the store unlocked: what every request costs once
-	// the user has unlocked.
-	b.Run("helper=wsx-agent", func(b *testing.B) {
-		dir := b.TempDir()
-		w := newWSXRunner(b, dir)
-		w.run(nil, true, "init")
-		w.run([]byte(canary+"\n"), true, "add", "BENCH_TOKEN", "--type", "token",
-			"--host", "git.example.test", "--username", "x-access-token")
-		fill(b, startBenchAgent(b, w, dir), dir, "wsx")
-	})
-
-	b.Run("helper=store", func(b *testing.B) {
-		dir := b.TempDir()
-		home := filepath.Join(dir, "home")
-		if err := os.MkdirAll(home, 0o700); err != nil {
-			b.Fatal(err)
-		}
-		creds := filepath.Join(dir, "credentials")
-		if err := os.WriteFile(creds, []byte("https://x-access-token:"+canary+"@git.example.test\n"), 0o600); err != nil {
-			b.Fatal(err)
-		}
-		fill(b, gitEnv(home), dir, "store --file="+creds)
-	})
+	creds := filepath.Join(sdir, "credentials")
+	if err := os.WriteFile(creds, []byte("https://x-access-token:"+canary+"@git.example.test\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	interleave(b, fill(env, dir, "wsx"), fill(gitEnv(home), sdir, "store --file="+creds))
 }
 
 // startBenchAgent starts `wsx agent -s` for w's store, stops it when b
@@ -92,4 +125,79 @@ func startBenchAgent(b *testing.B, w *wsxRunner, dir string) []string {
 	}
 	b.Cleanup(func() { stopAgent(pid) })
 	return append(slices.Clip(w.env), "WSX_PASSPHRASE_FILE="+filepath.Join(dir, "no-such-file"))
+}
+
+// initLine is a line of GODEBUG=inittrace=1 output.
+var initLine = regexp.MustCompile(`(?m)^init \S+ @\S+ ms, ([0-9.]+) ms clock, ([0-9]+) bytes, ([0-9]+) allocs$`)
+
+// initTrace runs argv with GODEBUG=inittrace=1 and returns the sum of the
+// package initialisers' clock time (ms) and allocations.
+func initTrace(b *testing.B, argv ...string) (ms, allocs float64) {
+	b.Helper()
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	var errOut bytes.Buffer
+	c.Stderr = &errOut
+	if err := c.Run(); err != nil {
+		b.Fatalf("%v: %v\n%s", argv, err, errOut.Bytes())
+	}
+	for _, m := range initLine.FindAllSubmatch(errOut.Bytes(), -1) {
+		t, _ := strconv.ParseFloat(string(m[1]), 64)
+		a, _ := strconv.ParseFloat(string(m[3]), 64)
+		ms += t
+		allocs += a
+	}
+	return ms, allocs
+}
+
+// floorBin builds, once, the smallest Go program that writes a line, with
+// the flags of `make build`: Go's own start-up cost, the floor of wsx's.
+var floorBin = sync.OnceValues(func() (string, error) {
+	dir := filepath.Join(binDir, "floor")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	src := "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"floor\\n\") }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module floor\n"), 0o600); err != nil {
+		return "", err
+	}
+	c := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "floor", ".")
+	c.Dir = dir
+	c.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off")
+	if out, err := c.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the floor program: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "floor"), nil
+})
+
+// BenchmarkStartup measures what `wsx --version` costs before and around
+// main, interleaved with the smallest Go program: the sum of package
+// initialisers from GODEBUG=inittrace=1 (init-ms, init-allocs; floor-init-ms
+// for the small program) and the wall time of the whole run (wsx-ms,
+// anchor-ms, ratio).
+func BenchmarkStartup(b *testing.B) {
+	floor, err := floorBin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	wsx := filepath.Join(binDir, "wsx")
+	var wms, fms, allocs []float64
+	t := alternate(b,
+		func() { runQuiet(b, nil, "", nil, wsx, "--version") },
+		func() { runQuiet(b, nil, "", nil, floor) },
+		func() {
+			ms, a := initTrace(b, wsx, "--version")
+			wms, allocs = append(wms, ms), append(allocs, a)
+		},
+		func() {
+			ms, _ := initTrace(b, floor)
+			fms = append(fms, ms)
+		})
+	reportPair(b, median(t[0]), median(t[1]))
+	b.ReportMetric(median(wms), "init-ms")
+	b.ReportMetric(median(allocs), "init-allocs")
+	b.ReportMetric(median(fms), "floor-init-ms")
 }

@@ -43,12 +43,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "wsx"), "./cmd/wsx")
-	build.Dir = root
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	if err := buildWSX(filepath.Join(dir, "wsx")); err != nil {
 		fmt.Fprintln(os.Stderr, "build wsx:", err)
 		return 1
 	}
@@ -58,6 +53,27 @@ func run(m *testing.M) int {
 	}
 	binDir = dir
 	return m.Run()
+}
+
+// buildTags are the Makefile's TAGS: the binary under test is the one
+// `make build` makes.
+const buildTags = "urfave_cli_no_docs"
+
+// buildWSX builds wsx to out, or, when WSX_E2E_BIN names a binary (as
+// `make bench` does with the one it built), copies that one.
+func buildWSX(out string) error {
+	if bin := os.Getenv("WSX_E2E_BIN"); bin != "" {
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, b, 0o755)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	build := exec.Command("go", "build", "-tags", buildTags, "-o", out, "./cmd/wsx")
+	build.Dir = filepath.Dir(filepath.Dir(file))
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	return build.Run()
 }
 
 // requireTools fails under CI, and skips elsewhere, when a tool the

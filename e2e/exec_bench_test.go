@@ -31,52 +31,20 @@ func benchSecrets(b *testing.B, w *wsxRunner, n int) [][]byte {
 	return values
 }
 
-// BenchmarkExec measures starting a trivial command through `wsx exec`
-// with 20 secrets and masking on (stdout and stderr are pipes), against
-// `env FOO=bar true`, for scripts/bench.sh. cmd=wsx opens the store with
-// its default Argon2id parameters, as every direct-mode run does: the key
-// derivation is most of its cost. cmd=wsx-kdf-min repeats it with the
-// cheapest KDF the store accepts, leaving process start, unlock, 20 reads,
-// 20 audit appends (each with fsync) and the supervised child. cmd=wsx-agent
-// runs with a wsx agent serving the store unlocked, as after `wsx unlock`.
+// BenchmarkExec times starting a trivial command through `wsx exec` with
+// 20 secrets and masking on (stdout and stderr are pipes), a wsx agent
+// serving the store unlocked (as after `wsx unlock`), against
+// `env FOO=bar true`, interleaved.
 func BenchmarkExec(b *testing.B) {
-	run := func(b *testing.B, env []string, dir string, argv ...string) {
-		b.Helper()
-		for b.Loop() {
-			c := exec.Command(argv[0], argv[1:]...)
-			c.Dir, c.Env = dir, env
-			var out, errOut bytes.Buffer
-			c.Stdout, c.Stderr = &out, &errOut
-			if err := c.Run(); err != nil {
-				b.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, errOut.Bytes())
-			}
-		}
-	}
-	wsx := func(initArgs ...string) func(*testing.B) {
-		return func(b *testing.B) {
-			dir := b.TempDir()
-			w := newWSXRunner(b, dir)
-			w.run(nil, true, append([]string{"init"}, initArgs...)...)
-			benchSecrets(b, w, 20)
-			run(b, w.env, dir, filepath.Join(binDir, "wsx"), "exec", "--", "true")
-		}
-	}
-	b.Run("cmd=wsx", wsx())
-	b.Run("cmd=wsx-kdf-min", wsx("--kdf-memory", "8", "--kdf-time", "1"))
-	// A wsx agent serves the store unlocked (default KDF, paid once when
-	// it starts): what every run costs once the user has unlocked.
-	b.Run("cmd=wsx-agent", func(b *testing.B) {
-		dir := b.TempDir()
-		w := newWSXRunner(b, dir)
-		w.run(nil, true, "init")
-		benchSecrets(b, w, 20)
-		env := startBenchAgent(b, w, dir)
-		run(b, env, dir, filepath.Join(binDir, "wsx"), "exec", "--", "true")
-	})
-	b.Run("cmd=env", func(b *testing.B) {
-		dir := b.TempDir()
-		run(b, newWSXRunner(b, dir).env, dir, "env", "FOO=bar", "true")
-	})
+	dir := b.TempDir()
+	w := newWSXRunner(b, dir)
+	w.run(nil, true, "init")
+	benchSecrets(b, w, 20)
+	env := startBenchAgent(b, w, dir)
+	wsx := filepath.Join(binDir, "wsx")
+	interleave(b,
+		func() { runQuiet(b, env, dir, nil, wsx, "exec", "--", "true") },
+		func() { runQuiet(b, w.env, dir, nil, "env", "FOO=bar", "true") })
 }
 
 // benchBytes is the size of the text BenchmarkExecThroughput pipes
@@ -125,19 +93,18 @@ func logText(size int) []byte {
 }
 
 // BenchmarkExecThroughput pipes text through `wsx exec -- cat` with 100
-// secrets masked, and through plain cat, for scripts/bench.sh: the bytes
-// go from this process through a pipe to cat (wsx hands its stdin to the
-// child untouched) and back through a pipe (through wsx's masking writer
-// in the wsx case). The text holds no secret, so the output must equal the
-// input in length. WSX_BENCH_BYTES sets the size (default 1 GiB).
+// secrets masked and through plain cat, interleaved: the bytes go from this
+// process through a pipe to cat (wsx hands its stdin to the child
+// untouched) and back through a pipe (through wsx's masking writer in the
+// wsx case). The text holds no secret, so the output must equal the input
+// in length. It reports the median MB/s of each (wsx-MB/s, anchor-MB/s) and
+// their ratio. WSX_BENCH_BYTES sets the size (default 1 GiB).
 func BenchmarkExecThroughput(b *testing.B) {
 	size := benchBytes(b)
 	block := logText(1 << 20)
 
-	run := func(b *testing.B, env []string, dir string, argv ...string) {
-		b.Helper()
-		b.SetBytes(size)
-		for b.Loop() {
+	pipe := func(env []string, dir string, argv ...string) func() {
+		return func() {
 			c := exec.Command(argv[0], argv[1:]...)
 			c.Dir, c.Env = dir, env
 			in, err := c.StdinPipe()
@@ -176,16 +143,17 @@ func BenchmarkExecThroughput(b *testing.B) {
 		}
 	}
 
-	b.Run("cmd=wsx-cat", func(b *testing.B) {
-		dir := b.TempDir()
-		w := newWSXRunner(b, dir)
-		// The KDF does not matter here: the cheapest keeps the set-up short.
-		w.run(nil, true, "init", "--kdf-memory", "8", "--kdf-time", "1")
-		benchSecrets(b, w, 100)
-		run(b, w.env, dir, filepath.Join(binDir, "wsx"), "exec", "--pty", "never", "--", "cat")
-	})
-	b.Run("cmd=cat", func(b *testing.B) {
-		dir := b.TempDir()
-		run(b, newWSXRunner(b, dir).env, dir, "cat")
-	})
+	dir := b.TempDir()
+	w := newWSXRunner(b, dir)
+	// The KDF does not matter here: the cheapest keeps the set-up short.
+	w.run(nil, true, "init", "--kdf-memory", "8", "--kdf-time", "1")
+	benchSecrets(b, w, 100)
+	t := alternate(b,
+		pipe(w.env, dir, filepath.Join(binDir, "wsx"), "exec", "--pty", "never", "--", "cat"),
+		pipe(w.env, dir, "cat"))
+	mbs := func(ms float64) float64 { return float64(size) / 1e6 / (ms / 1e3) }
+	ws, cs := mbs(median(t[0])), mbs(median(t[1]))
+	b.ReportMetric(ws, "wsx-MB/s")
+	b.ReportMetric(cs, "anchor-MB/s")
+	b.ReportMetric(ws/cs, "ratio")
 }
