@@ -83,6 +83,9 @@ func cachedStore(n int) (string, error) {
 	}
 	st.Lock()
 	if err := os.Rename(filepath.Join(tmp, "home"), home); err != nil {
+		if _, serr := os.Stat(filepath.Join(home, "items")); serr == nil {
+			return home, nil // another run made it meanwhile
+		}
 		return "", err
 	}
 	return home, nil
