@@ -3,7 +3,7 @@
 # wsx figure is measured interleaved with its anchor in the same benchmark
 # (see e2e/bench_test.go), every benchmark runs COUNT times (default 5)
 # and the table shows medians, beside the figures of scripts/bench-today.txt
-# (the same harness on the code before the current work). Machines are
+# (the same harness on an earlier commit, named in its first line). Machines are
 # shared and noisy: read medians, not single runs.
 #
 #   BENCH_QUICK=1   fewer and shorter runs (256 MiB through cat, COUNT 3)
