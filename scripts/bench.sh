@@ -76,7 +76,7 @@ if [ -n "${BENCH_SAVE:-}" ]; then
 	} >"$BENCH_SAVE"
 fi
 
-get() { awk -v k="$1" '$1==k {print $2}' "$2" 2>/dev/null; }
+get() { awk -v k="$1" '$1==k {print $2}' "$2" 2>/dev/null || true; }
 now() { get "$1" "$figures"; }
 today() { v=$(get "$1" scripts/bench-today.txt); echo "${v:-?}"; }
 x() { awk -v a="$1" 'BEGIN{ if (a ~ /^[0-9.eE+-]+$/) printf "%.2f×", a; else print a }'; }
