@@ -201,3 +201,35 @@ func BenchmarkStartup(b *testing.B) {
 	b.ReportMetric(median(allocs), "init-allocs")
 	b.ReportMetric(median(fms), "floor-init-ms")
 }
+
+// TestStartupModules keeps out of the wsx binary the modules whose package
+// initialisers every wsx process would pay before main and that it does
+// not need: urfave/cli's Markdown man-page renderer (left out by the
+// Makefile's tags, which the e2e build shares) and go-git with what it
+// brings, which the tests use but wsx does not.
+func TestStartupModules(t *testing.T) {
+	out, err := exec.Command("go", "version", "-m", filepath.Join(binDir, "wsx")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v\n%s", err, out)
+	}
+	for _, mod := range []string{
+		"github.com/russross/blackfriday", "github.com/cpuguy83/go-md2man",
+		"github.com/go-git/", "github.com/ProtonMail/go-crypto", "github.com/kevinburke/ssh_config",
+	} {
+		if bytes.Contains(out, []byte("\t"+mod)) {
+			t.Errorf("wsx links %s", mod)
+		}
+	}
+	// The Makefile builds with the tags the e2e binary is built with.
+	mk, err := os.ReadFile(filepath.Join("..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := ""
+	if m := regexp.MustCompile(`(?m)^TAGS\s*:=\s*(.*)$`).FindSubmatch(mk); m != nil {
+		tags = string(bytes.TrimSpace(m[1]))
+	}
+	if tags != buildTags {
+		t.Errorf("Makefile TAGS %q, e2e builds with %q", tags, buildTags)
+	}
+}
