@@ -159,6 +159,11 @@ func checkValue(typ Type, v Value, keyPass func() ([]byte, error)) (Value, *SSHK
 		if len(b) == 0 {
 			return v, nil, fmt.Errorf("a %s cannot be empty: %w", typ, ErrInvalidValue)
 		}
+		// One line: git's protocol and environment variables take no
+		// more, and NUL ends a C string early.
+		if i := bytes.IndexAny(b, "\x00\r\n"); i >= 0 {
+			return v, nil, fmt.Errorf("a %s is one line: byte %d is a line break or NUL (store multi-line values as --type file): %w", typ, i, ErrInvalidValue)
+		}
 	case TypeKey:
 		canon, info, err := ParseKey(b, keyPass)
 		if err != nil {
