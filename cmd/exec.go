@@ -14,6 +14,8 @@ import (
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
+	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 	"golang.org/x/term"
 )
@@ -32,8 +34,11 @@ type execOptions struct {
 	NoMask      bool
 	PTY         string // exec.PTYAuto, exec.PTYAlways or exec.PTYNever
 	AllowNested bool
-	Shell       bool // `wsx shell`: WSX_SHELL=1 in the environment
-	All         bool // inject every secret even where a wsx.toml names the project's
+	// AllowDangerous injects secrets whose names could change what the
+	// command runs (store.DangerousName).
+	AllowDangerous bool
+	Shell          bool // `wsx shell`: WSX_SHELL=1 in the environment
+	All            bool // inject every secret even where a wsx.toml names the project's
 
 	// manifest holds the names a wsx.toml governing the working directory
 	// declares, when governed is set.
@@ -50,6 +55,7 @@ func execFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "only", Usage: "inject only the secrets named in `NAMES` (comma-separated; repeatable)"},
 		&cli.BoolFlag{Name: "no-mask", Usage: "do not mask secret values in the output"},
 		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
+		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "inject secrets whose names could change what the command runs (LD_PRELOAD, NODE_OPTIONS, ...)"},
 	}
 }
 
@@ -58,9 +64,10 @@ func execCommand(env *Env) *cli.Command {
 		Name:      "exec",
 		Usage:     "run a command with secrets in its environment, masked in its output",
 		ArgsUsage: "-- COMMAND [ARGS...]",
-		Description: "Runs COMMAND with every token, password and key secret as an environment variable\n" +
+		Description: "Runs COMMAND with every token and password secret as an environment variable\n" +
 			"NAME=value, and every file secret as a variable holding a path to its content in\n" +
-			"memory (/dev/fd/N). Values, and their base64, hex, URL and JSON forms, are replaced\n" +
+			"memory (/dev/fd/N). SSH keys (served by `wsx agent`) go in only when named, with\n" +
+			"--only or in wsx.toml. Values, and their base64, hex, URL and JSON forms, are replaced\n" +
 			"by *** in what the command prints, on stdout, stderr and its terminal. Values shorter\n" +
 			"than 4 bytes are not masked (a warning says so). Each secret's use is recorded in the\n" +
 			"audit log, with the script it runs and the line that names it, before it starts.\n\n" +
@@ -90,6 +97,8 @@ func execCommand(env *Env) *cli.Command {
 				PTY:         c.String("pty"),
 				AllowNested: c.Bool("allow-nested"),
 				All:         c.Bool("all"),
+
+				AllowDangerous: c.Bool("allow-dangerous-name"),
 			})
 		}),
 	}
@@ -129,6 +138,8 @@ func shellCommand(env *Env) *cli.Command {
 				PTY:         pty,
 				AllowNested: c.Bool("allow-nested"),
 				Shell:       true,
+
+				AllowDangerous: c.Bool("allow-dangerous-name"),
 			})
 		}),
 	}
@@ -180,32 +191,31 @@ func (s *session) runExec(o execOptions) error {
 	if err != nil {
 		return err
 	}
-	rel, err := s.release(st, o)
+	names, err := s.choose(st, o)
+	if err != nil {
+		return err
+	}
+	// A command that cannot be found is reported before any use is
+	// recorded.
+	if _, err := exec.LookPath(o.Argv[0], parentEnviron()); err != nil {
+		return startError(err)
+	}
+	rel, err := s.release(st, o, names, cwd)
 	if err != nil {
 		return err
 	}
 	if err := exec.CheckInjected(rel.env); err != nil {
 		return withHint(err, "store such a secret with --type file, or leave it out with --only")
 	}
-
 	injected := rel.env
 	if o.Shell {
 		injected = append(slices.Clip(injected), exec.Injected{Name: shellMarker, Value: []byte("1")})
 	}
 	childEnv := exec.BuildEnv(parentEnviron(), injected)
-	// A command that cannot be found is reported before any use is
-	// recorded.
-	if _, err := exec.LookPath(o.Argv[0], childEnv); err != nil {
-		return startError(err)
-	}
 	if !o.NoMask {
 		rel.warnShort(s.env.Stderr)
 	}
-
 	vals := rel.values()
-	if err := s.recordExec(o.Argv, cwd, rel.names, vals); err != nil {
-		return err
-	}
 	// The values are all the child needs from the store now.
 	s.close()
 
@@ -255,22 +265,29 @@ func (r *released) warnShort(w io.Writer) {
 	}
 }
 
-// release reads the secrets the command gets: every token, password and
-// key secret and every file secret (credentials git asked to store are
-// git's alone), or those named by o.Only, or those a wsx.toml governing
-// the working directory declares.
-func (s *session) release(st secretStore, o execOptions) (*released, error) {
+// choose names the secrets the command gets, from their metadata: every
+// token, password and file secret (credentials git asked to store are
+// git's alone; SSH keys are served by the agent, and go into an
+// environment only when named), or those named by o.Only, or those a
+// wsx.toml governing the working directory declares. A name that could
+// change what the command runs (store.DangerousName) needs
+// --allow-dangerous-name here too, whoever stored it.
+func (s *session) choose(st secretStore, o execOptions) ([]string, error) {
 	metas, err := st.List()
 	if err != nil {
 		return nil, err
 	}
 	var avail []store.Meta
 	for _, m := range metas {
+		if err := store.ValidateName(m.Name); err != nil {
+			return nil, err
+		}
 		if !credhelper.IsStored(m) {
 			avail = append(avail, m)
 		}
 	}
-	chosen := avail
+	named := true
+	var chosen []store.Meta
 	switch {
 	case len(o.Only) > 0:
 		chosen, err = pickOnly(avail, o.Only)
@@ -281,13 +298,50 @@ func (s *session) release(st secretStore, o execOptions) (*released, error) {
 		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool {
 			return !slices.Contains(o.manifest, m.Name)
 		})
+	default:
+		named = false
+		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return m.Type == store.TypeKey })
 	}
 	s.remindOverdue(chosen)
-	rel := &released{}
+	var names []string
 	for _, m := range chosen {
-		sec, err := st.Get(m.Name)
-		if err != nil {
-			return nil, err
+		if store.DangerousName(m.Name) && !o.AllowDangerous {
+			if named {
+				return nil, withHint(fmt.Errorf("secret %s: the name could change what the command runs or loads: %w", m.Name, store.ErrDangerousName),
+					"if you mean it, add --allow-dangerous-name to wsx exec")
+			}
+			fmt.Fprintf(s.env.Stderr, "wsx: warning: %s is left out: the name could change what the command runs or loads; name it with --only and add --allow-dangerous-name to inject it\n", m.Name)
+			continue
+		}
+		names = append(names, m.Name)
+	}
+	return names, nil
+}
+
+// release records the use of names and returns them, by type: the one
+// request to the store (or the agent) that hands out values. The records
+// carry the command, the script it runs and the line of it that names
+// each secret, and the git repository of cwd.
+func (s *session) release(st secretStore, o execOptions, names []string, cwd string) (*released, error) {
+	rel := &released{}
+	if len(names) == 0 {
+		return rel, nil
+	}
+	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: caller.Command(o.Argv)}}
+	caller.Repo(&rec.Context, cwd)
+	if locs := exec.ScriptContext(o.Argv, cwd, names); len(locs) > 0 {
+		rec.Places = make(map[string]release.Place, len(locs))
+		for n, l := range locs {
+			rec.Places[n] = release.Place{File: l.File, Line: l.Line}
+		}
+	}
+	secs, err := st.Use(s.c.Context, names, rec)
+	if err != nil {
+		return nil, fmt.Errorf("record the use of %s: %w", strings.Join(names, ", "), err)
+	}
+	for _, sec := range secs {
+		if store.DangerousName(sec.Name) && !o.AllowDangerous {
+			return nil, fmt.Errorf("secret %s: %w", sec.Name, store.ErrDangerousName)
 		}
 		v := sec.Value.Bytes()
 		switch sec.Type {
@@ -336,40 +390,6 @@ func pickOnly(avail []store.Meta, only []string) ([]store.Meta, error) {
 		}
 	}
 	return out, nil
-}
-
-// recordExec appends one `used` record per released secret, with the
-// command, the script it runs and the line of it that names the secret,
-// and the git repository of cwd. The first failure stops it: the command
-// must then not start.
-func (s *session) recordExec(argv []string, cwd string, names []string, vals [][]byte) error {
-	proc := audit.Self()
-	proc.Argv = audit.MaskArgv(proc.Argv, vals)
-	base := audit.Context{Command: credhelper.Command(audit.MaskArgv(argv, vals))}
-	if cwd != "" {
-		if root, remote, branch, commit, ok := audit.GitContext(cwd); ok {
-			base.Repo, base.Remote, base.Branch, base.Commit = root, remote, branch, commit
-		}
-	}
-	locs := exec.ScriptContext(argv, cwd, names)
-	recs := make([]audit.Record, 0, len(names))
-	for _, name := range names {
-		ctx := base
-		if loc, ok := locs[name]; ok {
-			ctx.File, ctx.Line = loc.File, loc.Line
-		}
-		recs = append(recs, audit.Record{
-			Event: audit.EventUsed, Secret: name, Via: audit.ViaExec, Result: audit.ResultOK,
-			Process: &proc, Context: &ctx,
-		})
-	}
-	if len(recs) == 0 {
-		return nil
-	}
-	if err := s.appendRecords(recs); err != nil {
-		return fmt.Errorf("record the use of %s: %w", strings.Join(names, ", "), err)
-	}
-	return nil
 }
 
 // startError reports a command that could not be started with the exit

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -87,104 +88,84 @@ func TestClientIsTheStore(t *testing.T) {
 	if _, err := c.Add(danger, store.AddOptions{AllowDangerousName: true}); err != nil {
 		t.Errorf("Add LD_PRELOAD allowed: %v", err)
 	}
-	if _, err := c.Get("NOPE"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Get missing: %v", err)
+	if _, _, err := c.Stat("NOPE"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Stat missing: %v", err)
 	}
-	if _, err := c.Get("../x"); !errors.Is(err, store.ErrInvalidName) {
-		t.Errorf("Get bad name: %v", err)
+	if _, _, err := c.Stat("../x"); !errors.Is(err, store.ErrInvalidName) {
+		t.Errorf("Stat bad name: %v", err)
 	}
-	got, err := c.Get("API_TOKEN")
-	if err != nil || !got.Value.Equal(tok.Value) || !slices.Equal(got.Hosts, tok.Hosts) {
-		t.Fatalf("Get: %v (hosts %v)", err, got.Hosts)
+	gm, size, err := c.Stat("API_TOKEN")
+	if err != nil || size != tok.Value.Len() || !slices.Equal(gm.Hosts, tok.Hosts) {
+		t.Fatalf("Stat: %v (size %d, hosts %v)", err, size, gm.Hosts)
 	}
 	metas, err := c.List()
 	if err != nil || len(metas) != 2 {
 		t.Fatalf("List = %d, %v", len(metas), err)
 	}
 
-	m, err = c.Update("API_TOKEN", func(s *store.Secret) error {
-		s.Description = "first"
-		return nil
-	})
+	desc := "first"
+	m, err = c.Edit("API_TOKEN", store.Edit{Description: &desc})
 	if err != nil || m.Version != 2 || m.Description != "first" {
-		t.Fatalf("Update = %+v, %v", m, err)
+		t.Fatalf("Edit = %+v, %v", m, err)
 	}
-	// Someone else writes between our read and our write: the update
-	// starts over from their version and keeps their change.
-	calls := 0
-	m, err = c.Update("API_TOKEN", func(s *store.Secret) error {
-		calls++
-		if calls == 1 {
-			if _, err := st.Update("API_TOKEN", func(o *store.Secret) error { o.Username = "someone"; return nil }); err != nil {
-				t.Fatal(err)
-			}
-		}
-		s.Description = "second"
-		return nil
-	})
-	if err != nil || calls != 2 || m.Version != 4 || m.Description != "second" || m.Username != "someone" {
-		t.Fatalf("Update racing another writer: %+v, %v, fn called %d times", m, err, calls)
-	}
-	// A new value through Update, as rotate does.
-	m, err = c.Update("API_TOKEN", func(s *store.Secret) error {
-		s.Value = store.NewValue([]byte("tok-new-value-99"))
-		return nil
-	})
+	// A new value, as set does; a rotation, as rotate does.
+	m, err = c.Edit("API_TOKEN", store.Edit{Value: store.NewValue([]byte("tok-new-value-99"))})
 	if err != nil || m.Rotated.IsZero() {
-		t.Fatalf("Update with a value: %+v, %v", m, err)
+		t.Fatalf("Edit with a value: %+v, %v", m, err)
 	}
 	if got, _ := st.Get("API_TOKEN"); string(got.Value.Bytes()) != "tok-new-value-99" {
 		t.Fatal("value not updated")
 	}
-	if _, err := c.Update("NOPE", func(*store.Secret) error { return nil }); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Update missing: %v", err)
+	if _, err := c.Edit("NOPE", store.Edit{Description: &desc}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Edit missing: %v", err)
+	}
+	for v, want := range map[string]store.Match{"tok-new-value-99": store.MatchCurrent, "tok-0123456789": store.MatchNone} {
+		if got, err := c.Compare("API_TOKEN", store.NewValue([]byte(v))); err != nil || got != want {
+			t.Errorf("Compare = %v, %v; want %v", got, err, want)
+		}
 	}
 
-	key, err := c.AuditKey()
-	want, _ := st.AuditKey()
-	if err != nil || !bytes.Equal(key, want) {
-		t.Fatalf("AuditKey: %v", err)
-	}
-	r, err := c.Append(audit.Record{Event: audit.EventCreated, Secret: "API_TOKEN", Via: audit.ViaCLI, Result: audit.ResultOK,
-		Actor: audit.Actor{UID: 4242, User: "liar"}})
+	// Records of other events: the actor and process are the peer's,
+	// whatever the record says; the context is marked as claimed.
+	err = c.Record(audit.Record{Event: audit.EventCreated, Secret: "API_TOKEN", Via: audit.ViaCLI, Result: audit.ResultOK,
+		Actor: audit.Actor{UID: 4242, User: "liar"}, Process: &audit.Process{PID: 77, Exe: "/liar"},
+		Context: &audit.Context{Command: "wsx add API_TOKEN"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Actor.UID != os.Geteuid() || r.Seq == 0 {
-		t.Errorf("appended %+v: the actor must be the peer's uid", r)
+	r := lastRecord(t, st, auditPath)
+	if r.Actor.UID != os.Geteuid() || r.Process == nil || r.Process.PID != os.Getpid() || r.Process.Exe == "/liar" ||
+		r.Context == nil || !slices.Equal(r.Context.Claimed, []string{"command"}) {
+		t.Errorf("recorded %+v: the actor and process must be the peer's, the command a claim", r)
 	}
-	if _, err := c.Append(audit.Record{Event: "exploded", Via: audit.ViaCLI, Result: audit.ResultOK}); !errors.Is(err, audit.ErrInvalidRecord) {
-		t.Errorf("Append invalid: %v", err)
+	if err := c.Record(audit.Record{Event: "exploded", Via: audit.ViaCLI, Result: audit.ResultOK}); !errors.Is(err, audit.ErrInvalidRecord) {
+		t.Errorf("Record invalid: %v", err)
 	}
-
-	batch := []audit.Record{
-		{Event: audit.EventUsed, Secret: "API_TOKEN", Via: audit.ViaExec, Result: audit.ResultOK, Actor: audit.Actor{UID: 4242}},
-		{Event: audit.EventUsed, Secret: "LD_PRELOAD", Via: audit.ViaExec, Result: audit.ResultOK},
+	if err := c.Record(audit.Record{Event: audit.EventUsed, Secret: "API_TOKEN", Via: audit.ViaExec, Result: audit.ResultOK}); !errors.Is(err, audit.ErrInvalidRecord) {
+		t.Errorf("a use recorded without the use: %v", err)
 	}
-	rs, err := c.AppendBatch(batch)
-	if err != nil {
-		t.Fatalf("AppendBatch: %v", err)
-	}
-	if len(rs) != 2 || rs[1].Seq != rs[0].Seq+1 || rs[0].Secret != "API_TOKEN" || rs[1].Secret != "LD_PRELOAD" || rs[0].Actor.UID != os.Geteuid() {
-		t.Errorf("AppendBatch wrote %+v: want both, in order, with the peer as actor", rs)
-	}
-	if lr := lastRecord(t, st, auditPath); lr.Seq != rs[1].Seq || lr.Secret != "LD_PRELOAD" {
-		t.Errorf("last record %+v, want the batch's last", lr)
-	}
-	if _, err := c.AppendBatch(nil); err == nil {
+	if err := c.Record(); err == nil {
 		t.Error("an empty batch was accepted")
 	}
-	if _, err := c.AppendBatch([]audit.Record{batch[0], {Event: "exploded", Via: audit.ViaCLI, Result: audit.ResultOK}}); !errors.Is(err, audit.ErrInvalidRecord) {
-		t.Errorf("AppendBatch with an invalid record: %v", err)
-	}
 
-	sec, err := c.Use("API_TOKEN", audit.ViaExec, &audit.Process{PID: 77, Argv: []string{"node", "app.js"}}, &audit.Context{File: "app.js", Line: 3})
-	if err != nil || string(sec.Value.Bytes()) != "tok-new-value-99" {
+	secs, err := c.Use(context.Background(), []string{"API_TOKEN", "LD_PRELOAD"}, release.Record{Via: audit.ViaExec,
+		Context: audit.Context{Command: "node app.js"}, Places: map[string]release.Place{"API_TOKEN": {File: "app.js", Line: 3}}})
+	if err != nil || len(secs) != 2 || string(secs[0].Value.Bytes()) != "tok-new-value-99" || secs[1].Name != "LD_PRELOAD" {
 		t.Fatalf("Use: %v", err)
 	}
-	if lr := lastRecord(t, st, auditPath); lr.Event != audit.EventUsed || lr.Secret != "API_TOKEN" || lr.Via != audit.ViaExec ||
-		lr.Context == nil || lr.Context.File != "app.js" || lr.Process == nil || lr.Process.PID != 77 {
+	recs := readLog(t, st, auditPath)
+	lr := recs[len(recs)-2]
+	if lr.Event != audit.EventUsed || lr.Secret != "API_TOKEN" || lr.Via != audit.ViaExec || lr.Context == nil ||
+		lr.Context.File != "app.js" || lr.Context.Line != 3 || lr.Process == nil || lr.Process.PID != os.Getpid() ||
+		!slices.Equal(lr.Context.Claimed, []string{"command", "file", "line"}) {
 		t.Errorf("use record %+v", lr)
+	}
+	if _, err := c.Use(context.Background(), []string{"NOPE"}, release.Record{Via: audit.ViaExec}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Use missing: %v", err)
+	}
+	res, err := c.VerifyAudit()
+	if err != nil || !res.OK || res.Records != len(recs) {
+		t.Errorf("VerifyAudit = %+v, %v; want OK with %d records", res, err, len(recs))
 	}
 
 	if err := c.Remove("LD_PRELOAD"); err != nil {
@@ -202,10 +183,10 @@ func TestClientIsTheStore(t *testing.T) {
 	if !d.Locked() {
 		t.Fatal("not locked")
 	}
-	if _, err := c.Get("API_TOKEN"); !errors.Is(err, store.ErrLocked) {
-		t.Errorf("Get while locked: %v", err)
+	if _, _, err := c.Stat("API_TOKEN"); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("Stat while locked: %v", err)
 	}
-	if _, err := c.Use("API_TOKEN", audit.ViaExec, nil, nil); !errors.Is(err, store.ErrLocked) {
+	if _, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec}); !errors.Is(err, store.ErrLocked) {
 		t.Errorf("Use while locked: %v", err)
 	}
 	if _, err := c.Unlock([]byte("wrong")); !errors.Is(err, store.ErrWrongPassphrase) {
@@ -241,9 +222,9 @@ func TestUseFailsClosed(t *testing.T) {
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	sec, err := c.Use("API_TOKEN", audit.ViaExec, nil, nil)
-	if !errors.Is(err, audit.ErrUnavailable) || sec.Value.Len() != 0 {
-		t.Fatalf("Use with the log unwritable: %v (value of %d bytes)", err, sec.Value.Len())
+	secs, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec})
+	if !errors.Is(err, audit.ErrUnavailable) || secs != nil {
+		t.Fatalf("Use with the log unwritable: %v (%d secrets)", err, len(secs))
 	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
@@ -251,7 +232,7 @@ func TestUseFailsClosed(t *testing.T) {
 	if err := os.Rename(path+".saved", path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Use("API_TOKEN", audit.ViaExec, nil, nil); err != nil {
+	if _, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec}); err != nil {
 		t.Fatalf("Use once the log is back: %v", err)
 	}
 }
@@ -383,7 +364,7 @@ func TestAgentSeesAPIChanges(t *testing.T) {
 		t.Fatalf("sign with a key added through the API: %v", err)
 	}
 	next, nextPub := keySecret(t, "NEW_KEY")
-	if _, err := c.Update("NEW_KEY", func(s *store.Secret) error { s.Value = next.Value; return nil }); err != nil {
+	if _, err := c.Edit("NEW_KEY", store.Edit{Value: next.Value}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ag.Sign(pub, []byte("x")); err == nil {
@@ -434,13 +415,13 @@ func TestAPIRequestLimits(t *testing.T) {
 		b.ReadFrom(resp.Body)
 		return resp.StatusCode, b.String()
 	}
-	huge := append([]byte(`{"secret":{"meta":{"name":"BIG","type":"file"},"values":{"Value":"`), bytes.Repeat([]byte("A"), MaxRequestBody)...)
-	huge = append(huge, `"}}}`...)
+	huge := append([]byte(`{"secret":{"meta":{"name":"BIG","type":"file"},"value":"`), bytes.Repeat([]byte("A"), MaxRequestBody)...)
+	huge = append(huge, `"}}`...)
 	for name, body := range map[string][]byte{
 		"oversized":     huge,
 		"not json":      []byte("{nope"),
-		"trailing data": []byte(`{"secret":{"meta":{"name":"A_TOKEN","type":"token"},"values":{"Value":"eHl6d3ZiMTIz"}}} {}`),
-		"unknown value": []byte(`{"secret":{"meta":{"name":"A_TOKEN","type":"token"},"values":{"Secret":"eHl6d3ZiMTIz"}}}`),
+		"trailing data": []byte(`{"secret":{"meta":{"name":"A_TOKEN","type":"token"},"value":"eHl6d3ZiMTIz"}} {}`),
+		"unknown field": []byte(`{"secret":{"meta":{"name":"A_TOKEN","type":"token"},"values":{"Secret":"eHl6d3ZiMTIz"}}}`),
 	} {
 		code, text := post(body)
 		if code != http.StatusBadRequest || !strings.Contains(text, `"kind":"bad_request"`) {
@@ -449,35 +430,6 @@ func TestAPIRequestLimits(t *testing.T) {
 	}
 	if metas, err := st.List(); err != nil || len(metas) != 0 {
 		t.Errorf("refused requests stored %d secrets (%v)", len(metas), err)
-	}
-}
-
-// Every Value field of a secret crosses the wire, under its Go name.
-func TestWireSecret(t *testing.T) {
-	var sec store.Secret
-	sec.Name, sec.Type, sec.Version = "A_TOKEN", store.TypeToken, 7
-	v := reflectValues(&sec)
-	if len(v) == 0 {
-		t.Fatal("no value fields found")
-	}
-	for i, name := range v {
-		setValue(&sec, name, []byte("value-"+name+string(rune('a'+i))))
-	}
-	back, err := encodeSecret(sec, true).decode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range v {
-		if !getValue(back, name).Equal(getValue(sec, name)) {
-			t.Errorf("field %s lost", name)
-		}
-	}
-	if back.Name != "A_TOKEN" || back.Version != 7 {
-		t.Errorf("meta lost: %+v", back.Meta)
-	}
-	only := encodeSecret(sec, false)
-	if len(only.Values) != 1 || only.Values["Value"] == nil {
-		t.Errorf("current value only: %v", only.Values)
 	}
 }
 
@@ -713,13 +665,19 @@ func TestDescribeMasksArgv(t *testing.T) {
 	if pi.proc == nil || len(pi.proc.Argv) != 4 {
 		t.Fatalf("process %+v", pi.proc)
 	}
-	for _, a := range pi.proc.Argv {
+	ctx := pi.ctx
+	if _, err := d.appendRecord(audit.Record{Event: audit.EventUsed, Secret: "API_TOKEN", Via: audit.ViaAgent,
+		Result: audit.ResultOK, Process: pi.proc, Context: &ctx}); err != nil {
+		t.Fatal(err)
+	}
+	r := lastRecord(t, st, filepath.Join(st.Home(), "audit.log"))
+	for _, a := range r.Process.Argv {
 		if strings.Contains(a, value) {
 			t.Fatalf("argv recorded with the value: element %q", strings.ReplaceAll(a, value, "<VALUE>"))
 		}
 	}
-	if pi.proc.Argv[3] != "--token=***" || strings.Contains(pi.ctx.Command, value) {
-		t.Errorf("argv %q, command %q", pi.proc.Argv[3], strings.ReplaceAll(pi.ctx.Command, value, "<VALUE>"))
+	if r.Process.Argv[3] != "--token=***" || strings.Contains(r.Context.Command, value) {
+		t.Errorf("argv %q, command %q", r.Process.Argv[3], strings.ReplaceAll(r.Context.Command, value, "<VALUE>"))
 	}
 }
 

@@ -19,12 +19,15 @@ type Edit struct {
 	Hosts       *[]string
 	Username    *string
 	RotateEvery *time.Duration
-	// Expiry, when set, sets RotateEvery so that the secret falls due for
-	// rotation then (a credential git approved with password_expiry_utc).
-	Expiry time.Time
-	// Value, when not zero, is the new value (validated for the type as
-	// by Add; a key must parse).
-	Value Value
+	// Expires, when set, is when the value stops working at its service
+	// (Meta.Expires; a zero time: unknown). A new value without it has
+	// no known expiry.
+	Expires *time.Time
+	// Value, when not zero or when SetValue is set, is the new value
+	// (validated for the type as by Add; a key must parse). SetValue
+	// makes an empty Value the new value (a password may be empty).
+	Value    Value
+	SetValue bool
 	// Rotate makes Value the value by a rotation (Secret.BeginRotation):
 	// the current value is kept until Finish or Undo.
 	Rotate bool
@@ -32,15 +35,14 @@ type Edit struct {
 	// Secret.FinishRotation); they take no Value.
 	Undo, Finish bool
 	// KeepSame writes nothing, and returns ErrUnchanged, when Value,
-	// Username and the rotation due date (Expiry) are those the secret
-	// has.
+	// Username and Expires are those the secret has.
 	KeepSame bool
 }
 
 // Apply makes e's change to sec, as Store.Edit does under its lock.
 func (e Edit) Apply(sec *Secret) error {
 	if e.KeepSame && sec.Value.Equal(e.Value) && (e.Username == nil || *e.Username == sec.Username) &&
-		sameDue(sec.Meta, e.Expiry) {
+		(e.Expires == nil || e.Expires.Unix() == sec.Expires.Unix() && e.Expires.IsZero() == sec.Expires.IsZero()) {
 		return fmt.Errorf("secret %s: %w", sec.Name, ErrUnchanged)
 	}
 	switch {
@@ -50,7 +52,7 @@ func (e Edit) Apply(sec *Secret) error {
 		return sec.FinishRotation()
 	}
 	if e.Type != "" {
-		if e.Type != sec.Type && e.Value.IsZero() {
+		if e.Type != sec.Type && !e.newValue() {
 			return fmt.Errorf("secret %s: changing the type from %s to %s needs a new value: %w", sec.Name, sec.Type, e.Type, ErrInvalidValue)
 		}
 		sec.Type = e.Type
@@ -67,7 +69,7 @@ func (e Edit) Apply(sec *Secret) error {
 	if e.RotateEvery != nil {
 		sec.RotateEvery = *e.RotateEvery
 	}
-	if !e.Value.IsZero() {
+	if e.newValue() {
 		v, ssh, err := checkValue(sec.Type, e.Value, nil)
 		if err != nil {
 			return fmt.Errorf("secret %s: %w", sec.Name, err)
@@ -78,28 +80,18 @@ func (e Edit) Apply(sec *Secret) error {
 			}
 		} else {
 			sec.Value = v
+			sec.Expires = time.Time{} // the new value's, unless e says
 		}
 		sec.SSH = ssh
 	}
-	if !e.Expiry.IsZero() {
-		from := sec.Rotated
-		if from.IsZero() {
-			from = sec.Created
-		}
-		sec.RotateEvery = max(e.Expiry.Sub(from), time.Second)
+	if e.Expires != nil {
+		sec.Expires = *e.Expires
 	}
 	return nil
 }
 
-// sameDue reports whether m falls due at expiry, to the second; a zero
-// expiry matches a secret that never falls due.
-func sameDue(m Meta, expiry time.Time) bool {
-	due, ok := m.RotationDue()
-	if !ok || expiry.IsZero() {
-		return !ok && expiry.IsZero()
-	}
-	return due.Unix() == expiry.Unix()
-}
+// newValue reports whether e gives a new value.
+func (e Edit) newValue() bool { return e.SetValue || !e.Value.IsZero() }
 
 // Edit applies e to the secret called name, as Update does with a
 // function.

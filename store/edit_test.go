@@ -56,10 +56,10 @@ func TestEdit(t *testing.T) {
 	}
 	expiry := clock.now().Add(48 * time.Hour)
 	user := "bob"
-	if _, err := s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("third-value")), Username: &user, Expiry: expiry, KeepSame: true}); err != nil {
+	if _, err := s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("third-value")), Username: &user, Expires: &expiry, KeepSame: true}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("third-value")), Username: &user, Expiry: expiry, KeepSame: true})
+	_, err = s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("third-value")), Username: &user, Expires: &expiry, KeepSame: true})
 	if !errors.Is(err, ErrUnchanged) {
 		t.Errorf("the same credential again: %v, want ErrUnchanged", err)
 	}

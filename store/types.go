@@ -153,10 +153,10 @@ func checkValue(typ Type, v Value, keyPass func() ([]byte, error)) (Value, *SSHK
 		return v, nil, fmt.Errorf("value of %d bytes is larger than %d: %w", len(b), MaxFileSize, ErrInvalidValue)
 	}
 	switch typ {
-	case TypeToken:
+	case TypeToken, TypePassword:
 		// A password may be empty: logins by SSO or Kerberos (git's
 		// http.emptyAuth) use an empty user name and password.
-		if len(b) == 0 {
+		if len(b) == 0 && typ == TypeToken {
 			return v, nil, fmt.Errorf("a %s cannot be empty: %w", typ, ErrInvalidValue)
 		}
 		// One line: git's protocol and environment variables take no
