@@ -3,6 +3,8 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/http"
@@ -234,6 +236,66 @@ func TestUseFailsClosed(t *testing.T) {
 	}
 	if _, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec}); err != nil {
 		t.Fatalf("Use once the log is back: %v", err)
+	}
+}
+
+// SECURITY.md 62 and 63: no answer of the API but /v1/use holds a value,
+// none holds a pending rotation's previous value or the audit MAC key,
+// and the removed routes are gone.
+func TestNoValueOrKeyOutsideUse(t *testing.T) {
+	st := newTestStore(t)
+	_, c := startDaemon(t, st, nil)
+	const cur, prev = "current-value-0123456789", "previous-value-0123456789"
+	if _, err := st.Add(store.Secret{Meta: store.Meta{Name: "API_TOKEN", Type: store.TypeToken}, Value: store.NewValue([]byte(prev))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Edit("API_TOKEN", store.Edit{Value: store.NewValue([]byte(cur)), Rotate: true}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := st.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := [][]byte{[]byte(cur), []byte(prev), key, []byte(hex.EncodeToString(key)), []byte(base64.StdEncoding.EncodeToString(key)),
+		[]byte(base64.StdEncoding.EncodeToString([]byte(cur))), []byte(base64.StdEncoding.EncodeToString([]byte(prev)))}
+	call := func(method, path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://wsx"+path, strings.NewReader(body))
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.Bytes()
+	}
+	for _, r := range []struct{ method, path, body string }{
+		{"GET", "/v1/status", ""},
+		{"GET", "/v1/secrets", ""},
+		{"GET", "/v1/secrets/API_TOKEN", ""},
+		{"GET", "/v1/secrets/API_TOKEN?all=1", ""},
+		{"GET", "/v1/audit/key", ""},
+		{"GET", "/v1/audit/verify", ""},
+		{"POST", "/v1/secrets/API_TOKEN/use", `{"via":"exec"}`},
+		{"POST", "/v1/secrets/API_TOKEN/compare", `{"value":"` + base64.StdEncoding.EncodeToString([]byte(prev)) + `"}`},
+		{"PATCH", "/v1/secrets/API_TOKEN", `{"description":"x"}`},
+		{"POST", "/v1/audit", `{"records":[{"event":"created","secret":"API_TOKEN","via":"cli","result":"ok"}]}`},
+	} {
+		code, body := call(r.method, r.path, r.body)
+		for _, f := range forbidden {
+			if bytes.Contains(body, f) {
+				t.Errorf("%s %s (%d) answered with a value or the key", r.method, r.path, code)
+			}
+		}
+		if (r.path == "/v1/audit/key" || strings.HasSuffix(r.path, "/use")) && code < 400 {
+			t.Errorf("%s %s answered %d: the route must be gone", r.method, r.path, code)
+		}
+	}
+	code, body := call("POST", "/v1/use", `{"names":["API_TOKEN"],"via":"exec","context":{}}`)
+	if code != http.StatusOK || !bytes.Contains(body, []byte(base64.StdEncoding.EncodeToString([]byte(cur)))) ||
+		bytes.Contains(body, []byte(base64.StdEncoding.EncodeToString([]byte(prev)))) {
+		t.Errorf("POST /v1/use: %d; want the current value only", code)
 	}
 }
 
