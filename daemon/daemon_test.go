@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -776,5 +777,35 @@ func TestDeniedMasksArgv(t *testing.T) {
 	}
 	if r.Context == nil || strings.Contains(r.Context.Command, value) {
 		t.Errorf("command recorded with the value (context %v)", r.Context != nil)
+	}
+}
+
+// SECURITY.md 72 (client side): what an agent answers to /v1/use is
+// checked as if it came from the store: the names asked for, in order,
+// valid, of a known type.
+func TestClientChecksUseAnswer(t *testing.T) {
+	for name, answer := range map[string]string{
+		"another name": `[{"meta":{"name":"LD_PRELOAD","type":"token"},"value":"eA=="}]`,
+		"invalid name": `[{"meta":{"name":"A=B","type":"token"},"value":"eA=="}]`,
+		"unknown type": `[{"meta":{"name":"API_TOKEN","type":"shell"},"value":"eA=="}]`,
+		"one too many": `[{"meta":{"name":"API_TOKEN","type":"token"},"value":"eA=="},{"meta":{"name":"API_TOKEN","type":"token"}}]`,
+	} {
+		sock := filepath.Join(t.TempDir(), "api.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, answer)
+		})}
+		go srv.Serve(l)
+		c := NewClient(sock)
+		secs, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec})
+		if err == nil || secs != nil {
+			t.Errorf("%s: accepted (%d secrets)", name, len(secs))
+		}
+		c.Close()
+		srv.Close()
 	}
 }
