@@ -98,6 +98,10 @@ func TestExitCodes(t *testing.T) {
 		{withHint(fmt.Errorf("open: %w", store.ErrLocked), "h"), ExitLocked},
 		{store.ErrWrongPassphrase, ExitLocked},
 		{fmt.Errorf("role: %w", errPermission), ExitPermission},
+		// SECURITY.md 74: the agent's refusal, as it comes over the API,
+		// and a store file that is not safely the user's.
+		{fmt.Errorf("list: %w", &daemon.RemoteError{Kind: "denied", Message: "uid 1001 (pid 7): permission denied"}), ExitPermission},
+		{fmt.Errorf("open: %w", store.ErrUnsafePermission), ExitPermission},
 		{exitError{code: 143}, 143},
 		{fmt.Errorf("audit: %w", audit.ErrUnavailable), ExitError},
 	}

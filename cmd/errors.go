@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -18,7 +19,10 @@ const (
 )
 
 // errPermission is returned when the caller is not allowed to do what it
-// asked.
+// asked, or a file that would govern it is not safely the user's (a
+// wsx.toml of another owner). The agent's refusal (daemon.ErrDenied) and
+// a store file of another owner or with loose modes
+// (store.ErrUnsafePermission) exit 5 too.
 var errPermission = errors.New("permission denied")
 
 // exitCode maps an error to the exit code table. It is the only place that
@@ -37,7 +41,7 @@ func exitCode(err error) int {
 		return ExitNotFound
 	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrWrongPassphrase):
 		return ExitLocked
-	case errors.Is(err, errPermission):
+	case errors.Is(err, errPermission), errors.Is(err, daemon.ErrDenied), errors.Is(err, store.ErrUnsafePermission):
 		return ExitPermission
 	}
 	return ExitError

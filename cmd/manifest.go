@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -145,6 +146,9 @@ func loadManifest(path string) (*manifest, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, manifestError{path, 0, "not a regular file"}
 	}
+	if err := checkManifestOwner(path, fi); err != nil {
+		return nil, err
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s: %w", path, err)
@@ -153,6 +157,35 @@ func loadManifest(path string) (*manifest, error) {
 		return nil, manifestError{path, 0, fmt.Sprintf("larger than %d bytes", maxManifestSize)}
 	}
 	return parseManifest(path, b)
+}
+
+// checkManifestOwner refuses a manifest another user could have written:
+// one owned by someone else than this user or root, or writable by group
+// or others. It decides what `wsx exec` injects, as a shell's rc file
+// decides what it runs.
+func checkManifestOwner(path string, fi fs.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	uid := int(st.Uid)
+	if uid != os.Geteuid() && uid != 0 {
+		return withHint(fmt.Errorf("%s is owned by %s, not by you: %w", path, ownerName(uid), errPermission),
+			"a wsx.toml decides which secrets a command gets; use one you own (`wsx template init`), or pass --only or --all")
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return withHint(fmt.Errorf("%s (owned by %s) is writable by group or others (mode %04o): %w", path, ownerName(uid), fi.Mode().Perm(), errPermission),
+			"`chmod go-w %s`", path)
+	}
+	return nil
+}
+
+// ownerName names uid as "name (uid N)", or "uid N" when it has no name.
+func ownerName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return fmt.Sprintf("%s (uid %d)", u.Username, uid)
+	}
+	return fmt.Sprintf("uid %d", uid)
 }
 
 // decodeErr matches the decoder's errors about values of the wrong type.

@@ -234,3 +234,37 @@ func TestParseManifestBounded(t *testing.T) {
 		t.Errorf("got %d errors, want the first %d with lines: %v", len(me), maxManifestErrors, err)
 	}
 }
+
+// SECURITY.md 73 and 74: a wsx.toml another user could have written is
+// refused, naming the file and its owner, with exit code 5.
+func TestManifestOwner(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, manifestName)
+	if err := os.WriteFile(path, []byte("[[secret]]\nname = \"GITHUB_TOKEN\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadManifest(path); err != nil {
+		t.Fatalf("own manifest: %v", err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadManifest(path)
+	if exitCode(err) != ExitPermission || err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Errorf("group/other-writable manifest: %v (exit %d)", err, exitCode(err))
+	}
+	if os.Geteuid() != 0 {
+		t.Log("not root: the foreign owner case needs chown")
+		return
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, err = loadManifest(path)
+	if exitCode(err) != ExitPermission || err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "uid 65534") {
+		t.Errorf("foreign manifest: %v (exit %d)", err, exitCode(err))
+	}
+}
