@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -216,13 +217,36 @@ func (s *session) direct() (secretStore, error) {
 		}
 		return localStore{s}, nil
 	}
-	if err := s.unlockWith("Passphrase for the wsx store: ", s.st.Unlock); err != nil {
+	unlock := func(p []byte) error {
+		err := s.st.Unlock(p)
+		if errors.Is(err, store.ErrWrongPassphrase) {
+			release.NoteFailedUnlock(auditPath(s.home), audit.ViaCLI, os.Getpid(), s.env.Now())
+		}
+		return err
+	}
+	if err := s.unlockWith("Passphrase for the wsx store: ", unlock); err != nil {
 		if s.agentLocked != 0 && errors.Is(err, store.ErrLocked) {
 			return nil, withHint(err, "the wsx agent (pid %d) is locked: `wsx unlock` unlocks it for every command", s.agentLocked)
 		}
 		return nil, err
 	}
+	if err := s.recordFailedUnlocks(); err != nil {
+		return nil, err
+	}
 	return localStore{s}, nil
+}
+
+// recordFailedUnlocks writes the record of the wrong passphrases given
+// since the store was last unlocked, if any were.
+func (s *session) recordFailedUnlocks() error {
+	if !release.FailedUnlocksNoted(auditPath(s.home)) {
+		return nil
+	}
+	rel, err := s.released()
+	if err != nil {
+		return err
+	}
+	return rel.RecordFailedUnlocks()
 }
 
 // passphraseFile names the file to read the passphrase from, if any.

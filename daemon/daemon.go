@@ -184,6 +184,9 @@ func (d *Daemon) Unlock(passphrase []byte) error {
 	// Argon2id's memory is garbage now; give it back to the system.
 	defer debug.FreeOSMemory()
 	if errors.Is(err, store.ErrWrongPassphrase) {
+		if nerr := release.NoteFailedUnlock(d.opts.AuditPath, audit.ViaAPI, 0, time.Now()); nerr != nil {
+			d.logf("audit: %v", nerr)
+		}
 		d.failCount = min(d.failCount+1, int(sshagent.MaxUnlockDelay/(100*time.Millisecond)))
 		time.Sleep(wrongDelay(d.failCount))
 		return err
@@ -214,8 +217,12 @@ func (d *Daemon) opened() error {
 	if err != nil {
 		return err
 	}
+	rel := release.New(d.st, l, release.Options{Self: release.Peer{PID: d.pid, Actor: d.actor(d.owner)}})
+	if err := rel.RecordFailedUnlocks(); err != nil {
+		d.logf("audit: %v", err)
+	}
 	d.mu.Lock()
-	d.rel = release.New(d.st, l, release.Options{})
+	d.rel = rel
 	d.mu.Unlock()
 	d.src.Invalidate()
 	d.agent.Resume()

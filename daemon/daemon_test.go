@@ -809,3 +809,30 @@ func TestClientChecksUseAnswer(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// SECURITY.md 65 (API): wrong passphrases sent to a locked agent are
+// recorded, once per burst, when it unlocks.
+func TestFailedUnlocksRecorded(t *testing.T) {
+	st := newTestStore(t)
+	_, c := startDaemon(t, st, nil)
+	if _, err := c.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := c.Unlock([]byte("wrong")); !errors.Is(err, store.ErrWrongPassphrase) {
+			t.Fatalf("Unlock wrong: %v", err)
+		}
+	}
+	if _, err := c.Unlock(testPassphrase); err != nil {
+		t.Fatal(err)
+	}
+	var denied []audit.Record
+	for _, r := range readLog(t, st, filepath.Join(st.Home(), "audit.log")) {
+		if r.Event == audit.EventDenied {
+			denied = append(denied, r)
+		}
+	}
+	if len(denied) != 1 || !strings.HasPrefix(denied[0].Detail, "2 wrong passphrase(s)") || denied[0].Via != audit.ViaAPI {
+		t.Errorf("denied records %+v: want one for the two wrong passphrases", denied)
+	}
+}

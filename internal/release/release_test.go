@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/store"
@@ -201,5 +202,41 @@ func TestVerify(t *testing.T) {
 	}
 	if res, err := Verify(st, path+".none"); err != nil || !res.OK || res.Records != 0 {
 		t.Errorf("Verify of no log = %+v, %v", res, err)
+	}
+}
+
+// SECURITY.md 65: wrong passphrases are noted while the log cannot be
+// written, and the next unlock records them as one `denied` record.
+func TestFailedUnlocksOneRecordPerBurst(t *testing.T) {
+	st, rel, path := newStore(t, true)
+	if FailedUnlocksNoted(path) {
+		t.Fatal("failures noted in a new store")
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range 3 {
+		if err := NoteFailedUnlock(path, audit.ViaCLI, 4000+i, now.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !FailedUnlocksNoted(path) {
+		t.Fatal("failures not noted")
+	}
+	if err := rel.RecordFailedUnlocks(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rel.RecordFailedUnlocks(); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := readLog(t, st, path)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want one for the burst", len(recs))
+	}
+	r := recs[0]
+	if r.Event != audit.EventDenied || r.Via != audit.ViaCLI || r.Process == nil || r.Process.PID != 4002 ||
+		r.Detail != "3 wrong passphrase(s) from 2026-01-02T03:04:05Z to 2026-01-02T03:04:07Z" {
+		t.Errorf("record %+v", r)
+	}
+	if FailedUnlocksNoted(path) {
+		t.Error("the noted failures were kept after their record")
 	}
 }
