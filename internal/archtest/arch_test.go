@@ -1,5 +1,6 @@
 // Package archtest holds the test that keeps wsx's imports running one way:
-// cmd -> daemon -> {credhelper, sshagent, exec} -> {store, audit}.
+// cmd -> daemon -> {credhelper, sshagent, exec} -> internal/release ->
+// internal/caller -> {store, audit}.
 package archtest
 
 import (
@@ -43,6 +44,20 @@ var bans = []ban{
 	{"sshagent", "cmd", "only cmd knows the command line and the terminal"},
 	{"exec", "cmd", "only cmd knows the command line and the terminal"},
 	{"daemon", "cmd", "only cmd knows the command line and the terminal"},
+	{"store", "internal", "store is the foundation: it imports no wsx package"},
+	{"audit", "internal", "audit is the foundation: it imports no wsx package"},
+	{"internal/release", "credhelper", "the release path is beneath the features that consume it"},
+	{"internal/release", "sshagent", "the release path is beneath the features that consume it"},
+	{"internal/release", "exec", "the release path is beneath the features that consume it"},
+	{"internal/release", "daemon", "the daemon serves the release path; the path knows no server"},
+	{"internal/release", "cmd", "only cmd knows the command line and the terminal"},
+	{"internal/caller", "store", "who asked is told from /proc alone; it never reads secrets"},
+	{"internal/caller", "internal/release", "the release path asks who asked, not the other way"},
+	{"internal/caller", "credhelper", "the caller lookup serves every feature and knows none"},
+	{"internal/caller", "sshagent", "the caller lookup serves every feature and knows none"},
+	{"internal/caller", "exec", "the caller lookup serves every feature and knows none"},
+	{"internal/caller", "daemon", "the caller lookup serves every feature and knows none"},
+	{"internal/caller", "cmd", "only cmd knows the command line and the terminal"},
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone.
