@@ -132,6 +132,9 @@ func testEnv(t testing.TB, args ...string) (Env, *bytes.Buffer, *bytes.Buffer) {
 		Now:      time.Now,
 		Terminal: func() (Terminal, error) { return nil, errNoTerminal },
 		UID:      os.Getuid(),
+		PID:      os.Getpid(),
+		Dir:      dir,
+		Environ:  os.Environ,
 	}, &out, &errb
 }
 

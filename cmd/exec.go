@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,11 +10,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
-	"github.com/wsxdev/wsx/internal/caller"
-	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 	"golang.org/x/term"
 )
@@ -145,28 +141,8 @@ func shellCommand(env *Env) *cli.Command {
 	}
 }
 
-// released is what a command gets from the store: secrets for its
-// environment and secrets as files.
-type released struct {
-	env   []exec.Injected
-	files []exec.FileSecret
-	names []string // every released name, in order
-}
-
-// values lists every released value and file content, for masking.
-func (r *released) values() [][]byte {
-	vals := make([][]byte, 0, len(r.env)+len(r.files))
-	for _, e := range r.env {
-		vals = append(vals, e.Value)
-	}
-	for _, f := range r.files {
-		vals = append(vals, f.Content)
-	}
-	return vals
-}
-
-// runExec runs o.Argv with the secrets. It returns an exitError carrying
-// the command's status when the command ran.
+// runExec runs o.Argv with the secrets (exec.Run). It returns an
+// exitError carrying the command's status when the command ran.
 func (s *session) runExec(o execOptions) error {
 	switch o.PTY {
 	case exec.PTYAuto, exec.PTYAlways, exec.PTYNever:
@@ -177,8 +153,12 @@ func (s *session) runExec(o execOptions) error {
 		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),
 			"the secrets are in this environment already; run the command directly, or add --allow-nested")
 	}
-	cwd, _ := os.Getwd()
-	if !o.All && len(o.Only) == 0 {
+	only, err := splitOnly(o.Only)
+	if err != nil {
+		return err
+	}
+	cwd := s.env.Getwd()
+	if !o.All && len(only) == 0 {
 		// A project that declares its secrets gets those, and does not
 		// start while a required one is missing.
 		names, found, err := s.manifestSecrets(cwd)
@@ -191,205 +171,54 @@ func (s *session) runExec(o execOptions) error {
 	if err != nil {
 		return err
 	}
-	names, err := s.choose(st, o)
-	if err != nil {
-		return err
+	spec := exec.Spec{
+		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous,
+		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
+		Parent: s.env.Environ(), Cwd: cwd,
+		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
+		NoMask: o.NoMask, PTY: o.PTY,
 	}
-	// A command that cannot be found is reported before any use is
-	// recorded.
-	if _, err := exec.LookPath(o.Argv[0], parentEnviron()); err != nil {
-		return startError(err)
-	}
-	rel, err := s.release(st, o, names, cwd)
-	if err != nil {
-		return err
-	}
-	if err := exec.CheckInjected(rel.env); err != nil {
-		return withHint(err, "store such a secret with --type file, or leave it out with --only")
-	}
-	injected := rel.env
 	if o.Shell {
-		injected = append(slices.Clip(injected), exec.Injected{Name: shellMarker, Value: []byte("1")})
+		spec.Extra = []exec.Injected{{Name: shellMarker, Value: []byte("1")}}
 	}
-	childEnv := exec.BuildEnv(parentEnviron(), injected)
-	if !o.NoMask {
-		rel.warnShort(s.env.Stderr)
-	}
-	vals := rel.values()
-	// The values are all the child needs from the store now.
-	s.close()
-
-	opts := exec.Options{
-		Argv:             o.Argv,
-		Env:              childEnv,
-		Stdin:            s.env.Stdin,
-		Stdout:           s.env.Stdout,
-		Stderr:           s.env.Stderr,
-		Mask:             !o.NoMask,
-		Values:           vals,
-		Files:            rel.files,
-		PTY:              o.PTY,
-		StdoutIsTerminal: isTerminal(s.env.Stdout),
-	}
-	if o.NoMask && o.PTY != exec.PTYAlways {
-		err := exec.ExecInPlace(opts)
-		if !errors.Is(err, exec.ErrNoMemfd) {
-			return startError(err)
-		}
-	}
-	code, err := exec.Run(s.c.Context, opts)
-	if errors.Is(err, exec.ErrStart) {
+	code, err := exec.Run(s.c.Context, spec)
+	var unknown *exec.UnknownNameError
+	switch {
+	case errors.As(err, &unknown):
+		return didYouMean(err, unknown.Name, unknown.Avail)
+	case errors.Is(err, store.ErrDangerousName):
+		return withHint(err, "if you mean it, add --allow-dangerous-name to wsx exec")
+	case errors.Is(err, exec.ErrBadEnv):
+		return withHint(err, "store such a secret with --type file, or leave it out with --only")
+	case errors.Is(err, exec.ErrStart):
 		return startError(err)
-	}
-	if err != nil {
+	case err != nil && code == 1 && !errors.Is(err, exec.ErrNoCommand):
 		return exitError{code: code, err: err}
-	}
-	if code != 0 {
+	case err != nil:
+		return err
+	case code != 0:
 		return exitError{code: code}
 	}
 	return nil
 }
 
-// warnShort names the values too short to be masked.
-func (r *released) warnShort(w io.Writer) {
-	warn := func(name string, v []byte) {
-		if len(v) > 0 && len(v) < exec.MinMaskLen {
-			fmt.Fprintf(w, "wsx: warning: %s is shorter than %d bytes: its value is not masked in the output\n", name, exec.MinMaskLen)
-		}
+// splitOnly reads --only: comma-separated names, repeatable, each once.
+func splitOnly(only []string) ([]string, error) {
+	if len(only) == 0 {
+		return nil, nil
 	}
-	for _, e := range r.env {
-		warn(e.Name, e.Value)
-	}
-	for _, f := range r.files {
-		warn(f.Name, f.Content)
-	}
-}
-
-// choose names the secrets the command gets, from their metadata: every
-// token, password and file secret (credentials git asked to store are
-// git's alone; SSH keys are served by the agent, and go into an
-// environment only when named), or those named by o.Only, or those a
-// wsx.toml governing the working directory declares. A name that could
-// change what the command runs (store.DangerousName) needs
-// --allow-dangerous-name here too, whoever stored it.
-func (s *session) choose(st secretStore, o execOptions) ([]string, error) {
-	metas, err := st.List()
-	if err != nil {
-		return nil, err
-	}
-	var avail []store.Meta
-	for _, m := range metas {
-		if err := store.ValidateName(m.Name); err != nil {
-			return nil, err
-		}
-		if !credhelper.IsStored(m) {
-			avail = append(avail, m)
-		}
-	}
-	named := true
-	var chosen []store.Meta
-	switch {
-	case len(o.Only) > 0:
-		chosen, err = pickOnly(avail, o.Only)
-		if err != nil {
-			return nil, err
-		}
-	case o.governed:
-		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool {
-			return !slices.Contains(o.manifest, m.Name)
-		})
-	default:
-		named = false
-		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return m.Type == store.TypeKey })
-	}
-	s.remindOverdue(chosen)
 	var names []string
-	for _, m := range chosen {
-		if store.DangerousName(m.Name) && !o.AllowDangerous {
-			if named {
-				return nil, withHint(fmt.Errorf("secret %s: the name could change what the command runs or loads: %w", m.Name, store.ErrDangerousName),
-					"if you mean it, add --allow-dangerous-name to wsx exec")
-			}
-			fmt.Fprintf(s.env.Stderr, "wsx: warning: %s is left out: the name could change what the command runs or loads; name it with --only and add --allow-dangerous-name to inject it\n", m.Name)
-			continue
-		}
-		names = append(names, m.Name)
-	}
-	return names, nil
-}
-
-// release records the use of names and returns them, by type: the one
-// request to the store (or the agent) that hands out values. The records
-// carry the command, the script it runs and the line of it that names
-// each secret, and the git repository of cwd.
-func (s *session) release(st secretStore, o execOptions, names []string, cwd string) (*released, error) {
-	rel := &released{}
-	if len(names) == 0 {
-		return rel, nil
-	}
-	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: caller.Command(o.Argv)}}
-	caller.Repo(&rec.Context, cwd)
-	if locs := exec.ScriptContext(o.Argv, cwd, names); len(locs) > 0 {
-		rec.Places = make(map[string]release.Place, len(locs))
-		for n, l := range locs {
-			rec.Places[n] = release.Place{File: l.File, Line: l.Line}
-		}
-	}
-	secs, err := st.Use(s.c.Context, names, rec)
-	if err != nil {
-		return nil, fmt.Errorf("record the use of %s: %w", strings.Join(names, ", "), err)
-	}
-	for _, sec := range secs {
-		if store.DangerousName(sec.Name) && !o.AllowDangerous {
-			return nil, fmt.Errorf("secret %s: %w", sec.Name, store.ErrDangerousName)
-		}
-		v := sec.Value.Bytes()
-		switch sec.Type {
-		case store.TypeToken, store.TypePassword, store.TypeKey:
-			rel.env = append(rel.env, exec.Injected{Name: sec.Name, Value: v})
-		case store.TypeFile:
-			rel.files = append(rel.files, exec.FileSecret{Name: sec.Name, Content: v})
-		default:
-			continue
-		}
-		rel.names = append(rel.names, sec.Name)
-	}
-	return rel, nil
-}
-
-// pickOnly returns the secrets of avail named in only (each name once, in
-// the order of avail). A name that is not there is an error listing the
-// names close to it.
-func pickOnly(avail []store.Meta, only []string) ([]store.Meta, error) {
-	byName := make(map[string]bool, len(avail))
-	all := make([]string, len(avail))
-	for i, m := range avail {
-		byName[m.Name] = true
-		all[i] = m.Name
-	}
-	want := map[string]bool{}
 	for _, n := range only {
 		for part := range strings.SplitSeq(n, ",") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
+			if part = strings.TrimSpace(part); part != "" && !slices.Contains(names, part) {
+				names = append(names, part)
 			}
-			if !byName[part] {
-				return nil, didYouMean(fmt.Errorf("--only %s: %w", part, store.ErrNotFound), part, all)
-			}
-			want[part] = true
 		}
 	}
-	if len(want) == 0 {
+	if len(names) == 0 {
 		return nil, usagef("--only needs at least one NAME")
 	}
-	var out []store.Meta
-	for _, m := range avail {
-		if want[m.Name] {
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return names, nil
 }
 
 // startError reports a command that could not be started with the exit
@@ -402,9 +231,6 @@ func startError(err error) error {
 		return exitError{code: exitCannotRun, err: err}
 	}
 }
-
-// parentEnviron is the environment the command inherits: this process's.
-func parentEnviron() []string { return os.Environ() }
 
 // isTerminal reports whether w is a terminal, without switching it to
 // blocking mode as File.Fd would.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -220,7 +219,7 @@ func (s *session) direct() (secretStore, error) {
 	unlock := func(p []byte) error {
 		err := s.st.Unlock(p)
 		if errors.Is(err, store.ErrWrongPassphrase) {
-			release.NoteFailedUnlock(auditPath(s.home), audit.ViaCLI, os.Getpid(), s.env.Now())
+			release.NoteFailedUnlock(auditPath(s.home), audit.ViaCLI, s.env.PID, s.env.Now())
 		}
 		return err
 	}
@@ -312,7 +311,7 @@ func (s *session) released() (*release.Store, error) {
 	}
 	uid, user := actor(s.env)
 	s.rel = release.New(s.st, l, release.Options{
-		Self:    release.SelfPeer(audit.Actor{UID: uid, User: user}),
+		Self:    release.Peer{PID: s.env.PID, Actor: audit.Actor{UID: uid, User: user}},
 		Durable: true,
 	})
 	return s.rel, nil

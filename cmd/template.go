@@ -3,7 +3,6 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -62,9 +61,9 @@ func templateCommand(env *Env) *cli.Command {
 // current directory.
 func (s *session) manifestFor(file string) (*manifest, error) {
 	if file == "" {
-		cwd, err := os.Getwd()
-		if err != nil {
-			return nil, err
+		cwd := s.env.Getwd()
+		if cwd == "" {
+			return nil, errors.New("the working directory is unknown; name the file with --file")
 		}
 		p, found, err := findManifest(cwd)
 		if err != nil {

@@ -266,9 +266,6 @@ func (s *Store) values() [][]byte {
 	return masks
 }
 
-// SelfPeer is this process as a Peer acting for actor.
-func SelfPeer(actor audit.Actor) Peer { return Peer{PID: os.Getpid(), Actor: actor} }
-
 // Verify checks the audit log at path with the MAC key of st, unlocked.
 // The key is used here and never handed out: through the agent, the
 // daemon runs Verify and answers with the result. A missing log verifies

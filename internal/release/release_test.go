@@ -47,7 +47,7 @@ func newStore(t *testing.T, durable bool) (*store.Store, *Store, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel := New(st, log, Options{Self: SelfPeer(audit.Actor{UID: os.Geteuid()}), Durable: durable})
+	rel := New(st, log, Options{Self: Peer{PID: os.Getpid(), Actor: audit.Actor{UID: os.Geteuid()}}, Durable: durable})
 	t.Cleanup(func() { rel.Close() })
 	return st, rel, path
 }
