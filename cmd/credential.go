@@ -1,17 +1,22 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/store"
 )
 
-// runCredential speaks git's credential protocol on stdin/stdout. When the
-// store cannot be unlocked here, it prints nothing and exits 0 so git
-// prompts as usual; stderr says why.
+// runCredential speaks git's credential protocol on stdin/stdout: through
+// the wsx agent when one serves this store unlocked (one request: the
+// agent runs the helper and records the use), else with the store opened
+// here. When the store cannot be unlocked, it prints nothing and exits 0
+// so git prompts as usual; stderr says why.
 func (s *session) runCredential(op string) error {
 	opts := credhelper.Options{
 		Stdin:  s.env.Stdin,
@@ -22,23 +27,55 @@ func (s *session) runCredential(op string) error {
 	opts.Remind = func(m store.Meta) { s.remindOverdue([]store.Meta{m}) }
 	switch op {
 	case credhelper.OpGet, credhelper.OpStore, credhelper.OpErase:
-		st, err := s.unlockedForGit()
-		switch {
-		case errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotInitialized):
-			opts.Locked = true
-			if errors.Is(err, store.ErrNotInitialized) {
-				fmt.Fprintln(s.env.Stderr, "wsx: no store yet (create one with `wsx init`); git will ask as usual")
-				return nil
-			}
-		case err != nil:
-			return err
-		default:
-			opts.Secrets = st
+	default:
+		return credhelper.Run(s.c.Context, op, opts)
+	}
+	if c, ok := s.viaDaemon(); ok {
+		in, err := io.ReadAll(io.LimitReader(s.env.Stdin, credentialInputLimit+1))
+		if err != nil {
+			return fmt.Errorf("credential %s: read the request: %w", op, err)
 		}
+		if len(in) > credentialInputLimit {
+			return fmt.Errorf("credential %s: the request is larger than %d bytes", op, credentialInputLimit)
+		}
+		defer clear(in)
+		out, note, err := c.Credential(s.c.Context, s.home, op, in)
+		defer clear(out)
+		if err == nil {
+			if note != "" {
+				io.WriteString(s.env.Stderr, note)
+			}
+			_, err = s.env.Stdout.Write(out)
+			return err
+		}
+		if !errors.Is(err, daemon.ErrNoDaemon) && !errors.Is(err, store.ErrLocked) {
+			return err
+		}
+		// The agent went away or locked meanwhile: the store opened here
+		// answers, as without an agent.
+		opts.Stdin = bytes.NewReader(in)
+		s.client.Close()
+		s.client = nil
+	}
+	st, err := s.unlockedForGit()
+	switch {
+	case errors.Is(err, store.ErrNotInitialized):
+		fmt.Fprintln(s.env.Stderr, "wsx: no store yet (create one with `wsx init`); git will ask as usual")
+		return nil
+	case errors.Is(err, store.ErrLocked):
+		opts.Locked = true
+	case err != nil:
+		return err
+	default:
+		opts.Secrets = st
 	}
 	opts.UnlockHint = s.gitUnlockHint()
 	return credhelper.Run(s.c.Context, op, opts)
 }
+
+// credentialInputLimit bounds what git may send the helper through the
+// agent; the protocol's own limits (credhelper.Parse) are smaller.
+const credentialInputLimit = 1 << 20
 
 // unlockedForGit unlocks the store as every command does, except that it
 // does not ask on the terminal when git was told not to prompt
@@ -46,9 +83,6 @@ func (s *session) runCredential(op string) error {
 // as locked, and git goes on without wsx.
 func (s *session) unlockedForGit() (secretStore, error) {
 	if s.passphraseFile() == "" && !gitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
-		if c, ok := s.viaDaemon(); ok {
-			return daemonStore{s, c}, nil
-		}
 		if err := s.open(); err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,11 +10,13 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
@@ -120,6 +123,7 @@ func (d *Daemon) apiServer() *http.Server {
 	route("DELETE /v1/secrets/{name}", PermWrite, true, d.handleRemove)
 	route("POST /v1/secrets/{name}/compare", PermUse, true, d.handleCompare)
 	route("POST /v1/use", PermUse, true, d.handleUse)
+	route("POST /v1/credential/{op}", PermUse, true, d.handleCredential)
 	route("POST /v1/audit", PermUse, true, d.handleAudit)
 	route("GET /v1/audit/verify", PermList, true, d.handleVerify)
 
@@ -274,6 +278,92 @@ func (d *Daemon) handleUse(w http.ResponseWriter, r *http.Request, p sshagent.Pe
 	}()
 	return writeJSON(w, http.StatusOK, out)
 }
+
+// credentialRequest is the body of POST /v1/credential/{op}: what git sent
+// the helper, for the store the client means.
+type credentialRequest struct {
+	Home  string `json:"home"`
+	Input []byte `json:"input"`
+}
+
+// credentialResponse is what the helper prints: the protocol lines for
+// git, and a note for the user.
+type credentialResponse struct {
+	Output []byte `json:"output,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// handleCredential runs the credential helper here, on the unlocked store:
+// one request per `git credential fill`. The use is recorded with the git
+// command found above the peer (the helper git started).
+func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error {
+	var req credentialRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	defer clear(req.Input)
+	if filepath.Clean(req.Home) != filepath.Clean(d.st.Home()) {
+		return fmt.Errorf("this agent serves %s, not %s: %w", d.st.Home(), req.Home, ErrNoDaemon)
+	}
+	rel, err := d.released()
+	if err != nil {
+		return err
+	}
+	var out, note bytes.Buffer
+	defer func() { clear(out.Bytes()) }()
+	err = credhelper.Run(r.Context(), r.PathValue("op"), credhelper.Options{
+		Stdin: bytes.NewReader(req.Input), Stdout: &out, Stderr: &note,
+		Secrets: credSecrets{d, rel, d.peer(p)},
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, credentialResponse{Output: out.Bytes(), Note: note.String()})
+}
+
+// credSecrets is the store as the credential helper uses it in the
+// daemon: uses and records are the peer's.
+type credSecrets struct {
+	d    *Daemon
+	rel  *release.Store
+	peer release.Peer
+}
+
+func (c credSecrets) List() ([]store.Meta, error) { return c.d.st.List() }
+
+func (c credSecrets) Compare(name string, v store.Value) (store.Match, error) {
+	return c.d.st.Compare(name, v)
+}
+
+func (c credSecrets) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
+	m, err := c.d.st.Add(sec, opts...)
+	if err == nil {
+		c.d.changed()
+	}
+	return m, err
+}
+
+func (c credSecrets) Edit(name string, e store.Edit) (store.Meta, error) {
+	m, err := c.d.st.Edit(name, e)
+	if err == nil {
+		c.d.changed()
+	}
+	return m, err
+}
+
+func (c credSecrets) Remove(name string) error {
+	err := c.d.st.Remove(name)
+	if err == nil {
+		c.d.changed()
+	}
+	return err
+}
+
+func (c credSecrets) Use(_ context.Context, names []string, rec release.Record) ([]store.Secret, error) {
+	return c.rel.UseBy(c.peer, names, rec)
+}
+
+func (c credSecrets) Record(rs ...audit.Record) error { return c.rel.RecordBy(c.peer, rs) }
 
 // peer is p as the release path knows it.
 func (d *Daemon) peer(p sshagent.Peer) release.Peer {

@@ -202,6 +202,16 @@ func (c *Client) Use(ctx context.Context, names []string, rec release.Record) ([
 	return secs, nil
 }
 
+// Credential runs the credential helper's operation op in the daemon, on
+// what git sent (input), for the store in home: one request. It returns
+// what the helper prints for git and its note for the user. An agent that
+// serves another store answers with an error wrapping ErrNoDaemon.
+func (c *Client) Credential(ctx context.Context, home, op string, input []byte) (output []byte, note string, err error) {
+	var resp credentialResponse
+	err = c.do(ctx, http.MethodPost, "/v1/credential/"+url.PathEscape(op), credentialRequest{Home: home, Input: input}, &resp)
+	return resp.Output, resp.Note, err
+}
+
 // errBadAnswer: the daemon answered something else than was asked.
 var errBadAnswer = errors.New("an answer that does not match the request")
 

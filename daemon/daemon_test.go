@@ -836,3 +836,26 @@ func TestFailedUnlocksRecorded(t *testing.T) {
 		t.Errorf("denied records %+v: want one for the two wrong passphrases", denied)
 	}
 }
+
+// A credential fill through the agent is one request: the agent runs the
+// helper, records the use, and answers with git's lines. A client of
+// another store is told there is no agent for it.
+func TestCredentialOneRequest(t *testing.T) {
+	st := newTestStore(t)
+	_, c := startDaemon(t, st, nil)
+	if _, err := st.Add(store.Secret{Meta: store.Meta{Name: "GIT_TOKEN", Type: store.TypeToken, Hosts: []string{"git.example.test"}},
+		Value: store.NewValue([]byte("tok-0123456789"))}); err != nil {
+		t.Fatal(err)
+	}
+	out, note, err := c.Credential(context.Background(), st.Home(), "get", []byte("protocol=https\nhost=git.example.test\n\n"))
+	if err != nil || string(out) != "username=x-access-token\npassword=tok-0123456789\n" || note != "" {
+		t.Fatalf("Credential get = %q, %q, %v", out, note, err)
+	}
+	r := lastRecord(t, st, filepath.Join(st.Home(), "audit.log"))
+	if r.Event != audit.EventUsed || r.Secret != "GIT_TOKEN" || r.Via != audit.ViaCredential || r.Context == nil || r.Context.Host != "git.example.test" {
+		t.Errorf("record %+v", r)
+	}
+	if _, _, err := c.Credential(context.Background(), st.Home()+"-other", "get", []byte("protocol=https\nhost=git.example.test\n\n")); !errors.Is(err, ErrNoDaemon) {
+		t.Errorf("another store: %v, want ErrNoDaemon", err)
+	}
+}

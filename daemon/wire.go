@@ -89,6 +89,7 @@ var errorKinds = []struct {
 	{"backend", store.ErrBackend, http.StatusBadGateway},
 	{"not_initialized", store.ErrNotInitialized, http.StatusInternalServerError},
 	{"bad_request", errBadRequest, http.StatusBadRequest},
+	{"other_store", ErrNoDaemon, http.StatusMisdirectedRequest},
 }
 
 func newWireError(err error) *wireError {
