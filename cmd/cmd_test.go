@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -102,6 +103,7 @@ func TestExitCodes(t *testing.T) {
 		// and a store file that is not safely the user's.
 		{fmt.Errorf("list: %w", &daemon.RemoteError{Kind: "denied", Message: "uid 1001 (pid 7): permission denied"}), ExitPermission},
 		{fmt.Errorf("open: %w", store.ErrUnsafePermission), ExitPermission},
+		{fmt.Errorf("wsx.toml: %w", manifest.ErrForeign), ExitPermission},
 		{exitError{code: 143}, 143},
 		{fmt.Errorf("audit: %w", audit.ErrUnavailable), ExitError},
 	}

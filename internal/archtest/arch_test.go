@@ -58,12 +58,17 @@ var bans = []ban{
 	{"internal/caller", "exec", "the caller lookup serves every feature and knows none"},
 	{"internal/caller", "daemon", "the caller lookup serves every feature and knows none"},
 	{"internal/caller", "cmd", "only cmd knows the command line and the terminal"},
+	{"manifest", "cmd", "wsx.toml is read the same for every caller; hints are cmd's"},
+	{"manifest", "daemon", "wsx.toml is read by the command that runs in the project"},
+	{"manifest", "exec", "the exec flow gets names, not the file they came from"},
+	{"manifest", "internal", "reading wsx.toml needs no release path and no caller"},
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone.
 var onlyIn = map[string]struct{ Pkg, Why string }{
 	"github.com/go-git/go-git/v5": {"audit", "go-git is large; it lives in audit's context capture only"},
 	"github.com/urfave/cli/v2":    {"cmd", "only cmd knows the command line"},
+	"github.com/BurntSushi/toml":  {"manifest", "wsx.toml is parsed in one place, strictly"},
 }
 
 type pkg struct {
