@@ -37,8 +37,6 @@ const (
 
 // Errors callers branch on.
 var (
-	// ErrConflict: an update named a version the secret no longer has.
-	ErrConflict = errors.New("secret changed meanwhile")
 	// ErrDenied: the peer may not make this request.
 	ErrDenied = errors.New("permission denied")
 	// ErrNoDaemon: nothing answers on the API socket.

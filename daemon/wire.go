@@ -69,7 +69,6 @@ var errorKinds = []struct {
 	status int
 }{
 	{"denied", ErrDenied, http.StatusForbidden},
-	{"conflict", ErrConflict, http.StatusConflict},
 	{"not_found", store.ErrNotFound, http.StatusNotFound},
 	{"exists", store.ErrExists, http.StatusConflict},
 	{"wrong_passphrase", store.ErrWrongPassphrase, http.StatusUnauthorized},
