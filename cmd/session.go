@@ -216,14 +216,7 @@ func (s *session) direct() (secretStore, error) {
 		}
 		return localStore{s}, nil
 	}
-	unlock := func(p []byte) error {
-		err := s.st.Unlock(p)
-		if errors.Is(err, store.ErrWrongPassphrase) {
-			release.NoteFailedUnlock(auditPath(s.home), audit.ViaCLI, s.env.PID, s.env.Now())
-		}
-		return err
-	}
-	if err := s.unlockWith("Passphrase for the wsx store: ", unlock); err != nil {
+	if err := s.unlockWith("Passphrase for the wsx store: ", s.unlockStore); err != nil {
 		if s.agentLocked != 0 && errors.Is(err, store.ErrLocked) {
 			return nil, withHint(err, "the wsx agent (pid %d) is locked: `wsx unlock` unlocks it for every command", s.agentLocked)
 		}
@@ -233,6 +226,16 @@ func (s *session) direct() (secretStore, error) {
 		return nil, err
 	}
 	return localStore{s}, nil
+}
+
+// unlockStore unlocks the store opened here with passphrase p. A wrong
+// one is noted for the record the next unlock writes.
+func (s *session) unlockStore(p []byte) error {
+	err := s.st.Unlock(p)
+	if errors.Is(err, store.ErrWrongPassphrase) {
+		release.NoteFailedUnlock(auditPath(s.home), audit.ViaCLI, s.env.PID, s.env.Now())
+	}
+	return err
 }
 
 // recordFailedUnlocks writes the record of the wrong passphrases given

@@ -192,7 +192,8 @@ func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 	out := make([]audit.Record, len(rs))
 	for i, r := range rs {
 		switch r.Event {
-		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventDenied, audit.EventAccessed:
+		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventDenied, audit.EventAccessed,
+			audit.EventPassphrase:
 		case audit.EventUsed:
 			return fmt.Errorf("%w: %w", audit.ErrInvalidRecord, errUseOnly)
 		default:
