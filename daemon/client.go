@@ -148,6 +148,11 @@ func (c *Client) List() ([]store.Meta, error) {
 	if err := c.do(context.Background(), http.MethodGet, "/v1/secrets", nil, &resp); err != nil {
 		return nil, err
 	}
+	for _, m := range resp.Secrets {
+		if err := checkMeta(m); err != nil {
+			return nil, fmt.Errorf("wsx agent at %s: %w", c.socket, err)
+		}
+	}
 	if resp.Error != nil {
 		return resp.Secrets, &RemoteError{Kind: resp.Error.Kind, Message: resp.Error.Message}
 	}
@@ -191,11 +196,8 @@ func (c *Client) Use(ctx context.Context, names []string, rec release.Record) ([
 		if w.Meta.Name != names[i] {
 			return nil, fmt.Errorf("wsx agent at %s answered %q for %s: %w", c.socket, w.Meta.Name, names[i], errBadAnswer)
 		}
-		if err := store.ValidateName(w.Meta.Name); err != nil {
+		if err := checkMeta(w.Meta); err != nil {
 			return nil, fmt.Errorf("wsx agent at %s: %w", c.socket, err)
-		}
-		if _, err := store.ParseType(string(w.Meta.Type)); err != nil {
-			return nil, fmt.Errorf("wsx agent at %s: secret %s: %w", c.socket, w.Meta.Name, err)
 		}
 		secs[i] = w.decode()
 	}
@@ -210,6 +212,18 @@ func (c *Client) Credential(ctx context.Context, home, op string, input []byte) 
 	var resp credentialResponse
 	err = c.do(ctx, http.MethodPost, "/v1/credential/"+url.PathEscape(op), credentialRequest{Home: home, Input: input}, &resp)
 	return resp.Output, resp.Note, err
+}
+
+// checkMeta checks what the daemon says of a secret as the store checks
+// it: a valid name, a known type.
+func checkMeta(m store.Meta) error {
+	if err := store.ValidateName(m.Name); err != nil {
+		return err
+	}
+	if _, err := store.ParseType(string(m.Type)); err != nil {
+		return fmt.Errorf("secret %s: %w", m.Name, err)
+	}
+	return nil
 }
 
 // errBadAnswer: the daemon answered something else than was asked.

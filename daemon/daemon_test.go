@@ -795,8 +795,12 @@ func TestClientChecksUseAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
+			if r.URL.Path == "/v1/secrets" {
+				io.WriteString(w, `{"secrets":`+strings.Replace(answer, `,"value":"eA=="`, "", -1)+`}`)
+				return
+			}
 			io.WriteString(w, answer)
 		})}
 		go srv.Serve(l)
@@ -804,6 +808,11 @@ func TestClientChecksUseAnswer(t *testing.T) {
 		secs, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec})
 		if err == nil || secs != nil {
 			t.Errorf("%s: accepted (%d secrets)", name, len(secs))
+		}
+		if name == "invalid name" || name == "unknown type" {
+			if metas, err := c.List(); err == nil || metas != nil {
+				t.Errorf("list with an %s: accepted", name)
+			}
 		}
 		c.Close()
 		srv.Close()
