@@ -39,14 +39,19 @@ func (s *session) runCredential(op string) error {
 			return fmt.Errorf("credential %s: the request is larger than %d bytes", op, credentialInputLimit)
 		}
 		defer clear(in)
-		out, note, err := c.Credential(s.c.Context, s.home, op, in)
+		out, note, sent, err := c.Credential(s.c.Context, s.home, op, in)
 		defer clear(out)
 		if err == nil {
 			if note != "" {
 				io.WriteString(s.env.Stderr, note)
 			}
-			_, err = s.env.Stdout.Write(out)
-			return err
+			if _, err := s.env.Stdout.Write(out); err != nil {
+				return err
+			}
+			for _, m := range sent {
+				opts.Remind(m)
+			}
+			return nil
 		}
 		if !errors.Is(err, daemon.ErrNoDaemon) && !errors.Is(err, store.ErrLocked) {
 			return err

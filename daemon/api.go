@@ -291,6 +291,9 @@ type credentialRequest struct {
 type credentialResponse struct {
 	Output []byte `json:"output,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// Remind holds the named secrets sent, for the client's reminder
+	// of an overdue rotation (credhelper.Options.Remind).
+	Remind []store.Meta `json:"remind,omitempty"`
 }
 
 // handleCredential runs the credential helper here, on the unlocked store:
@@ -311,14 +314,16 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 	}
 	var out, note bytes.Buffer
 	defer func() { clear(out.Bytes()) }()
+	var remind []store.Meta
 	err = credhelper.Run(r.Context(), r.PathValue("op"), credhelper.Options{
 		Stdin: bytes.NewReader(req.Input), Stdout: &out, Stderr: &note,
 		Secrets: credSecrets{d, rel, d.peer(p)},
+		Remind:  func(m store.Meta) { remind = append(remind, m) },
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, credentialResponse{Output: out.Bytes(), Note: note.String()})
+	return writeJSON(w, http.StatusOK, credentialResponse{Output: out.Bytes(), Note: note.String(), Remind: remind})
 }
 
 // credSecrets is the store as the credential helper uses it in the

@@ -206,12 +206,13 @@ func (c *Client) Use(ctx context.Context, names []string, rec release.Record) ([
 
 // Credential runs the credential helper's operation op in the daemon, on
 // what git sent (input), for the store in home: one request. It returns
-// what the helper prints for git and its note for the user. An agent that
+// what the helper prints for git, its note for the user, and the named
+// secrets it sent (for a reminder of an overdue rotation). An agent that
 // serves another store answers with an error wrapping ErrNoDaemon.
-func (c *Client) Credential(ctx context.Context, home, op string, input []byte) (output []byte, note string, err error) {
+func (c *Client) Credential(ctx context.Context, home, op string, input []byte) (output []byte, note string, sent []store.Meta, err error) {
 	var resp credentialResponse
 	err = c.do(ctx, http.MethodPost, "/v1/credential/"+url.PathEscape(op), credentialRequest{Home: home, Input: input}, &resp)
-	return resp.Output, resp.Note, err
+	return resp.Output, resp.Note, resp.Remind, err
 }
 
 // checkMeta checks what the daemon says of a secret as the store checks

@@ -856,15 +856,15 @@ func TestCredentialOneRequest(t *testing.T) {
 		Value: store.NewValue([]byte("tok-0123456789"))}); err != nil {
 		t.Fatal(err)
 	}
-	out, note, err := c.Credential(context.Background(), st.Home(), "get", []byte("protocol=https\nhost=git.example.test\n\n"))
-	if err != nil || string(out) != "username=x-access-token\npassword=tok-0123456789\n" || note != "" {
+	out, note, sent, err := c.Credential(context.Background(), st.Home(), "get", []byte("protocol=https\nhost=git.example.test\n\n"))
+	if err != nil || string(out) != "username=x-access-token\npassword=tok-0123456789\n" || note != "" || len(sent) != 1 || sent[0].Name != "GIT_TOKEN" {
 		t.Fatalf("Credential get = %q, %q, %v", out, note, err)
 	}
 	r := lastRecord(t, st, filepath.Join(st.Home(), "audit.log"))
 	if r.Event != audit.EventUsed || r.Secret != "GIT_TOKEN" || r.Via != audit.ViaCredential || r.Context == nil || r.Context.Host != "git.example.test" {
 		t.Errorf("record %+v", r)
 	}
-	if _, _, err := c.Credential(context.Background(), st.Home()+"-other", "get", []byte("protocol=https\nhost=git.example.test\n\n")); !errors.Is(err, ErrNoDaemon) {
+	if _, _, _, err := c.Credential(context.Background(), st.Home()+"-other", "get", []byte("protocol=https\nhost=git.example.test\n\n")); !errors.Is(err, ErrNoDaemon) {
 		t.Errorf("another store: %v, want ErrNoDaemon", err)
 	}
 }
