@@ -68,6 +68,10 @@ type Context struct {
 	Host     string `json:"host,omitempty"`
 	Path     string `json:"path,omitempty"`
 	Dest     string `json:"dest,omitempty"` // SSH destination
+	// Claimed names the fields above that the client sent and the daemon
+	// could not check (e.g. "file", "line", "host"); the process facts of
+	// a record written by the daemon are its own, from the socket's peer.
+	Claimed []string `json:"claimed,omitempty"`
 }
 
 // Record is one line of the audit log. It never holds a value or a hash of

@@ -39,10 +39,19 @@ type Env struct {
 	// asked for with a hidden prompt rather than read from a pipe.
 	StdinIsTerminal bool
 	UID             int
+	// PID is this process's id, Dir its working directory and Environ
+	// its whole environment (what a child of `wsx exec` inherits).
+	PID     int
+	Dir     string
+	Environ func() []string
 }
+
+// Getwd is the working directory, "" when unknown.
+func (e *Env) Getwd() string { return e.Dir }
 
 // OSEnv is the Env of the running process.
 func OSEnv() Env {
+	wd, _ := os.Getwd()
 	return Env{
 		Args:            os.Args,
 		Stdin:           os.Stdin,
@@ -53,6 +62,9 @@ func OSEnv() Env {
 		Terminal:        openTTY,
 		StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
 		UID:             os.Getuid(),
+		PID:             os.Getpid(),
+		Dir:             wd,
+		Environ:         os.Environ,
 	}
 }
 

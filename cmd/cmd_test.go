@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -98,6 +99,11 @@ func TestExitCodes(t *testing.T) {
 		{withHint(fmt.Errorf("open: %w", store.ErrLocked), "h"), ExitLocked},
 		{store.ErrWrongPassphrase, ExitLocked},
 		{fmt.Errorf("role: %w", errPermission), ExitPermission},
+		// SECURITY.md 74: the agent's refusal, as it comes over the API,
+		// and a store file that is not safely the user's.
+		{fmt.Errorf("list: %w", &daemon.RemoteError{Kind: "denied", Message: "uid 1001 (pid 7): permission denied"}), ExitPermission},
+		{fmt.Errorf("open: %w", store.ErrUnsafePermission), ExitPermission},
+		{fmt.Errorf("wsx.toml: %w", manifest.ErrForeign), ExitPermission},
 		{exitError{code: 143}, 143},
 		{fmt.Errorf("audit: %w", audit.ErrUnavailable), ExitError},
 	}
@@ -128,6 +134,9 @@ func testEnv(t testing.TB, args ...string) (Env, *bytes.Buffer, *bytes.Buffer) {
 		Now:      time.Now,
 		Terminal: func() (Terminal, error) { return nil, errNoTerminal },
 		UID:      os.Getuid(),
+		PID:      os.Getpid(),
+		Dir:      dir,
+		Environ:  os.Environ,
 	}, &out, &errb
 }
 

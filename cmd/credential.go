@@ -1,20 +1,22 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 
-	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/store"
 )
 
-// runCredential speaks git's credential protocol on stdin/stdout. When the
-// store cannot be unlocked here, it prints nothing and exits 0 so git
-// prompts as usual; stderr says why.
+// runCredential speaks git's credential protocol on stdin/stdout: through
+// the wsx agent when one serves this store unlocked (one request: the
+// agent runs the helper and records the use), else with the store opened
+// here. When the store cannot be unlocked, it prints nothing and exits 0
+// so git prompts as usual; stderr says why.
 func (s *session) runCredential(op string) error {
 	opts := credhelper.Options{
 		Stdin:  s.env.Stdin,
@@ -22,37 +24,63 @@ func (s *session) runCredential(op string) error {
 		Stderr: s.env.Stderr,
 		Now:    s.env.Now,
 	}
-	// The caller is looked up only when a record is written, and once.
-	var caller *callerInfo
-	who := func() callerInfo {
-		if caller == nil {
-			c := gitCaller()
-			caller = &c
-		}
-		return *caller
-	}
-	opts.Caller = func() audit.Context { return who().context() }
 	opts.Remind = func(m store.Meta) { s.remindOverdue([]store.Meta{m}) }
 	switch op {
 	case credhelper.OpGet, credhelper.OpStore, credhelper.OpErase:
-		st, err := s.unlockedForGit()
-		switch {
-		case errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotInitialized):
-			opts.Locked = true
-			if errors.Is(err, store.ErrNotInitialized) {
-				fmt.Fprintln(s.env.Stderr, "wsx: no store yet (create one with `wsx init`); git will ask as usual")
-				return nil
-			}
-		case err != nil:
-			return err
-		default:
-			opts.Secrets = credSecrets{st}
-			opts.Auditor = credAuditor{s: s, caller: who}
+	default:
+		return credhelper.Run(s.c.Context, op, opts)
+	}
+	if c, ok := s.viaDaemon(); ok {
+		in, err := io.ReadAll(io.LimitReader(s.env.Stdin, credentialInputLimit+1))
+		if err != nil {
+			return fmt.Errorf("credential %s: read the request: %w", op, err)
 		}
+		if len(in) > credentialInputLimit {
+			return fmt.Errorf("credential %s: the request is larger than %d bytes", op, credentialInputLimit)
+		}
+		defer clear(in)
+		out, note, sent, err := c.Credential(s.c.Context, s.home, op, in)
+		defer clear(out)
+		if err == nil {
+			if note != "" {
+				io.WriteString(s.env.Stderr, note)
+			}
+			if _, err := s.env.Stdout.Write(out); err != nil {
+				return err
+			}
+			for _, m := range sent {
+				opts.Remind(m)
+			}
+			return nil
+		}
+		if !errors.Is(err, daemon.ErrNoDaemon) && !errors.Is(err, store.ErrLocked) {
+			return err
+		}
+		// The agent went away or locked meanwhile: the store opened here
+		// answers, as without an agent.
+		opts.Stdin = bytes.NewReader(in)
+		s.client.Close()
+		s.client = nil
+	}
+	st, err := s.unlockedForGit()
+	switch {
+	case errors.Is(err, store.ErrNotInitialized):
+		fmt.Fprintln(s.env.Stderr, "wsx: no store yet (create one with `wsx init`); git will ask as usual")
+		return nil
+	case errors.Is(err, store.ErrLocked):
+		opts.Locked = true
+	case err != nil:
+		return err
+	default:
+		opts.Secrets = st
 	}
 	opts.UnlockHint = s.gitUnlockHint()
 	return credhelper.Run(s.c.Context, op, opts)
 }
+
+// credentialInputLimit bounds what git may send the helper through the
+// agent; the protocol's own limits (credhelper.Parse) are smaller.
+const credentialInputLimit = 1 << 20
 
 // unlockedForGit unlocks the store as every command does, except that it
 // does not ask on the terminal when git was told not to prompt
@@ -60,9 +88,6 @@ func (s *session) runCredential(op string) error {
 // as locked, and git goes on without wsx.
 func (s *session) unlockedForGit() (secretStore, error) {
 	if s.passphraseFile() == "" && !gitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
-		if c, ok := s.viaDaemon(); ok {
-			return daemonStore{s, c}, nil
-		}
 		if err := s.open(); err != nil {
 			return nil, err
 		}
@@ -81,93 +106,4 @@ func gitMayPrompt(v string) bool {
 		return false
 	}
 	return true
-}
-
-// credSecrets is the store as the credential helper consumes it.
-type credSecrets struct{ secretStore }
-
-func (c credSecrets) Add(sec store.Secret) (store.Meta, error) { return c.secretStore.Add(sec) }
-
-// callerInfo is the git process that asked for a credential. Its argv
-// has no URL user info: `git clone https://user:TOKEN@host/repo` hands
-// TOKEN to the helper's store, and the audit log must not keep it.
-type callerInfo struct {
-	proc *audit.Process
-}
-
-// gitCaller walks up from our parent to the git command the user ran:
-// the first ancestor that is not a credential helper or a remote helper
-// (`git clone` spawns git-remote-https, which spawns the helper).
-func gitCaller() callerInfo {
-	pid := os.Getppid()
-	var first *audit.Process
-	for range 6 {
-		p, err := audit.ProcessInfo(pid)
-		if err != nil {
-			break
-		}
-		p.Argv = credhelper.RedactArgv(p.Argv)
-		if first == nil {
-			first = &p
-		}
-		if isGitCommand(p.Argv) {
-			return callerInfo{proc: &p}
-		}
-		if p.PPID <= 1 {
-			break
-		}
-		pid = p.PPID
-	}
-	return callerInfo{proc: first}
-}
-
-// isGitCommand reports whether argv is a git command the user would
-// recognise, rather than git's internal helper plumbing.
-func isGitCommand(argv []string) bool {
-	if len(argv) < 2 || filepath.Base(argv[0]) != "git" {
-		return false
-	}
-	sub := argv[1]
-	// `git credential-wsx` is how git runs a helper; `git credential fill`
-	// is a command a user or a tool ran, and is kept.
-	return !strings.HasPrefix(sub, "credential-") && !strings.HasPrefix(sub, "remote-")
-}
-
-func (c callerInfo) context() audit.Context {
-	if c.proc == nil {
-		return audit.Context{}
-	}
-	ctx := audit.Context{Command: credhelper.Command(c.proc.Argv)}
-	if c.proc.Cwd != "" {
-		if root, remote, branch, commit, ok := audit.GitContext(c.proc.Cwd); ok {
-			ctx.Repo, ctx.Remote, ctx.Branch, ctx.Commit = root, remote, branch, commit
-		}
-	}
-	return ctx
-}
-
-// credAuditor records the credential helper's events with the git process
-// as the caller.
-type credAuditor struct {
-	s      *session
-	caller func() callerInfo
-}
-
-func (a credAuditor) rec(ev audit.Event, name, result, detail string, ctx audit.Context) error {
-	return a.s.appendRecord(audit.Record{
-		Event: ev, Secret: name, Via: audit.ViaCredential, Result: result, Detail: detail,
-		Process: a.caller().proc, Context: &ctx,
-	})
-}
-
-func (a credAuditor) Used(name string, ctx audit.Context) error {
-	return a.rec(audit.EventUsed, name, "ok", "", ctx)
-}
-
-func (a credAuditor) Denied(name, detail string, ctx audit.Context) error {
-	return a.rec(audit.EventDenied, name, "denied", detail, ctx)
-}
-
-func (a credAuditor) Changed(ev audit.Event, name string, ctx audit.Context) error {
-	return a.rec(ev, name, "ok", "", ctx)
 }

@@ -594,20 +594,24 @@ func (s *session) doctorFound(name string) error {
 		}
 		return nil
 	}
-	sec, err := st.Get(name)
+	m, _, err := st.Stat(name)
 	if err != nil {
 		fmt.Fprintf(out, "It does not open: %v\n", err)
 		return exitError{code: ExitError}
 	}
 	now := s.env.Now()
 	problems := 0
-	fmt.Fprintf(out, "Type %s, version %d, rotation: %s.\n", sec.Type, sec.Version, rotationState(sec.Meta, now))
-	if rotationAt(sec.Meta, now).Overdue {
+	fmt.Fprintf(out, "Type %s, version %d, rotation: %s.\n", m.Type, m.Version, rotationState(m, now))
+	if rotationAt(m, now).Overdue {
 		fmt.Fprintf(out, "It is overdue for rotation: give it a new value with `wsx rotate %s`.\n", name)
 		problems++
 	}
 	if env := s.env.Getenv(name); env != "" {
-		problems += compareEnv(out, sec, env)
+		n, err := compareEnv(out, st, m, env)
+		if err != nil {
+			return err
+		}
+		problems += n
 	}
 	if problems > 0 {
 		return exitError{code: ExitError}
@@ -615,27 +619,32 @@ func (s *session) doctorFound(name string) error {
 	return nil
 }
 
-// compareEnv says whether the environment's value of a secret is the
-// stored one, and returns 1 when it is stale.
-func compareEnv(out io.Writer, sec store.Secret, env string) int {
-	name := sec.Name
-	if sec.Type == store.TypeFile {
+// compareEnv says whether the environment's value of secret m is the
+// stored one, and returns 1 when it is stale. The store compares, in
+// constant time; no value comes back.
+func compareEnv(out io.Writer, st secretStore, m store.Meta, env string) (int, error) {
+	name := m.Name
+	if m.Type == store.TypeFile {
 		fmt.Fprintf(out, "$%s is set; a file secret reaches programs as a path, so it is not compared.\n", name)
-		return 0
+		return 0, nil
 	}
 	b := []byte(env)
 	v := store.NewValue(b)
 	clear(b)
-	switch {
-	case v.Equal(sec.Value):
+	match, err := st.Compare(name, v)
+	if err != nil {
+		return 0, err
+	}
+	switch match {
+	case store.MatchCurrent:
 		fmt.Fprintf(out, "$%s in this environment holds the current value.\n", name)
-		return 0
-	case sec.Previous != nil && v.Equal(sec.PreviousValue):
-		fmt.Fprintf(out, "$%s in this environment holds the value from before the last rotation (version %d): restart the terminal, or the `wsx shell` or `wsx exec` it came from.\n", name, sec.Previous.Version)
+		return 0, nil
+	case store.MatchPrevious:
+		fmt.Fprintf(out, "$%s in this environment holds the value from before the last rotation (version %d): restart the terminal, or the `wsx shell` or `wsx exec` it came from.\n", name, m.Previous.Version)
 	default:
 		fmt.Fprintf(out, "$%s in this environment differs from the stored value (it may be from an older version of the secret): restart the terminal, or the `wsx shell` or `wsx exec` it came from.\n", name)
 	}
-	return 1
+	return 1, nil
 }
 
 // conventionalName turns an invalid name into a valid one when that is

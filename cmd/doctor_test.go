@@ -76,9 +76,10 @@ func TestCompareEnv(t *testing.T) {
 		{"older-value-789", "differs from the stored value", 1},
 		{"current-value-12", "differs from the stored value", 1},
 	}
+	st := comparer{sec: sec}
 	for _, tt := range tests {
 		var b bytes.Buffer
-		if got := compareEnv(&b, sec, tt.env); got != tt.stale || !strings.Contains(b.String(), tt.want) {
+		if got, err := compareEnv(&b, st, sec.Meta, tt.env); err != nil || got != tt.stale || !strings.Contains(b.String(), tt.want) {
 			t.Errorf("env of %d bytes: %d %q, want %d %q", len(tt.env), got, b.String(), tt.stale, tt.want)
 		}
 		for _, v := range []string{"current-value", "previous-value", "older-value"} {
@@ -89,9 +90,27 @@ func TestCompareEnv(t *testing.T) {
 	}
 	file := store.Secret{Meta: store.Meta{Name: "CERT", Type: store.TypeFile}, Value: store.NewValue([]byte("x"))}
 	var b bytes.Buffer
-	if compareEnv(&b, file, "/dev/fd/3") != 0 || !strings.Contains(b.String(), "not compared") {
+	if n, _ := compareEnv(&b, st, file.Meta, "/dev/fd/3"); n != 0 || !strings.Contains(b.String(), "not compared") {
 		t.Errorf("file secret: %q", b.String())
 	}
+}
+
+// comparer is a secretStore that only compares, as the store does.
+type comparer struct {
+	secretStore
+	sec store.Secret
+}
+
+func (c comparer) Compare(name string, v store.Value) (store.Match, error) {
+	switch {
+	case name != c.sec.Name:
+		return store.MatchNone, store.ErrNotFound
+	case c.sec.Value.Equal(v):
+		return store.MatchCurrent, nil
+	case c.sec.Previous != nil && c.sec.PreviousValue.Equal(v):
+		return store.MatchPrevious, nil
+	}
+	return store.MatchNone, nil
 }
 
 // Other workspaces' stores: the default home and its wsx-* siblings, and

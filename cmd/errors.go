@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -18,7 +20,9 @@ const (
 )
 
 // errPermission is returned when the caller is not allowed to do what it
-// asked.
+// asked. The agent's refusal (daemon.ErrDenied), a store file of another
+// owner or with loose modes (store.ErrUnsafePermission) and a wsx.toml
+// another user could have written (manifest.ErrForeign) exit 5 too.
 var errPermission = errors.New("permission denied")
 
 // exitCode maps an error to the exit code table. It is the only place that
@@ -37,7 +41,8 @@ func exitCode(err error) int {
 		return ExitNotFound
 	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrWrongPassphrase):
 		return ExitLocked
-	case errors.Is(err, errPermission):
+	case errors.Is(err, errPermission), errors.Is(err, daemon.ErrDenied), errors.Is(err, store.ErrUnsafePermission),
+		errors.Is(err, manifest.ErrForeign):
 		return ExitPermission
 	}
 	return ExitError
@@ -69,6 +74,8 @@ func defaultHint(err error) string {
 		return "`wsx list` shows the names in this store"
 	case errors.Is(err, store.ErrIntegrity):
 		return "the item was modified outside wsx; restore it from a backup or remove and re-add the secret"
+	case errors.Is(err, manifest.ErrForeign):
+		return "a wsx.toml decides which secrets a command gets: use one you own and only you can write (`chmod go-w`), or pass --only or --all"
 	case errors.Is(err, audit.ErrUnavailable):
 		return "make the audit log writable again (check disk space and permissions of WSX_HOME); no secret is released while it is not"
 	}

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/store"
@@ -32,8 +30,11 @@ type execOptions struct {
 	NoMask      bool
 	PTY         string // exec.PTYAuto, exec.PTYAlways or exec.PTYNever
 	AllowNested bool
-	Shell       bool // `wsx shell`: WSX_SHELL=1 in the environment
-	All         bool // inject every secret even where a wsx.toml names the project's
+	// AllowDangerous injects secrets whose names could change what the
+	// command runs (store.DangerousName).
+	AllowDangerous bool
+	Shell          bool // `wsx shell`: WSX_SHELL=1 in the environment
+	All            bool // inject every secret even where a wsx.toml names the project's
 
 	// manifest holds the names a wsx.toml governing the working directory
 	// declares, when governed is set.
@@ -50,6 +51,7 @@ func execFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "only", Usage: "inject only the secrets named in `NAMES` (comma-separated; repeatable)"},
 		&cli.BoolFlag{Name: "no-mask", Usage: "do not mask secret values in the output"},
 		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
+		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "inject secrets whose names could change what the command runs (LD_PRELOAD, NODE_OPTIONS, ...)"},
 	}
 }
 
@@ -58,9 +60,10 @@ func execCommand(env *Env) *cli.Command {
 		Name:      "exec",
 		Usage:     "run a command with secrets in its environment, masked in its output",
 		ArgsUsage: "-- COMMAND [ARGS...]",
-		Description: "Runs COMMAND with every token, password and key secret as an environment variable\n" +
+		Description: "Runs COMMAND with every token and password secret as an environment variable\n" +
 			"NAME=value, and every file secret as a variable holding a path to its content in\n" +
-			"memory (/dev/fd/N). Values, and their base64, hex, URL and JSON forms, are replaced\n" +
+			"memory (/dev/fd/N). SSH keys (served by `wsx agent`) go in only when named, with\n" +
+			"--only or in wsx.toml. Values, and their base64, hex, URL and JSON forms, are replaced\n" +
 			"by *** in what the command prints, on stdout, stderr and its terminal. Values shorter\n" +
 			"than 4 bytes are not masked (a warning says so). Each secret's use is recorded in the\n" +
 			"audit log, with the script it runs and the line that names it, before it starts.\n\n" +
@@ -90,6 +93,8 @@ func execCommand(env *Env) *cli.Command {
 				PTY:         c.String("pty"),
 				AllowNested: c.Bool("allow-nested"),
 				All:         c.Bool("all"),
+
+				AllowDangerous: c.Bool("allow-dangerous-name"),
 			})
 		}),
 	}
@@ -129,33 +134,15 @@ func shellCommand(env *Env) *cli.Command {
 				PTY:         pty,
 				AllowNested: c.Bool("allow-nested"),
 				Shell:       true,
+
+				AllowDangerous: c.Bool("allow-dangerous-name"),
 			})
 		}),
 	}
 }
 
-// released is what a command gets from the store: secrets for its
-// environment and secrets as files.
-type released struct {
-	env   []exec.Injected
-	files []exec.FileSecret
-	names []string // every released name, in order
-}
-
-// values lists every released value and file content, for masking.
-func (r *released) values() [][]byte {
-	vals := make([][]byte, 0, len(r.env)+len(r.files))
-	for _, e := range r.env {
-		vals = append(vals, e.Value)
-	}
-	for _, f := range r.files {
-		vals = append(vals, f.Content)
-	}
-	return vals
-}
-
-// runExec runs o.Argv with the secrets. It returns an exitError carrying
-// the command's status when the command ran.
+// runExec runs o.Argv with the secrets (exec.Run). It returns an
+// exitError carrying the command's status when the command ran.
 func (s *session) runExec(o execOptions) error {
 	switch o.PTY {
 	case exec.PTYAuto, exec.PTYAlways, exec.PTYNever:
@@ -166,8 +153,12 @@ func (s *session) runExec(o execOptions) error {
 		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),
 			"the secrets are in this environment already; run the command directly, or add --allow-nested")
 	}
-	cwd, _ := os.Getwd()
-	if !o.All && len(o.Only) == 0 {
+	only, err := splitOnly(o.Only)
+	if err != nil {
+		return err
+	}
+	cwd := s.env.Getwd()
+	if !o.All && len(only) == 0 {
 		// A project that declares its secrets gets those, and does not
 		// start while a required one is missing.
 		names, found, err := s.manifestSecrets(cwd)
@@ -180,196 +171,54 @@ func (s *session) runExec(o execOptions) error {
 	if err != nil {
 		return err
 	}
-	rel, err := s.release(st, o)
-	if err != nil {
-		return err
+	spec := exec.Spec{
+		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous,
+		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
+		Parent: s.env.Environ(), Cwd: cwd,
+		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
+		NoMask: o.NoMask, PTY: o.PTY,
 	}
-	if err := exec.CheckInjected(rel.env); err != nil {
-		return withHint(err, "store such a secret with --type file, or leave it out with --only")
-	}
-
-	injected := rel.env
 	if o.Shell {
-		injected = append(slices.Clip(injected), exec.Injected{Name: shellMarker, Value: []byte("1")})
+		spec.Extra = []exec.Injected{{Name: shellMarker, Value: []byte("1")}}
 	}
-	childEnv := exec.BuildEnv(parentEnviron(), injected)
-	// A command that cannot be found is reported before any use is
-	// recorded.
-	if _, err := exec.LookPath(o.Argv[0], childEnv); err != nil {
+	code, err := exec.Run(s.c.Context, spec)
+	var unknown *exec.UnknownNameError
+	switch {
+	case errors.As(err, &unknown):
+		return didYouMean(err, unknown.Name, unknown.Avail)
+	case errors.Is(err, store.ErrDangerousName):
+		return withHint(err, "if you mean it, add --allow-dangerous-name to wsx exec")
+	case errors.Is(err, exec.ErrBadEnv):
+		return withHint(err, "store such a secret with --type file, or leave it out with --only")
+	case errors.Is(err, exec.ErrStart):
 		return startError(err)
-	}
-	if !o.NoMask {
-		rel.warnShort(s.env.Stderr)
-	}
-
-	vals := rel.values()
-	if err := s.recordExec(o.Argv, cwd, rel.names, vals); err != nil {
-		return err
-	}
-	// The values are all the child needs from the store now.
-	s.close()
-
-	opts := exec.Options{
-		Argv:             o.Argv,
-		Env:              childEnv,
-		Stdin:            s.env.Stdin,
-		Stdout:           s.env.Stdout,
-		Stderr:           s.env.Stderr,
-		Mask:             !o.NoMask,
-		Values:           vals,
-		Files:            rel.files,
-		PTY:              o.PTY,
-		StdoutIsTerminal: isTerminal(s.env.Stdout),
-	}
-	if o.NoMask && o.PTY != exec.PTYAlways {
-		err := exec.ExecInPlace(opts)
-		if !errors.Is(err, exec.ErrNoMemfd) {
-			return startError(err)
-		}
-	}
-	code, err := exec.Run(s.c.Context, opts)
-	if errors.Is(err, exec.ErrStart) {
-		return startError(err)
-	}
-	if err != nil {
+	case err != nil && code == 1 && !errors.Is(err, exec.ErrNoCommand):
 		return exitError{code: code, err: err}
-	}
-	if code != 0 {
+	case err != nil:
+		return err
+	case code != 0:
 		return exitError{code: code}
 	}
 	return nil
 }
 
-// warnShort names the values too short to be masked.
-func (r *released) warnShort(w io.Writer) {
-	warn := func(name string, v []byte) {
-		if len(v) > 0 && len(v) < exec.MinMaskLen {
-			fmt.Fprintf(w, "wsx: warning: %s is shorter than %d bytes: its value is not masked in the output\n", name, exec.MinMaskLen)
-		}
+// splitOnly reads --only: comma-separated names, repeatable, each once.
+func splitOnly(only []string) ([]string, error) {
+	if len(only) == 0 {
+		return nil, nil
 	}
-	for _, e := range r.env {
-		warn(e.Name, e.Value)
-	}
-	for _, f := range r.files {
-		warn(f.Name, f.Content)
-	}
-}
-
-// release reads the secrets the command gets: every token, password and
-// key secret and every file secret (credentials git asked to store are
-// git's alone), or those named by o.Only, or those a wsx.toml governing
-// the working directory declares.
-func (s *session) release(st secretStore, o execOptions) (*released, error) {
-	metas, err := st.List()
-	if err != nil {
-		return nil, err
-	}
-	var avail []store.Meta
-	for _, m := range metas {
-		if !credhelper.IsStored(m) {
-			avail = append(avail, m)
-		}
-	}
-	chosen := avail
-	switch {
-	case len(o.Only) > 0:
-		chosen, err = pickOnly(avail, o.Only)
-		if err != nil {
-			return nil, err
-		}
-	case o.governed:
-		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool {
-			return !slices.Contains(o.manifest, m.Name)
-		})
-	}
-	s.remindOverdue(chosen)
-	rel := &released{}
-	for _, m := range chosen {
-		sec, err := st.Get(m.Name)
-		if err != nil {
-			return nil, err
-		}
-		v := sec.Value.Bytes()
-		switch sec.Type {
-		case store.TypeToken, store.TypePassword, store.TypeKey:
-			rel.env = append(rel.env, exec.Injected{Name: sec.Name, Value: v})
-		case store.TypeFile:
-			rel.files = append(rel.files, exec.FileSecret{Name: sec.Name, Content: v})
-		default:
-			continue
-		}
-		rel.names = append(rel.names, sec.Name)
-	}
-	return rel, nil
-}
-
-// pickOnly returns the secrets of avail named in only (each name once, in
-// the order of avail). A name that is not there is an error listing the
-// names close to it.
-func pickOnly(avail []store.Meta, only []string) ([]store.Meta, error) {
-	byName := make(map[string]bool, len(avail))
-	all := make([]string, len(avail))
-	for i, m := range avail {
-		byName[m.Name] = true
-		all[i] = m.Name
-	}
-	want := map[string]bool{}
+	var names []string
 	for _, n := range only {
 		for part := range strings.SplitSeq(n, ",") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
+			if part = strings.TrimSpace(part); part != "" && !slices.Contains(names, part) {
+				names = append(names, part)
 			}
-			if !byName[part] {
-				return nil, didYouMean(fmt.Errorf("--only %s: %w", part, store.ErrNotFound), part, all)
-			}
-			want[part] = true
 		}
 	}
-	if len(want) == 0 {
+	if len(names) == 0 {
 		return nil, usagef("--only needs at least one NAME")
 	}
-	var out []store.Meta
-	for _, m := range avail {
-		if want[m.Name] {
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
-
-// recordExec appends one `used` record per released secret, with the
-// command, the script it runs and the line of it that names the secret,
-// and the git repository of cwd. The first failure stops it: the command
-// must then not start.
-func (s *session) recordExec(argv []string, cwd string, names []string, vals [][]byte) error {
-	proc := audit.Self()
-	proc.Argv = audit.MaskArgv(proc.Argv, vals)
-	base := audit.Context{Command: credhelper.Command(audit.MaskArgv(argv, vals))}
-	if cwd != "" {
-		if root, remote, branch, commit, ok := audit.GitContext(cwd); ok {
-			base.Repo, base.Remote, base.Branch, base.Commit = root, remote, branch, commit
-		}
-	}
-	locs := exec.ScriptContext(argv, cwd, names)
-	recs := make([]audit.Record, 0, len(names))
-	for _, name := range names {
-		ctx := base
-		if loc, ok := locs[name]; ok {
-			ctx.File, ctx.Line = loc.File, loc.Line
-		}
-		recs = append(recs, audit.Record{
-			Event: audit.EventUsed, Secret: name, Via: audit.ViaExec, Result: audit.ResultOK,
-			Process: &proc, Context: &ctx,
-		})
-	}
-	if len(recs) == 0 {
-		return nil
-	}
-	if err := s.appendRecords(recs); err != nil {
-		return fmt.Errorf("record the use of %s: %w", strings.Join(names, ", "), err)
-	}
-	return nil
+	return names, nil
 }
 
 // startError reports a command that could not be started with the exit
@@ -382,9 +231,6 @@ func startError(err error) error {
 		return exitError{code: exitCannotRun, err: err}
 	}
 }
-
-// parentEnviron is the environment the command inherits: this process's.
-func parentEnviron() []string { return os.Environ() }
 
 // isTerminal reports whether w is a terminal, without switching it to
 // blocking mode as File.Fd would.

@@ -47,7 +47,7 @@ func (s *session) runPasswd(newFile string) error {
 	var cur []byte
 	defer func() { clear(cur) }()
 	err := s.unlockWith("Current passphrase for the wsx store: ", func(p []byte) error {
-		err := s.st.Unlock(p)
+		err := s.unlockStore(p)
 		if err == nil {
 			cur = bytes.Clone(p)
 		}

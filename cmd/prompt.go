@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -137,7 +138,7 @@ func setValueNote(given bool, name string) string {
 // askTemplateValue asks for the value of a manifest's secret: a token or
 // password with a hidden prompt, a key or file as the path of the file
 // that holds it (a leading ~/ is the home directory). Empty input skips it.
-func (s *session) askTemplateValue(t Terminal, sec manifestSecret) ([]byte, error) {
+func (s *session) askTemplateValue(t Terminal, sec manifest.Secret) ([]byte, error) {
 	if sec.Type != store.TypeKey && sec.Type != store.TypeFile {
 		return t.ReadPassword(fmt.Sprintf("Value for %s (input hidden, empty skips it): ", sec.Name))
 	}

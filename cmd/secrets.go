@@ -66,7 +66,7 @@ func (s *session) runAdd(o secretOptions) error {
 	if err != nil {
 		return err
 	}
-	existing, getErr := st.Get(o.Name)
+	existing, _, getErr := st.Stat(o.Name)
 	switch {
 	case getErr == nil && o.CreateOnly:
 		return withHint(fmt.Errorf("secret %s: %w", o.Name, store.ErrExists),
@@ -112,7 +112,7 @@ func (s *session) create(st secretStore, o secretOptions) error {
 	return s.record(audit.EventCreated, m.Name, "ok", "")
 }
 
-func (s *session) update(st secretStore, cur store.Secret, o secretOptions) error {
+func (s *session) update(st secretStore, cur store.Meta, o secretOptions) error {
 	typ := cur.Type
 	if o.Type != "" {
 		t, err := store.ParseType(o.Type)
@@ -129,22 +129,24 @@ func (s *session) update(st secretStore, cur store.Secret, o secretOptions) erro
 		return usagef("secret %s: changing the type from %s to %s needs a new value", o.Name, cur.Type, typ)
 	}
 	var newVal store.Value
-	var ssh *store.SSHKey
 	if given {
-		if newVal, ssh, err = s.checkValue(o, typ, val); err != nil {
+		// The store parses a key again and keeps its facts.
+		if newVal, _, err = s.checkValue(o, typ, val); err != nil {
 			return err
 		}
 	}
-	m, err := st.Update(o.Name, func(sec *store.Secret) error {
-		sec.Type = typ
-		if given {
-			sec.Value = newVal
-			sec.SSH = ssh
-			sec.Rotated = s.env.Now()
-			sec.Expires = time.Time{} // the new value's, unless --expires says
+	e := store.Edit{Type: typ, Description: o.Description, Username: o.Username, Value: newVal, Expires: o.Expires}
+	if o.HostsSet {
+		e.Hosts = &o.Hosts
+	}
+	if o.RotateEvery != nil {
+		d, err := parseRotateEvery(*o.RotateEvery)
+		if err != nil {
+			return err
 		}
-		return applyMeta(&sec.Meta, o)
-	})
+		e.RotateEvery = &d
+	}
+	m, err := st.Edit(o.Name, e)
 	if err != nil {
 		return err
 	}
@@ -181,7 +183,7 @@ func (s *session) runRotate(o rotateOptions) error {
 	if err != nil {
 		return err
 	}
-	cur, err := st.Get(o.Name)
+	cur, _, err := st.Stat(o.Name)
 	if err != nil {
 		return notFoundHint(st, o.Name, err)
 	}
@@ -202,22 +204,17 @@ func (s *session) runRotate(o rotateOptions) error {
 		return withHint(fmt.Errorf("secret %s: no new value given", o.Name),
 			"pipe the new value on stdin, use --from-file PATH, or run in a terminal to be asked for it")
 	}
-	v, ssh, err := s.checkValue(secretOptions{Name: o.Name, KeyPassFile: o.KeyPassFile}, cur.Type, val)
+	v, _, err := s.checkValue(secretOptions{Name: o.Name, KeyPassFile: o.KeyPassFile}, cur.Type, val)
 	clear(val)
 	if err != nil {
 		return err
 	}
-	if v.Equal(cur.Value) {
-		return fmt.Errorf("secret %s: the new value is the same as the current one; nothing was changed", o.Name)
-	}
-	m, err := st.Update(o.Name, func(sec *store.Secret) error {
-		if err := sec.BeginRotation(v); err != nil {
-			return err
+	m, err := st.Edit(o.Name, store.Edit{Value: v, Rotate: true})
+	if errors.Is(err, store.ErrInvalidValue) {
+		if match, cerr := st.Compare(o.Name, v); cerr == nil && match == store.MatchCurrent {
+			return fmt.Errorf("secret %s: the new value is the same as the current one; nothing was changed", o.Name)
 		}
-		sec.SSH = ssh
-		sec.Rotated = s.env.Now()
-		return nil
-	})
+	}
 	if err != nil {
 		return err
 	}
@@ -227,13 +224,13 @@ func (s *session) runRotate(o rotateOptions) error {
 	return s.record(audit.EventRotated, o.Name, "ok", fmt.Sprintf("previous value (version %d) kept", cur.Version))
 }
 
-func (s *session) undoRotation(st secretStore, cur store.Secret) error {
+func (s *session) undoRotation(st secretStore, cur store.Meta) error {
 	if cur.Previous == nil {
 		return withHint(fmt.Errorf("secret %s: %w: there is no rotation to undo", cur.Name, store.ErrNoPrevious),
 			"`wsx rotate %s` starts one; the old value is kept until --finish", cur.Name)
 	}
 	prev := cur.Previous.Version
-	m, err := st.Update(cur.Name, func(sec *store.Secret) error { return sec.UndoRotation() })
+	m, err := st.Edit(cur.Name, store.Edit{Undo: true})
 	if err != nil {
 		return err
 	}
@@ -241,13 +238,13 @@ func (s *session) undoRotation(st secretStore, cur store.Secret) error {
 	return s.recordRotation(audit.EventUpdated, cur.Name, fmt.Sprintf("rotation undone: value of version %d restored", prev), "--undo")
 }
 
-func (s *session) finishRotation(st secretStore, cur store.Secret) error {
+func (s *session) finishRotation(st secretStore, cur store.Meta) error {
 	if cur.Previous == nil {
 		return withHint(fmt.Errorf("secret %s: %w: there is no rotation to finish", cur.Name, store.ErrNoPrevious),
 			"`wsx rotate %s` starts one", cur.Name)
 	}
 	prev := cur.Previous.Version
-	if _, err := st.Update(cur.Name, func(sec *store.Secret) error { return sec.FinishRotation() }); err != nil {
+	if _, err := st.Edit(cur.Name, store.Edit{Finish: true}); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.env.Stderr, "wsx: deleted the old value of %s (version %d); the rotation is finished\n", cur.Name, prev)
@@ -561,11 +558,10 @@ func (s *session) runInfo(name string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	sec, err := st.Get(name)
+	m, size, err := st.Stat(name)
 	if err != nil {
 		return notFoundHint(st, name, err)
 	}
-	m := sec.Meta
 	now := s.env.Now()
 	if asJSON {
 		return writeJSON(s.env.Stdout, toJSON(m, now))
@@ -581,7 +577,7 @@ func (s *session) runInfo(name string, asJSON bool) error {
 	row("Description", oneLine(m.Description))
 	row("Hosts", strings.Join(m.Hosts, ", "))
 	row("Username", m.Username)
-	row("Size", fmt.Sprintf("%d bytes", sec.Value.Len()))
+	row("Size", fmt.Sprintf("%d bytes", size))
 	row("Created", m.Created.Local().Format(time.DateTime))
 	row("Updated", m.Updated.Local().Format(time.DateTime))
 	if !m.Rotated.IsZero() {

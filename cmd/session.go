@@ -1,15 +1,16 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -64,16 +65,25 @@ func validWorkspace(ws string) bool {
 // auditPath is the audit log of the store in home.
 func auditPath(home string) string { return filepath.Join(home, "audit.log") }
 
-// secretStore is what commands need from the store. *store.Store has it;
-// a client of the daemon's local API has it too, so every command works the
-// same whether the daemon answers or the store is opened here.
+// secretStore is what commands need from the store: the store opened
+// here (localStore), or the wsx agent's (daemonStore), so every command
+// works the same either way. Values leave it only through Use, which
+// records the use first (release.Releaser); the other methods return
+// none.
 type secretStore interface {
+	release.Releaser
 	List() ([]store.Meta, error)
-	Get(name string) (store.Secret, error)
+	// Stat returns a secret's metadata and the size of its value.
+	Stat(name string) (store.Meta, int, error)
 	Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error)
-	Update(name string, fn func(*store.Secret) error) (store.Meta, error)
+	Edit(name string, e store.Edit) (store.Meta, error)
 	Remove(name string) error
-	AuditKey() ([]byte, error)
+	// Compare says which value of the secret v is.
+	Compare(name string, v store.Value) (store.Match, error)
+	// Record appends records of this command's events other than uses.
+	Record(rs ...audit.Record) error
+	// VerifyAudit checks the audit log with its MAC key.
+	VerifyAudit() (audit.VerifyResult, error)
 }
 
 // session is one command's view of the store: opened, unlocked when needed,
@@ -84,7 +94,7 @@ type session struct {
 	c    *cli.Context
 	home string
 	st   *store.Store
-	log  *audit.Log
+	rel  *release.Store // the store's release path and audit log, once opened
 
 	client      *daemon.Client // the agent's API, when in use
 	agentLocked int            // pid of an agent that answered locked
@@ -166,7 +176,7 @@ func (s *session) open() error {
 // how to unlock the agent when it cannot.
 func (s *session) unlocked() (secretStore, error) {
 	if s.st != nil && !s.st.Locked() {
-		return s.st, nil
+		return localStore{s}, nil
 	}
 	if c, ok := s.viaDaemon(); ok {
 		return daemonStore{s, c}, nil
@@ -198,21 +208,47 @@ func (s *session) direct() (secretStore, error) {
 		return nil, err
 	}
 	if !s.st.Locked() {
-		return s.st, nil
+		return localStore{s}, nil
 	}
 	if !s.st.NeedsPassphrase() {
 		if err := s.st.Unlock(nil); err != nil {
 			return nil, err
 		}
-		return s.st, nil
+		return localStore{s}, nil
 	}
-	if err := s.unlockWith("Passphrase for the wsx store: ", s.st.Unlock); err != nil {
+	if err := s.unlockWith("Passphrase for the wsx store: ", s.unlockStore); err != nil {
 		if s.agentLocked != 0 && errors.Is(err, store.ErrLocked) {
 			return nil, withHint(err, "the wsx agent (pid %d) is locked: `wsx unlock` unlocks it for every command", s.agentLocked)
 		}
 		return nil, err
 	}
-	return s.st, nil
+	if err := s.recordFailedUnlocks(); err != nil {
+		return nil, err
+	}
+	return localStore{s}, nil
+}
+
+// unlockStore unlocks the store opened here with passphrase p. A wrong
+// one is noted for the record the next unlock writes.
+func (s *session) unlockStore(p []byte) error {
+	err := s.st.Unlock(p)
+	if errors.Is(err, store.ErrWrongPassphrase) {
+		release.NoteFailedUnlock(auditPath(s.home), audit.ViaCLI, s.env.PID, s.env.Now())
+	}
+	return err
+}
+
+// recordFailedUnlocks writes the record of the wrong passphrases given
+// since the store was last unlocked, if any were.
+func (s *session) recordFailedUnlocks() error {
+	if !release.FailedUnlocksNoted(auditPath(s.home)) {
+		return nil
+	}
+	rel, err := s.released()
+	if err != nil {
+		return err
+	}
+	return rel.RecordFailedUnlocks()
 }
 
 // passphraseFile names the file to read the passphrase from, if any.
@@ -246,72 +282,119 @@ func (s *session) record(ev audit.Event, name, result, detail string) error {
 	return s.recordCLI(audit.Record{Event: ev, Secret: name, Result: result, Detail: detail})
 }
 
-// recordCLI appends r as an event of this command: via the command line,
-// by this process.
+// recordCLI appends r as an event of this command, via the command line,
+// to the store the command works on: the agent's, or the one opened here.
+// The process facts are found by the side that writes it.
 func (s *session) recordCLI(r audit.Record) error {
 	r.Via = audit.ViaCLI
-	if p, err := audit.ProcessInfo(os.Getpid()); err == nil {
-		r.Process = &p
+	st, err := s.unlocked()
+	if err != nil {
+		return err
 	}
-	return s.appendRecord(r)
+	return st.Record(r)
 }
 
-// appendRecord fills in the actor and appends r to the audit log: through
-// the wsx agent when the session uses it (the agent sets the actor from
-// the socket's credentials), else here. The store must be unlocked: the
-// record's MAC is keyed by it.
-func (s *session) appendRecord(r audit.Record) error {
-	return s.appendRecords([]audit.Record{r})
-}
-
-// appendRecords appends rs in order, with one request to the agent or one
-// fsync here; when it returns nil every record is written.
-func (s *session) appendRecords(rs []audit.Record) error {
-	if s.client != nil {
-		_, err := s.client.AppendBatch(rs)
-		if !errors.Is(err, daemon.ErrNoDaemon) {
-			return err
-		}
-		if _, err := s.direct(); err != nil {
-			return err
-		}
+// released returns the release path of the store opened here, opening
+// its audit log on first use. The store must be unlocked: the log's MACs
+// are keyed by it.
+func (s *session) released() (*release.Store, error) {
+	if s.rel != nil {
+		return s.rel, nil
 	}
-	if s.log == nil {
-		key, err := s.st.AuditKey()
-		if err != nil {
-			return err
-		}
-		// Group commit: the records of one command share one fsync.
-		l, err := audit.OpenWith(auditPath(s.home), key, audit.Options{SyncDelay: localSyncDelay})
-		if err != nil {
-			return err
-		}
-		s.log = l
+	key, err := s.st.AuditKey()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	// Group commit: the records of one command share one fsync, which
+	// release.Store makes before it returns (Durable).
+	l, err := audit.OpenWith(auditPath(s.home), key, audit.Options{SyncDelay: localSyncDelay})
+	if err != nil {
+		return nil, err
 	}
 	uid, user := actor(s.env)
-	for _, r := range rs {
-		r.Actor = audit.Actor{UID: uid, User: user}
-		if _, err := s.log.Append(r); err != nil {
-			return err
-		}
-	}
-	return s.log.Sync()
+	s.rel = release.New(s.st, l, release.Options{
+		Self:    release.Peer{PID: s.env.PID, Actor: audit.Actor{UID: uid, User: user}},
+		Durable: true,
+	})
+	return s.rel, nil
 }
 
 // localSyncDelay bounds how long a record appended here waits for an
-// fsync that appendRecords does not make itself.
+// fsync that release.Store does not make itself.
 const localSyncDelay = 5 * time.Millisecond
 
 func (s *session) close() {
 	if s.client != nil {
 		s.client.Close()
 	}
-	if s.log != nil {
-		s.log.Close()
+	if s.rel != nil {
+		s.rel.Close()
+		s.rel = nil
 	}
 	if s.st != nil {
 		s.st.Lock()
 	}
+}
+
+// localStore is the store opened here, with its audit log.
+type localStore struct{ s *session }
+
+func (l localStore) List() ([]store.Meta, error) { return l.s.st.List() }
+
+func (l localStore) Stat(name string) (store.Meta, int, error) {
+	sec, err := l.s.st.Get(name)
+	return sec.Meta, sec.Value.Len(), err
+}
+
+func (l localStore) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
+	m, err := l.s.st.Add(sec, opts...)
+	l.changed(err)
+	return m, err
+}
+
+func (l localStore) Edit(name string, e store.Edit) (store.Meta, error) {
+	m, err := l.s.st.Edit(name, e)
+	l.changed(err)
+	return m, err
+}
+
+func (l localStore) Remove(name string) error {
+	err := l.s.st.Remove(name)
+	l.changed(err)
+	return err
+}
+
+// changed tells the release path that the values changed, after a write
+// that succeeded: a new value must be masked in the records that follow.
+func (l localStore) changed(err error) {
+	if err == nil && l.s.rel != nil {
+		l.s.rel.Changed()
+	}
+}
+
+func (l localStore) Compare(name string, v store.Value) (store.Match, error) {
+	return l.s.st.Compare(name, v)
+}
+
+func (l localStore) Use(ctx context.Context, names []string, rec release.Record) ([]store.Secret, error) {
+	rel, err := l.s.released()
+	if err != nil {
+		return nil, err
+	}
+	return rel.Use(ctx, names, rec)
+}
+
+func (l localStore) Record(rs ...audit.Record) error {
+	rel, err := l.s.released()
+	if err != nil {
+		return err
+	}
+	return rel.Record(rs...)
+}
+
+func (l localStore) VerifyAudit() (audit.VerifyResult, error) {
+	return release.Verify(l.s.st, auditPath(l.s.home))
 }
 
 // daemonStore is the store as the wsx agent serves it. When the agent goes
@@ -339,27 +422,50 @@ func againDirect[T any](d daemonStore, op func(secretStore) (T, error)) (T, erro
 	return op(st)
 }
 
+// again is againDirect for an operation that returns only an error.
+func again(d daemonStore, op func(secretStore) error) error {
+	_, err := againDirect(d, func(st secretStore) (struct{}, error) { return struct{}{}, op(st) })
+	return err
+}
+
 func (d daemonStore) List() ([]store.Meta, error) {
 	return againDirect(d, func(st secretStore) ([]store.Meta, error) { return st.List() })
 }
 
-func (d daemonStore) Get(name string) (store.Secret, error) {
-	return againDirect(d, func(st secretStore) (store.Secret, error) { return st.Get(name) })
+func (d daemonStore) Stat(name string) (store.Meta, int, error) {
+	var size int
+	m, err := againDirect(d, func(st secretStore) (store.Meta, error) {
+		m, n, err := st.Stat(name)
+		size = n
+		return m, err
+	})
+	return m, size, err
 }
 
 func (d daemonStore) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
 	return againDirect(d, func(st secretStore) (store.Meta, error) { return st.Add(sec, opts...) })
 }
 
-func (d daemonStore) Update(name string, fn func(*store.Secret) error) (store.Meta, error) {
-	return againDirect(d, func(st secretStore) (store.Meta, error) { return st.Update(name, fn) })
+func (d daemonStore) Edit(name string, e store.Edit) (store.Meta, error) {
+	return againDirect(d, func(st secretStore) (store.Meta, error) { return st.Edit(name, e) })
 }
 
 func (d daemonStore) Remove(name string) error {
-	_, err := againDirect(d, func(st secretStore) (struct{}, error) { return struct{}{}, st.Remove(name) })
-	return err
+	return again(d, func(st secretStore) error { return st.Remove(name) })
 }
 
-func (d daemonStore) AuditKey() ([]byte, error) {
-	return againDirect(d, func(st secretStore) ([]byte, error) { return st.AuditKey() })
+func (d daemonStore) Compare(name string, v store.Value) (store.Match, error) {
+	return againDirect(d, func(st secretStore) (store.Match, error) { return st.Compare(name, v) })
+}
+
+func (d daemonStore) Use(ctx context.Context, names []string, rec release.Record) ([]store.Secret, error) {
+	return againDirect(d, func(st secretStore) ([]store.Secret, error) { return st.Use(ctx, names, rec) })
+}
+
+func (d daemonStore) Record(rs ...audit.Record) error {
+	return again(d, func(st secretStore) error { return st.Record(rs...) })
+}
+
+func (d daemonStore) VerifyAudit() (audit.VerifyResult, error) {
+	return againDirect(d, func(st secretStore) (audit.VerifyResult, error) { return st.VerifyAudit() })
 }

@@ -3,17 +3,17 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/store"
 )
 
 func templateCommand(env *Env) *cli.Command {
 	fileFlag := &cli.StringFlag{Name: "file", Usage: "the manifest `PATH` (default: wsx.toml in this directory or a parent, up to the git root)"}
-	sub := func(name, usage, desc string, run func(*session, *manifest) error) *cli.Command {
+	sub := func(name, usage, desc string, run func(*session, *manifest.Manifest) error) *cli.Command {
 		return &cli.Command{
 			Name: name, Usage: usage, Description: desc,
 			Flags: []cli.Flag{fileFlag, passphraseFlag},
@@ -60,23 +60,23 @@ func templateCommand(env *Env) *cli.Command {
 
 // manifestFor loads the manifest at file, or the one found from the
 // current directory.
-func (s *session) manifestFor(file string) (*manifest, error) {
+func (s *session) manifestFor(file string) (*manifest.Manifest, error) {
 	if file == "" {
-		cwd, err := os.Getwd()
-		if err != nil {
-			return nil, err
+		cwd := s.env.Getwd()
+		if cwd == "" {
+			return nil, errors.New("the working directory is unknown; name the file with --file")
 		}
-		p, found, err := findManifest(cwd)
+		p, found, err := manifest.Find(cwd)
 		if err != nil {
 			return nil, err
 		}
 		if !found {
-			return nil, withHint(fmt.Errorf("no %s in %s or its parents up to the git root", manifestName, cwd),
+			return nil, withHint(fmt.Errorf("no %s in %s or its parents up to the git root", manifest.Name, cwd),
 				"create one at the repository's root (`wsx template --help` shows the format), or pass --file PATH")
 		}
 		file = p
 	}
-	return loadManifest(file)
+	return manifest.Load(file)
 }
 
 // storeNames lists the secret names in the store without unlocking it.
@@ -93,11 +93,11 @@ func (s *session) storeNames() ([]string, error) {
 // error (exit 3) names each one with the command that adds it. It needs no
 // passphrase: it reads names only.
 func (s *session) manifestSecrets(cwd string) (names []string, found bool, err error) {
-	path, found, err := findManifest(cwd)
+	path, found, err := manifest.Find(cwd)
 	if err != nil || !found {
 		return nil, found, err
 	}
-	m, err := loadManifest(path)
+	m, err := manifest.Load(path)
 	if err != nil {
 		return nil, true, err
 	}
@@ -105,7 +105,7 @@ func (s *session) manifestSecrets(cwd string) (names []string, found bool, err e
 	if err != nil {
 		return nil, true, err
 	}
-	missing, present := m.missing(have)
+	missing, present := m.Missing(have)
 	if len(missing) > 0 {
 		return nil, true, missingError(m, missing)
 	}
@@ -113,12 +113,12 @@ func (s *session) manifestSecrets(cwd string) (names []string, found bool, err e
 }
 
 // missingError reports the required secrets of m that are missing.
-func missingError(m *manifest, missing []manifestSecret) error {
+func missingError(m *manifest.Manifest, missing []manifest.Secret) error {
 	names := make([]string, len(missing))
 	cmds := make([]string, len(missing))
 	for i, sec := range missing {
 		names[i] = sec.Name
-		cmds[i] = "`" + addCommandFor(sec) + "`"
+		cmds[i] = "`" + manifest.AddCommand(sec) + "`"
 	}
 	return withHint(fmt.Errorf("%s requires secrets that are not in the store: %s: %w", m.Path, strings.Join(names, ", "), store.ErrNotFound),
 		"add each with %s, or run `wsx template init` to be asked for them", strings.Join(cmds, "; "))
@@ -134,12 +134,12 @@ func caseTwin(name string, names []string) string {
 	return ""
 }
 
-func (s *session) runTemplateCheck(m *manifest) error {
+func (s *session) runTemplateCheck(m *manifest.Manifest) error {
 	have, err := s.storeNames()
 	if err != nil {
 		return err
 	}
-	missing, _ := m.missing(have)
+	missing, _ := m.Missing(have)
 	present := make(map[string]bool, len(have))
 	for _, n := range have {
 		present[n] = true
@@ -162,7 +162,7 @@ func (s *session) runTemplateCheck(m *manifest) error {
 		if sec.Description != "" {
 			fmt.Fprintf(out, " — %s", sec.Description)
 		}
-		fmt.Fprintf(out, "\n         %s\n", addCommandFor(sec))
+		fmt.Fprintf(out, "\n         %s\n", manifest.AddCommand(sec))
 		if twin := caseTwin(sec.Name, have); twin != "" {
 			fmt.Fprintf(out, "         (the store has %s: names differ in case)\n", twin)
 		}
@@ -179,7 +179,7 @@ func (s *session) runTemplateCheck(m *manifest) error {
 	return nil
 }
 
-func (s *session) runTemplateInit(m *manifest) error {
+func (s *session) runTemplateInit(m *manifest.Manifest) error {
 	have, err := s.storeNames()
 	if err != nil {
 		return err
@@ -188,7 +188,7 @@ func (s *session) runTemplateInit(m *manifest) error {
 	for _, n := range have {
 		present[n] = true
 	}
-	var todo []manifestSecret
+	var todo []manifest.Secret
 	for _, sec := range m.Secrets {
 		if !present[sec.Name] {
 			todo = append(todo, sec)
@@ -202,7 +202,7 @@ func (s *session) runTemplateInit(m *manifest) error {
 	if err != nil {
 		var cmds []string
 		for _, sec := range todo {
-			cmds = append(cmds, "`"+addCommandFor(sec)+"`")
+			cmds = append(cmds, "`"+manifest.AddCommand(sec)+"`")
 		}
 		return withHint(errors.New("template init asks for values on a terminal, and there is none"),
 			"add each with %s", strings.Join(cmds, "; "))
@@ -212,7 +212,7 @@ func (s *session) runTemplateInit(m *manifest) error {
 	if err != nil {
 		return err
 	}
-	var stillMissing []manifestSecret
+	var stillMissing []manifest.Secret
 	added := 0
 	for _, sec := range todo {
 		ok, err := s.initOne(st, t, sec)
@@ -234,7 +234,7 @@ func (s *session) runTemplateInit(m *manifest) error {
 
 // initOne asks for one secret of a manifest and stores it. ok is false when
 // it was skipped or refused.
-func (s *session) initOne(st secretStore, t Terminal, sec manifestSecret) (ok bool, err error) {
+func (s *session) initOne(st secretStore, t Terminal, sec manifest.Secret) (ok bool, err error) {
 	opt := ""
 	if !sec.Required {
 		opt = ", optional"
@@ -262,13 +262,13 @@ func (s *session) initOne(st secretStore, t Terminal, sec manifestSecret) (ok bo
 	}
 	warnShort(s.env, sec.Name, v)
 	fmt.Fprintf(s.env.Stderr, "wsx: added %s (%s)\n", sec.Name, sec.Type)
-	if err := s.record(audit.EventCreated, sec.Name, "ok", "from "+manifestName); err != nil {
+	if err := s.record(audit.EventCreated, sec.Name, "ok", "from "+manifest.Name); err != nil {
 		return true, err
 	}
 	return true, nil
 }
 
-func (s *session) runTemplateDocs(m *manifest) error {
+func (s *session) runTemplateDocs(m *manifest.Manifest) error {
 	var b strings.Builder
 	if len(m.Secrets) == 0 {
 		b.WriteString("Requires no secrets.\n")

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -88,12 +87,13 @@ func TestRemind(t *testing.T) {
 	overdue := withRotation(token("GITHUB_TOKEN", canary, "github.com"), testNow.Add(-100*24*time.Hour), 90*24*time.Hour)
 	sec := newFakeSecrets(fixedClock, overdue)
 	var reminded []string
+	sec.aud = &fakeAuditor{}
 	run := func(in string) string {
 		t.Helper()
 		var out bytes.Buffer
 		err := Run(context.Background(), OpGet, Options{
 			Stdin: strings.NewReader(in), Stdout: &out, Stderr: &bytes.Buffer{},
-			Secrets: sec, Auditor: &fakeAuditor{}, Now: fixedClock,
+			Secrets: sec, Now: fixedClock,
 			Remind: func(m store.Meta) { reminded = append(reminded, m.Name) },
 		})
 		if err != nil {
@@ -122,7 +122,7 @@ func TestUnlockHint(t *testing.T) {
 		var out, errOut bytes.Buffer
 		err := Run(context.Background(), OpGet, Options{
 			Stdin: strings.NewReader(ghGet), Stdout: &out, Stderr: &errOut,
-			Locked: true, UnlockHint: tc.hint, Caller: func() audit.Context { return audit.Context{} },
+			Locked: true, UnlockHint: tc.hint,
 		})
 		if err != nil || out.Len() != 0 {
 			t.Errorf("hint %q: err %v, stdout %q", tc.hint, err, out.String())

@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -24,8 +26,9 @@ type fakeSecrets struct {
 	now     func() time.Time
 	locked  bool
 	writes  int
-	gets    map[string]int // Get calls by name
+	gets    map[string]int // values read, by name
 	listErr error
+	aud     *fakeAuditor // where uses and other events are recorded
 }
 
 func newFakeSecrets(now func() time.Time, secs ...store.Secret) *fakeSecrets {
@@ -64,24 +67,68 @@ func (f *fakeSecrets) List() ([]store.Meta, error) {
 	return out, nil
 }
 
-func (f *fakeSecrets) Get(name string) (store.Secret, error) {
+// Use records each use with the auditor, then returns the values, as
+// release.Store does: nothing when a record cannot be written.
+func (f *fakeSecrets) Use(_ context.Context, names []string, rec release.Record) ([]store.Secret, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.locked {
-		return store.Secret{}, store.ErrLocked
+		return nil, store.ErrLocked
 	}
 	if f.gets == nil {
 		f.gets = map[string]int{}
 	}
-	f.gets[name]++
-	s, ok := f.m[name]
-	if !ok {
-		return store.Secret{}, fmt.Errorf("get %s: %w", name, store.ErrNotFound)
+	var out []store.Secret
+	for _, name := range names {
+		f.gets[name]++
+		s, ok := f.m[name]
+		if !ok {
+			return nil, fmt.Errorf("use %s: %w", name, store.ErrNotFound)
+		}
+		s = copySecret(s)
+		s.PreviousValue = store.Value{}
+		out = append(out, s)
 	}
-	return copySecret(s), nil
+	for _, name := range names {
+		if err := f.aud.add(record{event: audit.EventUsed, name: name, ctx: rec.Context}); err != nil {
+			return nil, fmt.Errorf("audit log unavailable, so %s was not released: %w", name, err)
+		}
+	}
+	return out, nil
 }
 
-func (f *fakeSecrets) Add(s store.Secret) (store.Meta, error) {
+func (f *fakeSecrets) Compare(name string, v store.Value) (store.Match, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.locked {
+		return store.MatchNone, store.ErrLocked
+	}
+	s, ok := f.m[name]
+	switch {
+	case !ok:
+		return store.MatchNone, fmt.Errorf("compare %s: %w", name, store.ErrNotFound)
+	case s.Value.Equal(v):
+		return store.MatchCurrent, nil
+	case s.Previous != nil && s.PreviousValue.Equal(v):
+		return store.MatchPrevious, nil
+	}
+	return store.MatchNone, nil
+}
+
+func (f *fakeSecrets) Record(rs ...audit.Record) error {
+	for _, r := range rs {
+		var ctx audit.Context
+		if r.Context != nil {
+			ctx = *r.Context
+		}
+		if err := f.aud.add(record{event: r.Event, name: r.Secret, detail: r.Detail, ctx: ctx}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fakeSecrets) Add(s store.Secret, _ ...store.AddOptions) (store.Meta, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := store.ValidateName(s.Name); err != nil {
@@ -101,18 +148,21 @@ func (f *fakeSecrets) Add(s store.Secret) (store.Meta, error) {
 	return s.Meta, nil
 }
 
-func (f *fakeSecrets) Update(name string, fn func(*store.Secret) error) (store.Meta, error) {
+// Edit applies e as the store does (store.Edit.Apply).
+func (f *fakeSecrets) Edit(name string, e store.Edit) (store.Meta, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.m[name]
 	if !ok {
-		return store.Meta{}, fmt.Errorf("update %s: %w", name, store.ErrNotFound)
+		return store.Meta{}, fmt.Errorf("edit %s: %w", name, store.ErrNotFound)
 	}
 	s = copySecret(s)
-	if err := fn(&s); err != nil {
+	if err := e.Apply(&s); err != nil {
 		return store.Meta{}, err
 	}
-	s.Name = name
+	if !e.Value.IsZero() {
+		s.Rotated = f.now()
+	}
 	s.Version++
 	s.Updated = f.now()
 	f.m[name] = s
@@ -156,7 +206,7 @@ func (f *fakeSecrets) writeCount() int {
 	return f.writes
 }
 
-// record is one call to fakeAuditor.
+// record is one record fakeSecrets wrote.
 type record struct {
 	event  audit.Event
 	name   string
@@ -180,18 +230,6 @@ func (a *fakeAuditor) add(r record) error {
 	}
 	a.recs = append(a.recs, r)
 	return nil
-}
-
-func (a *fakeAuditor) Used(name string, ctx audit.Context) error {
-	return a.add(record{event: audit.EventUsed, name: name, ctx: ctx})
-}
-
-func (a *fakeAuditor) Denied(name, detail string, ctx audit.Context) error {
-	return a.add(record{event: audit.EventDenied, name: name, detail: detail, ctx: ctx})
-}
-
-func (a *fakeAuditor) Changed(ev audit.Event, name string, ctx audit.Context) error {
-	return a.add(record{event: ev, name: name, ctx: ctx})
 }
 
 func (a *fakeAuditor) records() []record {

@@ -6,34 +6,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
-// Secrets is the part of the store the helper uses.
+// Secrets is the part of the store the helper uses: the store opened
+// here, or the wsx agent. Values come only through Use, which records the
+// use first; the other methods never return one.
 type Secrets interface {
+	release.Releaser
 	List() ([]store.Meta, error)
-	Get(name string) (store.Secret, error)
-	Add(sec store.Secret) (store.Meta, error)
-	Update(name string, fn func(*store.Secret) error) (store.Meta, error)
+	// Compare says which value of the secret v is, without returning it.
+	Compare(name string, v store.Value) (store.Match, error)
+	Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error)
+	Edit(name string, e store.Edit) (store.Meta, error)
 	Remove(name string) error
-}
-
-// Auditor records what the helper does with secrets. The helper releases a
-// value only after Used returned nil.
-type Auditor interface {
-	// Used records that the value of name was sent to git.
-	Used(name string, ctx audit.Context) error
-	// Denied records that a host rejected the value of name.
-	Denied(name, detail string, ctx audit.Context) error
-	// Changed records that the helper created, updated or deleted name
-	// (audit.EventCreated, EventUpdated, EventDeleted).
-	Changed(event audit.Event, name string, ctx audit.Context) error
+	// Record appends records of the helper's other events (created,
+	// updated, deleted, denied); the caller's process is found by the
+	// store's side, as for a use.
+	Record(rs ...audit.Record) error
 }
 
 // Options are the inputs of one helper run.
@@ -43,7 +39,6 @@ type Options struct {
 	Stderr io.Writer // one-line notes for the user
 
 	Secrets Secrets
-	Auditor Auditor
 	Now     func() time.Time // nil: time.Now
 
 	// Locked says the store is locked and cannot be unlocked here (no
@@ -58,12 +53,6 @@ type Options struct {
 	// UnlockHint is the fix shown when the store is locked, e.g. "unlock
 	// the agent with `wsx unlock`"; "" shows how to start the agent.
 	UnlockHint string
-
-	// Caller returns what is known of the git command that asked: Command
-	// (see Command), Repo, Remote, Branch, Commit. The helper fills in
-	// Protocol, Host and Path. It is called at most once, and only when a
-	// record is written. Nil: none.
-	Caller func() audit.Context
 }
 
 // The operations git passes to a helper.
@@ -98,7 +87,7 @@ func Run(ctx context.Context, op string, opts Options) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	h := &helper{opts: opts, req: req}
+	h := &helper{ctx: ctx, opts: opts, req: req}
 	if h.opts.Now == nil {
 		h.opts.Now = time.Now
 	}
@@ -133,11 +122,10 @@ func Run(ctx context.Context, op string, opts Options) error {
 }
 
 type helper struct {
-	opts     Options
-	req      Request
-	t        target
-	ctx      audit.Context
-	ctxReady bool
+	ctx  context.Context
+	opts Options
+	req  Request
+	t    target
 }
 
 // note writes one line to stderr.
@@ -160,18 +148,18 @@ func (h *helper) locked(op string) {
 	}
 }
 
-// auditContext is the caller's context with the request's target.
+// auditContext is what the request says of the use: the target git asked
+// for. The git command and its repository are found by the store's side
+// (caller.Describe), from the process that runs the helper.
 func (h *helper) auditContext() audit.Context {
-	if !h.ctxReady {
-		if h.opts.Caller != nil {
-			h.ctx = h.opts.Caller()
-		}
-		h.ctx.Protocol = h.req.Protocol
-		h.ctx.Host = h.req.Host
-		h.ctx.Path = h.req.Path
-		h.ctxReady = true
-	}
-	return h.ctx
+	return audit.Context{Protocol: h.req.Protocol, Host: h.req.Host, Path: h.req.Path}
+}
+
+// record appends a record of event ev on name.
+func (h *helper) record(ev audit.Event, name, result, detail string) error {
+	ctx := h.auditContext()
+	return h.opts.Secrets.Record(audit.Record{Event: ev, Secret: name, Via: audit.ViaCredential, Result: result,
+		Detail: detail, Context: &ctx})
 }
 
 // expiredAt reports whether expiry, when known, is not after now. Only
@@ -199,17 +187,16 @@ func (h *helper) get() error {
 		if c.stored && expiredAt(c.meta.Expires, now) {
 			continue // expired; git would ignore it, so its value is not read
 		}
-		sec, err := h.opts.Secrets.Get(c.meta.Name)
+		// One request: the use is recorded, then the value comes back.
+		secs, err := h.opts.Secrets.Use(h.ctx, []string{c.meta.Name},
+			release.Record{Via: audit.ViaCredential, Context: h.auditContext()})
 		if errors.Is(err, store.ErrNotFound) {
 			continue // removed since List
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", c.meta.Name, err)
+			return err
 		}
-		if c.stored && expiredAt(sec.Expires, now) {
-			continue // expired since List
-		}
-		return h.release(c, sec, now)
+		return h.release(c, secs[0], now)
 	}
 	if miss, ok := schemeMiss(metas, h.t); ok {
 		h.note("%s", miss)
@@ -221,9 +208,9 @@ func (h *helper) get() error {
 	return nil
 }
 
-// release sends sec to git once the use is on record. A stored
-// credential goes back exactly as git approved it, empty user name or
-// password included.
+// release sends sec, whose use is on record, to git. A stored credential
+// goes back exactly as git approved it, empty user name or password
+// included.
 func (h *helper) release(c candidate, sec store.Secret, now time.Time) error {
 	name := c.meta.Name
 	if !safeValue(sec) {
@@ -238,9 +225,6 @@ func (h *helper) release(c candidate, sec store.Secret, now time.Time) error {
 	resp := Response{Username: c.username, Password: sec.Value, HasUsername: c.stored, HasPassword: true, PasswordExpiry: sec.Expires}
 	if err := Format(&out, resp); err != nil {
 		return fmt.Errorf("secret %s: user name: %w", name, err)
-	}
-	if err := h.opts.Auditor.Used(name, h.auditContext()); err != nil {
-		return fmt.Errorf("audit log unavailable, so %s was not released: %w", name, err)
 	}
 	if !c.stored && expiredAt(sec.Expires, now) {
 		h.note("%s expired at %s (its --expires), so git 2.41 and newer will not use it; give it a new value with `wsx rotate %s`, or if it still works, `wsx set %s --expires never`",
@@ -285,14 +269,11 @@ func (h *helper) store() error {
 	}
 	named, _, _ := candidates(metas, h.t)
 	for _, c := range named {
-		sec, err := h.opts.Secrets.Get(c.meta.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+		same, err := h.holdsPassword(c.meta.Name)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", c.meta.Name, err)
+			return err
 		}
-		if sec.Value.Equal(req.Password) {
+		if same {
 			return nil // what we sent: nothing to write
 		}
 	}
@@ -310,62 +291,46 @@ func (h *helper) store() error {
 	return h.put(k)
 }
 
-// put writes the request's credential under k, creating or replacing it.
+// put writes the request's credential under k, creating or replacing it;
+// a credential stored already, with the same user and expiry, is not
+// written again.
 func (h *helper) put(k storedKey) error {
 	name := k.name()
+	desc, hosts, user := k.description(), []string{k.url()}, k.username
+	var never time.Duration
 	expiry := h.req.PasswordExpiry
-	fill := func(s *store.Secret) {
-		s.Type = store.TypePassword
-		s.Description = k.description()
-		s.Hosts = []string{k.url()}
-		s.Username = k.username
-		s.Value = h.req.Password
-		s.RotateEvery = 0
-		s.Expires = expiry
-	}
-	for range 3 { // Add and Update race with other helpers; settle in a few rounds
-		cur, err := h.opts.Secrets.Get(name)
+	edit := store.Edit{Type: store.TypePassword, Description: &desc, Hosts: &hosts, Username: &user, RotateEvery: &never,
+		Value: h.req.Password, SetValue: true, Expires: &expiry, KeepSame: true}
+	fresh := edit
+	fresh.KeepSame = false
+	for range 3 { // Add and Edit race with other helpers; settle in a few rounds
+		_, err := h.opts.Secrets.Edit(name, edit)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
-			sec := store.Secret{Meta: store.Meta{Name: name, Created: h.opts.Now()}}
-			fill(&sec)
-			_, err = h.opts.Secrets.Add(sec)
-			if errors.Is(err, store.ErrExists) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("save %s: %w", name, err)
-			}
-			return h.changed(audit.EventCreated, name)
-		case err != nil:
-			return fmt.Errorf("read %s: %w", name, err)
-		}
-		if cur.Value.Equal(h.req.Password) && cur.Username == k.username && sameExpiry(cur.Expires, expiry) {
+		case errors.Is(err, store.ErrUnchanged):
 			return nil // already stored: no rewrite
+		case err == nil:
+			return h.changed(audit.EventUpdated, name)
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("save %s: %w", name, err)
 		}
-		_, err = h.opts.Secrets.Update(name, func(s *store.Secret) error { fill(s); return nil })
-		if errors.Is(err, store.ErrNotFound) {
+		sec := store.Secret{Meta: store.Meta{Name: name, Created: h.opts.Now()}}
+		if err := fresh.Apply(&sec); err != nil {
+			return fmt.Errorf("save %s: %w", name, err)
+		}
+		_, err = h.opts.Secrets.Add(sec)
+		if errors.Is(err, store.ErrExists) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("save %s: %w", name, err)
 		}
-		return h.changed(audit.EventUpdated, name)
+		return h.changed(audit.EventCreated, name)
 	}
 	return fmt.Errorf("save %s: it keeps changing under us; try again", name)
 }
 
-// sameExpiry compares expiry dates to the second, as the protocol carries
-// them.
-func sameExpiry(a, b time.Time) bool {
-	if a.IsZero() || b.IsZero() {
-		return a.IsZero() == b.IsZero()
-	}
-	return a.Unix() == b.Unix()
-}
-
 func (h *helper) changed(ev audit.Event, name string) error {
-	if err := h.opts.Auditor.Changed(ev, name, h.auditContext()); err != nil {
+	if err := h.record(ev, name, audit.ResultOK, ""); err != nil {
 		return fmt.Errorf("record %s of %s: %w", ev, name, err)
 	}
 	return nil
@@ -387,7 +352,7 @@ func (h *helper) erase() error {
 				continue
 			}
 			detail := display(h.req.Host) + " rejected " + c.meta.Name
-			if err := h.opts.Auditor.Denied(c.meta.Name, detail, h.auditContext()); err != nil {
+			if err := h.record(audit.EventDenied, c.meta.Name, audit.ResultDenied, detail); err != nil {
 				return fmt.Errorf("record rejection of %s: %w", c.meta.Name, err)
 			}
 			h.note("%s; it was kept: rotate it with `wsx rotate %s`", detail, c.meta.Name)
@@ -420,24 +385,16 @@ func (h *helper) erase() error {
 // holdsPassword reports whether the secret called name holds the password
 // of the request; a secret removed meanwhile does not.
 func (h *helper) holdsPassword(name string) (bool, error) {
-	sec, err := h.opts.Secrets.Get(name)
+	m, err := h.opts.Secrets.Compare(name, h.req.Password)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", name, err)
 	}
-	return sec.Value.Equal(h.req.Password), nil
+	return m == store.MatchCurrent, nil
 }
 
-// display returns s as it is when every rune is printable, else quoted
-// with Go escapes, so that ESC, BEL, CR and the like never reach a
-// terminal raw.
-func display(s string) string {
-	for _, r := range s {
-		if r == utf8.RuneError || r == '"' || r == '\\' || !strconv.IsPrint(r) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}
+// display returns s as it is when every rune is printable, else quoted,
+// so that ESC, BEL, CR and the like never reach a terminal raw.
+func display(s string) string { return caller.Printable(s) }

@@ -160,38 +160,6 @@ func TestStoredNames(t *testing.T) {
 	}
 }
 
-func TestCommand(t *testing.T) {
-	tests := map[string][]string{
-		"git clone https://github.com/org/private.git": {"/usr/bin/git", "clone", "https://alice:" + canary + "@github.com/org/private.git"},
-		"git-remote-https origin https://github.com/x": {"/usr/lib/git-core/git-remote-https", "origin", "https://tok@github.com/x"},
-		"git fetch a b c d e f g ...":                  {"git", "fetch", "a", "b", "c", "d", "e", "f", "g", "h", "i"},
-		"":                                             nil,
-	}
-	for want, argv := range tests {
-		if got := Command(argv); got != want {
-			t.Errorf("Command(%d args) = %q, want %q", len(argv), got, want)
-		}
-	}
-}
-
-func TestRedactArgv(t *testing.T) {
-	argv := []string{"/usr/bin/git", "-c", "remote.o.url=https://bob:" + canary + "@h.test/x", "clone", "https://alice:" + canary + "@github.com/org/r.git", "dir@2"}
-	want := []string{"/usr/bin/git", "-c", "remote.o.url=https://h.test/x", "clone", "https://github.com/org/r.git", "dir@2"}
-	got := RedactArgv(argv)
-	if !slices.Equal(got, want) {
-		t.Errorf("RedactArgv: got %d args, want %q", len(got), want)
-	}
-	if strings.Contains(strings.Join(got, " "), canary) {
-		t.Error("RedactArgv kept a password")
-	}
-	if !strings.Contains(argv[4], canary) {
-		t.Error("RedactArgv changed its argument")
-	}
-	if RedactArgv(nil) != nil {
-		t.Error("RedactArgv(nil) is not nil")
-	}
-}
-
 func TestSetupHelpers(t *testing.T) {
 	tests := []struct{ current, want []string }{
 		{nil, []string{"wsx"}},

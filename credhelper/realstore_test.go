@@ -8,27 +8,33 @@ import (
 	"testing"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
-// realSecrets is a real store as the helper consumes it (Add without
-// options).
-type realSecrets struct{ *store.Store }
+// realSecrets is a real store and its audit log, as a command that opens
+// the store itself gives them to the helper.
+type realSecrets struct {
+	*store.Store
+	rel *release.Store
+}
 
-func (r realSecrets) Add(sec store.Secret) (store.Meta, error) { return r.Store.Add(sec) }
+func (r realSecrets) Use(ctx context.Context, names []string, rec release.Record) ([]store.Secret, error) {
+	return r.rel.Use(ctx, names, rec)
+}
+
+func (r realSecrets) Record(rs ...audit.Record) error { return r.rel.Record(rs...) }
 
 // runReal runs one operation over a real store and checks that the canary
 // appears neither on stderr nor in the error.
-func runReal(t *testing.T, st *store.Store, aud *fakeAuditor, op, in string) (stdout, stderr string, err error) {
+func runReal(t *testing.T, st realSecrets, op, in string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err = Run(context.Background(), op, Options{
 		Stdin:   strings.NewReader(in),
 		Stdout:  &out,
 		Stderr:  &errOut,
-		Secrets: realSecrets{st},
-		Auditor: aud,
-		Caller:  func() audit.Context { return callerCtx },
+		Secrets: st,
 	})
 	if strings.Contains(errOut.String(), canary) || (err != nil && strings.Contains(err.Error(), canary)) {
 		t.Errorf("%s: stderr or error holds the canary value", op)
@@ -49,10 +55,20 @@ func TestRealStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aud := &fakeAuditor{}
+	key, err := st.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(home, "audit.log")
+	log, err := audit.Open(logPath, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := realSecrets{st, release.New(st, log, release.Options{Durable: true})}
+	defer rs.rel.Close()
 	run := func(op, in string) string {
 		t.Helper()
-		out, _, err := runReal(t, st, aud, op, in)
+		out, _, err := runReal(t, rs, op, in)
 		if err != nil {
 			t.Fatalf("%s: %v", op, err)
 		}
@@ -102,7 +118,7 @@ func TestRealStore(t *testing.T) {
 	// A target whose URL is longer than the store keeps is not stored, and
 	// stderr says so rather than failing.
 	long := "protocol=https\nhost=git.example.test\npath=" + strings.Repeat("p", 300) + "\nusername=bob\npassword=x1234\n"
-	_, stderr, err := runReal(t, st, aud, OpStore, long)
+	_, stderr, err := runReal(t, rs, OpStore, long)
 	if err != nil || !strings.Contains(stderr, "longer than") {
 		t.Errorf("store of a long URL: err %v, stderr %q", err, stderr)
 	}

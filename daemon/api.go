@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,11 +10,14 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -114,13 +118,14 @@ func (d *Daemon) apiServer() *http.Server {
 	route("POST /v1/unlock", PermAdmin, false, d.handleUnlock)
 	route("GET /v1/secrets", PermList, true, d.handleList)
 	route("POST /v1/secrets", PermWrite, true, d.handleAdd)
-	route("GET /v1/secrets/{name}", PermUse, true, d.handleGet)
-	route("PUT /v1/secrets/{name}", PermWrite, true, d.handleUpdate)
+	route("GET /v1/secrets/{name}", PermList, true, d.handleStat)
+	route("PATCH /v1/secrets/{name}", PermWrite, true, d.handleEdit)
 	route("DELETE /v1/secrets/{name}", PermWrite, true, d.handleRemove)
-	route("POST /v1/secrets/{name}/use", PermUse, true, d.handleUse)
+	route("POST /v1/secrets/{name}/compare", PermUse, true, d.handleCompare)
+	route("POST /v1/use", PermUse, true, d.handleUse)
+	route("POST /v1/credential/{op}", PermUse, true, d.handleCredential)
 	route("POST /v1/audit", PermUse, true, d.handleAudit)
-	route("POST /v1/audit/batch", PermUse, true, d.handleAuditBatch)
-	route("GET /v1/audit/key", PermAdmin, true, d.handleAuditKey)
+	route("GET /v1/audit/verify", PermList, true, d.handleVerify)
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -159,6 +164,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 // decode reads one JSON value from the request body, and nothing after it.
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: %v", errBadRequest, err)
 	}
@@ -218,46 +224,155 @@ func (d *Daemon) handleList(w http.ResponseWriter, _ *http.Request, _ sshagent.P
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-func (d *Daemon) handleGet(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
+// statResponse is the answer to GET /v1/secrets/{name}: the metadata and
+// the value's size, never the value.
+type statResponse struct {
+	Meta store.Meta `json:"meta"`
+	Size int        `json:"size"`
+}
+
+func (d *Daemon) handleStat(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
 	sec, err := d.st.Get(r.PathValue("name"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, encodeSecret(sec, r.URL.Query().Get("all") == "1"))
+	return writeJSON(w, http.StatusOK, statResponse{Meta: sec.Meta, Size: sec.Value.Len()})
 }
 
-// useRequest is the body of POST /v1/secrets/{name}/use: who uses the
-// secret, for its `used` record.
+// useRequest is the body of POST /v1/use: the secrets one command uses,
+// and what the client says of the use.
 type useRequest struct {
-	Via     string         `json:"via"`
-	Process *audit.Process `json:"process,omitempty"`
-	Context *audit.Context `json:"context,omitempty"`
+	Names  []string                 `json:"names"`
+	Via    string                   `json:"via"`
+	Claim  audit.Context            `json:"context"`
+	Places map[string]release.Place `json:"places,omitempty"`
 }
 
+// handleUse is the only handler that answers with values: release.Store
+// writes the `used` records (process facts from the socket's peer) before
+// the values are sent, and sends none when it cannot.
 func (d *Daemon) handleUse(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error {
 	var req useRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	sec, err := d.st.Get(name)
+	rel, err := d.released()
 	if err != nil {
 		return err
 	}
 	if req.Via == "" {
 		req.Via = audit.ViaAPI
 	}
-	rec := audit.Record{Event: audit.EventUsed, Secret: sec.Name, Via: req.Via, Result: audit.ResultOK,
-		Actor: d.actor(p.UID), Process: req.Process, Context: req.Context}
-	if rec.Process == nil {
-		rec.Process = d.describe(p.PID).proc
-	}
-	// The record is written before the value is sent; its fsync comes
-	// with the group commit, as for signatures.
-	if _, err := d.appendRecord(rec); err != nil {
+	secs, err := rel.UseBy(d.peer(p), req.Names, release.Record{Via: req.Via, Context: req.Claim, Places: req.Places})
+	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, encodeSecret(sec, false))
+	out := make([]wireSecret, len(secs))
+	for i, sec := range secs {
+		out[i] = encodeSecret(sec)
+	}
+	defer func() {
+		for _, ws := range out {
+			clear(ws.Value)
+		}
+	}()
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// credentialRequest is the body of POST /v1/credential/{op}: what git sent
+// the helper, for the store the client means.
+type credentialRequest struct {
+	Home  string `json:"home"`
+	Input []byte `json:"input"`
+}
+
+// credentialResponse is what the helper prints: the protocol lines for
+// git, and a note for the user.
+type credentialResponse struct {
+	Output []byte `json:"output,omitempty"`
+	Note   string `json:"note,omitempty"`
+	// Remind holds the named secrets sent, for the client's reminder
+	// of an overdue rotation (credhelper.Options.Remind).
+	Remind []store.Meta `json:"remind,omitempty"`
+}
+
+// handleCredential runs the credential helper here, on the unlocked store:
+// one request per `git credential fill`. The use is recorded with the git
+// command found above the peer (the helper git started).
+func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error {
+	var req credentialRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	defer clear(req.Input)
+	if filepath.Clean(req.Home) != filepath.Clean(d.st.Home()) {
+		return fmt.Errorf("this agent serves %s, not %s: %w", d.st.Home(), req.Home, ErrNoDaemon)
+	}
+	rel, err := d.released()
+	if err != nil {
+		return err
+	}
+	var out, note bytes.Buffer
+	defer func() { clear(out.Bytes()) }()
+	var remind []store.Meta
+	err = credhelper.Run(r.Context(), r.PathValue("op"), credhelper.Options{
+		Stdin: bytes.NewReader(req.Input), Stdout: &out, Stderr: &note,
+		Secrets: credSecrets{d, rel, d.peer(p)},
+		Remind:  func(m store.Meta) { remind = append(remind, m) },
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, credentialResponse{Output: out.Bytes(), Note: note.String(), Remind: remind})
+}
+
+// credSecrets is the store as the credential helper uses it in the
+// daemon: uses and records are the peer's.
+type credSecrets struct {
+	d    *Daemon
+	rel  *release.Store
+	peer release.Peer
+}
+
+func (c credSecrets) List() ([]store.Meta, error) { return c.d.st.List() }
+
+func (c credSecrets) Compare(name string, v store.Value) (store.Match, error) {
+	return c.d.st.Compare(name, v)
+}
+
+func (c credSecrets) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
+	m, err := c.d.st.Add(sec, opts...)
+	if err == nil {
+		c.d.changed()
+	}
+	return m, err
+}
+
+func (c credSecrets) Edit(name string, e store.Edit) (store.Meta, error) {
+	m, err := c.d.st.Edit(name, e)
+	if err == nil {
+		c.d.changed()
+	}
+	return m, err
+}
+
+func (c credSecrets) Remove(name string) error {
+	err := c.d.st.Remove(name)
+	if err == nil {
+		c.d.changed()
+	}
+	return err
+}
+
+func (c credSecrets) Use(_ context.Context, names []string, rec release.Record) ([]store.Secret, error) {
+	return c.rel.UseBy(c.peer, names, rec)
+}
+
+func (c credSecrets) Record(rs ...audit.Record) error { return c.rel.RecordBy(c.peer, rs) }
+
+// peer is p as the release path knows it.
+func (d *Daemon) peer(p sshagent.Peer) release.Peer {
+	return release.Peer{PID: p.PID, Actor: d.actor(p.UID), Remote: true}
 }
 
 // addRequest is the body of POST /v1/secrets.
@@ -271,10 +386,10 @@ func (d *Daemon) handleAdd(w http.ResponseWriter, r *http.Request, _ sshagent.Pe
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	sec, err := req.Secret.decode()
-	if err != nil {
-		return err
-	}
+	sec := req.Secret.decode()
+	defer clear(req.Secret.Value)
+	// The store validates it as for the command line: name, type,
+	// metadata, and the value for its type.
 	m, err := d.st.Add(sec, store.AddOptions{AllowDangerousName: req.AllowDangerousName})
 	if err != nil {
 		return err
@@ -283,32 +398,13 @@ func (d *Daemon) handleAdd(w http.ResponseWriter, r *http.Request, _ sshagent.Pe
 	return writeJSON(w, http.StatusCreated, m)
 }
 
-// updateRequest is the body of PUT /v1/secrets/{name}: the secret as the
-// client changed it, from the version it read.
-type updateRequest struct {
-	Version uint64     `json:"version"`
-	Secret  wireSecret `json:"secret"`
-}
-
-func (d *Daemon) handleUpdate(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
-	var req updateRequest
+func (d *Daemon) handleEdit(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
+	var req wireEdit
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	next, err := req.Secret.decode()
-	if err != nil {
-		return err
-	}
-	name := r.PathValue("name")
-	m, err := d.st.Update(name, func(cur *store.Secret) error {
-		if cur.Version != req.Version {
-			return fmt.Errorf("secret %s is at version %d, not %d: %w", name, cur.Version, req.Version, ErrConflict)
-		}
-		// The store keeps its own Created, Version and Updated.
-		next.Created, next.Version, next.Updated = cur.Created, cur.Version, cur.Updated
-		*cur = next
-		return nil
-	})
+	defer clear(req.Value)
+	m, err := d.st.Edit(r.PathValue("name"), req.decode())
 	if err != nil {
 		return err
 	}
@@ -325,9 +421,35 @@ func (d *Daemon) handleRemove(w http.ResponseWriter, r *http.Request, _ sshagent
 	return nil
 }
 
-// auditRequest is the body of POST /v1/audit.
+// compareRequest is the body of POST /v1/secrets/{name}/compare.
+type compareRequest struct {
+	Value []byte `json:"value"`
+}
+
+// compareResponse says which value of the secret the request's is.
+type compareResponse struct {
+	Match store.Match `json:"match"`
+}
+
+func (d *Daemon) handleCompare(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
+	var req compareRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	v := store.NewValue(req.Value)
+	clear(req.Value)
+	m, err := d.st.Compare(r.PathValue("name"), v)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, compareResponse{Match: m})
+}
+
+// auditRequest is the body of POST /v1/audit: records of one command's
+// events other than uses, appended in order. Their process facts are the
+// peer's; the context is the client's claim.
 type auditRequest struct {
-	Record audit.Record `json:"record"`
+	Records []audit.Record `json:"records"`
 }
 
 func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error {
@@ -335,63 +457,28 @@ func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request, p sshagent.
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	out, err := d.appendFrom(p, req.Record)
+	rel, err := d.released()
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, out)
-}
-
-// MaxAuditBatch bounds the records of one POST /v1/audit/batch.
-const MaxAuditBatch = 1024
-
-// auditBatchRequest is the body of POST /v1/audit/batch: the records of
-// one command (wsx exec's one per secret), appended in order with one
-// request.
-type auditBatchRequest struct {
-	Records []audit.Record `json:"records"`
-}
-
-func (d *Daemon) handleAuditBatch(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error {
-	var req auditBatchRequest
-	if err := decode(r, &req); err != nil {
+	if err := rel.RecordBy(d.peer(p), req.Records); err != nil {
 		return err
 	}
-	if len(req.Records) == 0 || len(req.Records) > MaxAuditBatch {
-		return fmt.Errorf("%w: a batch holds 1 to %d records, not %d", errBadRequest, MaxAuditBatch, len(req.Records))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleVerify checks the audit log with its key, which never leaves the
+// daemon.
+func (d *Daemon) handleVerify(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
+	if _, err := d.released(); err != nil {
+		return err
 	}
-	out := make([]audit.Record, 0, len(req.Records))
-	for _, rec := range req.Records {
-		// On an error the records before it stay: they err on the side
-		// of saying a value was used, and the caller releases nothing.
-		written, err := d.appendFrom(p, rec)
-		if err != nil {
-			return err
-		}
-		out = append(out, written)
-	}
-	return writeJSON(w, http.StatusOK, out)
-}
-
-// appendFrom appends rec as sent by peer p: the actor is who the socket
-// says, not who the request says.
-func (d *Daemon) appendFrom(p sshagent.Peer, rec audit.Record) (audit.Record, error) {
-	rec.Actor = d.actor(p.UID)
-	return d.appendRecord(rec)
-}
-
-// keyResponse is the answer to GET /v1/audit/key.
-type keyResponse struct {
-	Key []byte `json:"key"`
-}
-
-func (d *Daemon) handleAuditKey(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
-	key, err := d.st.AuditKey()
+	res, err := release.Verify(d.st, d.opts.AuditPath)
 	if err != nil {
 		return err
 	}
-	defer clear(key)
-	return writeJSON(w, http.StatusOK, keyResponse{Key: key})
+	return writeJSON(w, http.StatusOK, res)
 }
 
 // listResponse is the answer to GET /v1/secrets. Error is set when some

@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
-// Client talks to a daemon's local API. It has the methods of the store
-// that commands use (List, Get, Add, Update, Remove, AuditKey), so a
-// command runs the same on either.
+// Client talks to a daemon's local API. It has the methods commands use
+// (List, Stat, Add, Edit, Remove, Compare, Record) and hands out values
+// only through Use (release.Releaser), so a command runs the same on the
+// agent or on a store opened here.
 type Client struct {
 	socket string
 	hc     *http.Client
@@ -146,40 +148,87 @@ func (c *Client) List() ([]store.Meta, error) {
 	if err := c.do(context.Background(), http.MethodGet, "/v1/secrets", nil, &resp); err != nil {
 		return nil, err
 	}
+	for _, m := range resp.Secrets {
+		if err := checkMeta(m); err != nil {
+			return nil, fmt.Errorf("wsx agent at %s: %w", c.socket, err)
+		}
+	}
 	if resp.Error != nil {
 		return resp.Secrets, &RemoteError{Kind: resp.Error.Kind, Message: resp.Error.Message}
 	}
 	return resp.Secrets, nil
 }
 
-// Get returns the secret called name with its value.
-func (c *Client) Get(name string) (store.Secret, error) {
-	return c.get(name, false)
+// Stat returns the metadata of the secret called name and the size of
+// its value.
+func (c *Client) Stat(name string) (store.Meta, int, error) {
+	var resp statResponse
+	if err := c.do(context.Background(), http.MethodGet, secretPath(name), nil, &resp); err != nil {
+		return store.Meta{}, 0, err
+	}
+	if resp.Meta.Name != name {
+		return store.Meta{}, 0, fmt.Errorf("wsx agent at %s answered for %q, not %s", c.socket, resp.Meta.Name, name)
+	}
+	return resp.Meta, resp.Size, nil
 }
 
-func (c *Client) get(name string, all bool) (store.Secret, error) {
-	var w wireSecret
-	path := secretPath(name)
-	if all {
-		path += "?all=1"
+// Use is release.Releaser's Use over the API: one request records the use
+// of every secret in names (the daemon reads who asks from the socket)
+// and returns them. Nothing comes back when the records could not be
+// written. The answer is checked as if it came from the store: the
+// secrets asked for, in order, with valid names and types.
+func (c *Client) Use(ctx context.Context, names []string, rec release.Record) ([]store.Secret, error) {
+	var out []wireSecret
+	req := useRequest{Names: names, Via: rec.Via, Claim: rec.Context, Places: rec.Places}
+	if err := c.do(ctx, http.MethodPost, "/v1/use", req, &out); err != nil {
+		return nil, err
 	}
-	if err := c.do(context.Background(), http.MethodGet, path, nil, &w); err != nil {
-		return store.Secret{}, err
+	defer func() {
+		for _, w := range out {
+			clear(w.Value)
+		}
+	}()
+	if len(out) != len(names) {
+		return nil, fmt.Errorf("wsx agent at %s answered %d secrets for %d: %w", c.socket, len(out), len(names), errBadAnswer)
 	}
-	return w.decode()
+	secs := make([]store.Secret, len(out))
+	for i, w := range out {
+		if w.Meta.Name != names[i] {
+			return nil, fmt.Errorf("wsx agent at %s answered %q for %s: %w", c.socket, w.Meta.Name, names[i], errBadAnswer)
+		}
+		if err := checkMeta(w.Meta); err != nil {
+			return nil, fmt.Errorf("wsx agent at %s: %w", c.socket, err)
+		}
+		secs[i] = w.decode()
+	}
+	return secs, nil
 }
 
-// Use returns the secret called name after the daemon recorded its use
-// (via, process and context as given; the actor is the caller's uid). No
-// value comes back when the record could not be written.
-func (c *Client) Use(name, via string, proc *audit.Process, ctx *audit.Context) (store.Secret, error) {
-	var w wireSecret
-	req := useRequest{Via: via, Process: proc, Context: ctx}
-	if err := c.do(context.Background(), http.MethodPost, secretPath(name)+"/use", req, &w); err != nil {
-		return store.Secret{}, err
-	}
-	return w.decode()
+// Credential runs the credential helper's operation op in the daemon, on
+// what git sent (input), for the store in home: one request. It returns
+// what the helper prints for git, its note for the user, and the named
+// secrets it sent (for a reminder of an overdue rotation). An agent that
+// serves another store answers with an error wrapping ErrNoDaemon.
+func (c *Client) Credential(ctx context.Context, home, op string, input []byte) (output []byte, note string, sent []store.Meta, err error) {
+	var resp credentialResponse
+	err = c.do(ctx, http.MethodPost, "/v1/credential/"+url.PathEscape(op), credentialRequest{Home: home, Input: input}, &resp)
+	return resp.Output, resp.Note, resp.Remind, err
 }
+
+// checkMeta checks what the daemon says of a secret as the store checks
+// it: a valid name, a known type.
+func checkMeta(m store.Meta) error {
+	if err := store.ValidateName(m.Name); err != nil {
+		return err
+	}
+	if _, err := store.ParseType(string(m.Type)); err != nil {
+		return fmt.Errorf("secret %s: %w", m.Name, err)
+	}
+	return nil
+}
+
+// errBadAnswer: the daemon answered something else than was asked.
+var errBadAnswer = errors.New("an answer that does not match the request")
 
 // Add stores a new secret, as store.Store.Add. An encrypted SSH key is
 // decrypted here first, with opts' KeyPassphrase.
@@ -200,36 +249,16 @@ func (c *Client) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, er
 	}
 	var m store.Meta
 	err := c.do(context.Background(), http.MethodPost, "/v1/secrets",
-		addRequest{Secret: encodeSecret(sec, false), AllowDangerousName: o.AllowDangerousName}, &m)
+		addRequest{Secret: encodeSecret(sec), AllowDangerousName: o.AllowDangerousName}, &m)
 	return m, err
 }
 
-// maxUpdateTries bounds how often Update retries after a conflict.
-const maxUpdateTries = 8
-
-// Update applies fn to the secret called name, as store.Store.Update: it
-// reads the secret, applies fn here, and sends the result with the
-// version it read; when someone changed the secret meanwhile, it starts
-// over (fn may then run more than once).
-func (c *Client) Update(name string, fn func(*store.Secret) error) (store.Meta, error) {
-	for try := 1; ; try++ {
-		cur, err := c.get(name, true)
-		if err != nil {
-			return store.Meta{}, err
-		}
-		next := cur
-		next.Hosts = append([]string(nil), cur.Hosts...)
-		if err := fn(&next); err != nil {
-			return store.Meta{}, err
-		}
-		var m store.Meta
-		err = c.do(context.Background(), http.MethodPut, secretPath(name),
-			updateRequest{Version: cur.Version, Secret: encodeSecret(next, true)}, &m)
-		if errors.Is(err, ErrConflict) && try < maxUpdateTries {
-			continue
-		}
-		return m, err
-	}
+// Edit applies e to the secret called name, as store.Store.Edit, in the
+// daemon: no value comes back.
+func (c *Client) Edit(name string, e store.Edit) (store.Meta, error) {
+	var m store.Meta
+	err := c.do(context.Background(), http.MethodPatch, secretPath(name), encodeEdit(e), &m)
+	return m, err
 }
 
 // Remove deletes the secret called name.
@@ -237,29 +266,25 @@ func (c *Client) Remove(name string) error {
 	return c.do(context.Background(), http.MethodDelete, secretPath(name), nil, nil)
 }
 
-// AuditKey returns the key of the audit log's MACs.
-func (c *Client) AuditKey() ([]byte, error) {
-	var k keyResponse
-	if err := c.do(context.Background(), http.MethodGet, "/v1/audit/key", nil, &k); err != nil {
-		return nil, err
-	}
-	return k.Key, nil
+// Compare says which value of the secret called name v is, as
+// store.Store.Compare; no value comes back.
+func (c *Client) Compare(name string, v store.Value) (store.Match, error) {
+	var resp compareResponse
+	err := c.do(context.Background(), http.MethodPost, secretPath(name)+"/compare", compareRequest{Value: v.Bytes()}, &resp)
+	return resp.Match, err
 }
 
-// AppendBatch appends rs, in order, with one request, and returns them as
-// written. On an error the caller must release nothing: some of rs may
-// have been appended.
-func (c *Client) AppendBatch(rs []audit.Record) ([]audit.Record, error) {
-	var out []audit.Record
-	err := c.do(context.Background(), http.MethodPost, "/v1/audit/batch", auditBatchRequest{Records: rs}, &out)
-	return out, err
+// Record appends rs, records of events other than uses, with one request.
+// The daemon sets the actor and the process from the socket's peer; the
+// contexts are recorded as the client's claim.
+func (c *Client) Record(rs ...audit.Record) error {
+	return c.do(context.Background(), http.MethodPost, "/v1/audit", auditRequest{Records: rs}, nil)
 }
 
-// Append appends r to the daemon's audit log and returns it as written:
-// written before the answer, fsynced with the group commit. The actor is
-// set by the daemon from the socket's peer credentials.
-func (c *Client) Append(r audit.Record) (audit.Record, error) {
-	var out audit.Record
-	err := c.do(context.Background(), http.MethodPost, "/v1/audit", auditRequest{Record: r}, &out)
-	return out, err
+// VerifyAudit has the daemon check its audit log with the MAC key, which
+// stays there.
+func (c *Client) VerifyAudit() (audit.VerifyResult, error) {
+	var res audit.VerifyResult
+	err := c.do(context.Background(), http.MethodGet, "/v1/audit/verify", nil, &res)
+	return res, err
 }

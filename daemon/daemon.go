@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -36,8 +37,6 @@ const (
 
 // Errors callers branch on.
 var (
-	// ErrConflict: an update named a version the secret no longer has.
-	ErrConflict = errors.New("secret changed meanwhile")
 	// ErrDenied: the peer may not make this request.
 	ErrDenied = errors.New("permission denied")
 	// ErrNoDaemon: nothing answers on the API socket.
@@ -83,10 +82,8 @@ type Daemon struct {
 	peers  *peerCache
 	actors sync.Map // uid -> user name
 
-	mu      sync.RWMutex
-	log     *audit.Log // nil while locked
-	masks   [][]byte   // values masked in recorded argv; nil until needed
-	maskGen uint64     // bumped whenever masks is dropped
+	mu  sync.RWMutex
+	rel *release.Store // the audit log and the values' release; nil while locked
 
 	unlockMu  sync.Mutex // serialises Unlock and Lock, and the wrong-passphrase delay
 	failCount int        // guarded by unlockMu
@@ -185,6 +182,9 @@ func (d *Daemon) Unlock(passphrase []byte) error {
 	// Argon2id's memory is garbage now; give it back to the system.
 	defer debug.FreeOSMemory()
 	if errors.Is(err, store.ErrWrongPassphrase) {
+		if nerr := release.NoteFailedUnlock(d.opts.AuditPath, audit.ViaAPI, 0, time.Now()); nerr != nil {
+			d.logf("audit: %v", nerr)
+		}
 		d.failCount = min(d.failCount+1, int(sshagent.MaxUnlockDelay/(100*time.Millisecond)))
 		time.Sleep(wrongDelay(d.failCount))
 		return err
@@ -215,9 +215,12 @@ func (d *Daemon) opened() error {
 	if err != nil {
 		return err
 	}
+	rel := release.New(d.st, l, release.Options{Self: release.Peer{PID: d.pid, Actor: d.actor(d.owner)}})
+	if err := rel.RecordFailedUnlocks(); err != nil {
+		d.logf("audit: %v", err)
+	}
 	d.mu.Lock()
-	d.log, d.masks = l, nil
-	d.maskGen++
+	d.rel = rel
 	d.mu.Unlock()
 	d.src.Invalidate()
 	d.agent.Resume()
@@ -240,37 +243,36 @@ func (d *Daemon) Lock(reason string) error {
 	d.record(audit.Record{Event: audit.EventLocked, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: reason,
 		Actor: d.actor(d.owner)})
 	d.mu.Lock()
-	l := d.log
-	d.log, d.masks = nil, nil
-	d.maskGen++
+	rel := d.rel
+	d.rel = nil
 	d.mu.Unlock()
 	d.st.Lock()
 	var err error
-	if l != nil {
-		err = l.Close()
+	if rel != nil {
+		err = rel.Close()
 	}
 	d.logf("store locked (%s)", reason)
 	return err
 }
 
-// currentLog is the open audit log, or store.ErrLocked.
-func (d *Daemon) currentLog() (*audit.Log, error) {
+// released is the release path of the unlocked store, or store.ErrLocked.
+func (d *Daemon) released() (*release.Store, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if d.log == nil {
+	if d.rel == nil {
 		return nil, store.ErrLocked
 	}
-	return d.log, nil
+	return d.rel, nil
 }
 
-// appendRecord appends r; an error means nothing was recorded, and the
-// use it describes must not happen.
+// appendRecord appends r, masked; an error means nothing was recorded,
+// and the use it describes must not happen.
 func (d *Daemon) appendRecord(r audit.Record) (audit.Record, error) {
-	l, err := d.currentLog()
+	rel, err := d.released()
 	if err != nil {
 		return audit.Record{}, err
 	}
-	return l.Append(r)
+	return rel.Append(r)
 }
 
 // record appends r where no one waits for the answer, and logs a failure.
@@ -299,10 +301,9 @@ func (d *Daemon) userName(uid int) string {
 // changed is called after every change to the store made through the API.
 func (d *Daemon) changed() {
 	d.src.Invalidate()
-	d.mu.Lock()
-	d.masks = nil
-	d.maskGen++
-	d.mu.Unlock()
+	if rel, err := d.released(); err == nil {
+		rel.Changed()
+	}
 }
 
 // Listen creates the run directory when missing and listens on both

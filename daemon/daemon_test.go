@@ -3,7 +3,10 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -87,104 +91,84 @@ func TestClientIsTheStore(t *testing.T) {
 	if _, err := c.Add(danger, store.AddOptions{AllowDangerousName: true}); err != nil {
 		t.Errorf("Add LD_PRELOAD allowed: %v", err)
 	}
-	if _, err := c.Get("NOPE"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Get missing: %v", err)
+	if _, _, err := c.Stat("NOPE"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Stat missing: %v", err)
 	}
-	if _, err := c.Get("../x"); !errors.Is(err, store.ErrInvalidName) {
-		t.Errorf("Get bad name: %v", err)
+	if _, _, err := c.Stat("../x"); !errors.Is(err, store.ErrInvalidName) {
+		t.Errorf("Stat bad name: %v", err)
 	}
-	got, err := c.Get("API_TOKEN")
-	if err != nil || !got.Value.Equal(tok.Value) || !slices.Equal(got.Hosts, tok.Hosts) {
-		t.Fatalf("Get: %v (hosts %v)", err, got.Hosts)
+	gm, size, err := c.Stat("API_TOKEN")
+	if err != nil || size != tok.Value.Len() || !slices.Equal(gm.Hosts, tok.Hosts) {
+		t.Fatalf("Stat: %v (size %d, hosts %v)", err, size, gm.Hosts)
 	}
 	metas, err := c.List()
 	if err != nil || len(metas) != 2 {
 		t.Fatalf("List = %d, %v", len(metas), err)
 	}
 
-	m, err = c.Update("API_TOKEN", func(s *store.Secret) error {
-		s.Description = "first"
-		return nil
-	})
+	desc := "first"
+	m, err = c.Edit("API_TOKEN", store.Edit{Description: &desc})
 	if err != nil || m.Version != 2 || m.Description != "first" {
-		t.Fatalf("Update = %+v, %v", m, err)
+		t.Fatalf("Edit = %+v, %v", m, err)
 	}
-	// Someone else writes between our read and our write: the update
-	// starts over from their version and keeps their change.
-	calls := 0
-	m, err = c.Update("API_TOKEN", func(s *store.Secret) error {
-		calls++
-		if calls == 1 {
-			if _, err := st.Update("API_TOKEN", func(o *store.Secret) error { o.Username = "someone"; return nil }); err != nil {
-				t.Fatal(err)
-			}
-		}
-		s.Description = "second"
-		return nil
-	})
-	if err != nil || calls != 2 || m.Version != 4 || m.Description != "second" || m.Username != "someone" {
-		t.Fatalf("Update racing another writer: %+v, %v, fn called %d times", m, err, calls)
-	}
-	// A new value through Update, as rotate does.
-	m, err = c.Update("API_TOKEN", func(s *store.Secret) error {
-		s.Value = store.NewValue([]byte("tok-new-value-99"))
-		return nil
-	})
+	// A new value, as set does; a rotation, as rotate does.
+	m, err = c.Edit("API_TOKEN", store.Edit{Value: store.NewValue([]byte("tok-new-value-99"))})
 	if err != nil || m.Rotated.IsZero() {
-		t.Fatalf("Update with a value: %+v, %v", m, err)
+		t.Fatalf("Edit with a value: %+v, %v", m, err)
 	}
 	if got, _ := st.Get("API_TOKEN"); string(got.Value.Bytes()) != "tok-new-value-99" {
 		t.Fatal("value not updated")
 	}
-	if _, err := c.Update("NOPE", func(*store.Secret) error { return nil }); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Update missing: %v", err)
+	if _, err := c.Edit("NOPE", store.Edit{Description: &desc}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Edit missing: %v", err)
+	}
+	for v, want := range map[string]store.Match{"tok-new-value-99": store.MatchCurrent, "tok-0123456789": store.MatchNone} {
+		if got, err := c.Compare("API_TOKEN", store.NewValue([]byte(v))); err != nil || got != want {
+			t.Errorf("Compare = %v, %v; want %v", got, err, want)
+		}
 	}
 
-	key, err := c.AuditKey()
-	want, _ := st.AuditKey()
-	if err != nil || !bytes.Equal(key, want) {
-		t.Fatalf("AuditKey: %v", err)
-	}
-	r, err := c.Append(audit.Record{Event: audit.EventCreated, Secret: "API_TOKEN", Via: audit.ViaCLI, Result: audit.ResultOK,
-		Actor: audit.Actor{UID: 4242, User: "liar"}})
+	// Records of other events: the actor and process are the peer's,
+	// whatever the record says; the context is marked as claimed.
+	err = c.Record(audit.Record{Event: audit.EventCreated, Secret: "API_TOKEN", Via: audit.ViaCLI, Result: audit.ResultOK,
+		Actor: audit.Actor{UID: 4242, User: "liar"}, Process: &audit.Process{PID: 77, Exe: "/liar"},
+		Context: &audit.Context{Command: "wsx add API_TOKEN"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Actor.UID != os.Geteuid() || r.Seq == 0 {
-		t.Errorf("appended %+v: the actor must be the peer's uid", r)
+	r := lastRecord(t, st, auditPath)
+	if r.Actor.UID != os.Geteuid() || r.Process == nil || r.Process.PID != os.Getpid() || r.Process.Exe == "/liar" ||
+		r.Context == nil || !slices.Equal(r.Context.Claimed, []string{"command"}) {
+		t.Errorf("recorded %+v: the actor and process must be the peer's, the command a claim", r)
 	}
-	if _, err := c.Append(audit.Record{Event: "exploded", Via: audit.ViaCLI, Result: audit.ResultOK}); !errors.Is(err, audit.ErrInvalidRecord) {
-		t.Errorf("Append invalid: %v", err)
+	if err := c.Record(audit.Record{Event: "exploded", Via: audit.ViaCLI, Result: audit.ResultOK}); !errors.Is(err, audit.ErrInvalidRecord) {
+		t.Errorf("Record invalid: %v", err)
 	}
-
-	batch := []audit.Record{
-		{Event: audit.EventUsed, Secret: "API_TOKEN", Via: audit.ViaExec, Result: audit.ResultOK, Actor: audit.Actor{UID: 4242}},
-		{Event: audit.EventUsed, Secret: "LD_PRELOAD", Via: audit.ViaExec, Result: audit.ResultOK},
+	if err := c.Record(audit.Record{Event: audit.EventUsed, Secret: "API_TOKEN", Via: audit.ViaExec, Result: audit.ResultOK}); !errors.Is(err, audit.ErrInvalidRecord) {
+		t.Errorf("a use recorded without the use: %v", err)
 	}
-	rs, err := c.AppendBatch(batch)
-	if err != nil {
-		t.Fatalf("AppendBatch: %v", err)
-	}
-	if len(rs) != 2 || rs[1].Seq != rs[0].Seq+1 || rs[0].Secret != "API_TOKEN" || rs[1].Secret != "LD_PRELOAD" || rs[0].Actor.UID != os.Geteuid() {
-		t.Errorf("AppendBatch wrote %+v: want both, in order, with the peer as actor", rs)
-	}
-	if lr := lastRecord(t, st, auditPath); lr.Seq != rs[1].Seq || lr.Secret != "LD_PRELOAD" {
-		t.Errorf("last record %+v, want the batch's last", lr)
-	}
-	if _, err := c.AppendBatch(nil); err == nil {
+	if err := c.Record(); err == nil {
 		t.Error("an empty batch was accepted")
 	}
-	if _, err := c.AppendBatch([]audit.Record{batch[0], {Event: "exploded", Via: audit.ViaCLI, Result: audit.ResultOK}}); !errors.Is(err, audit.ErrInvalidRecord) {
-		t.Errorf("AppendBatch with an invalid record: %v", err)
-	}
 
-	sec, err := c.Use("API_TOKEN", audit.ViaExec, &audit.Process{PID: 77, Argv: []string{"node", "app.js"}}, &audit.Context{File: "app.js", Line: 3})
-	if err != nil || string(sec.Value.Bytes()) != "tok-new-value-99" {
+	secs, err := c.Use(context.Background(), []string{"API_TOKEN", "LD_PRELOAD"}, release.Record{Via: audit.ViaExec,
+		Context: audit.Context{Command: "node app.js"}, Places: map[string]release.Place{"API_TOKEN": {File: "app.js", Line: 3}}})
+	if err != nil || len(secs) != 2 || string(secs[0].Value.Bytes()) != "tok-new-value-99" || secs[1].Name != "LD_PRELOAD" {
 		t.Fatalf("Use: %v", err)
 	}
-	if lr := lastRecord(t, st, auditPath); lr.Event != audit.EventUsed || lr.Secret != "API_TOKEN" || lr.Via != audit.ViaExec ||
-		lr.Context == nil || lr.Context.File != "app.js" || lr.Process == nil || lr.Process.PID != 77 {
+	recs := readLog(t, st, auditPath)
+	lr := recs[len(recs)-2]
+	if lr.Event != audit.EventUsed || lr.Secret != "API_TOKEN" || lr.Via != audit.ViaExec || lr.Context == nil ||
+		lr.Context.File != "app.js" || lr.Context.Line != 3 || lr.Process == nil || lr.Process.PID != os.Getpid() ||
+		!slices.Equal(lr.Context.Claimed, []string{"command", "file", "line"}) {
 		t.Errorf("use record %+v", lr)
+	}
+	if _, err := c.Use(context.Background(), []string{"NOPE"}, release.Record{Via: audit.ViaExec}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Use missing: %v", err)
+	}
+	res, err := c.VerifyAudit()
+	if err != nil || !res.OK || res.Records != len(recs) {
+		t.Errorf("VerifyAudit = %+v, %v; want OK with %d records", res, err, len(recs))
 	}
 
 	if err := c.Remove("LD_PRELOAD"); err != nil {
@@ -202,10 +186,10 @@ func TestClientIsTheStore(t *testing.T) {
 	if !d.Locked() {
 		t.Fatal("not locked")
 	}
-	if _, err := c.Get("API_TOKEN"); !errors.Is(err, store.ErrLocked) {
-		t.Errorf("Get while locked: %v", err)
+	if _, _, err := c.Stat("API_TOKEN"); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("Stat while locked: %v", err)
 	}
-	if _, err := c.Use("API_TOKEN", audit.ViaExec, nil, nil); !errors.Is(err, store.ErrLocked) {
+	if _, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec}); !errors.Is(err, store.ErrLocked) {
 		t.Errorf("Use while locked: %v", err)
 	}
 	if _, err := c.Unlock([]byte("wrong")); !errors.Is(err, store.ErrWrongPassphrase) {
@@ -241,9 +225,9 @@ func TestUseFailsClosed(t *testing.T) {
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	sec, err := c.Use("API_TOKEN", audit.ViaExec, nil, nil)
-	if !errors.Is(err, audit.ErrUnavailable) || sec.Value.Len() != 0 {
-		t.Fatalf("Use with the log unwritable: %v (value of %d bytes)", err, sec.Value.Len())
+	secs, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec})
+	if !errors.Is(err, audit.ErrUnavailable) || secs != nil {
+		t.Fatalf("Use with the log unwritable: %v (%d secrets)", err, len(secs))
 	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
@@ -251,8 +235,68 @@ func TestUseFailsClosed(t *testing.T) {
 	if err := os.Rename(path+".saved", path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Use("API_TOKEN", audit.ViaExec, nil, nil); err != nil {
+	if _, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec}); err != nil {
 		t.Fatalf("Use once the log is back: %v", err)
+	}
+}
+
+// SECURITY.md 62 and 63: no answer of the API but /v1/use holds a value,
+// none holds a pending rotation's previous value or the audit MAC key,
+// and the removed routes are gone.
+func TestNoValueOrKeyOutsideUse(t *testing.T) {
+	st := newTestStore(t)
+	_, c := startDaemon(t, st, nil)
+	const cur, prev = "current-value-0123456789", "previous-value-0123456789"
+	if _, err := st.Add(store.Secret{Meta: store.Meta{Name: "API_TOKEN", Type: store.TypeToken}, Value: store.NewValue([]byte(prev))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Edit("API_TOKEN", store.Edit{Value: store.NewValue([]byte(cur)), Rotate: true}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := st.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := [][]byte{[]byte(cur), []byte(prev), key, []byte(hex.EncodeToString(key)), []byte(base64.StdEncoding.EncodeToString(key)),
+		[]byte(base64.StdEncoding.EncodeToString([]byte(cur))), []byte(base64.StdEncoding.EncodeToString([]byte(prev)))}
+	call := func(method, path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://wsx"+path, strings.NewReader(body))
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.Bytes()
+	}
+	for _, r := range []struct{ method, path, body string }{
+		{"GET", "/v1/status", ""},
+		{"GET", "/v1/secrets", ""},
+		{"GET", "/v1/secrets/API_TOKEN", ""},
+		{"GET", "/v1/secrets/API_TOKEN?all=1", ""},
+		{"GET", "/v1/audit/key", ""},
+		{"GET", "/v1/audit/verify", ""},
+		{"POST", "/v1/secrets/API_TOKEN/use", `{"via":"exec"}`},
+		{"POST", "/v1/secrets/API_TOKEN/compare", `{"value":"` + base64.StdEncoding.EncodeToString([]byte(prev)) + `"}`},
+		{"PATCH", "/v1/secrets/API_TOKEN", `{"description":"x"}`},
+		{"POST", "/v1/audit", `{"records":[{"event":"created","secret":"API_TOKEN","via":"cli","result":"ok"}]}`},
+	} {
+		code, body := call(r.method, r.path, r.body)
+		for _, f := range forbidden {
+			if bytes.Contains(body, f) {
+				t.Errorf("%s %s (%d) answered with a value or the key", r.method, r.path, code)
+			}
+		}
+		if (r.path == "/v1/audit/key" || strings.HasSuffix(r.path, "/use")) && code < 400 {
+			t.Errorf("%s %s answered %d: the route must be gone", r.method, r.path, code)
+		}
+	}
+	code, body := call("POST", "/v1/use", `{"names":["API_TOKEN"],"via":"exec","context":{}}`)
+	if code != http.StatusOK || !bytes.Contains(body, []byte(base64.StdEncoding.EncodeToString([]byte(cur)))) ||
+		bytes.Contains(body, []byte(base64.StdEncoding.EncodeToString([]byte(prev)))) {
+		t.Errorf("POST /v1/use: %d; want the current value only", code)
 	}
 }
 
@@ -383,7 +427,7 @@ func TestAgentSeesAPIChanges(t *testing.T) {
 		t.Fatalf("sign with a key added through the API: %v", err)
 	}
 	next, nextPub := keySecret(t, "NEW_KEY")
-	if _, err := c.Update("NEW_KEY", func(s *store.Secret) error { s.Value = next.Value; return nil }); err != nil {
+	if _, err := c.Edit("NEW_KEY", store.Edit{Value: next.Value}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ag.Sign(pub, []byte("x")); err == nil {
@@ -434,13 +478,13 @@ func TestAPIRequestLimits(t *testing.T) {
 		b.ReadFrom(resp.Body)
 		return resp.StatusCode, b.String()
 	}
-	huge := append([]byte(`{"secret":{"meta":{"name":"BIG","type":"file"},"values":{"Value":"`), bytes.Repeat([]byte("A"), MaxRequestBody)...)
-	huge = append(huge, `"}}}`...)
+	huge := append([]byte(`{"secret":{"meta":{"name":"BIG","type":"file"},"value":"`), bytes.Repeat([]byte("A"), MaxRequestBody)...)
+	huge = append(huge, `"}}`...)
 	for name, body := range map[string][]byte{
 		"oversized":     huge,
 		"not json":      []byte("{nope"),
-		"trailing data": []byte(`{"secret":{"meta":{"name":"A_TOKEN","type":"token"},"values":{"Value":"eHl6d3ZiMTIz"}}} {}`),
-		"unknown value": []byte(`{"secret":{"meta":{"name":"A_TOKEN","type":"token"},"values":{"Secret":"eHl6d3ZiMTIz"}}}`),
+		"trailing data": []byte(`{"secret":{"meta":{"name":"A_TOKEN","type":"token"},"value":"eHl6d3ZiMTIz"}} {}`),
+		"unknown field": []byte(`{"secret":{"meta":{"name":"A_TOKEN","type":"token"},"values":{"Secret":"eHl6d3ZiMTIz"}}}`),
 	} {
 		code, text := post(body)
 		if code != http.StatusBadRequest || !strings.Contains(text, `"kind":"bad_request"`) {
@@ -449,35 +493,6 @@ func TestAPIRequestLimits(t *testing.T) {
 	}
 	if metas, err := st.List(); err != nil || len(metas) != 0 {
 		t.Errorf("refused requests stored %d secrets (%v)", len(metas), err)
-	}
-}
-
-// Every Value field of a secret crosses the wire, under its Go name.
-func TestWireSecret(t *testing.T) {
-	var sec store.Secret
-	sec.Name, sec.Type, sec.Version = "A_TOKEN", store.TypeToken, 7
-	v := reflectValues(&sec)
-	if len(v) == 0 {
-		t.Fatal("no value fields found")
-	}
-	for i, name := range v {
-		setValue(&sec, name, []byte("value-"+name+string(rune('a'+i))))
-	}
-	back, err := encodeSecret(sec, true).decode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range v {
-		if !getValue(back, name).Equal(getValue(sec, name)) {
-			t.Errorf("field %s lost", name)
-		}
-	}
-	if back.Name != "A_TOKEN" || back.Version != 7 {
-		t.Errorf("meta lost: %+v", back.Meta)
-	}
-	only := encodeSecret(sec, false)
-	if len(only.Values) != 1 || only.Values["Value"] == nil {
-		t.Errorf("current value only: %v", only.Values)
 	}
 }
 
@@ -713,13 +728,19 @@ func TestDescribeMasksArgv(t *testing.T) {
 	if pi.proc == nil || len(pi.proc.Argv) != 4 {
 		t.Fatalf("process %+v", pi.proc)
 	}
-	for _, a := range pi.proc.Argv {
+	ctx := pi.ctx
+	if _, err := d.appendRecord(audit.Record{Event: audit.EventUsed, Secret: "API_TOKEN", Via: audit.ViaAgent,
+		Result: audit.ResultOK, Process: pi.proc, Context: &ctx}); err != nil {
+		t.Fatal(err)
+	}
+	r := lastRecord(t, st, filepath.Join(st.Home(), "audit.log"))
+	for _, a := range r.Process.Argv {
 		if strings.Contains(a, value) {
 			t.Fatalf("argv recorded with the value: element %q", strings.ReplaceAll(a, value, "<VALUE>"))
 		}
 	}
-	if pi.proc.Argv[3] != "--token=***" || strings.Contains(pi.ctx.Command, value) {
-		t.Errorf("argv %q, command %q", pi.proc.Argv[3], strings.ReplaceAll(pi.ctx.Command, value, "<VALUE>"))
+	if r.Process.Argv[3] != "--token=***" || strings.Contains(r.Context.Command, value) {
+		t.Errorf("argv %q, command %q", r.Process.Argv[3], strings.ReplaceAll(r.Context.Command, value, "<VALUE>"))
 	}
 }
 
@@ -756,5 +777,94 @@ func TestDeniedMasksArgv(t *testing.T) {
 	}
 	if r.Context == nil || strings.Contains(r.Context.Command, value) {
 		t.Errorf("command recorded with the value (context %v)", r.Context != nil)
+	}
+}
+
+// SECURITY.md 72 (client side): what an agent answers to /v1/use is
+// checked as if it came from the store: the names asked for, in order,
+// valid, of a known type.
+func TestClientChecksUseAnswer(t *testing.T) {
+	for name, answer := range map[string]string{
+		"another name": `[{"meta":{"name":"LD_PRELOAD","type":"token"},"value":"eA=="}]`,
+		"invalid name": `[{"meta":{"name":"A=B","type":"token"},"value":"eA=="}]`,
+		"unknown type": `[{"meta":{"name":"API_TOKEN","type":"shell"},"value":"eA=="}]`,
+		"one too many": `[{"meta":{"name":"API_TOKEN","type":"token"},"value":"eA=="},{"meta":{"name":"API_TOKEN","type":"token"}}]`,
+	} {
+		sock := filepath.Join(t.TempDir(), "api.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if r.URL.Path == "/v1/secrets" {
+				io.WriteString(w, `{"secrets":`+strings.Replace(answer, `,"value":"eA=="`, "", -1)+`}`)
+				return
+			}
+			io.WriteString(w, answer)
+		})}
+		go srv.Serve(l)
+		c := NewClient(sock)
+		secs, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaExec})
+		if err == nil || secs != nil {
+			t.Errorf("%s: accepted (%d secrets)", name, len(secs))
+		}
+		if name == "invalid name" || name == "unknown type" {
+			if metas, err := c.List(); err == nil || metas != nil {
+				t.Errorf("list with an %s: accepted", name)
+			}
+		}
+		c.Close()
+		srv.Close()
+	}
+}
+
+// SECURITY.md 65 (API): wrong passphrases sent to a locked agent are
+// recorded, once per burst, when it unlocks.
+func TestFailedUnlocksRecorded(t *testing.T) {
+	st := newTestStore(t)
+	_, c := startDaemon(t, st, nil)
+	if _, err := c.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := c.Unlock([]byte("wrong")); !errors.Is(err, store.ErrWrongPassphrase) {
+			t.Fatalf("Unlock wrong: %v", err)
+		}
+	}
+	if _, err := c.Unlock(testPassphrase); err != nil {
+		t.Fatal(err)
+	}
+	var denied []audit.Record
+	for _, r := range readLog(t, st, filepath.Join(st.Home(), "audit.log")) {
+		if r.Event == audit.EventDenied {
+			denied = append(denied, r)
+		}
+	}
+	if len(denied) != 1 || !strings.HasPrefix(denied[0].Detail, "2 wrong passphrase(s)") || denied[0].Via != audit.ViaAPI {
+		t.Errorf("denied records %+v: want one for the two wrong passphrases", denied)
+	}
+}
+
+// A credential fill through the agent is one request: the agent runs the
+// helper, records the use, and answers with git's lines. A client of
+// another store is told there is no agent for it.
+func TestCredentialOneRequest(t *testing.T) {
+	st := newTestStore(t)
+	_, c := startDaemon(t, st, nil)
+	if _, err := st.Add(store.Secret{Meta: store.Meta{Name: "GIT_TOKEN", Type: store.TypeToken, Hosts: []string{"git.example.test"}},
+		Value: store.NewValue([]byte("tok-0123456789"))}); err != nil {
+		t.Fatal(err)
+	}
+	out, note, sent, err := c.Credential(context.Background(), st.Home(), "get", []byte("protocol=https\nhost=git.example.test\n\n"))
+	if err != nil || string(out) != "username=x-access-token\npassword=tok-0123456789\n" || note != "" || len(sent) != 1 || sent[0].Name != "GIT_TOKEN" {
+		t.Fatalf("Credential get = %q, %q, %v", out, note, err)
+	}
+	r := lastRecord(t, st, filepath.Join(st.Home(), "audit.log"))
+	if r.Event != audit.EventUsed || r.Secret != "GIT_TOKEN" || r.Via != audit.ViaCredential || r.Context == nil || r.Context.Host != "git.example.test" {
+		t.Errorf("record %+v", r)
+	}
+	if _, _, _, err := c.Credential(context.Background(), st.Home()+"-other", "get", []byte("protocol=https\nhost=git.example.test\n\n")); !errors.Is(err, ErrNoDaemon) {
+		t.Errorf("another store: %v, want ErrNoDaemon", err)
 	}
 }

@@ -45,21 +45,30 @@
 // added without touching the handlers). Requests are capped in size and
 // time. The endpoints, all under /v1:
 //
-//	GET    /status                 pid, lock state, sockets, key count
-//	POST   /lock, /unlock          lock; unlock with a passphrase
-//	GET    /secrets                metadata of every secret
-//	POST   /secrets                add a secret
-//	GET    /secrets/{name}         a secret with its value
-//	PUT    /secrets/{name}         replace it, if its version is the one given
-//	DELETE /secrets/{name}         remove it
-//	POST   /secrets/{name}/use     append a `used` record, then return the value
-//	POST   /audit                  append a record (durable when answered)
-//	GET    /audit/key              the audit MAC key, for `wsx audit verify`
+//	GET    /status                  pid, lock state, sockets, key count
+//	POST   /lock, /unlock           lock; unlock with a passphrase
+//	GET    /secrets                 metadata of every secret
+//	POST   /secrets                 add a secret (validated as by the store)
+//	GET    /secrets/{name}          its metadata and the size of its value
+//	PATCH  /secrets/{name}          a store.Edit: fields, new value, rotation steps
+//	DELETE /secrets/{name}          remove it
+//	POST   /secrets/{name}/compare  which value of it a given one is
+//	POST   /use                     record the use of names, then return their values
+//	POST   /credential/{op}         run the git credential helper here: one request per fill
+//	POST   /audit                   records of a command's other events
+//	GET    /audit/verify            the result of checking the log
+//
+// POST /use is the only answer that holds values, and only current ones:
+// it goes through release.Store, which writes one `used` record per
+// secret before the answer and answers nothing when it cannot. Every
+// record written here takes the process facts from the socket's peer
+// (SO_PEERCRED, /proc) and marks what the client says of the context as
+// claimed; every record is masked with every stored value. The audit MAC
+// key never leaves the daemon.
 //
 // Errors are JSON objects naming a kind ("not_found", "locked", ...) that
 // [Client] turns back into the store's and audit's sentinel errors, so a
 // command behaves the same whether it talks to the daemon or opens the
-// store itself. [Client] implements the store's interface (List, Get, Add,
-// Update, Remove, AuditKey); Update is a compare-and-swap on the secret's
-// version, retried on conflict.
+// store itself. [Client] checks what comes back from /use as if it came
+// from the store.
 package daemon

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
-	"reflect"
 	"syscall"
 	"testing"
 
@@ -95,25 +94,5 @@ func keySecret(t testing.TB, name string) (store.Secret, ssh.PublicKey) {
 }
 
 func pemBytes(b *pem.Block) []byte { return pem.EncodeToMemory(b) }
-
-// reflectValues names the store.Value fields of store.Secret.
-func reflectValues(sec *store.Secret) []string {
-	var names []string
-	t := reflect.TypeOf(*sec)
-	for i := range t.NumField() {
-		if t.Field(i).Type == valueType {
-			names = append(names, t.Field(i).Name)
-		}
-	}
-	return names
-}
-
-func setValue(sec *store.Secret, name string, b []byte) {
-	reflect.ValueOf(sec).Elem().FieldByName(name).Set(reflect.ValueOf(store.NewValue(b)))
-}
-
-func getValue(sec store.Secret, name string) store.Value {
-	return reflect.ValueOf(sec).FieldByName(name).Interface().(store.Value)
-}
 
 func syscallUmask(m int) int { return syscall.Umask(m) }

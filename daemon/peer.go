@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"sync"
 
 	"github.com/wsxdev/wsx/audit"
-	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/internal/caller"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -53,86 +52,11 @@ func (c *peerCache) forget(p sshagent.Peer) {
 	c.mu.Unlock()
 }
 
-// describe reads process pid and, when it is ssh, the destination of its
-// command line and the git repository of the git command that runs it
-// (directly, or through the shell of GIT_SSH_COMMAND).
+// describe reads process pid: when it is ssh, the destination of its
+// command line and the git repository of the git command that runs it.
 func (d *Daemon) describe(pid int) *peerInfo {
-	pi := &peerInfo{}
-	p, err := audit.ProcessInfo(pid)
-	if err != nil {
-		pi.proc = &audit.Process{PID: pid}
-		return pi
-	}
-	p.Argv = audit.MaskArgv(p.Argv, d.maskValues())
-	pi.proc = &p
-	pi.ctx.Command = SSHCommand(p.Argv)
-	if pi.ctx.Command == "" {
-		pi.ctx.Command = credhelper.Command(p.Argv)
-		return pi
-	}
-	pi.ctx.Dest = SSHDestination(p.Argv[1:])
-	if g := gitAncestor(p.PPID); g != nil {
-		if root, remote, branch, commit, ok := audit.GitContext(g.Cwd); ok {
-			pi.ctx.Repo, pi.ctx.Remote, pi.ctx.Branch, pi.ctx.Commit = root, remote, branch, commit
-		}
-	}
-	return pi
-}
-
-// gitAncestor returns the git process among pid and its parent, when pid
-// is a shell: git runs GIT_SSH_COMMAND through sh -c.
-func gitAncestor(pid int) *audit.Process {
-	for range 2 {
-		if pid <= 1 {
-			return nil
-		}
-		p, err := audit.ProcessInfo(pid)
-		if err != nil || len(p.Argv) == 0 {
-			return nil
-		}
-		switch filepath.Base(p.Argv[0]) {
-		case "git":
-			if p.Cwd == "" {
-				return nil
-			}
-			return &p
-		case "sh", "bash", "dash":
-			pid = p.PPID
-			continue
-		}
-		return nil
-	}
-	return nil
-}
-
-// maskValues returns the token and password values of the store, read
-// once per unlock and after each change, so that one of them on a
-// client's command line is recorded masked.
-func (d *Daemon) maskValues() [][]byte {
-	d.mu.RLock()
-	masks, gen := d.masks, d.maskGen
-	d.mu.RUnlock()
-	if masks != nil {
-		return masks
-	}
-	metas, _ := d.st.List()
-	masks = [][]byte{}
-	for _, m := range metas {
-		if m.Type != store.TypeToken && m.Type != store.TypePassword {
-			continue
-		}
-		if sec, err := d.st.Get(m.Name); err == nil && sec.Value.Len() >= audit.MinMaskLen {
-			masks = append(masks, sec.Value.Bytes())
-		}
-	}
-	d.mu.Lock()
-	// Kept only when no lock, unlock or change came meanwhile: a value
-	// added since the store was read must not stay unmasked.
-	if d.log != nil && d.maskGen == gen {
-		d.masks = masks
-	}
-	d.mu.Unlock()
-	return masks
+	proc, ctx := caller.Describe(pid, audit.ViaAgent)
+	return &peerInfo{proc: proc, ctx: ctx}
 }
 
 // onSign is the agent's OnSign: the `used` record, before the signature.
@@ -160,11 +84,11 @@ func (d *Daemon) onSign(p sshagent.Peer, key, bindDest string) error {
 	return nil
 }
 
-// denied records a refused connection, when the log is open. The peer's
-// argv is masked as describe masks it.
+// denied records a refused connection, when the log is open. Its argv is
+// masked as every record is.
 func (d *Daemon) denied(p sshagent.Peer, via string, err error) {
 	d.logf("refused a connection to the %s socket: %v", via, err)
-	if _, lerr := d.currentLog(); lerr != nil {
+	if _, lerr := d.released(); lerr != nil {
 		return // locked: nothing is recorded
 	}
 	r := audit.Record{Event: audit.EventDenied, Via: via, Result: audit.ResultDenied,
@@ -173,10 +97,9 @@ func (d *Daemon) denied(p sshagent.Peer, via string, err error) {
 		r.Actor.User = d.userName(p.UID)
 	}
 	if p.PID > 0 {
-		if proc, perr := audit.ProcessInfo(p.PID); perr == nil {
-			proc.Argv = audit.MaskArgv(proc.Argv, d.maskValues())
-			r.Process = &proc
-			r.Context = &audit.Context{Command: credhelper.Command(proc.Argv)}
+		if proc, _ := caller.Describe(p.PID, ""); proc != nil {
+			r.Process = proc
+			r.Context = &audit.Context{Command: caller.Command(proc.Argv)}
 		} else {
 			r.Process = &audit.Process{PID: p.PID}
 		}
@@ -194,9 +117,9 @@ type Permission int
 const (
 	PermStatus Permission = iota // status
 	PermList                     // metadata
-	PermUse                      // values, audit appends
+	PermUse                      // values (recorded), audit records
 	PermWrite                    // add, update, remove
-	PermAdmin                    // lock, unlock, the audit key
+	PermAdmin                    // lock, unlock
 )
 
 // authorize says whether peer may do what perm names. Only the owner's uid

@@ -2,56 +2,56 @@ package daemon
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"reflect"
+	"time"
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/store"
 )
 
-// wireSecret is a store.Secret on the wire: its metadata, and each of its
-// store.Value fields base64-encoded under the field's Go name ("Value",
-// and any other value the secret keeps). Values travel only over the
-// owner's socket.
+// wireSecret is a store.Secret on the wire: its metadata and its current
+// value (base64 in JSON). Values travel only over the owner's socket; the
+// previous value of a pending rotation never does.
 type wireSecret struct {
-	Meta   store.Meta        `json:"meta"`
-	Values map[string][]byte `json:"values,omitempty"`
+	Meta  store.Meta `json:"meta"`
+	Value []byte     `json:"value,omitempty"`
 }
 
-var valueType = reflect.TypeFor[store.Value]()
-
-// encodeSecret puts sec on the wire: the current value only, or every
-// value field when all is set (for an update, which must send them back).
-func encodeSecret(sec store.Secret, all bool) wireSecret {
-	w := wireSecret{Meta: sec.Meta, Values: map[string][]byte{}}
-	v := reflect.ValueOf(sec)
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Type != valueType || !f.IsExported() || (!all && f.Name != "Value") {
-			continue
-		}
-		if b := v.Field(i).Interface().(store.Value).Bytes(); len(b) > 0 {
-			w.Values[f.Name] = b
-		}
-	}
-	return w
+func encodeSecret(sec store.Secret) wireSecret {
+	return wireSecret{Meta: sec.Meta, Value: sec.Value.Bytes()}
 }
 
-// decode is the inverse of encodeSecret. A value under a name the secret
-// has no field for is an error, so nothing is silently dropped.
-func (w wireSecret) decode() (store.Secret, error) {
-	sec := store.Secret{Meta: w.Meta}
-	v := reflect.ValueOf(&sec).Elem()
-	for name, b := range w.Values {
-		f, ok := v.Type().FieldByName(name)
-		if !ok || f.Type != valueType || !f.IsExported() || len(f.Index) != 1 {
-			return store.Secret{}, fmt.Errorf("%w: secret %s: unknown value field %q", errBadRequest, w.Meta.Name, name)
-		}
-		v.Field(f.Index[0]).Set(reflect.ValueOf(store.NewValue(b)))
-	}
-	return sec, nil
+func (w wireSecret) decode() store.Secret {
+	return store.Secret{Meta: w.Meta, Value: store.NewValue(w.Value)}
+}
+
+// wireEdit is a store.Edit on the wire, the body of PATCH
+// /v1/secrets/{name}.
+type wireEdit struct {
+	Type        store.Type     `json:"type,omitempty"`
+	Description *string        `json:"description,omitempty"`
+	Hosts       *[]string      `json:"hosts,omitempty"`
+	Username    *string        `json:"username,omitempty"`
+	RotateEvery *time.Duration `json:"rotate_every,omitempty"`
+	Expires     *time.Time     `json:"expires,omitempty"`
+	Value       []byte         `json:"value,omitempty"`
+	SetValue    bool           `json:"set_value,omitempty"`
+	Rotate      bool           `json:"rotate,omitempty"`
+	Undo        bool           `json:"undo,omitempty"`
+	Finish      bool           `json:"finish,omitempty"`
+	KeepSame    bool           `json:"keep_same,omitempty"`
+}
+
+func encodeEdit(e store.Edit) wireEdit {
+	return wireEdit{Type: e.Type, Description: e.Description, Hosts: e.Hosts, Username: e.Username,
+		RotateEvery: e.RotateEvery, Expires: e.Expires, Value: e.Value.Bytes(), SetValue: e.SetValue, Rotate: e.Rotate,
+		Undo: e.Undo, Finish: e.Finish, KeepSame: e.KeepSame}
+}
+
+func (w wireEdit) decode() store.Edit {
+	return store.Edit{Type: w.Type, Description: w.Description, Hosts: w.Hosts, Username: w.Username,
+		RotateEvery: w.RotateEvery, Expires: w.Expires, Value: store.NewValue(w.Value), SetValue: w.SetValue, Rotate: w.Rotate,
+		Undo: w.Undo, Finish: w.Finish, KeepSame: w.KeepSame}
 }
 
 // wireError is an error on the wire: its text and the kind of sentinel it
@@ -69,7 +69,6 @@ var errorKinds = []struct {
 	status int
 }{
 	{"denied", ErrDenied, http.StatusForbidden},
-	{"conflict", ErrConflict, http.StatusConflict},
 	{"not_found", store.ErrNotFound, http.StatusNotFound},
 	{"exists", store.ErrExists, http.StatusConflict},
 	{"wrong_passphrase", store.ErrWrongPassphrase, http.StatusUnauthorized},
@@ -83,11 +82,13 @@ var errorKinds = []struct {
 	{"invalid_value", store.ErrInvalidValue, http.StatusBadRequest},
 	{"rotation_pending", store.ErrRotationPending, http.StatusConflict},
 	{"no_previous", store.ErrNoPrevious, http.StatusConflict},
+	{"unchanged", store.ErrUnchanged, http.StatusConflict},
 	{"integrity", store.ErrIntegrity, http.StatusInternalServerError},
 	{"unsafe_permission", store.ErrUnsafePermission, http.StatusInternalServerError},
 	{"backend", store.ErrBackend, http.StatusBadGateway},
 	{"not_initialized", store.ErrNotInitialized, http.StatusInternalServerError},
 	{"bad_request", errBadRequest, http.StatusBadRequest},
+	{"other_store", ErrNoDaemon, http.StatusMisdirectedRequest},
 }
 
 func newWireError(err error) *wireError {

@@ -22,7 +22,7 @@
 // of the shortest pattern's length at a time (Wu–Manber block shifts), so
 // ordinary output is mostly skipped rather than stepped through.
 //
-// Run supervises the child: pipes, or a pty whose output (including what
+// Supervise runs the child: pipes, or a pty whose output (including what
 // the child writes to /dev/tty) passes through the masker; INT, TERM, HUP,
 // QUIT and WINCH forwarded; the exit status is the child's, or 128+N for a
 // signal N; the child gets SIGHUP if wsx dies. Without masking and without
@@ -30,4 +30,9 @@
 //
 // ScriptContext names the script a command runs and the line in it that
 // uses each secret, for the audit record.
+//
+// Run is the flow of `wsx exec` and `wsx shell`, top to bottom: choose the
+// secrets from metadata, check the command can be found, record their use
+// and receive their values in one Use (release.Releaser), build the
+// environment, close the store, and run the child.
 package exec

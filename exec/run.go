@@ -34,7 +34,7 @@ const drainDelay = 2 * time.Second
 // forwarded are the signals Run catches and passes to the child.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH}
 
-// Errors of Run and ExecInPlace.
+// Errors of Supervise and ExecInPlace.
 var (
 	// ErrNoCommand is returned for an empty Argv.
 	ErrNoCommand = errors.New("no command given")
@@ -43,7 +43,7 @@ var (
 	ErrStart = errors.New("cannot start")
 )
 
-// Options describe one command run by Run or ExecInPlace.
+// Options describe one command run by Supervise or ExecInPlace.
 type Options struct {
 	Argv []string // command and arguments; Argv[0] is looked up in Env's PATH
 	// Env is the child's whole environment, normally from BuildEnv. Run
@@ -71,7 +71,7 @@ type Options struct {
 	fileMode fileMode
 }
 
-// Run runs opts.Argv and returns its exit status: the child's code, or
+// Supervise runs opts.Argv and returns its exit status: the child's code, or
 // 128+N if signal N killed it. err is non-nil when the child could not be
 // started or waited for, or its output could not be delivered; exitCode is
 // then 1 unless the child ran to completion.
@@ -98,7 +98,7 @@ type Options struct {
 //
 // With Mask, Stdout and Stderr each go through their own masking Writer
 // (one, if they are the same writer).
-func Run(ctx context.Context, opts Options) (exitCode int, err error) {
+func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 	if len(opts.Argv) == 0 {
 		return 1, ErrNoCommand
 	}
@@ -579,7 +579,7 @@ func lookPath(file string, env []string, dir string) (string, error) {
 // ExecInPlace replaces this process with opts.Argv: no supervisor, no
 // masking, no signal handling, the child's exit status is ours. It uses
 // Argv, Env, Dir and Files; file secrets are memfds inherited across the
-// exec (ErrNoMemfd where memfd is unavailable: use Run). It returns only on
+// exec (ErrNoMemfd where memfd is unavailable: use Supervise). It returns only on
 // failure.
 func ExecInPlace(opts Options) error {
 	if len(opts.Argv) == 0 {
@@ -596,7 +596,7 @@ func ExecInPlace(opts Options) error {
 		return fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 	if opts.Dir != "" {
-		// A relative path is then taken from Dir, as Run does.
+		// A relative path is then taken from Dir, as Supervise does.
 		old, err := os.Getwd()
 		if err != nil {
 			return fmt.Errorf("exec %s: %w", opts.Argv[0], err)

@@ -59,7 +59,7 @@ func helperMain(mode string) int {
 	opts := Options{Argv: argv, Env: env, Files: files, Stdout: os.Stdout, Stderr: os.Stderr, Mask: true, Values: [][]byte{[]byte(runToken)}, PTY: PTYNever}
 	switch mode {
 	case "run":
-		code, err := Run(context.Background(), opts)
+		code, err := Supervise(context.Background(), opts)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
@@ -129,7 +129,7 @@ type result struct {
 func runAsync(opts Options) chan result {
 	ch := make(chan result, 1)
 	go func() {
-		code, err := Run(context.Background(), opts)
+		code, err := Supervise(context.Background(), opts)
 		ch <- result{code, err}
 	}()
 	return ch
@@ -159,7 +159,7 @@ func TestRunExitStatus(t *testing.T) {
 	}
 	for _, mode := range []string{PTYNever, PTYAlways} {
 		for _, c := range cases {
-			code, err := Run(context.Background(), Options{Argv: sh(c.script), Env: baseEnv(), PTY: mode, group: -1})
+			code, err := Supervise(context.Background(), Options{Argv: sh(c.script), Env: baseEnv(), PTY: mode, group: -1})
 			if err != nil || code != c.want {
 				t.Errorf("%s %q: got %d, %v; want %d", mode, c.script, code, err, c.want)
 			}
@@ -230,7 +230,7 @@ func TestRunContextCancel(t *testing.T) {
 	out := newWatcher()
 	ch := make(chan result, 1)
 	go func() {
-		code, err := Run(ctx, Options{Argv: sh("echo ready; sleep 30 & wait"), Env: baseEnv(), Stdout: out, PTY: PTYNever, group: -1})
+		code, err := Supervise(ctx, Options{Argv: sh("echo ready; sleep 30 & wait"), Env: baseEnv(), Stdout: out, PTY: PTYNever, group: -1})
 		ch <- result{code, err}
 	}()
 	out.waitFor(t, "ready")
@@ -248,7 +248,7 @@ func TestRunEnvAndCmdline(t *testing.T) {
 	envFile, cmdFile := filepath.Join(dir, "env"), filepath.Join(dir, "cmdline")
 	script := `cat /proc/$$/environ > "$1"; cat /proc/$$/cmdline /proc/$PPID/cmdline > "$2"`
 	for _, mode := range []string{PTYNever, PTYAlways} {
-		code, err := Run(context.Background(), Options{Argv: sh(script, envFile, cmdFile), Env: env, PTY: mode, Mask: true, Values: [][]byte{[]byte(runToken)}, group: -1})
+		code, err := Supervise(context.Background(), Options{Argv: sh(script, envFile, cmdFile), Env: env, PTY: mode, Mask: true, Values: [][]byte{[]byte(runToken)}, group: -1})
 		if code != 0 || err != nil {
 			t.Fatalf("%s: code %d, err %v", mode, code, err)
 		}
@@ -277,7 +277,7 @@ func TestRunFileSecretMemfd(t *testing.T) {
 	copyFile, linkFile := filepath.Join(dir, "copy"), filepath.Join(dir, "link")
 	var out bytes.Buffer
 	script := `echo "path=$CERT"; cat "$CERT" > "$1"; readlink /proc/$$/fd/3 > "$2"; cat "$CERT"; cat "$CERT" >/dev/null`
-	code, err := Run(context.Background(), Options{
+	code, err := Supervise(context.Background(), Options{
 		Argv: sh(script, copyFile, linkFile), Env: baseEnv(), Stdout: &out, PTY: PTYNever, group: -1,
 		Mask: true, Files: []FileSecret{{Name: "CERT", Content: []byte(testPEM)}},
 	})
@@ -308,7 +308,7 @@ func TestRunFileSecretFallback(t *testing.T) {
 		t.Skip("/dev/shm is not a RAM filesystem here")
 	}
 	var out bytes.Buffer
-	code, err := Run(context.Background(), Options{
+	code, err := Supervise(context.Background(), Options{
 		Argv: sh(`echo "$CERT"; cmp "$CERT" - && echo same`), Env: baseEnv(), Stdout: &out, Stderr: &out, PTY: PTYNever, group: -1,
 		Stdin: strings.NewReader(testPEM), Files: []FileSecret{{Name: "CERT", Content: []byte(testPEM)}}, fileMode: filesRAMDirOnly,
 	})
@@ -329,7 +329,7 @@ func TestRunMaskPipes(t *testing.T) {
 	var out, errb bytes.Buffer
 	env := BuildEnv(baseEnv(), []Injected{{Name: "KEY", Value: []byte(testPEM)}, {Name: "TOKEN", Value: []byte(runToken)}})
 	script := `printf '%s\n' "$KEY"; printf 'tok=%s\n' "$TOKEN" >&2; printf '%s' "$TOKEN" | base64; printf 'part=%s' "$TOKEN" | cut -c1-12`
-	code, err := Run(context.Background(), Options{
+	code, err := Supervise(context.Background(), Options{
 		Argv: sh(script), Env: env, Stdout: &out, Stderr: &errb, PTY: PTYNever, group: -1,
 		Mask: true, Values: [][]byte{[]byte(testPEM), []byte(runToken)},
 	})
@@ -365,7 +365,7 @@ func TestRunMaskPTY(t *testing.T) {
 	var out bytes.Buffer
 	env := BuildEnv(baseEnv(), []Injected{{Name: "KEY", Value: []byte(testPEM)}, {Name: "TOKEN", Value: []byte(runToken)}})
 	script := `printf '%s\n' "$KEY"; printf 'tty:%s\n' "$TOKEN" > /dev/tty; printf 'err:%s\n' "$TOKEN" >&2; read x; echo "got:$x"; test -t 0 && test -t 1 && echo terminals`
-	code, err := Run(context.Background(), Options{
+	code, err := Supervise(context.Background(), Options{
 		Argv: sh(script), Env: env, Stdout: &out, Stdin: strings.NewReader("typed-input\n"), PTY: PTYAlways,
 		Mask: true, Values: [][]byte{[]byte(testPEM), []byte(runToken)},
 	})
@@ -421,20 +421,20 @@ while :; do sleep 0.05; done`
 }
 
 func TestRunErrors(t *testing.T) {
-	_, err := Run(context.Background(), Options{Argv: []string{"no-such-command-wsx"}, Env: baseEnv()})
+	_, err := Supervise(context.Background(), Options{Argv: []string{"no-such-command-wsx"}, Env: baseEnv()})
 	if !errors.Is(err, osexec.ErrNotFound) {
 		t.Fatalf("missing command: %v", err)
 	}
 	// A relative PATH entry is never searched.
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "localcmd"), []byte("#!/bin/sh\nexit 0\n"), 0o755)
-	_, err = Run(context.Background(), Options{Argv: []string{"localcmd"}, Dir: dir, Env: []string{"PATH=.:/bin"}})
+	_, err = Supervise(context.Background(), Options{Argv: []string{"localcmd"}, Dir: dir, Env: []string{"PATH=.:/bin"}})
 	if !errors.Is(err, osexec.ErrNotFound) {
 		t.Fatalf("relative PATH entry searched: %v", err)
 	}
 	// A path that is not an executable file: ErrStart, with the reason.
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("text\n"), 0o644)
-	_, err = Run(context.Background(), Options{Argv: []string{"./notes.txt"}, Dir: dir, Env: baseEnv()})
+	_, err = Supervise(context.Background(), Options{Argv: []string{"./notes.txt"}, Dir: dir, Env: baseEnv()})
 	if !errors.Is(err, ErrStart) || !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("file without x bit: %v", err)
 	}
@@ -444,10 +444,10 @@ func TestRunErrors(t *testing.T) {
 	if p, err := LookPath("sh", baseEnv()); err != nil || !filepath.IsAbs(p) {
 		t.Fatalf("LookPath(sh) = %q, %v", p, err)
 	}
-	if _, err := Run(context.Background(), Options{}); !errors.Is(err, ErrNoCommand) {
+	if _, err := Supervise(context.Background(), Options{}); !errors.Is(err, ErrNoCommand) {
 		t.Fatalf("empty argv: %v", err)
 	}
-	if _, err := Run(context.Background(), Options{Argv: sh("true"), PTY: "sometimes"}); err == nil {
+	if _, err := Supervise(context.Background(), Options{Argv: sh("true"), PTY: "sometimes"}); err == nil {
 		t.Fatal("bad pty mode accepted")
 	}
 }

@@ -399,7 +399,8 @@ func TestStoreKeys(t *testing.T) {
 	fs.secrets["ROTATED_KEY"] = stale
 
 	var signed []string
-	a := New(Options{Clock: newFakeClock(), Source: StoreSource(fs), OnSign: func(p Peer, key, dest string) error {
+	src := NewCachedSource(fs, CacheOptions{})
+	a := New(Options{Clock: newFakeClock(), Source: src, OnSign: func(p Peer, key, dest string) error {
 		signed = append(signed, key)
 		return nil
 	}})
@@ -443,10 +444,12 @@ func TestStoreKeys(t *testing.T) {
 		t.Fatalf("with a shadowing key: %q", got)
 	}
 
-	// A locked store serves nothing; unlocked again, it serves.
+	// A locked store serves nothing (its owner drops what the source
+	// kept, as the daemon does); unlocked again, it serves.
 	fs.mu.Lock()
 	fs.locked = true
 	fs.mu.Unlock()
+	src.Drop()
 	if got := listComments(t, a); !slices.Equal(got, []string{"from ssh-add"}) {
 		t.Fatalf("store locked: %q", got)
 	}
@@ -463,11 +466,13 @@ func TestStoreKeys(t *testing.T) {
 	if len(fs.secrets) != 4 {
 		t.Fatal("RemoveAll deleted secrets")
 	}
-	// A key added to the store later is served.
+	// A key added to the store later is served once the owner says the
+	// store changed.
 	later := newEd25519(t)
 	fs.mu.Lock()
 	fs.secrets["LATER_KEY"] = keySecret(t, "LATER_KEY", later)
 	fs.mu.Unlock()
+	src.Invalidate()
 	if _, err := a.Sign(sshPub(t, later), data); err != nil {
 		t.Fatalf("sign with a key added to the store after listing: %v", err)
 	}

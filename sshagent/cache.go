@@ -25,8 +25,8 @@ type CacheOptions struct {
 	Now func() time.Time
 }
 
-// CachedSource serves the store's SSH keys, as StoreSource does, but keeps
-// what it read: the list of keys for at most MaxAge, and the parsed signer
+// CachedSource serves the store's SSH keys (the secrets whose Meta.SSH is
+// set) and keeps what it read: the list of keys for at most MaxAge, and the parsed signer
 // of each key used for as long as its secret keeps the same version.
 // Decrypting and parsing a key (for RSA, also precomputing its CRT values)
 // costs more than a signature; a cached signer costs a map lookup.

@@ -6,11 +6,10 @@
 //
 // An [Agent] holds two kinds of identities:
 //
-//   - store keys, read through a [KeySource]: [StoreSource] reads the
-//     encrypted store again for every request; [CachedSource], which the
-//     daemon uses, keeps the key list for a short while and each parsed key
-//     for as long as its secret keeps its version, until it is dropped when
-//     the store locks. They are listed with the secret's name as comment,
+//   - store keys, read through a [KeySource]: [CachedSource] reads the
+//     encrypted store and keeps the key list for a short while and each
+//     parsed key for as long as its secret keeps its version, until it is
+//     dropped when the store locks. They are listed with the secret's name as comment,
 //     and "ssh-add -d/-D" only hides them for the agent's life: it never
 //     deletes a secret.
 //   - keys added by ssh-add, kept in memory only, with their constraints:

@@ -25,31 +25,15 @@ type StoredKey struct {
 	PublicKey ssh.PublicKey
 }
 
-// SecretStore is the part of the encrypted store that StoreSource reads.
+// SecretStore is the part of the encrypted store that CachedSource reads.
 type SecretStore interface {
 	List() ([]store.Meta, error)
 	Get(name string) (store.Secret, error)
 }
 
-// ErrNotSSHKey is returned by a StoreSource asked for a secret that is not
-// an SSH private key.
+// ErrNotSSHKey is returned by a CachedSource asked for a secret that is
+// not an SSH private key.
 var ErrNotSSHKey = errors.New("not an ssh private key")
-
-// StoreSource serves the store's SSH keys: the secrets whose Meta.SSH is
-// set. Listing reads only metadata; each signature decrypts and parses the
-// key again, keeping no parsed key between requests (CachedSource keeps
-// them).
-func StoreSource(s SecretStore) KeySource { return storeSource{s} }
-
-type storeSource struct{ s SecretStore }
-
-func (ss storeSource) Keys() ([]StoredKey, error) {
-	metas, err := ss.s.List()
-	if err != nil {
-		return nil, fmt.Errorf("list store keys: %w", err)
-	}
-	return storedKeys(metas), nil
-}
 
 // storedKeys lists the SSH keys among metas.
 func storedKeys(metas []store.Meta) []StoredKey {
@@ -67,14 +51,6 @@ func storedKeys(metas []store.Meta) []StoredKey {
 		keys = append(keys, StoredKey{Name: m.Name, PublicKey: pub})
 	}
 	return keys
-}
-
-func (ss storeSource) Signer(name string) (ssh.Signer, error) {
-	sec, err := ss.s.Get(name)
-	if err != nil {
-		return nil, fmt.Errorf("read key %s: %w", name, err)
-	}
-	return parseSigner(sec)
 }
 
 // parseSigner parses the private key of an SSH key secret.

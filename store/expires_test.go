@@ -21,14 +21,14 @@ func TestExpiresFollowsTheValue(t *testing.T) {
 	if !got.Expires.Equal(exp) {
 		t.Fatalf("Expires after reopen = %v, want %v", got.Expires, exp)
 	}
-	m, err := s.Rotate("API_TOKEN", NewValue([]byte("second-value")))
+	m, err := s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("second-value")), Rotate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !m.Expires.IsZero() {
 		t.Errorf("the rotated value kept the old one's expiry %v", m.Expires)
 	}
-	m, err = s.UndoRotation("API_TOKEN")
+	m, err = s.Edit("API_TOKEN", Edit{Undo: true})
 	if err != nil {
 		t.Fatal(err)
 	}

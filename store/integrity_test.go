@@ -134,7 +134,7 @@ func TestRollbackIsALimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Rotate("API_TOKEN", NewValue([]byte("new-value"))); err != nil {
+	if _, err := s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("new-value")), Rotate: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(itemPath(s, "API_TOKEN"), old, 0o600); err != nil {
@@ -147,7 +147,7 @@ func TestRollbackIsALimit(t *testing.T) {
 	if sec.Version != 1 || !sec.Value.Equal(NewValue([]byte("old-value"))) {
 		t.Errorf("rolled-back item: version %d, want the old version 1 and the old value", sec.Version)
 	}
-	m, err := s.Rotate("API_TOKEN", NewValue([]byte("newer-value")))
+	m, err := s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("newer-value")), Rotate: true})
 	if err != nil || m.Version != 2 {
 		t.Errorf("write after rollback: version %d, %v; want 2", m.Version, err)
 	}

@@ -66,18 +66,6 @@ func (sec *Secret) FinishRotation() error {
 	return nil
 }
 
-// UndoRotation brings back the value the last rotation of the secret called
-// name replaced (see Secret.UndoRotation), as version+1.
-func (s *Store) UndoRotation(name string) (Meta, error) {
-	return s.Update(name, func(sec *Secret) error { return sec.UndoRotation() })
-}
-
-// FinishRotation deletes the value the last rotation of the secret called
-// name replaced (see Secret.FinishRotation), as version+1.
-func (s *Store) FinishRotation(name string) (Meta, error) {
-	return s.Update(name, func(sec *Secret) error { return sec.FinishRotation() })
-}
-
 // Names returns the names of the secrets in the store, sorted. It works on a
 // locked store: names are not secret (the file backend shows them as file
 // names), so a caller can tell whether a secret exists without unlocking.

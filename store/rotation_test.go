@@ -15,7 +15,7 @@ func TestRotationKeepUndoFinish(t *testing.T) {
 	added := mustAdd(t, s, "API_TOKEN", TypeToken, "first-value")
 
 	clock.advance(24 * time.Hour)
-	m, err := s.Rotate("API_TOKEN", NewValue([]byte("second-value")))
+	m, err := s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("second-value")), Rotate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestRotationKeepUndoFinish(t *testing.T) {
 	}
 
 	// A second rotation before finishing is refused, whatever the value.
-	_, err = s.Rotate("API_TOKEN", NewValue([]byte("third-value")))
+	_, err = s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("third-value")), Rotate: true})
 	wantErr(t, "Rotate while a rotation is pending", err, ErrRotationPending, "API_TOKEN", "version 1")
 	// A metadata update keeps the previous value.
 	if _, err := s.Update("API_TOKEN", func(sec *Secret) error { sec.Description = "d"; return nil }); err != nil {
@@ -51,7 +51,7 @@ func TestRotationKeepUndoFinish(t *testing.T) {
 	}
 
 	clock.advance(time.Hour)
-	m, err = s.UndoRotation("API_TOKEN")
+	m, err = s.Edit("API_TOKEN", Edit{Undo: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,18 +62,18 @@ func TestRotationKeepUndoFinish(t *testing.T) {
 	if m.Version != 4 || !m.Rotated.IsZero() || !m.Created.Equal(added.Created) || !m.Updated.Equal(clock.now()) {
 		t.Errorf("UndoRotation meta: version %d rotated %v, want 4 and the first value's (zero) rotation time", m.Version, m.Rotated)
 	}
-	_, err = s.UndoRotation("API_TOKEN")
+	_, err = s.Edit("API_TOKEN", Edit{Undo: true})
 	wantErr(t, "UndoRotation twice", err, ErrNoPrevious, "API_TOKEN")
-	_, err = s.FinishRotation("API_TOKEN")
+	_, err = s.Edit("API_TOKEN", Edit{Finish: true})
 	wantErr(t, "FinishRotation with nothing kept", err, ErrNoPrevious, "API_TOKEN")
 
 	clock.advance(time.Hour)
 	rotatedAt := clock.now()
-	if _, err := s.Rotate("API_TOKEN", NewValue([]byte("third-value"))); err != nil {
+	if _, err := s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("third-value")), Rotate: true}); err != nil {
 		t.Fatal(err)
 	}
 	clock.advance(time.Hour)
-	m, err = s.FinishRotation("API_TOKEN")
+	m, err = s.Edit("API_TOKEN", Edit{Finish: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,9 +93,9 @@ func TestRotationKeepUndoFinish(t *testing.T) {
 	}
 
 	// Rotating to the current value is refused; a missing secret is not found.
-	_, err = s.Rotate("API_TOKEN", NewValue([]byte("third-value")))
+	_, err = s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("third-value")), Rotate: true})
 	wantErr(t, "Rotate to the same value", err, ErrInvalidValue, "same")
-	_, err = s.UndoRotation("NO_SUCH_TOKEN")
+	_, err = s.Edit("NO_SUCH_TOKEN", Edit{Undo: true})
 	wantErr(t, "UndoRotation missing", err, ErrNotFound, "NO_SUCH_TOKEN")
 }
 
@@ -107,7 +107,7 @@ func TestRotationOfKeys(t *testing.T) {
 	if _, err := s.Add(Secret{Meta: Meta{Name: "DEPLOY_KEY", Type: TypeKey}, Value: NewValue(keys[0].pem)}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := s.Rotate("DEPLOY_KEY", NewValue(keys[1].pem))
+	m, err := s.Edit("DEPLOY_KEY", Edit{Value: NewValue(keys[1].pem), Rotate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestRotationOfKeys(t *testing.T) {
 	if err != nil || m.SSH != nil || m.Previous == nil || m.Previous.Type != TypeKey {
 		t.Fatalf("type change: %+v %v", m, err)
 	}
-	m, err = s.UndoRotation("DEPLOY_KEY")
+	m, err = s.Edit("DEPLOY_KEY", Edit{Undo: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestRotationIntegrity(t *testing.T) {
 	s, _ := newTestStore(t)
 	mustAdd(t, s, "API_TOKEN", TypeToken, "first-value")
 	mustAdd(t, s, "OTHER_TOKEN", TypeToken, "other-value")
-	if _, err := s.Rotate("API_TOKEN", NewValue([]byte("second-value"))); err != nil {
+	if _, err := s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("second-value")), Rotate: true}); err != nil {
 		t.Fatal(err)
 	}
 	item, err := os.ReadFile(itemPath(s, "API_TOKEN"))

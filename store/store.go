@@ -613,23 +613,6 @@ func (s *Store) Update(name string, fn func(*Secret) error) (Meta, error) {
 	return out, err
 }
 
-// Rotate replaces the value of the secret called name with v, validated for
-// its type, with Version+1 and Rotated = Updated = now, and keeps the value
-// it replaces (see Secret.BeginRotation) until FinishRotation deletes it or
-// UndoRotation brings it back. It fails with ErrRotationPending while an
-// earlier rotation keeps a previous value, and with ErrInvalidValue when v
-// is the current value.
-func (s *Store) Rotate(name string, v Value) (Meta, error) {
-	return s.Update(name, func(sec *Secret) error {
-		// Validate v first, so a bad value is reported as such.
-		cv, _, err := checkValue(sec.Type, v, nil)
-		if err != nil {
-			return fmt.Errorf("secret %s: %w", name, err)
-		}
-		return sec.BeginRotation(cv)
-	})
-}
-
 // Remove deletes the secret called name; ErrNotFound if there is none.
 func (s *Store) Remove(name string) error {
 	if err := ValidateName(name); err != nil {

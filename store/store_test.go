@@ -21,7 +21,7 @@ func TestRoundTrip(t *testing.T) {
 		val string
 	}{
 		"GITHUB_TOKEN":   {TypeToken, "ghp_canary_round_trip_1"},
-		"DB_PASSWORD":    {TypePassword, "p@ss\nword with newline"},
+		"DB_PASSWORD":    {TypePassword, "p@ss word with spaces"},
 		"AES_RAW_KEY":    {TypeKey, "\x00\x01raw key material\xff"},
 		"SERVICE_CONFIG": {TypeFile, "binary\x00file\r\ncontent"},
 		"EMPTY_FILE":     {TypeFile, ""},
@@ -74,7 +74,7 @@ func TestCanaryNotOnDisk(t *testing.T) {
 	s, _ := newTestStore(t)
 	canary := "wsx-canary-4c1d9a7e-not-on-disk"
 	mustAdd(t, s, "CANARY_TOKEN", TypeToken, canary)
-	if _, err := s.Rotate("CANARY_TOKEN", NewValue([]byte(canary+"-2"))); err != nil {
+	if _, err := s.Edit("CANARY_TOKEN", Edit{Value: NewValue([]byte(canary + "-2")), Rotate: true}); err != nil {
 		t.Fatal(err)
 	}
 	err := filepath.WalkDir(s.Home(), func(p string, d os.DirEntry, err error) error {
@@ -138,7 +138,7 @@ func TestUpdateRotateRemove(t *testing.T) {
 	}
 
 	clock.advance(time.Hour)
-	m, err = s.Rotate("API_TOKEN", NewValue([]byte("third-value")))
+	m, err = s.Edit("API_TOKEN", Edit{Value: NewValue([]byte("third-value")), Rotate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestUpdateRotateRemove(t *testing.T) {
 	if got, _ := s.Get("API_TOKEN"); got.Version != 4 {
 		t.Errorf("failed updates changed the version to %d", got.Version)
 	}
-	_, err = s.Rotate("NO_SUCH_TOKEN", NewValue([]byte("x")))
+	_, err = s.Edit("NO_SUCH_TOKEN", Edit{Value: NewValue([]byte("x")), Rotate: true})
 	wantErr(t, "Rotate missing", err, ErrNotFound, "NO_SUCH_TOKEN")
 	_, err = s.Update("NO_SUCH_TOKEN", func(*Secret) error { return nil })
 	wantErr(t, "Update missing", err, ErrNotFound, "NO_SUCH_TOKEN")
@@ -197,7 +197,7 @@ func TestLocked(t *testing.T) {
 		wantErr(t, "Add", err, ErrLocked)
 		_, err = st.Update("API_TOKEN", func(*Secret) error { return nil })
 		wantErr(t, "Update", err, ErrLocked)
-		_, err = st.Rotate("API_TOKEN", NewValue([]byte("v")))
+		_, err = st.Edit("API_TOKEN", Edit{Value: NewValue([]byte("v")), Rotate: true})
 		wantErr(t, "Rotate", err, ErrLocked)
 		wantErr(t, "Remove", st.Remove("API_TOKEN"), ErrLocked)
 		_, err = st.AuditKey()
@@ -230,7 +230,7 @@ func TestWrongPassphraseThenWrite(t *testing.T) {
 	}
 	_, err = o.Add(Secret{Meta: Meta{Name: "NEW_TOKEN", Type: TypeToken}, Value: NewValue([]byte("v"))})
 	wantErr(t, "Add after a wrong passphrase", err, ErrLocked)
-	_, err = o.Rotate("API_TOKEN", NewValue([]byte("v2")))
+	_, err = o.Edit("API_TOKEN", Edit{Value: NewValue([]byte("v2")), Rotate: true})
 	wantErr(t, "Rotate after a wrong passphrase", err, ErrLocked)
 	wantErr(t, "ChangePassphrase after a wrong passphrase", o.ChangePassphrase([]byte("other")), ErrLocked)
 	if after := snapshot(t, s.Home()); after != before {

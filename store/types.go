@@ -153,11 +153,16 @@ func checkValue(typ Type, v Value, keyPass func() ([]byte, error)) (Value, *SSHK
 		return v, nil, fmt.Errorf("value of %d bytes is larger than %d: %w", len(b), MaxFileSize, ErrInvalidValue)
 	}
 	switch typ {
-	case TypeToken:
+	case TypeToken, TypePassword:
 		// A password may be empty: logins by SSO or Kerberos (git's
 		// http.emptyAuth) use an empty user name and password.
-		if len(b) == 0 {
+		if len(b) == 0 && typ == TypeToken {
 			return v, nil, fmt.Errorf("a %s cannot be empty: %w", typ, ErrInvalidValue)
+		}
+		// One line: git's protocol and environment variables take no
+		// more, and NUL ends a C string early.
+		if i := bytes.IndexAny(b, "\x00\r\n"); i >= 0 {
+			return v, nil, fmt.Errorf("a %s is one line: byte %d is a line break or NUL (store multi-line values as --type file): %w", typ, i, ErrInvalidValue)
 		}
 	case TypeKey:
 		canon, info, err := ParseKey(b, keyPass)

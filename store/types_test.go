@@ -266,7 +266,7 @@ func TestKeyTypeChanges(t *testing.T) {
 	if m.SSH == nil || m.SSH.Fingerprint != keys[1].fprint {
 		t.Fatalf("Add key: SSH %+v", m.SSH)
 	}
-	m, err = s.Rotate("DEPLOY_KEY", NewValue(keys[4].pem))
+	m, err = s.Edit("DEPLOY_KEY", Edit{Value: NewValue(keys[4].pem), Rotate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,6 +290,6 @@ func TestKeyTypeChanges(t *testing.T) {
 	if err != nil || m.SSH != nil {
 		t.Errorf("key changed to raw material: SSH %+v, %v", m.SSH, err)
 	}
-	_, err = s.Rotate("DEPLOY_KEY", NewValue([]byte("-----BEGIN OPENSSH PRIVATE KEY-----\nbroken\n")))
+	_, err = s.Edit("DEPLOY_KEY", Edit{Value: NewValue([]byte("-----BEGIN OPENSSH PRIVATE KEY-----\nbroken\n")), Rotate: true})
 	wantErr(t, "Rotate to a broken key", err, ErrInvalidValue, "DEPLOY_KEY")
 }

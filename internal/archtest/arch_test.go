@@ -1,5 +1,6 @@
 // Package archtest holds the test that keeps wsx's imports running one way:
-// cmd -> daemon -> {credhelper, sshagent, exec} -> {store, audit}.
+// cmd -> daemon -> {credhelper, sshagent, exec} -> internal/release ->
+// internal/caller -> {store, audit}.
 package archtest
 
 import (
@@ -43,12 +44,31 @@ var bans = []ban{
 	{"sshagent", "cmd", "only cmd knows the command line and the terminal"},
 	{"exec", "cmd", "only cmd knows the command line and the terminal"},
 	{"daemon", "cmd", "only cmd knows the command line and the terminal"},
+	{"store", "internal", "store is the foundation: it imports no wsx package"},
+	{"audit", "internal", "audit is the foundation: it imports no wsx package"},
+	{"internal/release", "credhelper", "the release path is beneath the features that consume it"},
+	{"internal/release", "sshagent", "the release path is beneath the features that consume it"},
+	{"internal/release", "exec", "the release path is beneath the features that consume it"},
+	{"internal/release", "daemon", "the daemon serves the release path; the path knows no server"},
+	{"internal/release", "cmd", "only cmd knows the command line and the terminal"},
+	{"internal/caller", "store", "who asked is told from /proc alone; it never reads secrets"},
+	{"internal/caller", "internal/release", "the release path asks who asked, not the other way"},
+	{"internal/caller", "credhelper", "the caller lookup serves every feature and knows none"},
+	{"internal/caller", "sshagent", "the caller lookup serves every feature and knows none"},
+	{"internal/caller", "exec", "the caller lookup serves every feature and knows none"},
+	{"internal/caller", "daemon", "the caller lookup serves every feature and knows none"},
+	{"internal/caller", "cmd", "only cmd knows the command line and the terminal"},
+	{"manifest", "cmd", "wsx.toml is read the same for every caller; hints are cmd's"},
+	{"manifest", "daemon", "wsx.toml is read by the command that runs in the project"},
+	{"manifest", "exec", "the exec flow gets names, not the file they came from"},
+	{"manifest", "internal", "reading wsx.toml needs no release path and no caller"},
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone.
 var onlyIn = map[string]struct{ Pkg, Why string }{
 	"github.com/go-git/go-git/v5": {"audit", "go-git is large; it lives in audit's context capture only"},
 	"github.com/urfave/cli/v2":    {"cmd", "only cmd knows the command line"},
+	"github.com/BurntSushi/toml":  {"manifest", "wsx.toml is parsed in one place, strictly"},
 }
 
 type pkg struct {

@@ -1,4 +1,4 @@
-package daemon
+package caller
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package cmd
+package manifest
 
 import (
 	"errors"
@@ -32,11 +32,11 @@ required = false
 `
 
 func TestParseManifest(t *testing.T) {
-	m, err := parseManifest("wsx.toml", []byte(goodManifest))
+	m, err := Parse("wsx.toml", []byte(goodManifest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []manifestSecret{
+	want := []Secret{
 		{Name: "GITHUB_TOKEN", Type: store.TypeToken, Description: "GitHub API token, repo scope", Hosts: []string{"github.com"}, Required: true, Line: 2},
 		{Name: "DATABASE_PASSWORD", Type: store.TypePassword, Required: true, Line: 8},
 		{Name: "SENTRY_DSN", Type: store.TypeToken, Description: "error reporting", Required: false, Line: 12},
@@ -44,11 +44,11 @@ func TestParseManifest(t *testing.T) {
 	if !reflect.DeepEqual(m.Secrets, want) {
 		t.Errorf("parsed:\n%+v\nwant\n%+v", m.Secrets, want)
 	}
-	missing, present := m.missing([]string{"SENTRY_DSN", "DATABASE_PASSWORD", "OTHER"})
+	missing, present := m.Missing([]string{"SENTRY_DSN", "DATABASE_PASSWORD", "OTHER"})
 	if len(missing) != 1 || missing[0].Name != "GITHUB_TOKEN" || !reflect.DeepEqual(present, []string{"DATABASE_PASSWORD", "SENTRY_DSN"}) {
 		t.Errorf("missing %v present %v", missing, present)
 	}
-	if m, err := parseManifest("wsx.toml", []byte("# nothing yet\n")); err != nil || len(m.Secrets) != 0 {
+	if m, err := Parse("wsx.toml", []byte("# nothing yet\n")); err != nil || len(m.Secrets) != 0 {
 		t.Errorf("empty manifest: %v", err)
 	}
 }
@@ -83,12 +83,12 @@ func TestParseManifestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseManifest("wsx.toml", []byte(tt.in))
+			_, err := Parse("wsx.toml", []byte(tt.in))
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if !errors.Is(err, errManifest) {
-				t.Errorf("error %v does not match errManifest", err)
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not match ErrInvalid", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -107,10 +107,10 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte("[[secret]]\nname = \"A_TOKEN\"\ndescription = '''\nx\n'''\n"))
 	f.Add([]byte(strings.Repeat("[[secret]]\n", 50)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := parseManifest("wsx.toml", data)
+		m, err := Parse("wsx.toml", data)
 		if err != nil {
-			if !errors.Is(err, errManifest) {
-				t.Fatalf("error does not match errManifest: %v", err)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error does not match ErrInvalid: %v", err)
 			}
 			return
 		}
@@ -144,9 +144,9 @@ func TestShellQuote(t *testing.T) {
 			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
 		}
 	}
-	sec := manifestSecret{Name: "DEPLOY_KEY", Type: store.TypeKey, Description: "deploy key", Hosts: []string{"github.com"}}
-	if got, want := addCommandFor(sec), "wsx add DEPLOY_KEY --type key --description 'deploy key' --host github.com --from-file PATH"; got != want {
-		t.Errorf("addCommandFor = %q, want %q", got, want)
+	sec := Secret{Name: "DEPLOY_KEY", Type: store.TypeKey, Description: "deploy key", Hosts: []string{"github.com"}}
+	if got, want := AddCommand(sec), "wsx add DEPLOY_KEY --type key --description 'deploy key' --host github.com --from-file PATH"; got != want {
+		t.Errorf("AddCommand = %q, want %q", got, want)
 	}
 }
 
@@ -161,59 +161,26 @@ func TestFindManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Above the git root: not looked at.
-	if err := os.WriteFile(filepath.Join(root, manifestName), []byte(goodManifest), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(root, Name), []byte(goodManifest), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if p, found, err := findManifest(deep); err != nil || found {
+	if p, found, err := Find(deep); err != nil || found {
 		t.Errorf("manifest above the git root found: %s %v", p, err)
 	}
-	if err := os.WriteFile(filepath.Join(repo, manifestName), []byte(goodManifest), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(repo, Name), []byte(goodManifest), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if p, found, err := findManifest(deep); err != nil || !found || p != filepath.Join(repo, manifestName) {
-		t.Errorf("findManifest from a subdirectory = %s %v %v", p, found, err)
+	if p, found, err := Find(deep); err != nil || !found || p != filepath.Join(repo, Name) {
+		t.Errorf("Find from a subdirectory = %s %v %v", p, found, err)
 	}
 	// Outside any repository the walk goes up to /; a FIFO is refused, not
 	// waited on.
-	fifo := filepath.Join(t.TempDir(), manifestName)
+	fifo := filepath.Join(t.TempDir(), Name)
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadManifest(fifo); err == nil || !errors.Is(err, errManifest) {
+	if _, err := Load(fifo); err == nil || !errors.Is(err, ErrInvalid) {
 		t.Errorf("FIFO manifest: %v", err)
-	}
-}
-
-func TestManifestSecrets(t *testing.T) {
-	env, _ := lcStore(t)
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, manifestName), []byte(goodManifest), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := &session{env: &env, home: env.Getenv("WSX_HOME")}
-	defer s.close()
-	_, found, err := s.manifestSecrets(dir)
-	if !found || exitCode(err) != ExitNotFound || !strings.Contains(err.Error(), "GITHUB_TOKEN, DATABASE_PASSWORD") {
-		t.Fatalf("missing required secrets: found %v, %v", found, err)
-	}
-	var he hintedError
-	if !errors.As(err, &he) || !strings.Contains(he.hint, "wsx add GITHUB_TOKEN --type token") {
-		t.Errorf("hint: %q", he.hint)
-	}
-	for _, n := range []string{"GITHUB_TOKEN", "DATABASE_PASSWORD", "UNRELATED_TOKEN"} {
-		if code, _, errs := runLC(t, env, "v-"+n+"\n", "add", n); code != 0 {
-			t.Fatalf("add %s: %s", n, errs)
-		}
-	}
-	names, found, err := s.manifestSecrets(dir)
-	if err != nil || !found || !reflect.DeepEqual(names, []string{"GITHUB_TOKEN", "DATABASE_PASSWORD"}) {
-		t.Errorf("manifestSecrets = %v %v %v", names, found, err)
-	}
-	if names, found, err := s.manifestSecrets(t.TempDir()); err != nil || found || names != nil {
-		t.Errorf("no manifest: %v %v %v", names, found, err)
 	}
 }
 
@@ -225,12 +192,46 @@ func TestParseManifestBounded(t *testing.T) {
 		fmt.Fprintf(&b, "k%d = 1\n", i)
 	}
 	start := time.Now()
-	_, err := parseManifest("wsx.toml", []byte(b.String()))
+	_, err := Parse("wsx.toml", []byte(b.String()))
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("parse took %v", d)
 	}
-	var me manifestErrors
+	var me lineErrors
 	if !errors.As(err, &me) || len(me) != maxManifestErrors || me[0].line != 1 {
 		t.Errorf("got %d errors, want the first %d with lines: %v", len(me), maxManifestErrors, err)
+	}
+}
+
+// SECURITY.md 73: a wsx.toml another user could have written is refused,
+// naming the file and its owner (cmd maps ErrForeign to exit 5).
+func TestManifestOwner(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, Name)
+	if err := os.WriteFile(path, []byte("[[secret]]\nname = \"GITHUB_TOKEN\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatalf("own manifest: %v", err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if !errors.Is(err, ErrForeign) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Errorf("group/other-writable manifest: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Log("not root: the foreign owner case needs chown")
+		return
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(path)
+	if !errors.Is(err, ErrForeign) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "uid 65534") {
+		t.Errorf("foreign manifest: %v", err)
 	}
 }

@@ -1,4 +1,8 @@
-package cmd
+// Package manifest reads wsx.toml, the file in which a repository declares
+// the secrets it needs: found walking up from a directory to the git root
+// (Find), refused when another user could have written it, and parsed
+// strictly (Load, Parse), every problem reported with its line.
+package manifest
 
 import (
 	"bytes"
@@ -7,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -18,9 +23,9 @@ import (
 	"github.com/wsxdev/wsx/store"
 )
 
-// manifestName is the file a repository declares its secrets in, at its
+// Name is the file a repository declares its secrets in, at its
 // root.
-const manifestName = "wsx.toml"
+const Name = "wsx.toml"
 
 // Limits on a manifest: it comes with a repository, so it is outside input.
 const (
@@ -37,13 +42,13 @@ const (
 //	description = "GitHub API token, repo scope"
 //	hosts = ["github.com"]         # git hosts it answers for
 //	required = true                # default true
-type manifest struct {
+type Manifest struct {
 	Path    string
-	Secrets []manifestSecret
+	Secrets []Secret
 }
 
-// manifestSecret is one [[secret]] table.
-type manifestSecret struct {
+// Secret is one [[secret]] table.
+type Secret struct {
 	Name        string
 	Type        store.Type
 	Description string
@@ -52,7 +57,7 @@ type manifestSecret struct {
 	Line        int // of its [[secret]] header; 0 when unknown
 }
 
-// rawManifest is what the TOML decoder fills in; parseManifest checks it.
+// rawManifest is what the TOML decoder fills in; Parse checks it.
 type rawManifest struct {
 	Secret []rawSecret `toml:"secret"`
 }
@@ -71,27 +76,27 @@ var manifestKeys = map[string]bool{
 	"secret.hosts": true, "secret.required": true,
 }
 
-// manifestError is a problem in a manifest, with the line it is on.
-type manifestError struct {
+// lineError is a problem in a manifest, with the line it is on.
+type lineError struct {
 	path string
 	line int
 	msg  string
 }
 
-func (e manifestError) Error() string {
+func (e lineError) Error() string {
 	if e.line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.path, e.line, e.msg)
 	}
 	return fmt.Sprintf("%s: %s", e.path, e.msg)
 }
 
-// Is makes every manifestError match errManifest.
-func (e manifestError) Is(target error) bool { return target == errManifest }
+// Is makes every lineError match ErrInvalid.
+func (e lineError) Is(target error) bool { return target == ErrInvalid }
 
-// manifestErrors are all the problems found in one manifest, one a line.
-type manifestErrors []manifestError
+// lineErrors are all the problems found in one manifest, one a line.
+type lineErrors []lineError
 
-func (e manifestErrors) Error() string {
+func (e lineErrors) Error() string {
 	lines := make([]string, len(e))
 	for i, m := range e {
 		lines[i] = m.Error()
@@ -99,24 +104,31 @@ func (e manifestErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-func (e manifestErrors) Is(target error) bool { return target == errManifest }
+func (e lineErrors) Is(target error) bool { return target == ErrInvalid }
 
-// errManifest matches every error about a manifest's content.
-var errManifest = errors.New("invalid manifest")
+// Errors callers branch on.
+var (
+	// ErrInvalid matches every error about a manifest's content.
+	ErrInvalid = errors.New("invalid manifest")
+	// ErrForeign: the manifest is owned by another user (root excepted)
+	// or writable by group or others, so someone else could choose what
+	// a command gets.
+	ErrForeign = errors.New("manifest not safely yours")
+)
 
-// findManifest looks for wsx.toml in dir and its parents, up to the root
+// Find looks for wsx.toml in dir and its parents, up to the root
 // of the git repository dir is in (the first directory holding .git) or /.
-func findManifest(dir string) (path string, found bool, err error) {
+func Find(dir string) (path string, found bool, err error) {
 	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return "", false, err
 	}
 	for {
-		p := filepath.Join(dir, manifestName)
+		p := filepath.Join(dir, Name)
 		if _, err := os.Lstat(p); err == nil {
 			return p, true, nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", false, fmt.Errorf("look for %s: %w", manifestName, err)
+			return "", false, fmt.Errorf("look for %s: %w", Name, err)
 		}
 		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
 			return "", false, nil
@@ -129,10 +141,10 @@ func findManifest(dir string) (path string, found bool, err error) {
 	}
 }
 
-// loadManifest reads and parses the manifest at path. It refuses anything
+// Load reads and parses the manifest at path. It refuses anything
 // but a regular file (a FIFO is not waited on) and files over
 // maxManifestSize.
-func loadManifest(path string) (*manifest, error) {
+func Load(path string) (*Manifest, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
@@ -143,16 +155,46 @@ func loadManifest(path string) (*manifest, error) {
 		return nil, fmt.Errorf("read manifest: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, manifestError{path, 0, "not a regular file"}
+		return nil, lineError{path, 0, "not a regular file"}
+	}
+	if err := checkOwner(path, fi); err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s: %w", path, err)
 	}
 	if len(b) > maxManifestSize {
-		return nil, manifestError{path, 0, fmt.Sprintf("larger than %d bytes", maxManifestSize)}
+		return nil, lineError{path, 0, fmt.Sprintf("larger than %d bytes", maxManifestSize)}
 	}
-	return parseManifest(path, b)
+	return Parse(path, b)
+}
+
+// checkOwner refuses a manifest another user could have written:
+// one owned by someone else than this user or root, or writable by group
+// or others. It decides what `wsx exec` injects, as a shell's rc file
+// decides what it runs.
+func checkOwner(path string, fi fs.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	uid := int(st.Uid)
+	if uid != os.Geteuid() && uid != 0 {
+		return fmt.Errorf("%s is owned by %s, not by you: %w", path, ownerName(uid), ErrForeign)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s (owned by %s) is writable by group or others (mode %04o): %w", path, ownerName(uid), fi.Mode().Perm(), ErrForeign)
+	}
+	return nil
+}
+
+// ownerName names uid as "name (uid N)", or "uid N" when it has no name.
+func ownerName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return fmt.Sprintf("%s (uid %d)", u.Username, uid)
+	}
+	return fmt.Sprintf("uid %d", uid)
 }
 
 // decodeErr matches the decoder's errors about values of the wrong type.
@@ -161,13 +203,13 @@ var decodeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.
 // secretHeader matches the line of a [[secret]] table header.
 var secretHeader = regexp.MustCompile(`^\s*\[\[\s*(secret|"secret")\s*\]\]`)
 
-// parseManifest parses a manifest strictly: malformed TOML is reported with
+// Parse parses a manifest strictly: malformed TOML is reported with
 // its line and reason; unknown keys, unknown types, invalid, dangerous or
 // duplicate names, and bad descriptions or hosts are errors, each with
 // the line of its [[secret]] table. All problems are reported together.
-func parseManifest(path string, data []byte) (*manifest, error) {
+func Parse(path string, data []byte) (*Manifest, error) {
 	if !utf8.Valid(data) {
-		return nil, manifestError{path, 0, "not valid UTF-8"}
+		return nil, lineError{path, 0, "not valid UTF-8"}
 	}
 	text := string(data)
 	var raw rawManifest
@@ -181,19 +223,19 @@ func parseManifest(path string, data []byte) (*manifest, error) {
 				// the line it ends.
 				line = 1 + bytes.Count(data[:st], []byte("\n"))
 			}
-			return nil, manifestError{path, line, "malformed TOML: " + pe.Message}
+			return nil, lineError{path, line, "malformed TOML: " + pe.Message}
 		}
 		// Type mismatches: "toml: line 3 (last key "secret.required"): incompatible types: ..."
 		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			return nil, manifestError{path, line, fmt.Sprintf("%s: %s", m[2], m[3])}
+			return nil, lineError{path, line, fmt.Sprintf("%s: %s", m[2], m[3])}
 		}
-		return nil, manifestError{path, 0, "malformed: " + strings.TrimPrefix(err.Error(), "toml: ")}
+		return nil, lineError{path, 0, "malformed: " + strings.TrimPrefix(err.Error(), "toml: ")}
 	}
 	lines := strings.Split(text, "\n")
-	var errs manifestErrors
+	var errs lineErrors
 	bad := func(line int, format string, args ...any) {
-		errs = append(errs, manifestError{path, line, fmt.Sprintf(format, args...)})
+		errs = append(errs, lineError{path, line, fmt.Sprintf(format, args...)})
 	}
 	// The decoder matches keys without regard to case; a manifest must
 	// spell them exactly, and hold nothing else.
@@ -223,7 +265,7 @@ func parseManifest(path string, data []byte) (*manifest, error) {
 			headers = append(headers, i+1)
 		}
 	}
-	m := &manifest{Path: path}
+	m := &Manifest{Path: path}
 	seen := map[string]int{} // upper-case name -> index in m.Secrets
 	for i, r := range raw.Secret {
 		if len(errs) >= maxManifestErrors {
@@ -233,7 +275,7 @@ func parseManifest(path string, data []byte) (*manifest, error) {
 		if len(headers) == len(raw.Secret) {
 			line = headers[i]
 		}
-		sec := manifestSecret{Name: r.Name, Description: r.Description, Hosts: r.Hosts, Required: true, Line: line}
+		sec := Secret{Name: r.Name, Description: r.Description, Hosts: r.Hosts, Required: true, Line: line}
 		if r.Required != nil {
 			sec.Required = *r.Required
 		}
@@ -343,7 +385,7 @@ func keyLines(lines []string) map[string]int {
 // manifestMissing splits a manifest's secrets by whether names holds them:
 // the required ones that are missing, and the names (in manifest order) of
 // those present.
-func (m *manifest) missing(names []string) (missing []manifestSecret, present []string) {
+func (m *Manifest) Missing(names []string) (missing []Secret, present []string) {
 	have := make(map[string]bool, len(names))
 	for _, n := range names {
 		have[n] = true
@@ -358,8 +400,8 @@ func (m *manifest) missing(names []string) (missing []manifestSecret, present []
 	return missing, present
 }
 
-// addCommandFor is the command that adds sec, for messages.
-func addCommandFor(sec manifestSecret) string {
+// AddCommand is the command that adds sec, for messages.
+func AddCommand(sec Secret) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wsx add %s --type %s", sec.Name, sec.Type)
 	if sec.Description != "" {

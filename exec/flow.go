@@ -1,0 +1,245 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/release"
+	"github.com/wsxdev/wsx/store"
+)
+
+// Source is what Run needs of the store: metadata, and values through
+// "record, then release". The store opened here and the wsx agent's API
+// both are one.
+type Source interface {
+	release.Releaser
+	List() ([]store.Meta, error)
+}
+
+// Spec is one `wsx exec` or `wsx shell`.
+type Spec struct {
+	Argv []string
+	// Only names the secrets to inject. When empty, and Governed is not
+	// set, every token, password and file secret is injected; SSH keys,
+	// which the agent serves, only when named.
+	Only []string
+	// Governed says a wsx.toml governs the working directory; Manifest
+	// holds the names it declares, the secrets injected without Only.
+	Governed bool
+	Manifest []string
+	// AllowDangerous injects names that could change what the command
+	// runs (store.DangerousName) when they are named; without it they are
+	// refused when named and left out, with a warning, otherwise.
+	AllowDangerous bool
+
+	Source Source
+	// Skip says which listed secrets are not for programs (credentials
+	// git asked to store); nil skips none.
+	Skip func(store.Meta) bool
+	// Chosen is told the secrets about to be used (for rotation
+	// reminders); nil: nobody.
+	Chosen func([]store.Meta)
+	// Close closes the store once the values are out: the child runs
+	// without it. Nil: nothing to close.
+	Close func()
+
+	Parent []string   // the environment the child inherits
+	Extra  []Injected // variables that are not secrets (WSX_SHELL=1)
+	Cwd    string     // for the record: the git repository, the script
+
+	Stdin            io.Reader
+	Stdout, Stderr   io.Writer
+	StdoutIsTerminal bool
+	NoMask           bool
+	PTY              string
+}
+
+// UnknownNameError is returned when Spec.Only names a secret that is not
+// there; Avail lists the names that are.
+type UnknownNameError struct {
+	Name  string
+	Avail []string
+}
+
+func (e *UnknownNameError) Error() string {
+	return fmt.Sprintf("--only %s: %v", e.Name, store.ErrNotFound)
+}
+
+func (e *UnknownNameError) Unwrap() error { return store.ErrNotFound }
+
+// Run is `wsx exec`: it chooses the secrets from their metadata, checks
+// that the command can be found (ErrStart, before anything is recorded),
+// records their use and receives their values with one Use, builds the
+// child's environment, closes the store, and runs the command: in place
+// of this process without masking and without a pty, else supervised
+// (Supervise). It returns the command's exit status; err is set when the
+// command did not run, or its output could not be delivered.
+func Run(ctx context.Context, spec Spec) (int, error) {
+	if len(spec.Argv) == 0 {
+		return 1, ErrNoCommand
+	}
+	names, err := choose(spec)
+	if err != nil {
+		return 1, err
+	}
+	if _, err := LookPath(spec.Argv[0], spec.Parent); err != nil {
+		return 1, fmt.Errorf("%w %s: %w", ErrStart, spec.Argv[0], err)
+	}
+	env, files, err := use(ctx, spec, names)
+	if err != nil {
+		return 1, err
+	}
+	if err := CheckInjected(env); err != nil {
+		return 1, err
+	}
+	vals := make([][]byte, 0, len(env)+len(files))
+	for _, e := range env {
+		vals = append(vals, e.Value)
+	}
+	for _, f := range files {
+		vals = append(vals, f.Content)
+	}
+	if !spec.NoMask {
+		warnShort(spec.Stderr, env, files)
+	}
+	opts := Options{
+		Argv:             spec.Argv,
+		Env:              BuildEnv(spec.Parent, append(env, spec.Extra...)),
+		Stdin:            spec.Stdin,
+		Stdout:           spec.Stdout,
+		Stderr:           spec.Stderr,
+		Mask:             !spec.NoMask,
+		Values:           vals,
+		Files:            files,
+		PTY:              spec.PTY,
+		StdoutIsTerminal: spec.StdoutIsTerminal,
+	}
+	// The values are all the child needs from the store now.
+	if spec.Close != nil {
+		spec.Close()
+	}
+	if spec.NoMask && spec.PTY != PTYAlways {
+		if err := ExecInPlace(opts); !errors.Is(err, ErrNoMemfd) {
+			return 1, err
+		}
+	}
+	return Supervise(ctx, opts)
+}
+
+// choose names the secrets the command gets, from their metadata.
+func choose(spec Spec) ([]string, error) {
+	metas, err := spec.Source.List()
+	if err != nil {
+		return nil, err
+	}
+	var avail []store.Meta
+	for _, m := range metas {
+		// Names from an agent are checked as the store checks them.
+		if err := store.ValidateName(m.Name); err != nil {
+			return nil, err
+		}
+		if spec.Skip == nil || !spec.Skip(m) {
+			avail = append(avail, m)
+		}
+	}
+	named := true
+	var chosen []store.Meta
+	switch {
+	case len(spec.Only) > 0:
+		if chosen, err = pickOnly(avail, spec.Only); err != nil {
+			return nil, err
+		}
+	case spec.Governed:
+		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return !slices.Contains(spec.Manifest, m.Name) })
+	default:
+		named = false
+		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return m.Type == store.TypeKey })
+	}
+	if spec.Chosen != nil {
+		spec.Chosen(chosen)
+	}
+	var names []string
+	for _, m := range chosen {
+		if store.DangerousName(m.Name) && !spec.AllowDangerous {
+			if named {
+				return nil, fmt.Errorf("secret %s: the name could change what the command runs or loads: %w", m.Name, store.ErrDangerousName)
+			}
+			fmt.Fprintf(spec.Stderr, "wsx: warning: %s is left out: the name could change what the command runs or loads; name it with --only and add --allow-dangerous-name to inject it\n", m.Name)
+			continue
+		}
+		names = append(names, m.Name)
+	}
+	return names, nil
+}
+
+// pickOnly returns the secrets of avail named in only, in the order of
+// avail.
+func pickOnly(avail []store.Meta, only []string) ([]store.Meta, error) {
+	all := make([]string, len(avail))
+	for i, m := range avail {
+		all[i] = m.Name
+	}
+	for _, n := range only {
+		if !slices.Contains(all, n) {
+			return nil, &UnknownNameError{Name: n, Avail: all}
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return !slices.Contains(only, m.Name) }), nil
+}
+
+// use records the use of names and returns their values, by type. The
+// records carry the command, the script it runs and the line of it that
+// names each secret, and the git repository of the working directory.
+func use(ctx context.Context, spec Spec, names []string) ([]Injected, []FileSecret, error) {
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: caller.Command(spec.Argv)}}
+	caller.Repo(&rec.Context, spec.Cwd)
+	if locs := ScriptContext(spec.Argv, spec.Cwd, names); len(locs) > 0 {
+		rec.Places = make(map[string]release.Place, len(locs))
+		for n, l := range locs {
+			rec.Places[n] = release.Place{File: l.File, Line: l.Line}
+		}
+	}
+	secs, err := spec.Source.Use(ctx, names, rec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("record the use of %s: %w", strings.Join(names, ", "), err)
+	}
+	var env []Injected
+	var files []FileSecret
+	for _, sec := range secs {
+		if store.DangerousName(sec.Name) && !spec.AllowDangerous {
+			return nil, nil, fmt.Errorf("secret %s: %w", sec.Name, store.ErrDangerousName)
+		}
+		v := sec.Value.Bytes()
+		switch sec.Type {
+		case store.TypeToken, store.TypePassword, store.TypeKey:
+			env = append(env, Injected{Name: sec.Name, Value: v})
+		case store.TypeFile:
+			files = append(files, FileSecret{Name: sec.Name, Content: v})
+		}
+	}
+	return env, files, nil
+}
+
+// warnShort names the values too short to be masked.
+func warnShort(w io.Writer, env []Injected, files []FileSecret) {
+	warn := func(name string, v []byte) {
+		if len(v) > 0 && len(v) < MinMaskLen {
+			fmt.Fprintf(w, "wsx: warning: %s is shorter than %d bytes: its value is not masked in the output\n", name, MinMaskLen)
+		}
+	}
+	for _, e := range env {
+		warn(e.Name, e.Value)
+	}
+	for _, f := range files {
+		warn(f.Name, f.Content)
+	}
+}
