@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
-	"github.com/wsxdev/wsx/exec"
+	"github.com/wsxdev/wsx/internal/mask"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -392,8 +392,8 @@ func (s *session) checkValue(o secretOptions, typ store.Type, val []byte) (store
 
 // warnShort says when a value is too short for masking to mean anything.
 func warnShort(env *Env, name string, v store.Value) {
-	if v.Len() > 0 && v.Len() < exec.MinMaskLen {
-		fmt.Fprintf(env.Stderr, "wsx: warning: %s is shorter than %d bytes: its value will not be masked in output\n", name, exec.MinMaskLen)
+	if v.Len() > 0 && v.Len() < mask.MinMaskLen {
+		fmt.Fprintf(env.Stderr, "wsx: warning: %s is shorter than %d bytes: its value will not be masked in output\n", name, mask.MinMaskLen)
 	}
 }
 

@@ -10,17 +10,8 @@
 // where memfd is unavailable, a 0600 file in a fresh 0700 directory on a RAM
 // filesystem, removed when the command ends, and never a disk path.
 //
-// Whatever the child prints can be masked. A Masker compiles every value,
-// each line of multi-line values and the usual encodings (base64 at every
-// alignment, hex, URL and JSON escaping) into one Aho–Corasick automaton; a
-// Writer streams through it, passing bytes on as soon as no secret can
-// cover them, holding back at most the longest pattern minus one byte, and
-// flushing that tail after FlushDelay so prompts show at once. Overlapping
-// matches are masked as their union, with one Marker; a value's final line
-// break is left in place. Between matches the automaton rests in its root
-// state, and the Writer jumps over text no pattern can start in, a window
-// of the shortest pattern's length at a time (Wu–Manber block shifts), so
-// ordinary output is mostly skipped rather than stepped through.
+// Whatever the child prints can be masked by internal/mask: one automaton
+// over every value and its encoded forms, a Writer per output stream.
 //
 // Supervise runs the child: pipes, or a pty whose output (including what
 // the child writes to /dev/tty) passes through the masker; INT, TERM, HUP,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/mask"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
@@ -232,8 +233,8 @@ func use(ctx context.Context, spec Spec, names []string) ([]Injected, []FileSecr
 // warnShort names the values too short to be masked.
 func warnShort(w io.Writer, env []Injected, files []FileSecret) {
 	warn := func(name string, v []byte) {
-		if len(v) > 0 && len(v) < MinMaskLen {
-			fmt.Fprintf(w, "wsx: warning: %s is shorter than %d bytes: its value is not masked in the output\n", name, MinMaskLen)
+		if len(v) > 0 && len(v) < mask.MinMaskLen {
+			fmt.Fprintf(w, "wsx: warning: %s is shorter than %d bytes: its value is not masked in the output\n", name, mask.MinMaskLen)
 		}
 	}
 	for _, e := range env {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsxdev/wsx/internal/mask"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
@@ -105,7 +106,7 @@ func TestRunFlow(t *testing.T) {
 		Close: func() { closed = true }, Parent: []string{"PATH=/usr/bin:/bin"},
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, PTY: PTYNever,
 	})
-	if err != nil || code != 0 || !closed || strings.TrimSpace(out.String()) != Marker {
+	if err != nil || code != 0 || !closed || strings.TrimSpace(out.String()) != mask.Marker {
 		t.Fatalf("Run = %d, %v; closed %v; output %q", code, err, closed, out.String())
 	}
 	if len(l.recs) != 1 || !strings.HasPrefix(l.recs[0].Context.Command, "sh -c ") || l.recs[0].Via != "exec" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/wsxdev/wsx/internal/mask"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
@@ -55,8 +56,7 @@ type Options struct {
 	Stderr io.Writer // unused under a pty, where stderr shares the terminal
 
 	// Mask replaces Values (and the content of Files) in the output by
-	// Marker. Values shorter than MinMaskLen are not masked; see
-	// Masker.Short to warn about them.
+	// mask.Marker. Values shorter than mask.MinMaskLen are not masked.
 	Mask   bool
 	Values [][]byte
 	Files  []FileSecret
@@ -125,10 +125,10 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 
-	var masker *Masker
+	var masker *mask.Masker
 	if opts.Mask {
 		vals := append(append([][]byte(nil), opts.Values...), files.content...)
-		masker = NewMasker(vals)
+		masker = mask.New(vals)
 	}
 
 	cmd := osexec.CommandContext(ctx, path)
@@ -149,12 +149,12 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 }
 
 // runPipes runs cmd with its output through pipes.
-func runPipes(cmd *osexec.Cmd, opts Options, masker *Masker, sigc chan os.Signal, files *fileSet) (int, error) {
+func runPipes(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.Signal, files *fileSet) (int, error) {
 	join := opts.group > 0 || opts.group == 0 && foregroundOfTerminal()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !join, Pdeathsig: syscall.SIGHUP}
 	cmd.Stdin = opts.Stdin
 
-	var closers []*Writer
+	var closers []*mask.Writer
 	out, errw := opts.Stdout, opts.Stderr
 	if masker != nil {
 		same := sameWriter(out, errw)
@@ -239,7 +239,7 @@ func exitStatus(ps *os.ProcessState) int {
 }
 
 // runPTY runs cmd on a new pty.
-func runPTY(cmd *osexec.Cmd, opts Options, masker *Masker, sigc chan os.Signal, files *fileSet) (int, error) {
+func runPTY(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.Signal, files *fileSet) (int, error) {
 	ptmx, tty, err := openPTY()
 	if err != nil {
 		return 1, fmt.Errorf("open pty: %w", err)
@@ -272,7 +272,7 @@ func runPTY(cmd *osexec.Cmd, opts Options, masker *Masker, sigc chan os.Signal, 
 	if opts.Stdout != nil {
 		out = opts.Stdout
 	}
-	var mw *Writer
+	var mw *mask.Writer
 	if masker != nil {
 		mw = masker.Writer(out)
 		out = mw

@@ -1,6 +1,7 @@
 // Package archtest holds the test that keeps wsx's imports running one way:
 // cmd -> daemon -> {credhelper, sshagent, exec} -> internal/release ->
-// internal/caller -> {store, audit}.
+// internal/caller -> {store, audit}, with internal/mask a leaf the features
+// may use.
 package archtest
 
 import (
@@ -62,6 +63,13 @@ var bans = []ban{
 	{"manifest", "daemon", "wsx.toml is read by the command that runs in the project"},
 	{"manifest", "exec", "the exec flow gets names, not the file they came from"},
 	{"manifest", "internal", "reading wsx.toml needs no release path and no caller"},
+	{"scan", "exec", "scan and exec share the matching automaton through internal/mask, not through each other"},
+	{"exec", "scan", "scan and exec share the matching automaton through internal/mask, not through each other"},
+}
+
+// leaves are wsx packages that import no other wsx package, and why.
+var leaves = map[string]string{
+	"internal/mask": "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone.
@@ -110,6 +118,21 @@ func TestImportDirection(t *testing.T) {
 			for _, b := range bans {
 				if under(p.ImportPath, b.From) && under(imp, b.To) {
 					t.Errorf("%s imports %s: %s", p.ImportPath, imp, b.Why)
+				}
+			}
+		}
+	}
+}
+
+func TestLeaves(t *testing.T) {
+	for _, p := range listPackages(t) {
+		for dir, why := range leaves {
+			if !under(p.ImportPath, dir) {
+				continue
+			}
+			for _, imp := range p.Imports {
+				if strings.HasPrefix(imp, module+"/") && !under(imp, dir) {
+					t.Errorf("%s imports %s: %s", p.ImportPath, imp, why)
 				}
 			}
 		}

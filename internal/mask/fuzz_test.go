@@ -1,4 +1,4 @@
-package exec
+package mask
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func FuzzMasker(f *testing.F) {
 			return
 		}
 		values := [][]byte{v1, v2}
-		m := NewMasker(values)
+		m := New(values)
 		var cuts []int
 		pos := 0
 		for _, s := range splits {

@@ -1,4 +1,4 @@
-package exec
+package mask
 
 import (
 	"bytes"
@@ -108,7 +108,7 @@ var testValues = [][]byte{
 
 // SECURITY 43: a secret split at every possible point never appears.
 func TestMaskEverySplitPoint(t *testing.T) {
-	m := NewMasker(testValues)
+	m := New(testValues)
 	for vi, v := range testValues {
 		in := append(append([]byte("before "), v...), " after\n"...)
 		want := naiveMask(m.patterns, in)
@@ -147,7 +147,7 @@ func randomText(r *rand.Rand, values [][]byte, n int) []byte {
 		case 1:
 			v := values[r.IntN(len(values))]
 			forms := encodedForms(v)
-			b = append(b, forms[r.IntN(len(forms))]...)
+			b = append(b, forms[r.IntN(len(forms))].b...)
 		case 2:
 			v := values[r.IntN(len(values))]
 			b = append(b, v[:r.IntN(len(v))]...) // a bare prefix
@@ -161,7 +161,7 @@ func randomText(r *rand.Rand, values [][]byte, n int) []byte {
 }
 
 func TestMaskRandomSplits(t *testing.T) {
-	m := NewMasker(testValues)
+	m := New(testValues)
 	r := rand.New(rand.NewPCG(1, 2))
 	for iter := range 300 {
 		in := randomText(r, testValues, 200+r.IntN(2000))
@@ -199,7 +199,7 @@ func TestMaskOverlapping(t *testing.T) {
 		[]byte("gh12XYZW"),
 		[]byte("cdefg"),
 	}
-	m := NewMasker(values)
+	m := New(values)
 	cases := []struct{ in, want string }{
 		{"<abcdef>", "<***>"},
 		{"<abcdefgh12>", "<***>"},
@@ -226,7 +226,7 @@ func TestMaskOverlapping(t *testing.T) {
 // SECURITY 46: encoded forms.
 func TestMaskEncodings(t *testing.T) {
 	v := []byte("s3cr3t-T0ken/with+chars?&=")
-	m := NewMasker([][]byte{v})
+	m := New([][]byte{v})
 	r := rand.New(rand.NewPCG(3, 4))
 	junk := func(n int) []byte {
 		b := make([]byte, n)
@@ -300,7 +300,7 @@ const testPEM = "-----BEGIN OPENSSH PRIVATE KEY-----\n" +
 
 // SECURITY 45: multi-line values as LF, as CRLF (a pty), line by line.
 func TestMaskMultiLine(t *testing.T) {
-	m := NewMasker([][]byte{[]byte(testPEM)})
+	m := New([][]byte{[]byte(testPEM)})
 	crlf := strings.ReplaceAll(testPEM, "\n", "\r\n")
 	lines := strings.Split(strings.TrimSpace(testPEM), "\n")
 	inputs := map[string]string{
@@ -327,7 +327,7 @@ func TestMaskMultiLine(t *testing.T) {
 
 // SECURITY 49: ANSI colours, split runes, invalid UTF-8, NUL bytes.
 func TestMaskBytesAround(t *testing.T) {
-	m := NewMasker(testValues)
+	m := New(testValues)
 	cases := []struct{ in, want []byte }{
 		{[]byte("\x1b[31m" + string(testValues[0]) + "\x1b[0m\n"), []byte("\x1b[31m***\x1b[0m\n")},
 		{[]byte("\xff\xfe" + string(testValues[3]) + "\xc3"), []byte("\xff\xfe***\xc3")},
@@ -343,17 +343,17 @@ func TestMaskBytesAround(t *testing.T) {
 	}
 }
 
-// SECURITY 47: values of 1-3 bytes are reported, not masked.
+// SECURITY 47: values of 1-3 bytes are neither masked nor found.
 func TestMaskShortValues(t *testing.T) {
 	values := [][]byte{[]byte("abc"), nil, []byte("abcd"), []byte("x")}
-	m := NewMasker(values)
-	if got := fmt.Sprint(m.Short()); got != "[0 1 3]" {
-		t.Fatalf("Short() = %s, want [0 1 3]", got)
+	m := New(values)
+	if got := fmt.Sprint(m.Find([]byte("abc x abcd"))); got != "[{6 4 2 raw}]" {
+		t.Fatalf("Find = %s, want only abcd", got)
 	}
 	if got := string(m.Mask([]byte("abc x abcd"))); got != "abc x ***" {
 		t.Fatalf("got %s", show([]byte(got), values...))
 	}
-	empty := NewMasker(nil)
+	empty := New(nil)
 	in := []byte("anything at all")
 	if got := maskSplit(t, empty, in, []int{3}); !bytes.Equal(got, in) {
 		t.Fatalf("no values: output changed")
@@ -364,7 +364,7 @@ func TestMaskShortValues(t *testing.T) {
 func TestMaskPromptFlush(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		v := []byte("secret-token-123")
-		m := NewMasker([][]byte{v})
+		m := New([][]byte{v})
 		var buf syncBuffer
 		w := m.Writer(&buf)
 		w.Write([]byte("Password for sec"))
@@ -398,7 +398,7 @@ func TestMaskPromptFlush(t *testing.T) {
 // A match held back and then flushed by the timer is masked, not passed.
 func TestMaskFlushInsideMatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := NewMasker([][]byte{[]byte("abcd"), []byte("abcdefgh")})
+		m := New([][]byte{[]byte("abcd"), []byte("abcdefgh")})
 		var buf syncBuffer
 		w := m.Writer(&buf)
 		w.Write([]byte("x abcdef"))
@@ -444,7 +444,7 @@ func (b *syncBuffer) String() string {
 // SECURITY 49: 10 MB without a newline, bounded memory and hold-back.
 func TestMaskLongLine(t *testing.T) {
 	values := [][]byte{[]byte("Zq9-long-line-secret-Zq9"), []byte("aaaaaaaaaaaaaaaaaaab")}
-	m := NewMasker(values)
+	m := New(values)
 	const size = 10 << 20
 	in := make([]byte, 0, size+64)
 	r := rand.New(rand.NewPCG(5, 6))
@@ -508,7 +508,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // Writes from several goroutines are serialised.
 func TestMaskConcurrentWrites(t *testing.T) {
 	v := []byte("concurrent-secret")
-	m := NewMasker([][]byte{v})
+	m := New([][]byte{v})
 	var buf syncBuffer
 	w := m.writer(&buf, 0)
 	done := make(chan struct{})
@@ -537,7 +537,7 @@ func (f *failWriter) Write(p []byte) (int, error) {
 }
 
 func TestMaskWriteError(t *testing.T) {
-	m := NewMasker([][]byte{[]byte("abcdef")})
+	m := New([][]byte{[]byte("abcdef")})
 	fw := &failWriter{}
 	w := m.writer(fw, 0)
 	if _, err := w.Write([]byte("hello\n")); err == nil {
@@ -564,7 +564,7 @@ func BenchmarkMasker(b *testing.B) {
 		}
 		values = append(values, v)
 	}
-	m := NewMasker(values)
+	m := New(values)
 	var text []byte
 	words := strings.Fields("the quick brown fox jumps over lazy dog INFO WARN request served in ms status 200 GET /api/v1/items")
 	for len(text) < 8<<20 {
@@ -607,7 +607,7 @@ func TestMaskRandomOverlaps(t *testing.T) {
 			}
 			values = append(values, v)
 		}
-		m := NewMasker(values)
+		m := New(values)
 		in := make([]byte, r.IntN(300))
 		for i := range in {
 			in[i] = "aab\n"[r.IntN(4)]
@@ -636,7 +636,7 @@ func TestMaskLargeValues(t *testing.T) {
 		text = append(append(text, line...), '\n')
 	}
 	blob := bytes.ReplaceAll(text, []byte("\n"), []byte("-"))
-	m := NewMasker([][]byte{text, blob})
+	m := New([][]byte{text, blob})
 	lines := bytes.Split(bytes.TrimSpace(text), []byte("\n"))
 	in := append(append([]byte("file: "), bytes.ReplaceAll(text, []byte("\n"), []byte("\r\n"))...), blob...)
 	out := maskSplit(t, m, in, []int{100, len(in) / 2})
@@ -655,7 +655,7 @@ func TestMaskLargeValues(t *testing.T) {
 // it, so the output keeps its lines; its encoded forms still include it.
 func TestMaskKeepsFinalLineBreak(t *testing.T) {
 	v := []byte("file-secret-content\n")
-	m := NewMasker([][]byte{v, []byte("abc\r\n")})
+	m := New([][]byte{v, []byte("abc\r\n")})
 	cases := map[string]string{
 		"content=file-secret-content\nnext\n":   "content=***\nnext\n",
 		"content=file-secret-content\r\nnext\n": "content=***\r\nnext\n",
@@ -690,7 +690,7 @@ func TestMaskBlockSkip(t *testing.T) {
 			}
 			values = append(values, v)
 		}
-		m := NewMasker(values)
+		m := New(values)
 		if m.ac.window > 0 {
 			skipped++
 		}
@@ -715,5 +715,34 @@ func TestMaskBlockSkip(t *testing.T) {
 	}
 	if skipped < 200 {
 		t.Fatalf("block skipping used in %d of 300 iterations", skipped)
+	}
+}
+
+// Find reports each occurrence once, with its value and form, and leaves
+// out occurrences inside a longer one.
+func TestFind(t *testing.T) {
+	v1, v2 := []byte("s3cr3t-t0ken-value"), []byte("an0ther s3cret/x")
+	m := New([][]byte{[]byte("ab"), v1, v2})
+	b64 := base64.StdEncoding.EncodeToString(v1)
+	hx := strings.ToUpper(hex.EncodeToString(v2))
+	in := "x " + string(v1) + " y=" + b64 + " z:" + hx + " q=" + url.QueryEscape(string(v2)) + " " + string(v1[:10])
+	got := m.Find([]byte(in))
+	type want struct {
+		sub   string
+		value int
+		form  Form
+	}
+	wants := []want{{string(v1), 1, Raw}, {b64, 1, Base64}, {hx, 2, Hex}, {url.QueryEscape(string(v2)), 2, URL}}
+	if len(got) != len(wants) {
+		t.Fatalf("Find = %v, want %d matches", got, len(wants))
+	}
+	for i, w := range wants {
+		g := got[i]
+		if s := in[g.Off : g.Off+g.Len]; !strings.HasPrefix(w.sub, s) || g.Value != w.value || g.Form != w.form {
+			t.Errorf("match %d = %v (%q), want %q of value %d as %v", i, g, show([]byte(s), v1, v2), show([]byte(w.sub), v1, v2), w.value, w.form)
+		}
+	}
+	if m.Find([]byte("nothing here, ab")) != nil {
+		t.Fatal("found something in text without values")
 	}
 }

@@ -1,4 +1,4 @@
-package exec
+package mask
 
 import (
 	"bytes"
@@ -7,14 +7,15 @@ import (
 	"encoding/json"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // Marker replaces every masked run of output bytes.
 const Marker = "***"
 
-// MinMaskLen is the shortest value the masker hides. Shorter values would
-// hide ordinary text everywhere; NewMasker reports them through Short.
+// MinMaskLen is the shortest value masked or found. Shorter values would
+// hide ordinary text everywhere; callers warn about them.
 const MinMaskLen = 4
 
 // maxFormsLen is the largest value masked in all its forms (encodings,
@@ -24,17 +25,54 @@ const MinMaskLen = 4
 // near one state per value byte.
 const maxFormsLen = 8 << 10
 
-// A Masker replaces secret values, and the common encodings of them, by
-// Marker in a byte stream. It is immutable once built and may be shared:
-// each output stream gets its own Writer.
-type Masker struct {
-	ac       *automaton
-	short    []int
-	patterns [][]byte
+// Form is the way a value appears in a match.
+type Form uint8
+
+// Forms of a value.
+const (
+	Raw       Form = iota // the value itself (LF or CRLF line breaks)
+	Line                  // one line of a multi-line or large value
+	Base64                // standard base64, at any alignment, padded or not
+	Base64URL             // URL-safe base64
+	Hex                   // hex digits, lower or upper case
+	URL                   // URL query or path escaping
+	JSON                  // the inside of a JSON string
+)
+
+var formNames = [...]string{"raw", "line", "base64", "base64url", "hex", "url", "json"}
+
+func (f Form) String() string {
+	if int(f) < len(formNames) {
+		return formNames[f]
+	}
+	return "form(" + strconv.Itoa(int(f)) + ")"
 }
 
-// NewMasker builds a masker for values. Values shorter than MinMaskLen are
-// not masked; their indexes are reported by Short so the caller can warn.
+// A Masker finds secret values, and the common encodings of them, in
+// bytes: Find reports where, Writer and Mask replace them by Marker. It is
+// one Aho–Corasick automaton over every pattern, immutable once built and
+// safe to share: each output stream gets its own Writer.
+type Masker struct {
+	ac       *automaton
+	patterns [][]byte
+	origin   []origin // per pattern: the value and form it came from
+}
+
+type origin struct {
+	value int
+	form  Form
+}
+
+// A Match is one occurrence found by Find: input bytes [Off, Off+Len) are
+// a form of the value at index Value of the values given to New.
+type Match struct {
+	Off, Len int
+	Value    int
+	Form     Form
+}
+
+// New builds a masker for values. Values shorter than MinMaskLen are
+// neither masked nor found.
 //
 // For each value of MinMaskLen bytes or more, the patterns are:
 //   - the value, without the line break it ends in, if any (so masked
@@ -48,29 +86,26 @@ type Masker struct {
 //   - hex in lower and upper case; URL query and path escaping (upper and
 //     lower case percent escapes); JSON string escaping with and without
 //     HTML escaping.
-func NewMasker(values [][]byte) *Masker {
+func New(values [][]byte) *Masker {
 	m := &Masker{}
 	seen := map[string]bool{}
 	for i, v := range values {
 		if len(v) < MinMaskLen {
-			m.short = append(m.short, i)
 			continue
 		}
-		for _, p := range patternsFor(v) {
+		for _, f := range patternsFor(v) {
+			p := f.b
 			if len(p) < MinMaskLen || seen[string(p)] {
 				continue
 			}
 			seen[string(p)] = true
 			m.patterns = append(m.patterns, p)
+			m.origin = append(m.origin, origin{i, f.form})
 		}
 	}
 	m.ac = buildAutomaton(m.patterns)
 	return m
 }
-
-// Short returns the indexes, into the values given to NewMasker, of the
-// values too short to be masked.
-func (m *Masker) Short() []int { return slices.Clone(m.short) }
 
 // Mask returns b with every pattern replaced, as a Writer would print it
 // once closed.
@@ -82,15 +117,52 @@ func (m *Masker) Mask(b []byte) []byte {
 	return buf.Bytes()
 }
 
+// Find returns the occurrences of every value's forms in b, in order of
+// their end. An occurrence inside a longer one (a value's base64 body
+// inside its padded tail, a line inside the whole value) is left out;
+// occurrences that overlap without one containing the other are both
+// reported.
+func (m *Masker) Find(b []byte) []Match {
+	a := m.ac
+	if len(a.match) <= 1 {
+		return nil
+	}
+	var out []Match
+	s := int32(0)
+	for i := 0; i < len(b); i++ {
+		if s == 0 {
+			i = a.skip(b, i)
+		}
+		s = a.step(s, b[i])
+		l := a.match[s]
+		if l == 0 {
+			continue
+		}
+		start := i + 1 - int(l)
+		for len(out) > 0 && out[len(out)-1].Off >= start {
+			out = out[:len(out)-1]
+		}
+		o := m.origin[a.pat[s]]
+		out = append(out, Match{Off: start, Len: int(l), Value: o.value, Form: o.form})
+	}
+	return out
+}
+
+// formed is one pattern and the form it stands for.
+type formed struct {
+	b    []byte
+	form Form
+}
+
 // patternsFor lists the byte strings that reveal v (duplicates possible).
-func patternsFor(v []byte) [][]byte {
+func patternsFor(v []byte) []formed {
 	if len(v) > maxFormsLen {
 		if bytes.IndexByte(v, '\n') < 0 {
-			return [][]byte{v}
+			return []formed{{v, Raw}}
 		}
-		var ps [][]byte
+		var ps []formed
 		for line := range bytes.SplitSeq(v, []byte("\n")) {
-			ps = append(ps, bytes.TrimSpace(line))
+			ps = append(ps, formed{bytes.TrimSpace(line), Line})
 		}
 		return ps
 	}
@@ -105,13 +177,13 @@ func patternsFor(v []byte) [][]byte {
 			raw = trimmed
 		}
 	}
-	ps := [][]byte{raw}
+	ps := []formed{{raw, Raw}}
 	if bytes.ContainsAny(v, "\r\n") {
 		lf := bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
 		crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
-		ps = append(ps, lf, crlf)
+		ps = append(ps, formed{lf, Raw}, formed{crlf, Raw})
 		for line := range bytes.SplitSeq(lf, []byte("\n")) {
-			ps = append(ps, bytes.TrimSpace(line))
+			ps = append(ps, formed{bytes.TrimSpace(line), Line})
 		}
 	}
 	for _, b := range bases {
@@ -121,9 +193,13 @@ func patternsFor(v []byte) [][]byte {
 }
 
 // encodedForms returns the base64, hex, URL and JSON forms of v.
-func encodedForms(v []byte) [][]byte {
-	var ps [][]byte
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+func encodedForms(v []byte) []formed {
+	var ps []formed
+	for ei, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		form := Base64
+		if ei == 1 {
+			form = Base64URL
+		}
 		for k := range 3 {
 			// Encode v after k filler bytes. Character c stands for bits
 			// [6c, 6c+6) of the input; it depends on v alone when those
@@ -134,17 +210,17 @@ func encodedForms(v []byte) [][]byte {
 			start := (8*k + 5) / 6
 			end := 8 * (k + len(v)) / 6
 			ps = append(ps,
-				[]byte(full[start:end]),                      // v inside a blob
-				[]byte(full[start:]),                         // v ends the blob, padded
-				[]byte(strings.TrimRight(full[start:], "=")), // v ends the blob, unpadded
+				formed{[]byte(full[start:end]), form},                      // v inside a blob
+				formed{[]byte(full[start:]), form},                         // v ends the blob, padded
+				formed{[]byte(strings.TrimRight(full[start:], "=")), form}, // v ends the blob, unpadded
 			)
 		}
 	}
 	h := hex.EncodeToString(v)
-	ps = append(ps, []byte(h), []byte(strings.ToUpper(h)))
+	ps = append(ps, formed{[]byte(h), Hex}, formed{[]byte(strings.ToUpper(h)), Hex})
 
 	for _, e := range []string{url.QueryEscape(string(v)), url.PathEscape(string(v))} {
-		ps = append(ps, []byte(e), lowerEscapes(e))
+		ps = append(ps, formed{[]byte(e), URL}, formed{lowerEscapes(e), URL})
 	}
 
 	for _, html := range []bool{true, false} {
@@ -153,7 +229,7 @@ func encodedForms(v []byte) [][]byte {
 		enc.SetEscapeHTML(html)
 		if enc.Encode(string(v)) == nil {
 			s := bytes.TrimSpace(buf.Bytes())
-			ps = append(ps, s[1:len(s)-1])
+			ps = append(ps, formed{s[1 : len(s)-1], JSON})
 		}
 	}
 	return ps
@@ -191,6 +267,8 @@ type automaton struct {
 	// match[s] is the length of the longest pattern that is a suffix of
 	// the string spelled by s (0: none).
 	match []int32
+	// pat[s] is the index of that pattern.
+	pat []int32
 	// keep[s] is the length of the longest suffix of the string spelled
 	// by s that a longer pattern could still extend: the bytes a stream
 	// in state s must hold back.
@@ -293,7 +371,7 @@ func buildAutomaton(patterns [][]byte) *automaton {
 		first  = append(make([]int32, 0, total), -1)
 		next   = append(make([]int32, 0, total), -1)
 		depth  = append(make([]int32, 0, total), 0)
-		term   = append(make([]bool, 0, total), false)
+		term   = append(make([]int32, 0, total), -1)
 		rootAt [256]int32
 	)
 	for i := range rootAt {
@@ -310,7 +388,7 @@ func buildAutomaton(patterns [][]byte) *automaton {
 		}
 		return -1
 	}
-	for _, p := range patterns {
+	for pi, p := range patterns {
 		a.maxLen = max(a.maxLen, len(p))
 		h := startHash(p[0], p[1], p[2]) // patterns have MinMaskLen >= 3 bytes
 		a.starts[h>>6] |= 1 << (h & 63)
@@ -323,7 +401,7 @@ func buildAutomaton(patterns [][]byte) *automaton {
 				first = append(first, -1)
 				next = append(next, first[s])
 				depth = append(depth, depth[s]+1)
-				term = append(term, false)
+				term = append(term, -1)
 				first[s] = k
 				if s == 0 {
 					rootAt[c] = k
@@ -331,7 +409,9 @@ func buildAutomaton(patterns [][]byte) *automaton {
 			}
 			s = k
 		}
-		term[s] = true
+		if term[s] < 0 {
+			term[s] = int32(pi)
+		}
 	}
 
 	a.buildShift(patterns)
@@ -362,6 +442,7 @@ func buildAutomaton(patterns [][]byte) *automaton {
 
 	a.fail = make([]int32, n)
 	a.match = make([]int32, n)
+	a.pat = make([]int32, n)
 	a.keep = make([]int32, n)
 	// Breadth-first: a state's fail link is shallower, so it is known
 	// when its children need it; step follows fail links as reading does.
@@ -378,10 +459,10 @@ func buildAutomaton(patterns [][]byte) *automaton {
 		}
 	}
 	for _, s := range queue {
-		if term[s] {
-			a.match[s] = depth[s]
+		if term[s] >= 0 {
+			a.match[s], a.pat[s] = depth[s], term[s]
 		} else {
-			a.match[s] = a.match[a.fail[s]]
+			a.match[s], a.pat[s] = a.match[a.fail[s]], a.pat[a.fail[s]]
 		}
 		if a.edgeOff[s+1] > a.edgeOff[s] {
 			a.keep[s] = depth[s]
