@@ -16,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/wsxdev/wsx/internal/mask"
+	"github.com/wsxdev/wsx/internal/nodump"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
@@ -181,7 +182,7 @@ func runPipes(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.S
 	}
 	cmd.Cancel = func() error { return syscall.Kill(target(), syscall.SIGTERM) }
 
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 	files.closeFDs() // the child holds its own copies
@@ -278,7 +279,7 @@ func runPTY(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.Sig
 		out = mw
 	}
 
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 	tty.Close()
@@ -348,6 +349,13 @@ func runPTY(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.Sig
 		}
 	}
 	return finish(cmd, opts, werr, oerr)
+}
+
+// start starts cmd with the core file limit wsx was started with.
+func start(cmd *osexec.Cmd) error {
+	restore := nodump.ForChild()
+	defer restore()
+	return cmd.Start()
 }
 
 // openPTY opens a pty pair with a master that Close can interrupt.
@@ -606,6 +614,8 @@ func ExecInPlace(opts Options) error {
 		}
 		defer os.Chdir(old)
 	}
+	restore := nodump.ForChild()
 	err = unix.Exec(path, opts.Argv, env) // restores the open-files limit the Go runtime raised
+	restore()
 	return fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 }

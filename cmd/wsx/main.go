@@ -8,8 +8,15 @@ import (
 	"os"
 
 	"github.com/wsxdev/wsx/cmd"
+	"github.com/wsxdev/wsx/internal/nodump"
 )
 
 func main() {
+	// Every wsx process may hold a value: none may leave a core file or be
+	// read by a same-user debugger.
+	if err := nodump.Process(); err != nil {
+		os.Stderr.WriteString("wsx: cannot keep secrets out of core files: " + err.Error() + "\n")
+		os.Exit(1)
+	}
 	os.Exit(cmd.Main(context.Background(), cmd.OSEnv()))
 }

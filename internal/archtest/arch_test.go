@@ -69,7 +69,8 @@ var bans = []ban{
 
 // leaves are wsx packages that import no other wsx package, and why.
 var leaves = map[string]string{
-	"internal/mask": "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
+	"internal/nodump": "keeps any process out of core files: a leaf, so main and exec may use it",
+	"internal/mask":   "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone.
