@@ -360,59 +360,127 @@ func TestMaskShortValues(t *testing.T) {
 	}
 }
 
-// SECURITY 44: only a possible prefix is held back, and not for long.
+// SECURITY 44: only a possible prefix is held back, and a short one not
+// for long.
 func TestMaskPromptFlush(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		v := []byte("secret-token-123")
 		m := New([][]byte{v})
 		var buf syncBuffer
 		w := m.Writer(&buf)
-		w.Write([]byte("Password for sec"))
-		if got := buf.String(); got != "Password for " {
+		w.Write([]byte("Password: "))
+		if got := buf.String(); got != "Password: " {
+			t.Fatalf("a prompt that cannot start a value is held: got %s", show([]byte(got), v))
+		}
+		w.Write([]byte("for se"))
+		if got := buf.String(); got != "Password: for " {
 			t.Fatalf("before the delay: got %s", show([]byte(got), v))
 		}
-		if w.held() != 3 {
-			t.Fatalf("holding %d bytes, want 3", w.held())
+		if w.held() != 2 {
+			t.Fatalf("holding %d bytes, want 2", w.held())
 		}
 		time.Sleep(FlushDelay / 2)
-		w.Write([]byte("r"))
+		w.Write([]byte("c"))
 		time.Sleep(FlushDelay / 2)
 		synctest.Wait()
-		if got := buf.String(); got != "Password for " {
+		if got := buf.String(); got != "Password: for " {
 			t.Fatalf("input within the delay flushed early: %s", show([]byte(got), v))
 		}
 		time.Sleep(FlushDelay)
 		synctest.Wait()
-		if got := buf.String(); got != "Password for secr" {
+		if got := buf.String(); got != "Password: for sec" {
 			t.Fatalf("after the delay: got %s", show([]byte(got), v))
 		}
 		// The rest of the value still completes a match: masked.
-		w.Write([]byte("et-token-123 ok"))
+		w.Write([]byte("ret-token-123 ok"))
 		w.Close()
-		if got := buf.String(); got != "Password for secr*** ok" {
+		if got := buf.String(); got != "Password: for sec*** ok" {
 			t.Fatalf("after completion: got %s", show([]byte(got), v))
 		}
 	})
 }
 
-// A match held back and then flushed by the timer is masked, not passed.
+// SECURITY 68: a value written a byte at a time, with pauses from 30 ms to
+// 1 s, or in two chunks 50 ms apart, shows at most its first MaxShown
+// bytes; a beginning that turns out not to be a value comes out whole.
+func TestMaskSlowWriter(t *testing.T) {
+	v := []byte("ghp_16C7e42F292c6912E7710c838347Ae178B4a")
+	for _, pause := range []time.Duration{30 * time.Millisecond, 200 * time.Millisecond, time.Second} {
+		t.Run(pause.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := New([][]byte{v})
+				var buf syncBuffer
+				w := m.Writer(&buf)
+				w.Write([]byte("token: "))
+				for i := range v {
+					w.Write(v[i : i+1])
+					time.Sleep(pause)
+					synctest.Wait()
+					if got := buf.String(); strings.Contains(got, string(v[:MaxShown+1])) {
+						t.Fatalf("after %d bytes: %s shows more than %d bytes", i+1, show([]byte(got), v), MaxShown)
+					}
+				}
+				w.Write([]byte(" ok\n"))
+				if got := buf.String(); got != "token: "+string(v[:MaxShown])+"*** ok\n" {
+					t.Fatalf("got %s", show([]byte(got), v))
+				}
+				// Not a value after all: released by the byte that rules it out.
+				w.Write(v[:20])
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				if got := buf.String(); strings.Contains(got, string(v[:MaxShown+1])) {
+					t.Fatalf("a long possible beginning went out: %s", show([]byte(got), v))
+				}
+				w.Write([]byte("!\n"))
+				if got := buf.String(); !strings.HasSuffix(got, " ok\n"+string(v[:20])+"!\n") {
+					t.Fatalf("a beginning that is not a value was not released: %s", show([]byte(got), v))
+				}
+				w.Close()
+			})
+		})
+	}
+	t.Run("chunks", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m := New([][]byte{v})
+			var buf syncBuffer
+			w := m.Writer(&buf)
+			w.Write(append([]byte(`{"token":"`), v[:17]...))
+			time.Sleep(50 * time.Millisecond)
+			synctest.Wait()
+			w.Write(append(v[17:], `"}`...))
+			w.Close()
+			if got := buf.String(); got != `{"token":"***"}` {
+				t.Fatalf("got %s", show([]byte(got), v))
+			}
+		})
+	})
+}
+
+// A match held back and then flushed by the timer is masked, not passed;
+// a beginning of a longer value is held past the delay.
 func TestMaskFlushInsideMatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := New([][]byte{[]byte("abcd"), []byte("abcdefgh")})
+		m := New([][]byte{[]byte("abcd"), []byte("cdxy"), []byte("efghijkl")})
 		var buf syncBuffer
 		w := m.Writer(&buf)
-		w.Write([]byte("x abcdef"))
+		w.Write([]byte("x abcd"))
 		time.Sleep(2 * FlushDelay)
 		synctest.Wait()
-		if got := buf.String(); got != "x ***ef" {
-			t.Fatalf("got %s", show([]byte(got), []byte("abcdefgh")))
+		if got := buf.String(); got != "x ***" {
+			t.Fatalf("got %q", got)
 		}
-		// "ef" went out with the flush; "gh" completes the longer value
-		// and is masked on its own.
-		w.Write([]byte("gh y"))
+		// "xy" completes the second value, which touches the first: one
+		// Marker for both.
+		w.Write([]byte("xy efghij"))
+		time.Sleep(2 * FlushDelay)
+		synctest.Wait()
+		if got := buf.String(); got != "x *** " {
+			t.Fatalf("got %q", got)
+		}
+		w.Write([]byte("kl y"))
 		w.Close()
-		if got := buf.String(); got != "x ***ef*** y" {
-			t.Fatalf("got %s", show([]byte(got), []byte("abcdefgh")))
+		if got := buf.String(); got != "x *** *** y" {
+			t.Fatalf("got %q", got)
 		}
 	})
 }

@@ -8,9 +8,16 @@ import (
 )
 
 // FlushDelay is how long a Writer keeps back the bytes that could begin a
-// secret when no more input arrives. After it they are written as they are,
-// so a prompt without a newline appears at once.
+// secret when no more input arrives, as long as they are at most MaxShown
+// bytes of it. After it they are written as they are, so a prompt that ends
+// in a few bytes that could start a value still appears.
 const FlushDelay = 10 * time.Millisecond
+
+// MaxShown is the most bytes of a value a Writer lets out before the value
+// is complete, however slowly it is written: a possible beginning of a
+// value longer than MaxShown bytes is held until a byte rules the value
+// out, or until Close.
+const MaxShown = 3
 
 // outChunk bounds the output a Writer gathers before passing it on, so a
 // single huge write does not double in memory.
@@ -22,8 +29,9 @@ var ErrClosed = errors.New("masking writer closed")
 // Writer masks one output stream. It passes bytes through as soon as no
 // pattern can cover them; it holds back only the longest tail of the input
 // that is the beginning of some pattern (never more than the longest
-// pattern minus one byte), and flushes that tail FlushDelay after the last
-// write. Where matches overlap or touch, their union is replaced by a single
+// pattern minus one byte). When that beginning is at most MaxShown bytes
+// long, it goes out FlushDelay after the last write; a longer one waits for
+// the byte that completes or rules out the value, or for Close. Where matches overlap or touch, their union is replaced by a single
 // Marker, so no fragment of a longer or overlapping value shows.
 //
 // Write and Close are safe for concurrent use; each stream (stdout,
@@ -148,7 +156,7 @@ func (w *Writer) finish(n int) (int, error) {
 }
 
 // onTimer flushes the held bytes once FlushDelay has passed since the last
-// write.
+// write, unless they may be the beginning of a value longer than MaxShown.
 func (w *Writer) onTimer() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -160,6 +168,9 @@ func (w *Writer) onTimer() {
 		w.armed = true
 		w.timer.Reset(w.delay - d)
 		return
+	}
+	if w.a.keep[w.state] > MaxShown {
+		return // the next Write or Close decides
 	}
 	w.flushHeld()
 	_ = w.flushOut() // the error is kept for the next Write
