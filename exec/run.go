@@ -172,6 +172,13 @@ func runPipes(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.S
 			errw = mw
 		}
 	}
+	var pipes []*outPipe
+	if masker != nil {
+		var err error
+		if out, errw, pipes, err = pipeOutputs(out, errw); err != nil {
+			return 1, fmt.Errorf("output pipe: %w", err)
+		}
+	}
 	cmd.Stdout, cmd.Stderr = out, errw
 
 	target := func() int { // the child, or its process group
@@ -182,7 +189,14 @@ func runPipes(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.S
 	}
 	cmd.Cancel = func() error { return syscall.Kill(target(), syscall.SIGTERM) }
 
-	if err := start(cmd); err != nil {
+	err := start(cmd)
+	for _, p := range pipes {
+		p.started()
+	}
+	if err != nil {
+		for _, p := range pipes {
+			p.wait(0)
+		}
 		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
 	files.closeFDs() // the child holds its own copies
@@ -206,6 +220,11 @@ func runPipes(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.S
 
 	werr := cmd.Wait()
 	var cerr error
+	for _, p := range pipes {
+		if err := p.wait(drainDelay); err != nil && cerr == nil {
+			cerr = err
+		}
+	}
 	for _, c := range closers {
 		if err := c.Close(); err != nil && cerr == nil {
 			cerr = err

@@ -3,6 +3,7 @@ package mask
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"net/url"
@@ -280,12 +281,12 @@ type automaton struct {
 	starts [1 << (startBits - 6)]uint64
 
 	// Block skipping (Wu–Manber): window is the length of the shortest
-	// pattern, capped; shift[h], for the hash h of a 3-byte block, is how
+	// pattern, capped; shift[h], for the hash h of a 4-byte block, is how
 	// far the start of a window ending in that block may move without
-	// passing the start of a match: window-3 minus the largest offset at
+	// passing the start of a match: window-4 minus the largest offset at
 	// which the block occurs in the first window bytes of a pattern, or
-	// window-2 when it occurs in none (hash collisions only make shifts
-	// smaller). 0 when window is under 5, where it would not pay.
+	// window-3 when it occurs in none (hash collisions only make shifts
+	// smaller). 0 when window is under 6, where it would not pay.
 	window int
 	shift  []uint8
 }
@@ -294,7 +295,7 @@ const (
 	startBits = 18
 	// shiftBits sizes the shift table (64 KiB); maxWindow bounds the
 	// blocks per pattern in it, and so its load.
-	shiftBits = 16
+	shiftBits = 18
 	maxWindow = 24
 )
 
@@ -307,8 +308,9 @@ func (a *automaton) mayStart(c0, c1, c2 byte) bool {
 	return a.starts[h>>6]&(1<<(h&63)) != 0
 }
 
-func shiftHash(c0, c1, c2 byte) uint32 {
-	return (uint32(c0)<<16 | uint32(c1)<<8 | uint32(c2)) * 0x9E3779B1 >> (32 - shiftBits)
+// shiftHash hashes the 4-byte block b[0:4].
+func shiftHash(b []byte) uint32 {
+	return binary.LittleEndian.Uint32(b) * 0x9E3779B1 >> (32 - shiftBits)
 }
 
 // skip returns the first position from i on where a match may start,
@@ -319,8 +321,7 @@ func (a *automaton) skip(p []byte, i int) int {
 	if m := a.window; m > 0 {
 		for i+m <= len(p) {
 			e := i + m
-			b := p[e-3 : e : e]
-			if sh := a.shift[shiftHash(b[0], b[1], b[2])]; sh != 0 {
+			if sh := a.shift[shiftHash(p[e-4:e])]; sh != 0 {
 				i += int(sh)
 				continue
 			}
@@ -342,18 +343,18 @@ func (a *automaton) buildShift(patterns [][]byte) {
 	for _, p := range patterns {
 		m = min(m, len(p))
 	}
-	if len(patterns) == 0 || m < 5 {
+	if len(patterns) == 0 || m < 6 {
 		return
 	}
 	a.window = m
 	a.shift = make([]uint8, 1<<shiftBits)
 	for i := range a.shift {
-		a.shift[i] = uint8(m - 2)
+		a.shift[i] = uint8(m - 3)
 	}
 	for _, p := range patterns {
-		for j := 0; j+3 <= m; j++ {
-			h := shiftHash(p[j], p[j+1], p[j+2])
-			a.shift[h] = min(a.shift[h], uint8(m-3-j))
+		for j := 0; j+4 <= m; j++ {
+			h := shiftHash(p[j : j+4])
+			a.shift[h] = min(a.shift[h], uint8(m-4-j))
 		}
 	}
 }

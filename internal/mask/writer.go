@@ -19,9 +19,11 @@ const FlushDelay = 10 * time.Millisecond
 // out, or until Close.
 const MaxShown = 3
 
-// outChunk bounds the output a Writer gathers before passing it on, so a
-// single huge write does not double in memory.
-const outChunk = 32 << 10
+// outChunk bounds the input a Writer reads before passing on what it
+// resolved, and the output it gathers in its own buffer, so a single huge
+// write does not double in memory. Output that is a run of the input
+// itself is passed on from the caller's buffer, without a copy.
+const outChunk = 256 << 10
 
 // ErrClosed is returned by Write on a closed Writer.
 var ErrClosed = errors.New("masking writer closed")
@@ -49,7 +51,12 @@ type Writer struct {
 	ivs     []interval // pending masked ranges from ivs[ivHead], sorted, disjoint, not touching
 	ivHead  int
 	inMask  bool   // the last resolved byte was masked
-	out     []byte // output not yet passed on
+	out     []byte // output not yet passed on, after cur[pendA:pendB]
+	// cur[pendA:pendB] is output not yet passed on: a run of the input of
+	// the Write in progress (cur), passed on without a copy. When it is
+	// not empty, out is.
+	cur          []byte
+	pendA, pendB int
 
 	delay  time.Duration // 0: held bytes wait for the next Write or Close
 	err    error
@@ -83,8 +90,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
+	w.cur = p
+	defer func() { w.cur = nil }()
 	if len(w.a.match) <= 1 { // no patterns: pass through
-		w.out = append(w.out, p...)
+		w.emitInput(0, len(p))
 		w.pos += int64(len(p))
 		w.emitted = w.pos
 		return w.finish(len(p))
@@ -112,10 +121,8 @@ func (w *Writer) Write(p []byte) (int, error) {
 			w.pos = start + int64(i) + 1
 			w.commit(w.pos-int64(a.keep[s]), holdBase, start, p)
 			lastCommit = i
-			if len(w.out) >= outChunk {
-				if err := w.flushOut(); err != nil {
-					return 0, err
-				}
+			if err := w.flushOut(); err != nil {
+				return 0, err
 			}
 		}
 	}
@@ -209,16 +216,41 @@ func (w *Writer) held() int {
 	return int(w.pos - w.emitted)
 }
 
+// flushOut passes on the output gathered so far.
 func (w *Writer) flushOut() error {
-	if len(w.out) == 0 {
-		return nil
+	w.flushPend()
+	if len(w.out) > 0 && w.err == nil {
+		_, w.err = w.w.Write(w.out)
 	}
-	_, err := w.w.Write(w.out)
 	w.out = w.out[:0]
-	if err != nil {
-		w.err = err
+	return w.err
+}
+
+// flushPend passes on cur[pendA:pendB].
+func (w *Writer) flushPend() {
+	if w.pendB > w.pendA && w.err == nil {
+		_, w.err = w.w.Write(w.cur[w.pendA:w.pendB])
 	}
-	return err
+	w.pendA, w.pendB = 0, 0
+}
+
+// emitInput outputs cur[a:b], without a copy where it can.
+func (w *Writer) emitInput(a, b int) {
+	switch {
+	case len(w.out) > 0:
+		w.out = append(w.out, w.cur[a:b]...)
+	case w.pendB > w.pendA && w.pendB == a:
+		w.pendB = b
+	default:
+		w.flushPend()
+		w.pendA, w.pendB = a, b
+	}
+}
+
+// emit outputs b, copied.
+func (w *Writer) emit(b []byte) {
+	w.flushPend()
+	w.out = append(w.out, b...)
 }
 
 // addInterval records that input [a, b) is masked. b is the current input
@@ -249,7 +281,7 @@ func (w *Writer) commit(safe, holdBase, start int64, p []byte) {
 		pending := w.ivHead < len(w.ivs)
 		if pending && w.ivs[w.ivHead].start <= w.emitted {
 			if !w.inMask {
-				w.out = append(w.out, Marker...)
+				w.emit([]byte(Marker))
 				w.inMask = true
 			}
 			iv := w.ivs[w.ivHead]
@@ -268,11 +300,11 @@ func (w *Writer) commit(safe, holdBase, start int64, p []byte) {
 		x := w.emitted
 		if x < start {
 			e := min(next, start)
-			w.out = append(w.out, w.hold[x-holdBase:e-holdBase]...)
+			w.emit(w.hold[x-holdBase : e-holdBase])
 			x = e
 		}
 		if x < next {
-			w.out = append(w.out, p[x-start:next-start]...)
+			w.emitInput(int(x-start), int(next-start))
 		}
 		w.inMask = false
 		w.emitted = next
