@@ -318,6 +318,7 @@ func TestScriptsViaAgent(t *testing.T) {
 		RequireUniqueNames:  true,
 		RequireExplicitExec: true,
 		Setup:               setup,
+		Condition:           condition,
 		Cmds:                cmds,
 	})
 }

@@ -104,6 +104,7 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		RequireExplicitExec: true,
 		Setup:               setup,
+		Condition:           condition,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"wsx":       cmdWSX,
 			"run":       cmdRun,
@@ -115,6 +116,22 @@ func TestScripts(t *testing.T) {
 			"waitfor":   cmdWaitFor,
 		},
 	})
+}
+
+// condition adds [tool:NAME]: NAME is on PATH. Under CI a missing tool is
+// an error rather than a skip: scripts/deps.sh installs them.
+func condition(cond string) (bool, error) {
+	tool, ok := strings.CutPrefix(cond, "tool:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if _, err := exec.LookPath(tool); err == nil {
+		return true, nil
+	}
+	if os.Getenv("CI") == "true" {
+		return false, fmt.Errorf("%s is missing; `make test` installs it (scripts/deps.sh)", tool)
+	}
+	return false, nil
 }
 
 func setup(env *testscript.Env) error {

@@ -5,10 +5,15 @@
 // to `ps`. Values go in the environment, built by BuildEnv with one entry
 // per name (the secret wins over any inherited entry) and EnvMarker so a
 // nested wsx can tell (Nested). File secrets (FileSecret) become a path in
-// the environment: /dev/fd/N of a sealed memfd passed as the child's file
-// descriptor N, so the bytes live in memory only and vanish with the child;
-// where memfd is unavailable, a 0600 file in a fresh 0700 directory on a RAM
-// filesystem, removed when the command ends, and never a disk path.
+// the environment that the child and every process it starts can open: a
+// 0400 file in a per-run 0700 directory on a RAM filesystem
+// ($XDG_RUNTIME_DIR when it is one, else /dev/shm), removed when the
+// command ends; a run killed before it could remove its directory has it
+// removed by the next run. The bytes are never on a disk path. (wsx itself
+// is non-dumpable, so /proc/<wsx>/fd/N would not open for its
+// descendants.) Where no RAM filesystem exists, a sealed memfd passed as
+// the child's /dev/fd/N, which only the direct child has. ExecInPlace
+// passes memfds named /proc/<command>/fd/N, open while the command lives.
 //
 // Whatever the child prints can be masked by internal/mask: one automaton
 // over every value and its encoded forms, a Writer per output stream.

@@ -1,17 +1,20 @@
 package exec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
 // FileSecret is a secret released to a child as a file: the variable Name
-// holds a path the child can open and read.
+// holds a path the child, and every process it starts, can open and read
+// while the command runs.
 type FileSecret struct {
 	Name    string
 	Content []byte
@@ -46,13 +49,21 @@ type fileSet struct {
 type fileMode int
 
 const (
-	filesForChild   fileMode = iota // memfd passed via ExtraFiles, else RAM dir
-	filesInPlace                    // memfd inherited across exec at its own number
-	filesRAMDirOnly                 // RAM dir only (tests of the fallback)
+	// filesForChild: 0400 files in a per-run 0700 directory on a RAM
+	// filesystem, removed when the command ends (and swept by the next
+	// run after a kill -9): every descendant can open the path. Where no
+	// RAM filesystem exists, a memfd passed as the child's fd 3, 4, ...
+	// (/dev/fd/N: the direct child only).
+	filesForChild fileMode = iota
+	// filesInPlace: a memfd inherited across the exec at its own number,
+	// named /proc/PID/fd/N of the command itself, so its descendants can
+	// open it while the command lives; the memory goes with the last fd.
+	filesInPlace
+	filesMemfdOnly // the memfd fallback of filesForChild (tests)
 )
 
 // openFiles materialises files. ramDirs are the candidate bases for the
-// fallback directory, tried in order.
+// directory, tried in order.
 func openFiles(files []FileSecret, mode fileMode, ramDirs []string) (*fileSet, error) {
 	fs := &fileSet{}
 	if len(files) == 0 {
@@ -64,20 +75,23 @@ func openFiles(files []FileSecret, mode fileMode, ramDirs []string) (*fileSet, e
 		}
 		fs.content = append(fs.content, f.Content)
 	}
-	if mode != filesRAMDirOnly {
-		err := fs.openMemfds(files, mode)
+	if mode == filesForChild {
+		err := fs.openRAMDir(files, ramDirs)
 		if err == nil {
 			return fs, nil
 		}
 		fs.close()
-		fs.extra, fs.env = nil, nil
+		fs.env = nil
+		if !errors.Is(err, ErrNoRAMFS) {
+			return nil, err
+		}
+	}
+	if err := fs.openMemfds(files, mode); err != nil {
+		fs.close()
 		if mode == filesInPlace {
 			return nil, fmt.Errorf("%w: %w", ErrNoMemfd, err)
 		}
-	}
-	if err := fs.openRAMDir(files, ramDirs); err != nil {
-		fs.close()
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrNoRAMFS, err)
 	}
 	return fs, nil
 }
@@ -86,7 +100,7 @@ func openFiles(files []FileSecret, mode fileMode, ramDirs []string) (*fileSet, e
 func (fs *fileSet) openMemfds(files []FileSecret, mode fileMode) error {
 	for i, f := range files {
 		flags := unix.MFD_ALLOW_SEALING
-		if mode == filesForChild {
+		if mode != filesInPlace {
 			// Our copy must not leak into other children; the child's
 			// copy (ExtraFiles, dup2) has close-on-exec cleared.
 			flags |= unix.MFD_CLOEXEC
@@ -111,17 +125,18 @@ func (fs *fileSet) openMemfds(files []FileSecret, mode fileMode) error {
 		if _, err := os.Stat("/dev/fd/" + strconv.Itoa(fd)); err != nil {
 			return fmt.Errorf("/dev/fd unusable: %w", err)
 		}
-		n := fd
-		if mode == filesForChild {
-			n = 3 + i
+		path := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(fd)
+		if mode != filesInPlace {
+			path = "/dev/fd/" + strconv.Itoa(3+i)
 		}
-		fs.env = append(fs.env, Injected{Name: f.Name, Value: []byte("/dev/fd/" + strconv.Itoa(n))})
+		fs.env = append(fs.env, Injected{Name: f.Name, Value: []byte(path)})
 	}
 	return nil
 }
 
-// openRAMDir writes each secret to a 0600 file in a fresh 0700 directory on
-// the first candidate that is a RAM filesystem.
+// openRAMDir writes each secret to a 0400 file in a fresh 0700 directory on
+// the first candidate that is a RAM filesystem, after removing the
+// directories of runs that are gone.
 func (fs *fileSet) openRAMDir(files []FileSecret, candidates []string) error {
 	base := ""
 	for _, c := range candidates {
@@ -133,7 +148,8 @@ func (fs *fileSet) openRAMDir(files []FileSecret, candidates []string) error {
 	if base == "" {
 		return ErrNoRAMFS
 	}
-	dir, err := os.MkdirTemp(base, "wsx-exec-")
+	sweepRunDirs(base)
+	dir, err := os.MkdirTemp(base, runDirPrefix(os.Getpid(), processStart(os.Getpid()))+"*")
 	if err != nil {
 		return fmt.Errorf("file secrets: %w", err)
 	}
@@ -143,7 +159,7 @@ func (fs *fileSet) openRAMDir(files []FileSecret, candidates []string) error {
 	}
 	for i, f := range files {
 		p := filepath.Join(dir, strconv.Itoa(i)+"-"+f.Name)
-		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o400)
 		if err != nil {
 			return fmt.Errorf("file secret %s: %w", f.Name, err)
 		}
@@ -200,4 +216,60 @@ func writeAll(fd int, b []byte) error {
 		b = b[n:]
 	}
 	return nil
+}
+
+// runDirPrefix names the file-secret directory of the run in process pid,
+// started at start (clock ticks after boot), so a later run can tell
+// whether its owner is gone even when the pid was reused.
+func runDirPrefix(pid int, start string) string {
+	return "wsx-exec-" + strconv.Itoa(pid) + "-" + start + "-"
+}
+
+// processStart returns field 22 of /proc/PID/stat, the process's start
+// time, or "" when pid does not exist.
+func processStart(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return ""
+	}
+	return f[19]
+}
+
+// sweepRunDirs removes, under base, the file-secret directories this user
+// owns whose run is gone (killed before it could remove them).
+func sweepRunDirs(base string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	uid := os.Getuid()
+	for _, e := range entries {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, "wsx-exec-")
+		if !ok || !e.IsDir() { // IsDir is false for a symlink
+			continue
+		}
+		f := strings.SplitN(rest, "-", 3)
+		if len(f) != 3 {
+			continue
+		}
+		pid, err := strconv.Atoi(f[0])
+		if err != nil || pid <= 0 || processStart(pid) == f[1] {
+			continue // still running
+		}
+		p := filepath.Join(base, name)
+		var st unix.Stat_t
+		if unix.Lstat(p, &st) != nil || int(st.Uid) != uid || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		os.RemoveAll(p)
+	}
 }

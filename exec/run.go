@@ -68,7 +68,7 @@ type Options struct {
 	// group overrides the detection of whether the child joins our
 	// process group: 0 detect, 1 join, -1 own group.
 	group int
-	// fileMode forces the RAM-directory fallback for file secrets.
+	// fileMode forces the memfd fallback for file secrets.
 	fileMode fileMode
 }
 
@@ -115,7 +115,7 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 	}
 
 	xdg, _ := lookupEnv(opts.Env, "XDG_RUNTIME_DIR")
-	files, err := openFiles(opts.Files, opts.fileMode, []string{"/dev/shm", xdg})
+	files, err := openFiles(opts.Files, opts.fileMode, []string{xdg, "/dev/shm"})
 	if err != nil {
 		return 1, err
 	}

@@ -271,7 +271,7 @@ func TestRunEnvAndCmdline(t *testing.T) {
 	}
 }
 
-// SECURITY 52: memfd file secret.
+// SECURITY 52: the memfd fallback, where no RAM filesystem exists.
 func TestRunFileSecretMemfd(t *testing.T) {
 	dir := t.TempDir()
 	copyFile, linkFile := filepath.Join(dir, "copy"), filepath.Join(dir, "link")
@@ -279,7 +279,7 @@ func TestRunFileSecretMemfd(t *testing.T) {
 	script := `echo "path=$CERT"; cat "$CERT" > "$1"; readlink /proc/$$/fd/3 > "$2"; cat "$CERT"; cat "$CERT" >/dev/null`
 	code, err := Supervise(context.Background(), Options{
 		Argv: sh(script, copyFile, linkFile), Env: baseEnv(), Stdout: &out, PTY: PTYNever, group: -1,
-		Mask: true, Files: []FileSecret{{Name: "CERT", Content: []byte(testPEM)}},
+		Mask: true, Files: []FileSecret{{Name: "CERT", Content: []byte(testPEM)}}, fileMode: filesMemfdOnly,
 	})
 	if code != 0 || err != nil {
 		t.Fatalf("code %d, err %v", code, err)
@@ -302,22 +302,24 @@ func TestRunFileSecretMemfd(t *testing.T) {
 	}
 }
 
-// SECURITY 52: the RAM-directory fallback is removed when the command ends.
-func TestRunFileSecretFallback(t *testing.T) {
+// SECURITY 52: the RAM directory is readable by a grandchild that closed
+// every inherited fd, and removed when the command ends.
+func TestRunFileSecretRAMDir(t *testing.T) {
 	if !isRAMFS("/dev/shm") {
 		t.Skip("/dev/shm is not a RAM filesystem here")
 	}
 	var out bytes.Buffer
+	env := append(baseEnv(), "XDG_RUNTIME_DIR=/nonexistent")
 	code, err := Supervise(context.Background(), Options{
-		Argv: sh(`echo "$CERT"; cmp "$CERT" - && echo same`), Env: baseEnv(), Stdout: &out, Stderr: &out, PTY: PTYNever, group: -1,
-		Stdin: strings.NewReader(testPEM), Files: []FileSecret{{Name: "CERT", Content: []byte(testPEM)}}, fileMode: filesRAMDirOnly,
+		Argv: sh(`echo "$CERT"; sh -c 'for fd in 3 4 5 6 7 8 9; do eval "exec $fd<&-"; done; cmp "$CERT" -' && echo same`), Env: env, Stdout: &out, Stderr: &out, PTY: PTYNever, group: -1,
+		Stdin: strings.NewReader(testPEM), Files: []FileSecret{{Name: "CERT", Content: []byte(testPEM)}},
 	})
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if code != 0 || err != nil || len(lines) != 2 || lines[1] != "same" {
 		t.Fatalf("code %d, err %v, output %q", code, err, out.String())
 	}
 	if !strings.HasPrefix(lines[0], "/dev/shm/wsx-exec-") {
-		t.Fatalf("fallback path %s", lines[0])
+		t.Fatalf("path %s", lines[0])
 	}
 	if _, err := os.Stat(filepath.Dir(lines[0])); !os.IsNotExist(err) {
 		t.Fatalf("fallback directory left behind")
@@ -504,9 +506,11 @@ while :; do sleep 0.05; done`
 }
 
 // ExecInPlace: the program replaces us; file secrets survive the exec as
-// memfds; the exit status is the program's own.
+// memfds named under the program's own /proc entry, so a grandchild that
+// closed every inherited fd still reads them; the exit status is the
+// program's own.
 func TestExecInPlace(t *testing.T) {
-	script := `echo "token=$TOKEN"; case "$CERT" in /dev/fd/*) echo fdpath;; esac; cmp -s "$CERT" - && echo same; exit 5`
+	script := `echo "token=$TOKEN"; case "$CERT" in /proc/$$/fd/*) echo fdpath;; esac; sh -c 'for fd in 3 4 5 6 7 8 9; do eval "exec $fd<&-"; done; cmp -s "$CERT" -' && echo same; exit 5`
 	cmd := osexec.Command(os.Args[0], append([]string{"-test.run=^$", "--"}, sh(script)...)...)
 	cmd.Env = append(os.Environ(), helperEnv+"=inplace")
 	cmd.Stdin = strings.NewReader(testPEM)
@@ -516,7 +520,7 @@ func TestExecInPlace(t *testing.T) {
 		t.Fatalf("exit: %v", err)
 	}
 	if string(out) != "token="+runToken+"\nfdpath\nsame\n" {
-		t.Fatalf("output differs (%d bytes)", len(out))
+		t.Fatalf("output differs: %q", strings.ReplaceAll(string(out), runToken, "<token>"))
 	}
 }
 

@@ -1,28 +1,34 @@
 #!/bin/sh
 # Installs what the end-to-end tests drive: git, the OpenSSH client tools
-# and sshd. As root it installs missing ones with apt-get; otherwise it
-# lists them. With CI=true a tool still missing is an error.
+# and sshd, and node, npm and python3 (file secrets read by subprocesses).
+# As root it installs missing ones with apt-get (nothing when all are
+# there); otherwise it lists them. With CI=true a tool still missing is an
+# error.
 set -eu
 
-missing=""
-for tool in git ssh ssh-add ssh-agent ssh-keygen /usr/sbin/sshd; do
+missing="" packages=""
+for entry in git:git ssh:openssh-client ssh-add:openssh-client ssh-agent:openssh-client \
+	ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server node:nodejs npm:npm python3:python3; do
+	tool=${entry%%:*} pkg=${entry#*:}
 	if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "$tool" ]; then
 		missing="$missing $tool"
+		case " $packages " in *" $pkg "*) ;; *) packages="$packages $pkg" ;; esac
 	fi
 done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	echo "deps: installing git, openssh-client, openssh-server (missing:$missing)" >&2
+	echo "deps: installing$packages (missing:$missing)" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >/dev/null
-	apt-get install -y -qq git openssh-client openssh-server >/dev/null
+	# shellcheck disable=SC2086 # one word per package
+	apt-get install -y -qq $packages >/dev/null
 	exit 0
 fi
 
 if [ "${CI:-}" = true ]; then
-	echo "deps: missing:$missing (install git openssh-client openssh-server)" >&2
+	echo "deps: missing:$missing (install$packages)" >&2
 	exit 1
 fi
 echo "deps: missing:$missing; the end-to-end tests that need them will be skipped" >&2
-echo "deps: install them with: sudo apt-get install git openssh-client openssh-server" >&2
+echo "deps: install them with: sudo apt-get install$packages" >&2
