@@ -124,28 +124,20 @@ func (m *Masker) Mask(b []byte) []byte {
 // occurrences that overlap without one containing the other are both
 // reported.
 func (m *Masker) Find(b []byte) []Match {
-	a := m.ac
-	if len(a.match) <= 1 {
+	if len(m.ac.match) <= 1 {
 		return nil
 	}
 	var out []Match
-	s := int32(0)
-	for i := 0; i < len(b); i++ {
-		if s == 0 {
-			i = a.skip(b, i)
-		}
-		s = a.step(s, b[i])
-		l := a.match[s]
-		if l == 0 {
-			continue
-		}
-		start := i + 1 - int(l)
-		for len(out) > 0 && out[len(out)-1].Off >= start {
+	match := func(start, end int64, pat int32) {
+		for len(out) > 0 && int64(out[len(out)-1].Off) >= start {
 			out = out[:len(out)-1]
 		}
-		o := m.origin[a.pat[s]]
-		out = append(out, Match{Off: start, Len: int(l), Value: o.value, Form: o.form})
+		o := m.origin[pat]
+		out = append(out, Match{Off: int(start), Len: int(end - start), Value: o.value, Form: o.form})
 	}
+	mt := newMatcher(m.ac)
+	mt.feed(b, match)
+	mt.end(match)
 	return out
 }
 

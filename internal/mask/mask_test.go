@@ -16,17 +16,52 @@ import (
 	"time"
 )
 
+// naiveView is the reference for the view the automaton reads: in without
+// its SGR sequences and without the line breaks that end a line of 60, 64
+// or 76 base64 or hex characters. at[k] is the offset in in of view byte k.
+func naiveView(in []byte) (view []byte, at []int) {
+	lineStart := 0
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if c == 0x1b && i+1 < len(in) && in[i+1] == '[' {
+			j := i + 2
+			for j < len(in) && j-i-2 < maxSGRParams && (in[j] >= '0' && in[j] <= '9' || in[j] == ';' || in[j] == ':') {
+				j++
+			}
+			if j < len(in) && in[j] == 'm' {
+				i = j
+				continue
+			}
+		}
+		if c == '\n' {
+			line := in[lineStart:i]
+			lineStart = i + 1
+			if wrapWidth(len(line)) && allWrapAlpha(line) {
+				continue
+			}
+			if n := len(line); n > 0 && line[n-1] == '\r' && wrapWidth(n-1) && allWrapAlpha(line[:n-1]) {
+				view, at = view[:len(view)-1], at[:len(at)-1] // and its CR
+				continue
+			}
+		}
+		view, at = append(view, c), append(at, i)
+	}
+	return view, at
+}
+
 // naiveMask is the reference: mark every byte covered by an occurrence of
-// any pattern, then print each maximal run of marked bytes as one Marker.
+// any pattern in the view (and what lies between its first and last byte),
+// then print each maximal run of marked bytes as one Marker.
 func naiveMask(patterns [][]byte, in []byte) []byte {
 	marked := make([]bool, len(in))
+	view, at := naiveView(in)
 	for _, p := range patterns {
 		for off := 0; ; {
-			i := bytes.Index(in[off:], p)
+			i := bytes.Index(view[off:], p)
 			if i < 0 {
 				break
 			}
-			for j := off + i; j < off+i+len(p); j++ {
+			for j := at[off+i]; j <= at[off+i+len(p)-1]; j++ {
 				marked[j] = true
 			}
 			off += i + 1
@@ -60,8 +95,9 @@ func maskSplit(t testing.TB, m *Masker, in []byte, cuts []int) []byte {
 		if _, err := w.Write(in[prev:c]); err != nil {
 			t.Fatalf("write: %v", err)
 		}
-		if h := w.held(); h > max(m.ac.maxLen-1, 0) {
-			t.Fatalf("holding %d bytes, longest pattern is %d", h, m.ac.maxLen)
+		// Decorations (SGR, wrapping line breaks) may be held on top.
+		if h, _ := naiveView(w.hold[:w.held()]); len(h) > max(m.ac.maxLen-1, 0)+2+maxSGRParams {
+			t.Fatalf("holding %d bytes, longest pattern is %d", len(h), m.ac.maxLen)
 		}
 		prev = c
 	}
@@ -812,5 +848,86 @@ func TestFind(t *testing.T) {
 	}
 	if m.Find([]byte("nothing here, ab")) != nil {
 		t.Fatal("found something in text without values")
+	}
+}
+
+// wrap breaks s into lines of width bytes, ending each with eol.
+func wrap(s string, width int, eol string) string {
+	var b strings.Builder
+	for len(s) > width {
+		b.WriteString(s[:width] + eol)
+		s = s[width:]
+	}
+	return b.String() + s + eol
+}
+
+// SECURITY 70: a value with SGR colour codes between its characters, its
+// base64 wrapped at 64 and 76 columns (LF and CRLF) and its hex wrapped at
+// 60 (`xxd -p`) are masked, written whole or in pieces; Find reports them.
+func TestMaskDecorated(t *testing.T) {
+	v := []byte("ghp_16C7e42F292c6912E7710c838347Ae178B4a")
+	m := New([][]byte{v})
+	var sgr strings.Builder
+	for i, c := range string(v) {
+		fmt.Fprintf(&sgr, "\x1b[%dm%c\x1b[0m", 31+i%7, c)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	blob := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		return b
+	}
+	cases := map[string]struct {
+		in   string
+		form Form
+	}{
+		"sgr": {"token: " + sgr.String() + "\n", Raw},
+	}
+	for _, width := range []int{64, 76} {
+		for _, eol := range []string{"\n", "\r\n"} {
+			for _, lead := range []int{0, 1, 2, 40, 47} {
+				data := append(append(blob(lead), v...), blob(30)...)
+				cases[fmt.Sprintf("base64-%d-%q-%d", width, eol, lead)] = struct {
+					in   string
+					form Form
+				}{wrap(base64.StdEncoding.EncodeToString(data), width, eol), Base64}
+			}
+		}
+	}
+	for _, lead := range []int{0, 5, 29} {
+		data := append(append(blob(lead), v...), blob(30)...)
+		cases[fmt.Sprintf("xxd-%d", lead)] = struct {
+			in   string
+			form Form
+		}{wrap(hex.EncodeToString(data), 60, "\n"), Hex}
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			in := []byte(c.in)
+			out := m.Mask(in)
+			plain, _ := naiveView(out)
+			plain = bytes.ReplaceAll(bytes.ReplaceAll(plain, []byte("\r"), nil), []byte("\n"), nil)
+			for _, f := range patternsFor(v) {
+				if len(f.b) >= 8 && bytes.Contains(plain, f.b) {
+					t.Fatalf("the value's %v form shows: %q", f.form, out)
+				}
+			}
+			found := m.Find(in)
+			if len(found) == 0 || found[0].Form != c.form || found[0].Value != 0 {
+				t.Fatalf("Find = %v, want a %v match", found, c.form)
+			}
+			for _, cut := range []int{1, 7, len(in) / 2, len(in) - 3} {
+				if got := maskSplit(t, m, in, []int{cut, cut + 2}); !bytes.Equal(got, out) {
+					t.Fatalf("split at %d: %q, whole: %q", cut, got, out)
+				}
+			}
+		})
+	}
+	// Ordinary lines of other lengths keep their line breaks out of any
+	// match.
+	if got := m.Mask([]byte("ghp_16C7e42F\n292c6912E7710c838347Ae178B4a\n")); bytes.Contains(got, []byte(Marker)) {
+		t.Fatalf("a value broken over ordinary lines was masked: %q", got)
 	}
 }

@@ -40,11 +40,12 @@ var ErrClosed = errors.New("masking writer closed")
 // stderr) should still have its own Writer so their bytes do not mingle
 // inside a pattern.
 type Writer struct {
-	mu sync.Mutex
-	a  *automaton
-	w  io.Writer
+	mu    sync.Mutex
+	a     *automaton
+	m     *matcher
+	match func(start, end int64, pat int32)
+	w     io.Writer
 
-	state   int32
 	pos     int64      // input bytes consumed
 	emitted int64      // input bytes resolved (passed on or masked)
 	hold    []byte     // input [emitted, pos)
@@ -75,7 +76,9 @@ func (m *Masker) Writer(w io.Writer) *Writer {
 }
 
 func (m *Masker) writer(w io.Writer, delay time.Duration) *Writer {
-	return &Writer{a: m.ac, w: w, delay: delay}
+	mw := &Writer{a: m.ac, m: newMatcher(m.ac), w: w, delay: delay}
+	mw.match = func(start, end int64, _ int32) { mw.addInterval(start, end) }
+	return mw
 }
 
 // Write masks p and passes on everything that can no longer be part of a
@@ -101,34 +104,15 @@ func (w *Writer) Write(p []byte) (int, error) {
 
 	holdBase := w.emitted // stream offset of hold[0]
 	start := w.pos        // stream offset of p[0]
-	a := w.a
-	s := w.state
-	lastCommit := 0
-	for i := 0; i < len(p); i++ {
-		if s == 0 {
-			// Skip bytes that cannot start a match. The state after a
-			// skipped byte may differ from the automaton's, but only in
-			// suffixes the following bytes rule out; with two bytes
-			// still to read the states agree again before the end of p.
-			i = a.skip(p, i)
-		}
-		s = a.step(s, p[i])
-		if l := a.match[s]; l != 0 {
-			end := start + int64(i) + 1
-			w.addInterval(end-int64(l), end)
-		}
-		if len(w.ivs)-w.ivHead > 16 || i-lastCommit >= outChunk {
-			w.pos = start + int64(i) + 1
-			w.commit(w.pos-int64(a.keep[s]), holdBase, start, p)
-			lastCommit = i
-			if err := w.flushOut(); err != nil {
-				return 0, err
-			}
+	for off := 0; off < len(p); off += outChunk {
+		end := min(off+outChunk, len(p))
+		w.m.feed(p[off:end], w.match)
+		w.pos = start + int64(end)
+		w.commit(w.m.safe(), holdBase, start, p)
+		if err := w.flushOut(); err != nil {
+			return 0, err
 		}
 	}
-	w.state = s
-	w.pos = start + int64(len(p))
-	w.commit(w.pos-int64(a.keep[s]), holdBase, start, p)
 
 	// The new hold is stream [emitted, pos): a tail of the old hold and/or
 	// of p. Shift the old part to the front, then append from p.
@@ -176,7 +160,7 @@ func (w *Writer) onTimer() {
 		w.timer.Reset(w.delay - d)
 		return
 	}
-	if w.a.keep[w.state] > MaxShown {
+	if w.m.possible() > MaxShown {
 		return // the next Write or Close decides
 	}
 	w.flushHeld()
@@ -198,6 +182,7 @@ func (w *Writer) Close() error {
 	if w.err != nil {
 		return w.err
 	}
+	w.m.end(w.match)
 	w.flushHeld()
 	return w.flushOut()
 }

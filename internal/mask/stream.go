@@ -1,0 +1,304 @@
+package mask
+
+import "bytes"
+
+// The automaton reads a view of the stream with decorations taken out, so
+// a value still matches when a terminal colour code sits between two of
+// its characters or its encoding is wrapped over lines:
+//   - SGR sequences, ESC '[' then at most maxSGRParams of 0-9 ; : then 'm';
+//   - a line break (LF or CRLF) that ends a line of exactly 60, 64 or 76
+//     bytes of the base64 and hex alphabets (GNU base64 wraps at 76, PEM
+//     and many tools at 64, `xxd -p` at 60).
+//
+// Everything else, other line breaks included, is read as it is. Matches
+// are reported in stream offsets: a match spans the decorations inside it.
+const maxSGRParams = 16
+
+// wrapWidth reports whether a line of n bytes may be a wrapped encoding.
+func wrapWidth(n int) bool { return n == 60 || n == 64 || n == 76 }
+
+// wrapAlpha marks the bytes of the base64 (standard and URL) and hex
+// alphabets.
+var wrapAlpha = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_") {
+		t[c] = true
+	}
+	return t
+}()
+
+func allWrapAlpha(b []byte) bool {
+	for _, c := range b {
+		if !wrapAlpha[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkpoint says that view offsets from f on sit delta bytes further in
+// the stream.
+type checkpoint struct{ f, delta int64 }
+
+// matcher runs the automaton over a stream, across calls to feed.
+type matcher struct {
+	a   *automaton
+	s   int32 // automaton state
+	raw int64 // stream bytes fed
+	// fed is the number of view bytes read. The view offset of a stream
+	// byte is its stream offset minus the delta of the last checkpoint at
+	// or before it.
+	fed       int64
+	cps       []checkpoint // recent checkpoints, oldest first
+	baseDelta int64        // the delta before cps[0]
+
+	// esc holds an SGR sequence not yet complete when its input ended;
+	// cr is set when the input ended in the CR of what may be a wrapping
+	// CRLF.
+	esc []byte
+	cr  bool
+
+	// The line being read: its length so far, and whether it is all of
+	// the wrap alphabet (tracked while it is short enough to matter).
+	lineLen   int
+	lineAlpha bool
+}
+
+func newMatcher(a *automaton) *matcher {
+	return &matcher{a: a, lineAlpha: true}
+}
+
+// delta returns the distance between view offset f and its stream offset.
+func (m *matcher) delta(f int64) int64 {
+	for i := len(m.cps) - 1; i >= 0; i-- {
+		if m.cps[i].f <= f {
+			return m.cps[i].delta
+		}
+	}
+	return m.baseDelta
+}
+
+// rawOf returns the stream offset of view offset f.
+func (m *matcher) rawOf(f int64) int64 { return f + m.delta(f) }
+
+// gap records that n stream bytes ending at stream offset end are not in
+// the view.
+func (m *matcher) gap(end int64) {
+	d := end - m.fed
+	if k := len(m.cps); k > 0 && m.cps[k-1].f == m.fed {
+		m.cps[k-1].delta = d
+	} else {
+		m.cps = append(m.cps, checkpoint{m.fed, d})
+	}
+	// Matches and held tails reach back at most maxLen view bytes.
+	drop := 0
+	for drop+1 < len(m.cps) && m.cps[drop+1].f <= m.fed-int64(m.a.maxLen)-1 {
+		drop++
+	}
+	if drop > 0 {
+		m.baseDelta = m.cps[drop-1].delta
+		m.cps = append(m.cps[:0], m.cps[drop:]...)
+	}
+}
+
+// safe returns the stream offset before which no byte can belong to a
+// match not yet reported: the start of the longest possible beginning of a
+// value, or of an SGR sequence not yet complete.
+func (m *matcher) safe() int64 {
+	s := m.rawOf(m.fed - int64(m.a.keep[m.s]))
+	if len(m.esc) > 0 {
+		s = min(s, m.raw-int64(len(m.esc)))
+	}
+	if m.cr {
+		s = min(s, m.raw-1)
+	}
+	return s
+}
+
+// possible is the length in view bytes of the longest possible beginning
+// of a value at the end of what was fed.
+func (m *matcher) possible() int { return int(m.a.keep[m.s]) }
+
+// feed reads p, calling match for each pattern that ends in it with the
+// stream offsets it spans and the pattern's index.
+func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
+	i := 0
+	if m.cr && len(p) > 0 {
+		m.cr = false
+		if p[0] == '\n' {
+			m.raw++
+			m.gap(m.raw)
+			m.lineLen, m.lineAlpha = 0, true
+			i = 1
+		} else {
+			m.raw--
+			m.stepBytes([]byte{'\r'}, match)
+		}
+	}
+	if len(m.esc) > 0 {
+		i += m.continueSGR(p[i:], match)
+	}
+	nextESC := -1 // not searched yet
+	for i < len(p) {
+		// The next cut: an ESC, or a line break that wraps an encoding.
+		if nextESC < i {
+			if k := bytes.IndexByte(p[i:], 0x1b); k >= 0 {
+				nextESC = i + k
+			} else {
+				nextESC = len(p)
+			}
+		}
+		cut, cutLen := nextESC, 0
+		for j := i; j < cut; {
+			k := bytes.IndexByte(p[j:cut], '\n')
+			if k < 0 {
+				// A CR that ends the input after a wrapped line waits
+				// for the next byte.
+				if cut == len(p) && p[cut-1] == '\r' && wrapWidth(m.lineLen+cut-1-j) &&
+					m.lineAlpha && allWrapAlpha(p[j:cut-1]) {
+					cut, cutLen = cut-1, -1
+					m.lineLen += cut - j
+					break
+				}
+				m.lineTail(p[j:cut])
+				break
+			}
+			nl := j + k
+			body := p[j:nl]
+			if k > 0 && p[nl-1] == '\r' {
+				body = body[:k-1]
+			}
+			if wrapWidth(m.lineLen+len(body)) && m.lineAlpha && allWrapAlpha(body) {
+				cut, cutLen = j+len(body), nl+1-(j+len(body))
+				m.lineLen, m.lineAlpha = 0, true
+				break
+			}
+			m.lineLen, m.lineAlpha = 0, true
+			j = nl + 1
+		}
+		m.run(p, i, cut, match)
+		i = cut
+		if i >= len(p) {
+			break
+		}
+		if cutLen > 0 { // a wrapping line break
+			i += cutLen
+			m.raw += int64(cutLen)
+			m.gap(m.raw)
+			continue
+		}
+		if cutLen < 0 { // the CR of a possible wrapping CRLF, last byte of p
+			m.cr = true
+			m.raw++
+			break
+		}
+		// An ESC: an SGR sequence to leave out, or an ordinary byte.
+		m.esc = append(m.esc[:0], 0x1b)
+		m.raw++
+		i++
+		i += m.continueSGR(p[i:], match)
+	}
+}
+
+// end reads what feed held at the end of the input (an unfinished SGR
+// sequence, a CR) as ordinary bytes.
+func (m *matcher) end(match func(start, end int64, pat int32)) {
+	if m.cr {
+		m.cr = false
+		m.raw--
+		m.stepBytes([]byte{'\r'}, match)
+	}
+	if len(m.esc) > 0 {
+		held := m.esc
+		m.esc = nil
+		m.raw -= int64(len(held))
+		m.stepBytes(held, match)
+		m.esc = held[:0]
+	}
+}
+
+// lineTail notes b, the bytes of a line that continues past them.
+func (m *matcher) lineTail(b []byte) {
+	if m.lineLen <= 76 {
+		m.lineAlpha = m.lineAlpha && allWrapAlpha(b[:min(len(b), 77)])
+	}
+	m.lineLen = min(m.lineLen+len(b), 1<<20)
+}
+
+// continueSGR reads p as the continuation of the sequence in m.esc and
+// returns how many bytes it consumed: the sequence is left out when it
+// completes, read as ordinary bytes when it turns out not to be SGR.
+func (m *matcher) continueSGR(p []byte, match func(start, end int64, pat int32)) int {
+	for i, c := range p {
+		ok := false
+		switch {
+		case len(m.esc) == 1:
+			ok = c == '['
+		case c == 'm':
+			m.raw++
+			m.lineTail(m.esc) // ESC: a decorated line is no wrapped encoding
+			m.lineTail([]byte{c})
+			m.esc = m.esc[:0]
+			m.gap(m.raw)
+			return i + 1
+		case c >= '0' && c <= '9' || c == ';' || c == ':':
+			ok = len(m.esc) < 2+maxSGRParams
+		}
+		if !ok {
+			// Not SGR: its bytes are read as they are, from the ESC on;
+			// c is read by the caller.
+			held := m.esc
+			m.esc = nil
+			m.raw -= int64(len(held))
+			m.stepBytes(held, match)
+			m.esc = held[:0]
+			return i
+		}
+		m.esc = append(m.esc, c)
+		m.raw++
+	}
+	return len(p)
+}
+
+// stepBytes reads b as ordinary bytes, one at a time (no skipping).
+func (m *matcher) stepBytes(b []byte, match func(start, end int64, pat int32)) {
+	a, s := m.a, m.s
+	for _, c := range b {
+		s = a.step(s, c)
+		m.raw++
+		m.fed++
+		if l := a.match[s]; l != 0 {
+			match(m.rawOf(m.fed-int64(l)), m.raw, a.pat[s])
+		}
+		if c == '\n' {
+			m.lineLen, m.lineAlpha = 0, true
+		} else {
+			m.lineTail([]byte{c})
+		}
+	}
+	m.s = s
+}
+
+// run reads p[i:j], which holds no cut, skipping where no match can start.
+func (m *matcher) run(p []byte, i, j int, match func(start, end int64, pat int32)) {
+	a, s := m.a, m.s
+	seg := p[:j]
+	rawBase := m.raw - int64(i) // stream offset of p[0]
+	viewBase := m.fed - int64(i)
+	for k := i; k < j; k++ {
+		if s == 0 {
+			// Skip bytes that cannot start a match. The state after a
+			// skipped byte may differ from the automaton's, but only in
+			// suffixes the following bytes rule out; with two bytes
+			// still to read the states agree again before the end of seg.
+			k = a.skip(seg, k)
+		}
+		s = a.step(s, seg[k])
+		if l := a.match[s]; l != 0 {
+			end := int64(k) + 1
+			match(m.rawOf(viewBase+end-int64(l)), rawBase+end, a.pat[s])
+		}
+	}
+	m.s = s
+	m.raw += int64(j - i)
+	m.fed += int64(j - i)
+}
