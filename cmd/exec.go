@@ -61,12 +61,18 @@ func execCommand(env *Env) *cli.Command {
 		Usage:     "run a command with secrets in its environment, masked in its output",
 		ArgsUsage: "-- COMMAND [ARGS...]",
 		Description: "Runs COMMAND with every token and password secret as an environment variable\n" +
-			"NAME=value, and every file secret as a variable holding a path to its content in\n" +
-			"memory (/dev/fd/N). SSH keys (served by `wsx agent`) go in only when named, with\n" +
-			"--only or in wsx.toml. Values, and their base64, hex, URL and JSON forms, are replaced\n" +
-			"by *** in what the command prints, on stdout, stderr and its terminal. Values shorter\n" +
-			"than 4 bytes are not masked (a warning says so). Each secret's use is recorded in the\n" +
-			"audit log, with the script it runs and the line that names it, before it starts.\n\n" +
+			"NAME=value, and every file secret as a variable holding the path of a 0400 file in\n" +
+			"memory (a private directory on tmpfs, removed when COMMAND ends) that every process\n" +
+			"it starts can read. SSH keys (served by `wsx agent`) go in only when named, with\n" +
+			"--only or in wsx.toml. Values, and their base64 (also wrapped at 64 or 76 columns),\n" +
+			"hex (also `xxd -p`), URL and JSON forms, with or without colour codes between\n" +
+			"characters, are replaced by *** in what the command prints on stdout and stderr, and\n" +
+			"on the pseudo-terminal it gets; at most the first 3 characters of a value printed\n" +
+			"slowly show. Not masked: a value split between stdout and stderr, UTF-16, reversed,\n" +
+			"or written to wsx's own terminal (/dev/tty) when the output is a pipe (a note says\n" +
+			"so; --pty always masks it). Values shorter than 4 bytes are not masked (a warning\n" +
+			"says so). Each secret's use is recorded in the audit log, with the script it runs and\n" +
+			"the line that names it, before it starts.\n\n" +
 			"With --pty auto the command gets a pseudo-terminal when wsx's stdout is a terminal.\n" +
 			"With --no-mask (and --pty other than always) wsx replaces itself by the command.\n" +
 			"INT, TERM, HUP, QUIT and WINCH reach the command; if wsx dies, it gets a hangup.\n\n" +

@@ -68,6 +68,9 @@ type Options struct {
 	// group overrides the detection of whether the child joins our
 	// process group: 0 detect, 1 join, -1 own group.
 	group int
+	// ctty overrides the detection of our controlling terminal: 0 detect,
+	// 1 there is one, -1 there is none.
+	ctty int
 	// fileMode forces the memfd fallback for file secrets.
 	fileMode fileMode
 }
@@ -98,7 +101,9 @@ type Options struct {
 //     signals are forwarded to it.
 //
 // With Mask, Stdout and Stderr each go through their own masking Writer
-// (one, if they are the same writer).
+// (one, if they are the same writer). Under pipes, what the child writes
+// to our controlling terminal (/dev/tty) is not masked: Supervise then
+// prints TTYNote on Stderr.
 func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 	if len(opts.Argv) == 0 {
 		return 1, ErrNoCommand
@@ -145,6 +150,9 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 
 	if usePTY {
 		return runPTY(cmd, opts, masker, sigc, files)
+	}
+	if masker != nil && opts.Stderr != nil && (opts.ctty > 0 || opts.ctty == 0 && hasTerminal()) {
+		fmt.Fprintln(opts.Stderr, TTYNote)
 	}
 	return runPipes(cmd, opts, masker, sigc, files)
 }
@@ -535,6 +543,21 @@ func fileFD(f *os.File) (int, bool) {
 		return 0, false
 	}
 	return fd, true
+}
+
+// TTYNote is what Supervise prints on Stderr when it masks through pipes while
+// this process has a controlling terminal: the child can open that
+// terminal (/dev/tty) and write to it past the masking.
+const TTYNote = "wsx: note: output is masked, but what the command writes to the terminal itself (/dev/tty) is not; --pty always masks that too"
+
+// hasTerminal reports whether this process has a controlling terminal.
+func hasTerminal() bool {
+	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
 }
 
 // foregroundOfTerminal reports whether this process has a controlling

@@ -547,3 +547,26 @@ func TestExecInPlaceFileLimit(t *testing.T) {
 		t.Fatalf("program's open-files limit = %s, want 256", got)
 	}
 }
+
+// SECURITY 69: masking through pipes while wsx has a controlling terminal
+// says that /dev/tty is not masked; without one, or under a pty, nothing
+// is said.
+func TestRunTTYNote(t *testing.T) {
+	for _, c := range []struct {
+		ctty int
+		pty  string
+		want bool
+	}{{1, PTYNever, true}, {-1, PTYNever, false}, {1, PTYAlways, false}} {
+		var out, errb bytes.Buffer
+		code, err := Supervise(context.Background(), Options{
+			Argv: sh(`echo ok`), Env: baseEnv(), Stdout: &out, Stderr: &errb, PTY: c.pty, group: -1, ctty: c.ctty,
+			Mask: true, Values: [][]byte{[]byte(runToken)},
+		})
+		if code != 0 || err != nil {
+			t.Fatalf("code %d, err %v", code, err)
+		}
+		if got := strings.Contains(errb.String(), TTYNote); got != c.want {
+			t.Errorf("ctty %d, pty %s: note %v, want %v (%q)", c.ctty, c.pty, got, c.want, errb.String())
+		}
+	}
+}
