@@ -285,7 +285,7 @@ type automaton struct {
 
 const (
 	startBits = 18
-	// shiftBits sizes the shift table (64 KiB); maxWindow bounds the
+	// shiftBits sizes the shift table (256 KiB); maxWindow bounds the
 	// blocks per pattern in it, and so its load.
 	shiftBits = 18
 	maxWindow = 24
