@@ -103,3 +103,20 @@ func pipeOutputs(out, errw io.Writer) (io.Writer, io.Writer, []*outPipe, error) 
 	}
 	return out, errw, pipes, nil
 }
+
+// growPipe asks for a pipeSize buffer on w when it is a pipe: fewer,
+// larger writes where our output goes.
+func growPipe(w io.Writer) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return
+	}
+	fd, ok := fileFD(f)
+	if !ok {
+		return
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
+		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, pipeSize)
+	}
+}

@@ -182,6 +182,7 @@ func runPipes(cmd *osexec.Cmd, opts Options, masker *mask.Masker, sigc chan os.S
 	}
 	var pipes []*outPipe
 	if masker != nil {
+		growPipe(opts.Stdout)
 		var err error
 		if out, errw, pipes, err = pipeOutputs(out, errw); err != nil {
 			return 1, fmt.Errorf("output pipe: %w", err)
