@@ -24,6 +24,7 @@ var verbs = map[Event]string{
 	EventDenied:   "Secret denied",
 	EventLocked:   "Store locked",
 	EventUnlocked: "Store unlocked",
+	EventLeaked:   "Secret leaked",
 }
 
 // String returns the record's human line, in the location of r.Time

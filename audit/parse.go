@@ -122,7 +122,7 @@ func knownEvent(e Event) bool {
 	case EventPassphrase:
 		return true
 	case EventCreated, EventUpdated, EventRotated, EventDeleted, EventUsed,
-		EventAccessed, EventDenied, EventLocked, EventUnlocked:
+		EventAccessed, EventDenied, EventLocked, EventUnlocked, EventLeaked:
 		return true
 	}
 	return false

@@ -16,6 +16,7 @@ const (
 	EventDenied   Event = "denied"
 	EventLocked   Event = "locked"
 	EventUnlocked Event = "unlocked"
+	EventLeaked   Event = "leaked" // a stored value found by wsx scan where it does not belong
 )
 
 // Via names the part of wsx that handled the event.

@@ -126,6 +126,7 @@ func (d *Daemon) apiServer() *http.Server {
 	route("POST /v1/credential/{op}", PermUse, true, d.handleCredential)
 	route("POST /v1/audit", PermUse, true, d.handleAudit)
 	route("GET /v1/audit/verify", PermList, true, d.handleVerify)
+	route("POST /v1/scan", PermUse, true, d.handleScan)
 
 	srv := &http.Server{
 		Handler:           mux,

@@ -100,11 +100,11 @@ type (
 		URI string `json:"uri"`
 	}
 	sarifRegion struct {
-		StartLine   int            `json:"startLine"`
-		StartColumn int            `json:"startColumn"`
-		EndLine     int            `json:"endLine"`
-		EndColumn   int            `json:"endColumn"`
-		Snippet     *sarifMessage  `json:"snippet,omitempty"`
+		StartLine   int           `json:"startLine"`
+		StartColumn int           `json:"startColumn"`
+		EndLine     int           `json:"endLine"`
+		EndColumn   int           `json:"endColumn"`
+		Snippet     *sarifMessage `json:"snippet,omitempty"`
 	}
 )
 

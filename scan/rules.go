@@ -5,8 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math"
-	"slices"
 	"regexp"
+	"slices"
 )
 
 // A Rule finds one documented token format. Its pattern runs only on the

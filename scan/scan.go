@@ -33,9 +33,11 @@ const (
 
 // A Match is a stored value, in one of its forms, found in a buffer.
 type Match struct {
-	Start, End int    // byte offsets in the buffer
-	Secret     string // the stored secret's name
-	Previous   bool   // the value a rotation replaced, not the current one
+	Start    int    `json:"start"` // byte offsets in the buffer
+	End      int    `json:"end"`
+	Secret   string `json:"secret"`             // the stored secret's name
+	Previous bool   `json:"previous,omitempty"` // the value a rotation replaced, not the current one
+	Form     string `json:"form,omitempty"`     // how the value appears: raw, base64, hex, url, json, line
 }
 
 // A Matcher finds stored values in bytes. Find returns, for each buffer,
@@ -74,6 +76,7 @@ type Finding struct {
 	Rule        string `json:"rule"`               // a Rules id, or StoredRule
 	Secret      string `json:"secret,omitempty"`   // the stored secret's name
 	Previous    bool   `json:"previous,omitempty"` // the value from before the last rotation
+	Form        string `json:"form,omitempty"`     // how a stored value appears: raw, base64, hex, url, json, line
 	File        string `json:"file"`
 	Commit      string `json:"commit,omitempty"` // history: the commit that added it
 	Line        int    `json:"line"`
@@ -242,6 +245,7 @@ type span struct {
 	rule             string
 	secret           string
 	previous         bool
+	form             string
 	start, end       int
 	redStart, redEnd int // the part replaced by *** in previews
 }
@@ -301,7 +305,7 @@ func storedSpans(data []byte, ms []Match) []span {
 				continue
 			}
 		}
-		spans = append(spans, span{rule: StoredRule, secret: m.Secret, previous: m.Previous,
+		spans = append(spans, span{rule: StoredRule, secret: m.Secret, previous: m.Previous, form: m.Form,
 			start: m.Start, end: m.End, redStart: m.Start, redEnd: m.End})
 	}
 	return spans
@@ -342,7 +346,7 @@ func findings(u unit, spans []span, allow *allowlist) []Finding {
 			continue
 		}
 		f := Finding{
-			Rule: s.rule, Secret: s.secret, Previous: s.previous,
+			Rule: s.rule, Secret: s.secret, Previous: s.previous, Form: s.form,
 			File: u.path, Commit: u.commit,
 			Line: line, Column: col, EndLine: endLine, EndColumn: endCol,
 			Preview: preview(u.data, ls, le, s, spans),
