@@ -63,6 +63,7 @@ func newApp(env *Env) *cli.App {
 			statusCommand(env),
 			doctorCommand(env),
 			templateCommand(env),
+			scanCommand(env),
 			completionCommand(env),
 		},
 	}
@@ -373,6 +374,6 @@ func gitCommand(env *Env) *cli.Command {
 				}
 				return s.runGitSetup(c.Context, gitSetupOptions{Scope: scope})
 			}),
-		}},
+		}, gitHookCommand(env)},
 	}
 }

@@ -71,6 +71,7 @@ var Rules = []*Rule{
 		Keywords:    []string{"AKIA", "ASIA", "ABIA", "ACCA"},
 		Pattern:     regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)(?P<secret>[A-Z2-7]{16})\b`),
 		MinEntropy:  2.5,
+		Check:       notExample, // AWS's documentation uses AKIAIOSFODNN7EXAMPLE
 	},
 	{
 		ID:          "aws-secret-access-key",
@@ -190,6 +191,8 @@ func notPlaceholder(_, secret []byte) bool {
 	}
 	return true
 }
+
+func notExample(_, secret []byte) bool { return !bytes.Contains(secret, []byte("EXAMPLE")) }
 
 // jwtHeaderOK reports whether the first segment of a JWT decodes to a JSON
 // object naming an algorithm.
