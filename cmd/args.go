@@ -30,10 +30,12 @@ func interspersed(app *cli.App, args []string) []string {
 		return args
 	}
 	start := i + 1
-	if len(cmd.Subcommands) > 0 && start < len(args) {
-		if sub := findSub(cmd, args[start]); sub != nil {
-			cmd, start = sub, start+1
+	for len(cmd.Subcommands) > 0 && start < len(args) {
+		sub := findSub(cmd, args[start])
+		if sub == nil {
+			break
 		}
+		cmd, start = sub, start+1
 	}
 	if strings.HasPrefix(cmd.ArgsUsage, "--") || cmd.SkipFlagParsing {
 		return args

@@ -114,6 +114,7 @@ func TestScripts(t *testing.T) {
 			"agentenv":  cmdAgentEnv,
 			"sshd":      cmdSSHD,
 			"waitfor":   cmdWaitFor,
+			"sarif":     cmdSARIF,
 		},
 	})
 }
