@@ -65,6 +65,15 @@ var bans = []ban{
 	{"manifest", "internal", "reading wsx.toml needs no release path and no caller"},
 	{"scan", "exec", "scan and exec share the matching automaton through internal/mask, not through each other"},
 	{"exec", "scan", "scan and exec share the matching automaton through internal/mask, not through each other"},
+	{"scan", "credhelper", "feature packages never import each other"},
+	{"scan", "sshagent", "feature packages never import each other"},
+	{"scan", "store", "scan gets values through its Matcher interface; whoever holds them (the daemon, or cmd with the store open) builds it"},
+	{"scan", "daemon", "features are served by the daemon, not the other way"},
+	{"scan", "cmd", "only cmd knows the command line and the terminal"},
+	{"credhelper", "scan", "feature packages never import each other"},
+	{"sshagent", "scan", "feature packages never import each other"},
+	{"store", "scan", "store is the foundation and knows no feature"},
+	{"audit", "scan", "audit is the foundation and knows no feature"},
 }
 
 // leaves are wsx packages that import no other wsx package, and why.
@@ -75,7 +84,10 @@ var leaves = map[string]string{
 
 // onlyIn lists third-party packages allowed in one wsx package alone.
 var onlyIn = map[string]struct{ Pkg, Why string }{
-	"github.com/go-git/go-git/v5": {"audit", "go-git is large; it lives in audit's context capture only"},
+	// scan --history reads commits through the git binary instead
+	// (`git log -p`): the user's git sees exactly what it committed, with
+	// its configuration, and is already required for the hook it serves.
+	"github.com/go-git/go-git/v5": {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)"},
 	"github.com/urfave/cli/v2":    {"cmd", "only cmd knows the command line"},
 	"github.com/BurntSushi/toml":  {"manifest", "wsx.toml is parsed in one place, strictly"},
 }
