@@ -219,24 +219,90 @@ type ruleHit struct {
 	secStart, secEnd int
 }
 
-// findRules returns the matches of rules in b, in order of position.
-func findRules(rules []*Rule, b []byte) []ruleHit {
-	var hits []ruleHit
-	var at []int
-	for _, r := range rules {
-		secret := r.Pattern.SubexpIndex("secret")
-		at = at[:0]
+// ruleSet finds the keywords of a set of rules in one pass: each keyword
+// is anchored at its least common pair of bytes, and a bitset of anchors
+// says at which positions a keyword may be.
+type ruleSet struct {
+	rules []*Rule
+	bits  [1 << 16 / 64]uint64
+	at    map[uint16][]anchor
+}
+
+// anchor is a keyword of rule, whose pair of bytes at off is the key.
+type anchor struct {
+	rule int
+	kw   []byte
+	off  int
+}
+
+func newRuleSet(rules []*Rule) *ruleSet {
+	rs := &ruleSet{rules: rules, at: map[uint16][]anchor{}}
+	for ri, r := range rules {
 		for _, kw := range r.Keywords {
 			k := []byte(kw)
-			for off := 0; ; {
-				i := bytes.Index(b[off:], k)
-				if i < 0 {
-					break
+			off := 0
+			if len(k) >= 2 {
+				best := 1 << 30
+				for i := 0; i+1 < len(k); i++ {
+					if c := commonness(k[i]) + commonness(k[i+1]); c < best {
+						best, off = c, i
+					}
 				}
-				at = append(at, off+i)
-				off += i + len(k)
 			}
+			var p uint16
+			if len(k) >= 2 {
+				p = uint16(k[off])<<8 | uint16(k[off+1])
+			}
+			rs.bits[p>>6] |= 1 << (p & 63)
+			rs.at[p] = append(rs.at[p], anchor{ri, k, off})
 		}
+	}
+	return rs
+}
+
+// commonness guesses how often c occurs in source code and text.
+func commonness(c byte) int {
+	switch {
+	case c >= 'a' && c <= 'z', c == ' ':
+		return 3
+	case c >= 'A' && c <= 'Z', c == '.', c == '/', c == '-', c == '_', c == '(', c == ')', c == '"', c == '=', c == ',':
+		return 2
+	}
+	return 1
+}
+
+// keywords returns, per rule, the positions in b where one of its
+// keywords starts.
+func (rs *ruleSet) keywords(b []byte) [][]int {
+	var at [][]int
+	for i := 0; i+1 < len(b); i++ {
+		p := uint16(b[i])<<8 | uint16(b[i+1])
+		if rs.bits[p>>6]&(1<<(p&63)) == 0 {
+			continue
+		}
+		for _, a := range rs.at[p] {
+			start := i - a.off
+			if start < 0 || !bytes.HasPrefix(b[start:], a.kw) {
+				continue
+			}
+			if at == nil {
+				at = make([][]int, len(rs.rules))
+			}
+			at[a.rule] = append(at[a.rule], start)
+		}
+	}
+	return at
+}
+
+// findRules returns the matches of the rules in b.
+func (rs *ruleSet) find(b []byte) []ruleHit {
+	var hits []ruleHit
+	for ri, at := range rs.keywords(b) {
+		if len(at) == 0 {
+			continue
+		}
+		r := rs.rules[ri]
+		secret := r.Pattern.SubexpIndex("secret")
 		slices.Sort(at)
 		done := 0 // the end of the last region r's pattern ran on
 		for _, pos := range at {
@@ -259,6 +325,9 @@ func findRules(rules []*Rule, b []byte) []ruleHit {
 	}
 	return hits
 }
+
+// findRules returns the matches of rules in b.
+func findRules(rules []*Rule, b []byte) []ruleHit { return newRuleSet(rules).find(b) }
 
 func accept(r *Rule, match, secret []byte) bool {
 	if entropy(secret) < r.MinEntropy {

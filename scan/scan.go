@@ -157,6 +157,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	rules := newRuleSet(o.Rules)
 	units := make(chan unit, 4*o.Workers)
 	var (
 		mu       sync.Mutex
@@ -179,7 +180,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				if !ok {
 					return
 				}
-				fs, err := scanBatch(o, src.allow, batch)
+				fs, err := scanBatch(o, rules, src.allow, batch)
 				if err != nil {
 					fail(err)
 					for range units { // let the producer finish
@@ -251,7 +252,7 @@ type span struct {
 }
 
 // scanBatch runs the matcher and the rules over a batch of units.
-func scanBatch(o Options, allow *allowlist, batch []unit) ([]Finding, error) {
+func scanBatch(o Options, rules *ruleSet, allow *allowlist, batch []unit) ([]Finding, error) {
 	var stored [][]Match
 	if o.Values != nil {
 		bufs := make([][]byte, len(batch))
@@ -272,7 +273,7 @@ func scanBatch(o Options, allow *allowlist, batch []unit) ([]Finding, error) {
 		if stored != nil {
 			spans = storedSpans(u.data, stored[i])
 		}
-		for _, h := range findRules(o.Rules, u.data) {
+		for _, h := range rules.find(u.data) {
 			if overlapsAny(spans, h.start, h.end) {
 				continue // the stored secret says more
 			}
