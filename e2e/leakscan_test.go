@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 // cmdSARIF checks that FILE is a SARIF 2.1.0 log with N results, by the
@@ -123,4 +128,26 @@ func checkSARIF(b []byte, want int) error {
 		}
 	}
 	return nil
+}
+
+// TestPreCommitHooksFile keeps the copy of .pre-commit-hooks.yaml that
+// scan_precommit.txtar installs equal to the one this repository ships.
+func TestPreCommitHooksFile(t *testing.T) {
+	shipped, err := os.ReadFile(filepath.Join("..", ".pre-commit-hooks.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar, err := txtar.ParseFile(filepath.Join("testdata", "scan_precommit.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range ar.Files {
+		if f.Name == "hooks/.pre-commit-hooks.yaml" {
+			if !bytes.Equal(f.Data, shipped) {
+				t.Fatal("scan_precommit.txtar's hooks/.pre-commit-hooks.yaml differs from ../.pre-commit-hooks.yaml")
+			}
+			return
+		}
+	}
+	t.Fatal("scan_precommit.txtar has no hooks/.pre-commit-hooks.yaml")
 }
