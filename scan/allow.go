@@ -22,6 +22,10 @@ import (
 // / a whole directory. Files a glob matches are not read at all.
 const IgnoreFile = ".wsxscanignore"
 
+// maxDoubleStars bounds the ** of a glob: each one multiplies the work
+// of matching a path, and the file comes with the repository.
+const maxDoubleStars = 3
+
 type allowlist struct {
 	globs        []string
 	fingerprints map[string]bool
@@ -46,6 +50,8 @@ func readAllowlist(file string) (*allowlist, error) {
 		case line == "" || strings.HasPrefix(line, "#"):
 		case fingerprintLine.MatchString(line):
 			a.fingerprints[line] = true
+		case strings.Count(line, "**") > maxDoubleStars:
+			return nil, fmt.Errorf("%s:%d: pattern %q has more than %d ** in it", file, n, line, maxDoubleStars)
 		default:
 			if _, err := path.Match(strings.ReplaceAll(strings.TrimSuffix(line, "/"), "**", "*"), ""); err != nil {
 				return nil, fmt.Errorf("%s:%d: bad pattern %q: %w", file, n, line, err)
