@@ -17,6 +17,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/release"
+	"github.com/wsxdev/wsx/scan"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -82,8 +83,10 @@ type Daemon struct {
 	peers  *peerCache
 	actors sync.Map // uid -> user name
 
-	mu  sync.RWMutex
-	rel *release.Store // the audit log and the values' release; nil while locked
+	mu      sync.RWMutex
+	rel     *release.Store     // the audit log and the values' release; nil while locked
+	scanM   *scan.ValueMatcher // the store's values for POST /v1/scan; nil until needed
+	scanGen uint64             // bumped whenever scanM is dropped
 
 	unlockMu  sync.Mutex // serialises Unlock and Lock, and the wrong-passphrase delay
 	failCount int        // guarded by unlockMu
@@ -221,6 +224,8 @@ func (d *Daemon) opened() error {
 	}
 	d.mu.Lock()
 	d.rel = rel
+	d.scanM = nil
+	d.scanGen++
 	d.mu.Unlock()
 	d.src.Invalidate()
 	d.agent.Resume()
@@ -245,6 +250,8 @@ func (d *Daemon) Lock(reason string) error {
 	d.mu.Lock()
 	rel := d.rel
 	d.rel = nil
+	d.scanM = nil
+	d.scanGen++
 	d.mu.Unlock()
 	d.st.Lock()
 	var err error
@@ -304,6 +311,10 @@ func (d *Daemon) changed() {
 	if rel, err := d.released(); err == nil {
 		rel.Changed()
 	}
+	d.mu.Lock()
+	d.scanM = nil
+	d.scanGen++
+	d.mu.Unlock()
 }
 
 // Listen creates the run directory when missing and listens on both

@@ -55,16 +55,24 @@ func (d *Daemon) handleScan(w http.ResponseWriter, r *http.Request, _ sshagent.P
 	return writeJSON(w, http.StatusOK, scanResponse{Matches: matches})
 }
 
-// scanMatcher builds the matcher of every value in the store, read now:
-// nothing of it outlives the request, so a lock leaves no value behind.
+// scanMatcher returns the matcher of every value in the store, current
+// and previous. It is built once per unlock and after each change, as the
+// masks of recorded argv are, and dropped with them, so a lock leaves no
+// value behind.
 func (d *Daemon) scanMatcher() (*scan.ValueMatcher, error) {
+	d.mu.RLock()
+	m, gen := d.scanM, d.scanGen
+	d.mu.RUnlock()
+	if m != nil {
+		return m, nil
+	}
 	metas, err := d.st.List()
 	if err != nil && metas == nil {
 		return nil, err
 	}
 	var vals []scan.Value
-	for _, m := range metas {
-		sec, err := d.st.Get(m.Name)
+	for _, meta := range metas {
+		sec, err := d.st.Get(meta.Name)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // removed meanwhile
 		}
@@ -76,6 +84,12 @@ func (d *Daemon) scanMatcher() (*scan.ValueMatcher, error) {
 			vals = append(vals, scan.Value{Secret: sec.Name, Previous: true, Bytes: sec.PreviousValue.Bytes()})
 		}
 	}
-	vm, _ := scan.NewValueMatcher(vals)
-	return vm, nil
+	m, _ = scan.NewValueMatcher(vals)
+	d.mu.Lock()
+	// Kept only when no lock, unlock or change came meanwhile.
+	if d.rel != nil && d.scanGen == gen {
+		d.scanM = m
+	}
+	d.mu.Unlock()
+	return m, nil
 }
