@@ -27,7 +27,7 @@ func BenchmarkScanTree(b *testing.B) {
 		values Matcher
 		rules  []*Rule
 	}{
-		{"values+rules", m, nil},
+		{"all", m, nil},
 		{"values", m, []*Rule{}},
 		{"rules", nil, nil},
 	} {

@@ -38,6 +38,8 @@ gobench ./e2e/ 'BenchmarkRead$' "$n"
 gobench ./e2e/ 'BenchmarkList$' "$((n / 4))"
 gobench ./daemon/ 'BenchmarkDaemonSign/rsa3072/conns=8$' "$n"
 gobench ./e2e/ 'BenchmarkAgentRSS$' 1
+gobench ./scan/ 'BenchmarkScanTree$' 1
+gobench ./daemon/ 'BenchmarkScanRequest$' 200
 
 # metric NAME UNIT: the median of UNIT over the runs of benchmark NAME.
 metric() {
@@ -102,3 +104,7 @@ row "\`wsx list\` of 10 000 secrets through the agent (direct)" \
 	"$(f "$(today list-ms)" " ms") ($(f "$(today list-direct-ms)" " ms"))" "$(f "$(now list-ms)" " ms") ($(f "$(now list-direct-ms)" " ms"))" "≤ 100 ms" "≤ 30 ms"
 row "rsa-3072 signing, 8 connections ÷ OpenSSH's ssh-agent (time per signature)" "$(x "$(today sign)")" "$(x "$(now sign)")" "≤ 0.6×" "0.4×"
 row "agent RSS with 100 keys, after listing them" "$(f "$(today rss-KiB)" " KiB")" "$(f "$(now rss-KiB)" " KiB")" "≤ 20 MiB" ""
+
+echo
+echo "wsx scan of Go's src tree, 100 secrets + rules: $(metric BenchmarkScanTree/all MB/s) MB/s (values only $(metric BenchmarkScanTree/values MB/s), rules only $(metric BenchmarkScanTree/rules MB/s))"
+echo "wsx scan --staged, the agent's work for 1 file, 100 secrets: $(metric BenchmarkScanRequest ns/op) ns"
