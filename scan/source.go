@@ -75,7 +75,10 @@ func (s *source) produce(ctx context.Context, out chan<- unit) ([]Skipped, int, 
 		}
 		return nil, 0, send(ctx, out, unit{path: "stdin", data: b, line: 1})
 	case ModeStaged:
-		return nil, 0, s.runDiff(ctx, out, &diffParser{}, "-c", "core.quotePath=false", "diff", "--cached")
+		if err := s.runDiff(ctx, out, &diffParser{}, "-c", "core.quotePath=false", "diff", "--cached"); err != nil {
+			return nil, 0, err
+		}
+		return s.stagedBinaries(ctx, out)
 	case ModeHistory:
 		if _, err := s.git(ctx, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"); err != nil {
 			return nil, 0, nil // no commit yet: no history
@@ -143,6 +146,35 @@ func (s *source) runDiff(ctx context.Context, out chan<- unit, p *diffParser, ar
 		return fmt.Errorf("git %s: %w: %s", args[2], werr, strings.TrimSpace(stderr.String()))
 	}
 	return nil
+}
+
+// stagedBinaries scans whole the staged binary files a diff shows no
+// lines of (a key file, an archive with a value inside).
+func (s *source) stagedBinaries(ctx context.Context, out chan<- unit) ([]Skipped, int, error) {
+	list, err := s.git(ctx, "diff", "--cached", "--numstat", "-z", "--no-renames", "--diff-filter=AM")
+	if err != nil {
+		return nil, 0, err
+	}
+	var skipped []Skipped
+	for rec := range bytes.SplitSeq(bytes.TrimSuffix(list, []byte{0}), []byte{0}) {
+		path, ok := bytes.CutPrefix(rec, []byte("-\t-\t"))
+		if !ok || s.allow.allowsPath(string(path)) {
+			continue
+		}
+		size, err := s.git(ctx, "cat-file", "-s", ":"+string(path))
+		if n, _ := strconv.ParseInt(strings.TrimSpace(string(size)), 10, 64); err != nil || n > MaxFileSize {
+			skipped = append(skipped, Skipped{string(path), "staged binary file larger than 256 MiB or unreadable"})
+			continue
+		}
+		b, err := s.git(ctx, "cat-file", "blob", ":"+string(path))
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := send(ctx, out, unit{path: string(path), data: b, line: 1}); err != nil {
+			return nil, 0, err
+		}
+	}
+	return skipped, 0, nil
 }
 
 // tree scans files: those git lists in a work tree, else a walk.
