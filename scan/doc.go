@@ -2,8 +2,8 @@
 // what the next commit adds, in the history, or in any stream of bytes.
 //
 // Two kinds of secrets are found. Stored ones: the values kept in the wsx
-// store, current and previous, in every form the masker knows (raw, base64
-// standard and URL at each offset and wrapped, hex, URL and JSON escaping).
+// store, current and previous, in every form the masker knows (internal/mask:
+// raw, base64 standard and URL at each offset, hex, URL and JSON escaping).
 // The values never come here: a [Matcher] finds them, and the one wsx
 // builds runs in the wsx agent when there is one, so a scan learns only
 // where a secret is and its name. Known formats: [Rules], written from the
