@@ -118,6 +118,11 @@ func TestNoFindingsInOrdinarySource(t *testing.T) {
 	if n < 500 {
 		t.Fatalf("read only %d files under %s", n, root)
 	}
+	// An absolute path is read where it is, and named so.
+	res, err := Run(context.Background(), Options{Paths: []string{filepath.Join(root, "fmt")}, Git: "/nonexistent"})
+	if err != nil || res.Files < 10 {
+		t.Fatalf("absolute path: %d files, %v", res.Files, err)
+	}
 }
 
 func TestStoredValuesInEveryForm(t *testing.T) {

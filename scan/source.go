@@ -222,7 +222,10 @@ func (s *source) tree(ctx context.Context, out chan<- unit) ([]Skipped, int, err
 		return skipped, 0, nil
 	}
 	for _, p := range paths {
-		root := filepath.Join(s.o.Dir, p)
+		root := p
+		if !filepath.IsAbs(p) {
+			root = filepath.Join(s.o.Dir, p)
+		}
 		err := filepath.WalkDir(root, func(file string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if file == root {
@@ -237,9 +240,11 @@ func (s *source) tree(ctx context.Context, out chan<- unit) ([]Skipped, int, err
 			if !d.Type().IsRegular() {
 				return nil
 			}
-			rel, err := filepath.Rel(s.o.Dir, file)
-			if err != nil {
-				rel = file
+			rel := file
+			if !filepath.IsAbs(p) {
+				if r, err := filepath.Rel(s.o.Dir, file); err == nil {
+					rel = r
+				}
 			}
 			return read(filepath.ToSlash(rel), file)
 		})
