@@ -117,7 +117,7 @@ func (s *session) runScan(ctx context.Context, o scanOptions) error {
 	if len(res.Findings) == 0 {
 		return nil
 	}
-	if err := s.recordLeaks(res.Findings); err != nil {
+	if err := s.recordLeaks(res.Root, res.Findings); err != nil {
 		fmt.Fprintf(s.env.Stderr, "wsx: warning: the leaks found are not in the audit log: %v\n", err)
 	}
 	s.scanAdvice(o, res.Findings)
@@ -173,11 +173,10 @@ func (s *session) scanValues() (scan.Matcher, error) {
 // recordLeaks appends a `leaked` record per stored secret and file found
 // (its first line there): where a value was written, never the value.
 // Known formats are not the store's secrets and leave no record.
-func (s *session) recordLeaks(fs []scan.Finding) error {
+func (s *session) recordLeaks(repo string, fs []scan.Finding) error {
 	type key struct{ secret, file, commit string }
 	seen := map[key]bool{}
 	var rs []audit.Record
-	repo, _ := os.Getwd()
 	for _, f := range fs {
 		k := key{f.Secret, f.File, f.Commit}
 		if f.Secret == "" || seen[k] {

@@ -107,9 +107,10 @@ type Skipped struct {
 // Result is what a scan found and read.
 type Result struct {
 	Findings []Finding `json:"findings"`
-	Files    int       `json:"files"`   // files (or hunks) read
-	Bytes    int64     `json:"bytes"`   // bytes read
-	Commits  int       `json:"commits"` // history: commits read
+	Files    int       `json:"files"`          // files (or hunks) read
+	Bytes    int64     `json:"bytes"`          // bytes read
+	Commits  int       `json:"commits"`        // history: commits read
+	Root     string    `json:"root,omitempty"` // the git work tree's top, file names are relative to it
 	Skipped  []Skipped `json:"skipped,omitempty"`
 }
 
@@ -204,7 +205,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res.Skipped, res.Commits = skipped, commits
+	res.Skipped, res.Commits, res.Root = skipped, commits, src.top
 	slices.SortFunc(res.Findings, compareFindings)
 	return res, nil
 }
