@@ -38,7 +38,7 @@ func scanCommand(env *Env) *cli.Command {
 			"Allow a finding with a wsx:allow comment on its line (wsx:allow=NAME for a stored\n" +
 			"secret) or in .wsxscanignore (path globs, or the fingerprint --json prints).\n" +
 			"With the wsx agent running, the values are matched inside it. Exit status: 0 clean,\n" +
-			"1 found, 2 usage.",
+			"1 found (or an error, explained on stderr), 2 usage.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "staged", Usage: "scan what the next commit adds (the pre-commit hook's mode)"},
 			&cli.BoolFlag{Name: "history", Usage: "scan what every commit reachable from HEAD added"},
