@@ -134,8 +134,8 @@ var Rules = []*Rule{
 		Description: "private key block (PEM or OpenSSH)",
 		Keywords:    []string{"PRIVATE KEY-----"},
 		Pattern: regexp.MustCompile(`-----BEGIN ((?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----` +
-			`(?P<secret>[\s\S]{64,}?)-----END `),
-		MinEntropy: 4.5,
+			`(?P<secret>(?:[A-Za-z0-9+/=\s:,._]|-[A-Za-z0-9+/=\s:,._]){64,}?)-----END `),
+		MinEntropy: 5.0,
 		Multiline:  true,
 	},
 	{

@@ -205,8 +205,21 @@ func (s *source) tree(ctx context.Context, out chan<- unit) ([]Skipped, int, err
 		seq++
 		return send(ctx, out, unit{seq: seq, path: rel, data: b, line: 1})
 	}
-	if s.top != "" {
-		args := append([]string{"ls-files", "-z", "--full-name", "--cached", "--others", "--exclude-standard", "--deduplicate", "--"}, paths...)
+	// Paths inside the work tree are listed by git; others are walked.
+	var inTree, outside []string
+	for _, p := range paths {
+		abs := p
+		if !filepath.IsAbs(p) {
+			abs = filepath.Join(s.o.Dir, p)
+		}
+		if abs, err := filepath.Abs(abs); s.top != "" && err == nil && within(s.top, abs) {
+			inTree = append(inTree, p)
+		} else {
+			outside = append(outside, p)
+		}
+	}
+	if len(inTree) > 0 {
+		args := append([]string{"ls-files", "-z", "--full-name", "--cached", "--others", "--exclude-standard", "--deduplicate", "--"}, inTree...)
 		list, err := s.git(ctx, args...)
 		if err != nil {
 			return nil, 0, err
@@ -219,9 +232,8 @@ func (s *source) tree(ctx context.Context, out chan<- unit) ([]Skipped, int, err
 				return nil, 0, err
 			}
 		}
-		return skipped, 0, nil
 	}
-	for _, p := range paths {
+	for _, p := range outside {
 		root := p
 		if !filepath.IsAbs(p) {
 			root = filepath.Join(s.o.Dir, p)
@@ -253,6 +265,12 @@ func (s *source) tree(ctx context.Context, out chan<- unit) ([]Skipped, int, err
 		}
 	}
 	return skipped, 0, nil
+}
+
+// within reports whether path is dir or below it; both are absolute.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // diffParser reads `git diff -U0` or `git log -p -U0` output and emits a
