@@ -151,9 +151,11 @@ func (s *session) scanValues() (scan.Matcher, error) {
 	if err != nil {
 		fmt.Fprintf(s.env.Stderr, "wsx: warning: %v; the other secrets are looked for\n", err)
 	}
+	// Matching is not a use: the values stay in this process, which
+	// holds the store unlocked anyway, and no program receives them.
 	var vals []scan.Value
 	for _, m := range metas {
-		sec, err := st.Get(m.Name)
+		sec, err := s.st.Get(m.Name)
 		if err != nil {
 			fmt.Fprintf(s.env.Stderr, "wsx: warning: secret %s is not looked for: %v\n", m.Name, err)
 			continue
@@ -199,12 +201,11 @@ func (s *session) recordLeaks(repo string, fs []scan.Finding) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	if p, err := audit.ProcessInfo(os.Getpid()); err == nil {
-		for i := range rs {
-			rs[i].Process = &p
-		}
+	st, err := s.unlocked()
+	if err != nil {
+		return err
 	}
-	return s.appendRecords(rs)
+	return st.Record(rs...)
 }
 
 // scanAdvice tells, on stderr, how to proceed after findings.

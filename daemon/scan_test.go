@@ -20,7 +20,7 @@ func TestScanFindsValuesInTheDaemon(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.Rotate("API_TOKEN", store.NewValue([]byte(cur))); err != nil {
+	if _, err := st.Edit("API_TOKEN", store.Edit{Value: store.NewValue([]byte(cur)), Rotate: true}); err != nil {
 		t.Fatal(err)
 	}
 	d, c := startDaemon(t, st, nil)

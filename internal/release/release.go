@@ -183,7 +183,7 @@ var errUseOnly = errors.New("a use is recorded by using the secret")
 func (s *Store) Record(rs ...audit.Record) error { return s.RecordBy(s.self, rs) }
 
 // RecordBy appends rs, records of events other than a use (created,
-// updated, rotated, deleted, denied), made by p: the actor and process are
+// updated, rotated, deleted, denied, leaked), made by p: the actor and process are
 // p's, each record's context is completed from p's process as for a use.
 func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 	if len(rs) == 0 || len(rs) > MaxNames {
@@ -193,7 +193,7 @@ func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 	for i, r := range rs {
 		switch r.Event {
 		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventDenied, audit.EventAccessed,
-			audit.EventPassphrase:
+			audit.EventPassphrase, audit.EventLeaked:
 		case audit.EventUsed:
 			return fmt.Errorf("%w: %w", audit.ErrInvalidRecord, errUseOnly)
 		default:
