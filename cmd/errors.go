@@ -72,6 +72,8 @@ func defaultHint(err error) string {
 		return "unlock by running in a terminal, or point WSX_PASSPHRASE_FILE (or --passphrase-file) at a file holding the passphrase"
 	case errors.Is(err, store.ErrNotFound):
 		return "`wsx list` shows the names in this store"
+	case errors.Is(err, store.ErrHeader):
+		return "store.json (the store header) is damaged or was edited; restore it from a backup: the items open only with the header they were made with"
 	case errors.Is(err, store.ErrIntegrity):
 		return "the item was modified outside wsx; restore it from a backup or remove and re-add the secret"
 	case errors.Is(err, manifest.ErrForeign):

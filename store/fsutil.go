@@ -147,7 +147,7 @@ func readHeaderFile(home string) ([]byte, error) {
 		return nil, fmt.Errorf("read store header: %w", err)
 	}
 	if len(b) > maxHeaderSize {
-		return nil, fmt.Errorf("store header %s is larger than %d bytes: %w", path, maxHeaderSize, ErrIntegrity)
+		return nil, alsoIs{fmt.Errorf("store header %s is larger than %d bytes: %w", path, maxHeaderSize, ErrIntegrity), ErrHeader}
 	}
 	return b, nil
 }

@@ -12,7 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -32,16 +35,47 @@ var DefaultKDF = KDFParams{Time: 3, MemoryKiB: 64 << 10, Threads: 4}
 
 // Bounds on KDF parameters, checked before any Argon2 run, whether they
 // come from InitOptions or from a store header on disk. The upper bounds
-// keep a planted header from making Unlock hang or exhaust memory.
+// are what `wsx init` may set; they keep a planted header from making
+// Unlock hang or exhaust memory. Memory is also capped at a quarter of the
+// machine's (MemTotal in /proc/meminfo), see KDFParams.Check.
 const (
-	MinKDFMemoryKiB = 1 << 10  // 1 MiB
-	MaxKDFMemoryKiB = 4 << 20  // 4 GiB
-	MaxKDFTime      = 64       // passes
-	MaxKDFThreads   = 64       // lanes
-	maxKDFWork      = 16 << 20 // Time * MemoryKiB: 16 GiB of passes in all
+	MinKDFMemoryKiB = 1 << 10 // 1 MiB
+	MaxKDFMemoryKiB = 1 << 20 // 1 GiB
+	MaxKDFTime      = 16      // passes
+	MaxKDFThreads   = 64      // lanes
+	maxKDFWork      = 2 << 20 // Time * MemoryKiB: 2 GiB of passes in all, about 10x DefaultKDF
 )
 
-// Check reports whether p is within the bounds wsx accepts.
+// machineMemKiB returns the machine's memory in KiB, 0 when unknown. Tests
+// replace it.
+var machineMemKiB = sync.OnceValue(readMemTotal)
+
+// readMemTotal reads MemTotal from /proc/meminfo; 0 when it cannot.
+func readMemTotal() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		rest, ok := strings.CutPrefix(line, "MemTotal:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0
+		}
+		n, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	return 0
+}
+
+// Check reports whether p is within the bounds wsx accepts: the constants
+// above, and memory at most a quarter of this machine's.
 func (p KDFParams) Check() error {
 	switch {
 	case p.Time < 1 || p.Time > MaxKDFTime:
@@ -52,6 +86,9 @@ func (p KDFParams) Check() error {
 		return fmt.Errorf("kdf memory %d KiB is outside %d..%d KiB", p.MemoryKiB, MinKDFMemoryKiB, MaxKDFMemoryKiB)
 	case uint64(p.Time)*uint64(p.MemoryKiB) > maxKDFWork:
 		return fmt.Errorf("kdf time %d x memory %d KiB is more work than %d KiB passes", p.Time, p.MemoryKiB, maxKDFWork)
+	}
+	if total := machineMemKiB(); total > 0 && uint64(p.MemoryKiB) > total/4 {
+		return fmt.Errorf("kdf memory %d KiB is more than a quarter of this machine's %d KiB", p.MemoryKiB, total)
 	}
 	return nil
 }
@@ -106,16 +143,22 @@ type sealed struct {
 // parseHeader decodes and validates a store header. It is strict: unknown,
 // duplicate or mis-cased fields, trailing data, an oversized input and
 // out-of-bounds KDF parameters are refused, all before any key derivation.
-// Errors wrap ErrIntegrity.
+// Errors wrap ErrHeader and ErrIntegrity.
 func parseHeader(data []byte) (*header, error) {
 	var h header
 	if err := strictUnmarshal(data, maxHeaderSize, &h); err != nil {
-		return nil, fmt.Errorf("store header: %v: %w", err, ErrIntegrity)
+		return nil, headerErr(err)
 	}
 	if err := h.check(); err != nil {
-		return nil, fmt.Errorf("store header: %v: %w", err, ErrIntegrity)
+		return nil, headerErr(err)
 	}
 	return &h, nil
+}
+
+// headerErr is a damaged or forged header: it wraps ErrIntegrity, and
+// ErrHeader so that a caller can tell it from a damaged item.
+func headerErr(err error) error {
+	return alsoIs{fmt.Errorf("store header: %v: %w", err, ErrIntegrity), ErrHeader}
 }
 
 func (h *header) check() error {

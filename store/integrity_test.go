@@ -224,6 +224,70 @@ func TestAbsurdKDFRejectedFast(t *testing.T) {
 	}
 }
 
+// SECURITY.md item 78: a forged header asking for more Argon2id cost than
+// `wsx init` may set, or for more than a quarter of the machine's memory,
+// is refused before any KDF run, and the error says it is the header.
+func TestForgedHeaderKDFCostRefused(t *testing.T) {
+	cases := map[string]struct {
+		edit   map[string]any
+		memKiB uint64 // the machine's memory; 0 keeps the real one
+		want   string
+	}{
+		"4 GiB memory":            {edit: map[string]any{"memory_kib": float64(4 << 20)}, want: "kdf memory"},
+		"above init's memory cap": {edit: map[string]any{"memory_kib": float64(MaxKDFMemoryKiB + 1)}, want: "kdf memory"},
+		"above init's time cap":   {edit: map[string]any{"time": float64(MaxKDFTime + 1)}, want: "kdf time"},
+		"time x memory":           {edit: map[string]any{"time": float64(4), "memory_kib": float64(MaxKDFMemoryKiB)}, want: "more work"},
+		"over a quarter of a 64 MiB machine": {
+			edit: map[string]any{"memory_kib": float64(32 << 10)}, memKiB: 64 << 10, want: "quarter of this machine",
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, _ := newTestStore(t)
+			headerWith(t, s, func(m map[string]any) {
+				kdf := m["kdf"].(map[string]any)
+				for k, v := range c.edit {
+					kdf[k] = v
+				}
+			})
+			if c.memKiB != 0 {
+				old := machineMemKiB
+				machineMemKiB = func() uint64 { return c.memKiB }
+				t.Cleanup(func() { machineMemKiB = old })
+			}
+			start := time.Now()
+			_, err := Open(s.Home())
+			wantErr(t, "Open", err, ErrHeader, headerFile, c.want)
+			s.Lock()
+			wantErr(t, "Unlock", s.Unlock(testPass), ErrHeader, c.want)
+			if d := time.Since(start); d > 200*time.Millisecond {
+				t.Errorf("refused in %v: a KDF ran", d)
+			}
+		})
+	}
+	// init may not set what a header may not hold.
+	_, err := Init(filepath.Join(t.TempDir(), "h"), InitOptions{Passphrase: testPass, KDF: KDFParams{Time: 1, MemoryKiB: MaxKDFMemoryKiB + 1024, Threads: 1}})
+	if err == nil || !strings.Contains(err.Error(), "kdf memory") {
+		t.Errorf("Init above the memory cap: %v", err)
+	}
+	old := machineMemKiB
+	machineMemKiB = func() uint64 { return 64 << 10 }
+	defer func() { machineMemKiB = old }()
+	_, err = Init(filepath.Join(t.TempDir(), "h2"), InitOptions{Passphrase: testPass, KDF: KDFParams{Time: 1, MemoryKiB: 32 << 10, Threads: 1}})
+	if err == nil || !strings.Contains(err.Error(), "quarter") {
+		t.Errorf("Init above a quarter of the machine: %v", err)
+	}
+}
+
+func TestReadMemTotal(t *testing.T) {
+	if _, err := os.Stat("/proc/meminfo"); err != nil {
+		t.Skip("no /proc/meminfo")
+	}
+	if n := readMemTotal(); n < 64<<10 {
+		t.Errorf("readMemTotal = %d KiB, want the machine's memory", n)
+	}
+}
+
 // The KDF parameters are bound into the wrapped key: lowering them in the
 // header (still in bounds) gives a wrong-passphrase error, not a weaker key.
 func TestKDFParamsBound(t *testing.T) {

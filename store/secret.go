@@ -108,13 +108,16 @@ type Secret struct {
 // Errors callers branch on. Wrapped errors keep these reachable through
 // errors.Is; their text never contains a value.
 var (
-	ErrNotFound         = errors.New("secret not found")
-	ErrExists           = errors.New("secret already exists")
-	ErrLocked           = errors.New("store is locked")
-	ErrWrongPassphrase  = errors.New("wrong passphrase")
-	ErrNotInitialized   = errors.New("store not initialized")
-	ErrAlreadyInit      = errors.New("store already initialized")
-	ErrIntegrity        = errors.New("integrity check failed")
+	ErrNotFound        = errors.New("secret not found")
+	ErrExists          = errors.New("secret already exists")
+	ErrLocked          = errors.New("store is locked")
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	ErrNotInitialized  = errors.New("store not initialized")
+	ErrAlreadyInit     = errors.New("store already initialized")
+	ErrIntegrity       = errors.New("integrity check failed")
+	// ErrHeader: store.json is damaged or forged (it also matches
+	// ErrIntegrity); the items may be fine.
+	ErrHeader           = errors.New("store header damaged")
 	ErrInvalidName      = errors.New("invalid secret name")
 	ErrInvalidValue     = errors.New("invalid secret value")
 	ErrBackend          = errors.New("backend unavailable")
