@@ -40,55 +40,203 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// Reasons shared by several dangerous names.
+const (
+	whyShellStart = "a file the shell runs when it starts"
+	whyProxy      = "sends a program's network traffic through a proxy of its choosing, or exempts hosts from it"
+	whyCA         = "decides which certificate authorities TLS trusts, so traffic can be intercepted"
+	whyRunsEditor = "a program that git, crontab, less and others start for the user"
+	whyLoader     = "makes the dynamic loader load or search other libraries"
+	whyPython     = "makes Python import or run code of its choosing at start"
+	whyPerl       = "makes Perl load modules or run options of its choosing"
+	whyRuby       = "makes Ruby load libraries or options of its choosing"
+	whyLua        = "makes Lua run code or search modules of its choosing"
+	whyJava       = "adds options or classes to every Java program (an agent runs code)"
+	whyNode       = "adds options or modules to every Node.js program (--require runs code)"
+	whyGo         = "makes the go command fetch or run code from elsewhere"
+	whyGitRepo    = "points git at another repository, work tree or templates (hooks run code)"
+	whyGitRuns    = "a program git runs"
+	whyAskpass    = "a program asked for passwords, which then sees them"
+	whyResolver   = "changes how host names resolve"
+	whyConfigDir  = "where programs read their configuration; git's core.fsmonitor or an editor's config runs code"
+)
+
 // dangerousNames are variables that change what a program runs, loads or
-// connects to. A secret with such a name, injected by exec, could hijack
-// the child.
-var dangerousNames = map[string]bool{
-	"PATH": true, "HOME": true, "SHELL": true, "IFS": true, "ENV": true, "BASH_ENV": true,
-	"PS1": true, "PS2": true, "PS4": true, "PROMPT_COMMAND": true, "SHELLOPTS": true,
-	"BASHOPTS": true, "CDPATH": true, "GLOBIGNORE": true, "TMPDIR": true, "TERMINFO": true,
-	"NODE_OPTIONS": true, "NODE_PATH": true,
-	"PYTHONPATH": true, "PYTHONSTARTUP": true, "PYTHONHOME": true, "PYTHONUSERBASE": true,
-	"PYTHONINSPECT": true, "PYTHONBREAKPOINT": true,
-	"PERL5OPT": true, "PERL5LIB": true, "PERLLIB": true, "PERL5DB": true,
-	"RUBYOPT": true, "RUBYLIB": true,
-	"LUA_INIT": true, "LUA_PATH": true, "LUA_CPATH": true,
-	"JAVA_TOOL_OPTIONS": true, "_JAVA_OPTIONS": true, "JDK_JAVA_OPTIONS": true, "CLASSPATH": true,
-	"GOFLAGS": true, "GCONV_PATH": true, "LOCPATH": true, "HOSTALIASES": true, "RESOLV_HOST_CONF": true,
-	"GIT_SSH": true, "GIT_SSH_COMMAND": true, "GIT_EXEC_PATH": true, "GIT_ASKPASS": true,
-	"GIT_PROXY_COMMAND": true, "GIT_EXTERNAL_DIFF": true, "GIT_PAGER": true, "GIT_EDITOR": true,
-	"GIT_SEQUENCE_EDITOR": true, "GIT_TEMPLATE_DIR": true, "GIT_DIR": true, "GIT_WORK_TREE": true,
-	"SSH_AUTH_SOCK": true, "SSH_ASKPASS": true, "SSH_ASKPASS_REQUIRE": true, "SUDO_ASKPASS": true,
-	"EDITOR": true, "VISUAL": true, "PAGER": true, "MANPAGER": true, "BROWSER": true,
-	"LESSOPEN": true, "LESSCLOSE": true,
+// connects to, each with the reason. A secret with such a name, injected
+// by exec, could hijack the child or redirect its traffic. Keys are upper
+// case; DangerousReason compares without case, so http_proxy counts too.
+var dangerousNames = map[string]string{
+	// Shells.
+	"PATH":            "decides which program a command name runs",
+	"HOME":            "decides where programs read their configuration (~/.bashrc, ~/.gitconfig, ~/.ssh/config)",
+	"SHELL":           "the shell programs start for commands",
+	"IFS":             "changes how the shell splits words",
+	"ENV":             whyShellStart + " (sh, and bash in POSIX mode)",
+	"BASH_ENV":        whyShellStart + " (non-interactive bash)",
+	"ZDOTDIR":         "the directory zsh reads its startup files from",
+	"PS1":             "a prompt bash expands, running the commands it substitutes",
+	"PS2":             "a prompt bash expands, running the commands it substitutes",
+	"PS4":             "a prompt bash expands, running the commands it substitutes",
+	"PROMPT_COMMAND":  "a command bash runs before each prompt",
+	"SHELLOPTS":       "shell options bash takes at start",
+	"BASHOPTS":        "shell options bash takes at start",
+	"CDPATH":          "changes where cd goes",
+	"GLOBIGNORE":      "changes what the shell's patterns match",
+	"FCEDIT":          whyRunsEditor,
+	"TMPDIR":          "where programs create temporary files",
+	"TERMINFO":        "terminal descriptions that curses programs load",
+	"XDG_CONFIG_HOME": whyConfigDir,
+	"XDG_CONFIG_DIRS": whyConfigDir,
+	"XDG_DATA_HOME":   "where programs, wsx among them, keep their data",
+	"XDG_RUNTIME_DIR": "where programs find their sockets, wsx's agent among them",
+	// Programs started for the user.
+	"EDITOR":      whyRunsEditor,
+	"VISUAL":      whyRunsEditor,
+	"SUDO_EDITOR": whyRunsEditor,
+	"PAGER":       whyRunsEditor,
+	"MANPAGER":    whyRunsEditor,
+	"BROWSER":     whyRunsEditor,
+	"LESSOPEN":    "an input filter less runs on every file",
+	"LESSCLOSE":   "a command less runs after every file",
+	"CC":          "the C compiler make, go and pip run",
+	"CXX":         "the C++ compiler make and pip run",
+	// Network and TLS.
+	"OPENSSL_CONF":                 "a configuration file OpenSSL loads, which can load engines and providers (code)",
+	"OPENSSL_ENGINES":              "where OpenSSL loads engines (code) from",
+	"OPENSSL_MODULES":              "where OpenSSL loads providers (code) from",
+	"SSL_CERT_FILE":                whyCA,
+	"SSL_CERT_DIR":                 whyCA,
+	"CURL_CA_BUNDLE":               whyCA,
+	"REQUESTS_CA_BUNDLE":           whyCA,
+	"NODE_EXTRA_CA_CERTS":          whyCA,
+	"NODE_TLS_REJECT_UNAUTHORIZED": "turns off TLS certificate checks in Node.js",
+	"GIT_SSL_NO_VERIFY":            "turns off TLS certificate checks in git",
+	"GIT_SSL_CAINFO":               whyCA,
+	"GIT_SSL_CAPATH":               whyCA,
+	"NO_PROXY":                     whyProxy,
+	"CURL_HOME":                    "where curl reads .curlrc, which can send requests elsewhere or write files",
+	"WGETRC":                       "a configuration file wget reads, which can send requests elsewhere or write files",
+	"HOSTALIASES":                  whyResolver,
+	"RESOLV_HOST_CONF":             whyResolver,
+	"LOCALDOMAIN":                  whyResolver,
+	"RES_OPTIONS":                  whyResolver,
+	"KUBECONFIG":                   "which cluster kubectl talks to, and the credential plugins (programs) it runs",
+	"DOCKER_HOST":                  "which daemon docker sends commands and credentials to",
+	"DOCKER_CONFIG":                "docker's configuration, whose credential helpers are programs it runs",
+	"AWS_CONFIG_FILE":              "the AWS configuration, whose credential_process is a program the SDKs run",
+	// SSH and password prompts.
+	"SSH_AUTH_SOCK":       "the agent ssh asks to sign: another one could refuse or log",
+	"SSH_ASKPASS":         whyAskpass,
+	"SSH_ASKPASS_REQUIRE": "makes ssh run SSH_ASKPASS",
+	"SUDO_ASKPASS":        whyAskpass,
+	"GIT_ASKPASS":         whyAskpass,
+	// git.
+	"GIT_EXEC_PATH":                    "where git finds its subcommands (programs)",
+	"GIT_PROXY_COMMAND":                whyGitRuns + " to connect",
+	"GIT_EXTERNAL_DIFF":                whyGitRuns + " for diffs",
+	"GIT_PAGER":                        whyRunsEditor,
+	"GIT_EDITOR":                       whyRunsEditor,
+	"GIT_SEQUENCE_EDITOR":              whyRunsEditor,
+	"GIT_TEMPLATE_DIR":                 whyGitRepo,
+	"GIT_DIR":                          whyGitRepo,
+	"GIT_WORK_TREE":                    whyGitRepo,
+	"GIT_INDEX_FILE":                   whyGitRepo,
+	"GIT_OBJECT_DIRECTORY":             whyGitRepo,
+	"GIT_ALTERNATE_OBJECT_DIRECTORIES": whyGitRepo,
+	// Interpreters and tool chains.
+	"NODE_OPTIONS":        whyNode,
+	"NODE_PATH":           whyNode,
+	"PYTHONPATH":          whyPython,
+	"PYTHONSTARTUP":       whyPython,
+	"PYTHONHOME":          whyPython,
+	"PYTHONUSERBASE":      whyPython,
+	"PYTHONINSPECT":       whyPython,
+	"PYTHONBREAKPOINT":    whyPython,
+	"PYTHONWARNINGS":      whyPython + " (a warning filter imports the category it names)",
+	"PIP_INDEX_URL":       "makes pip install packages from another index",
+	"PIP_EXTRA_INDEX_URL": "makes pip install packages from another index",
+	"PIP_CONFIG_FILE":     "a configuration file pip reads, which can name another index",
+	"PIP_TRUSTED_HOST":    "turns off TLS checks for a host in pip",
+	"PERL5OPT":            whyPerl,
+	"PERL5LIB":            whyPerl,
+	"PERLLIB":             whyPerl,
+	"PERL5DB":             whyPerl,
+	"RUBYOPT":             whyRuby,
+	"RUBYLIB":             whyRuby,
+	"LUA_INIT":            whyLua,
+	"LUA_PATH":            whyLua,
+	"LUA_CPATH":           whyLua,
+	"JAVA_TOOL_OPTIONS":   whyJava,
+	"_JAVA_OPTIONS":       whyJava,
+	"JDK_JAVA_OPTIONS":    whyJava,
+	"CLASSPATH":           whyJava,
+	"GOFLAGS":             whyGo,
+	"GOPROXY":             whyGo,
+	"GOSUMDB":             whyGo,
+	"GONOSUMDB":           whyGo,
+	"GONOSUMCHECK":        whyGo,
+	"GOINSECURE":          whyGo,
+	"GOTOOLCHAIN":         whyGo,
+	"GOENV":               whyGo,
+	// C library.
+	"GCONV_PATH":     "where glibc loads character set converters (code) from",
+	"LOCPATH":        "where glibc loads locales from",
+	"GLIBC_TUNABLES": "tunes glibc's allocator and loader in every program",
 }
 
-// dangerousPrefixes are families of such variables.
-var dangerousPrefixes = []string{
-	"LD_",        // dynamic loader: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT
-	"DYLD_",      // macOS loader
-	"GIT_CONFIG", // GIT_CONFIG, GIT_CONFIG_GLOBAL, GIT_CONFIG_COUNT, GIT_CONFIG_KEY_0, ...
-	"BASH_FUNC_", // exported shell functions
-	"WSX_",       // wsx's own settings
-	"MALLOC_",    // allocator tuning and checks
-	"GLIBC_TUNABLES",
+// dangerousPrefixes are families of such variables, with the reason.
+var dangerousPrefixes = []struct{ prefix, why string }{
+	{"LD_", whyLoader},   // LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT
+	{"DYLD_", whyLoader}, // macOS
+	{"GIT_CONFIG", "adds git configuration, which can name programs git runs"}, // GIT_CONFIG, GIT_CONFIG_GLOBAL, GIT_CONFIG_KEY_0, GIT_CONFIG_PARAMETERS
+	{"GIT_SSH", "the ssh program git runs"},                                    // GIT_SSH, GIT_SSH_COMMAND, GIT_SSH_VARIANT
+	{"GIT_TRACE", "makes git write its requests, auth headers included, to a file"},
+	{"NPM_CONFIG_", "sets npm's configuration: registry, script-shell, node-options (runs code)"},
+	{"BASH_FUNC_", "defines shell functions every bash child imports"},
+	{"WSX_", "wsx's own settings: store, agent, passphrase file"},
+	{"MALLOC_", "tunes the allocator of every program"},
 }
 
-// DangerousName reports whether a secret called name, injected into a
-// program's environment, could change what that program runs or loads
-// (PATH, LD_PRELOAD and every LD_*, BASH_ENV, NODE_OPTIONS,
-// GIT_SSH_COMMAND, SSH_AUTH_SOCK, WSX_* ...). The comparison ignores case.
-func DangerousName(name string) bool {
+// dangerousSuffixes are families named by their end.
+var dangerousSuffixes = []struct{ suffix, why string }{
+	{"_PROXY", whyProxy}, // HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, FTP_PROXY, http_proxy, ...
+}
+
+// DangerousReason says why a variable called name, set in a program's
+// environment, could change what that program runs, loads or connects to
+// (PATH, LD_PRELOAD and every LD_*, BASH_ENV, XDG_CONFIG_HOME, *_PROXY,
+// SSL_CERT_FILE, NODE_OPTIONS, GIT_SSH_COMMAND, EDITOR, WSX_* ...); it
+// returns "" for a name that cannot. The comparison ignores case.
+func DangerousReason(name string) string {
 	u := strings.ToUpper(name)
-	if dangerousNames[u] {
-		return true
+	if why, ok := dangerousNames[u]; ok {
+		return why
 	}
 	for _, p := range dangerousPrefixes {
-		if strings.HasPrefix(u, p) {
-			return true
+		if strings.HasPrefix(u, p.prefix) {
+			return p.why
 		}
 	}
-	return false
+	for _, p := range dangerousSuffixes {
+		if strings.HasSuffix(u, p.suffix) {
+			return p.why
+		}
+	}
+	return ""
+}
+
+// DangerousName reports whether DangerousReason has a reason for name.
+func DangerousName(name string) bool { return DangerousReason(name) != "" }
+
+// CheckDangerousName refuses a name DangerousReason has a reason for, with
+// an error that names it, gives the reason and wraps ErrDangerousName. It
+// is the check for names from any source: the store's Add, and exec on
+// names that come back from the store, the agent or a manifest.
+func CheckDangerousName(name string) error {
+	if why := DangerousReason(name); why != "" {
+		return fmt.Errorf("secret %s: a program given this variable can be made to run or reach something else (%s): %w", name, why, ErrDangerousName)
+	}
+	return nil
 }
 
 // vagueWords are name parts that say what kind of thing a secret is but not

@@ -152,3 +152,59 @@ func vagueAll(name string) bool {
 	}
 	return true
 }
+
+// SECURITY.md item 72: names that run code or redirect traffic are refused
+// without AllowDangerousName, each with its reason, in either case.
+func TestDangerousNamesThatRunCodeOrRedirectTraffic(t *testing.T) {
+	names := []string{
+		"XDG_CONFIG_HOME", "ZDOTDIR", "BASH_ENV", "ENV", "OPENSSL_CONF", "SSL_CERT_FILE", "SSL_CERT_DIR",
+		"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
+		"CURL_HOME", "NPM_CONFIG_REGISTRY", "npm_config_script_shell", "PYTHONWARNINGS", "PYTHONSTARTUP",
+		"PROMPT_COMMAND", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_CONFIG_PARAMETERS",
+		"GIT_CONFIG_COUNT", "EDITOR", "VISUAL", "PAGER", "KUBECONFIG", "GOTOOLCHAIN", "NODE_EXTRA_CA_CERTS",
+	}
+	s, _ := newTestStore(t)
+	for _, name := range names {
+		why := DangerousReason(name)
+		if why == "" {
+			t.Errorf("DangerousReason(%q) is empty", name)
+			continue
+		}
+		err := CheckDangerousName(name)
+		wantErr(t, "CheckDangerousName "+name, err, ErrDangerousName, name, why)
+		_, err = s.Add(Secret{Meta: Meta{Name: name, Type: TypeToken}, Value: NewValue([]byte("value-of-" + name))})
+		wantErr(t, "Add "+name, err, ErrDangerousName, name)
+	}
+	if metas, err := s.List(); err != nil || len(metas) != 0 {
+		t.Errorf("List after refused adds: %v, %v", metas, err)
+	}
+	if _, err := s.Add(Secret{Meta: Meta{Name: "HTTPS_PROXY", Type: TypeToken}, Value: NewValue([]byte("http://proxy:3128"))},
+		AddOptions{AllowDangerousName: true}); err != nil {
+		t.Errorf("Add HTTPS_PROXY allowed: %v", err)
+	}
+	for _, name := range []string{"GITHUB_TOKEN", "STRIPE_API_KEY", "PROXY_TOKEN", "NPM_TOKEN", "XDG_TOKEN", "GITLAB_TOKEN", "EDITOR_API_KEY"} {
+		if err := CheckDangerousName(name); err != nil {
+			t.Errorf("CheckDangerousName(%q) = %v", name, err)
+		}
+	}
+}
+
+// Every entry of the tables carries a reason.
+func TestDangerousTablesHaveReasons(t *testing.T) {
+	for name, why := range dangerousNames {
+		if why == "" || name != strings.ToUpper(name) {
+			t.Errorf("entry %q: reason %q (keys are upper case, reasons not empty)", name, why)
+		}
+	}
+	for _, p := range dangerousPrefixes {
+		if p.why == "" || p.prefix != strings.ToUpper(p.prefix) {
+			t.Errorf("prefix %q: reason %q", p.prefix, p.why)
+		}
+	}
+	for _, p := range dangerousSuffixes {
+		if p.why == "" || p.suffix != strings.ToUpper(p.suffix) {
+			t.Errorf("suffix %q: reason %q", p.suffix, p.why)
+		}
+	}
+}
+

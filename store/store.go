@@ -532,8 +532,10 @@ func (s *Store) Add(sec Secret, opts ...AddOptions) (Meta, error) {
 	if err := ValidateName(sec.Name); err != nil {
 		return Meta{}, err
 	}
-	if DangerousName(sec.Name) && !o.AllowDangerousName {
-		return Meta{}, fmt.Errorf("secret %s: the name could change what a program given it in its environment runs or loads: %w", sec.Name, ErrDangerousName)
+	if !o.AllowDangerousName {
+		if err := CheckDangerousName(sec.Name); err != nil {
+			return Meta{}, err
+		}
 	}
 	sec.Previous, sec.PreviousValue = nil, Value{}
 	sec, err := checkSecret(sec, o.KeyPassphrase)
