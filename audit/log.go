@@ -465,6 +465,7 @@ func (l *Log) appendLocked(f *os.File, r, seen Record, sync bool) (Record, error
 	}
 	size := fi.Size()
 	end := size
+	newline := false // the kept last record needs its "\n" before ours
 	var seq uint64
 	if t := l.tail; t.fi != nil && t.size == size && os.SameFile(t.fi, fi) {
 		// Nobody appended since our last record.
@@ -482,6 +483,19 @@ func (l *Log) appendLocked(f *os.File, r, seen Record, sync bool) (Record, error
 			}
 			seq = lr.Seq
 			r.Prev = lineHash(last)
+		}
+		if end < size && size-end <= MaxLineSize {
+			// A last line without its "\n": an interrupted append. If it is
+			// a whole record that chains on, only the "\n" is missing:
+			// keep it, end it, and chain from it.
+			partial, err := readAt(f, end, size)
+			if err != nil {
+				return Record{}, fmt.Errorf("%w: read %s: %w", ErrUnavailable, l.path, err)
+			}
+			if pr, ok := l.wholeRecord(partial, seq, r.Prev); ok {
+				seq, r.Prev = pr.Seq, lineHash(partial)
+				end, newline = size, true
+			}
 		}
 	}
 	if seq == math.MaxUint64 {
@@ -501,7 +515,11 @@ func (l *Log) appendLocked(f *os.File, r, seen Record, sync bool) (Record, error
 			return Record{}, fmt.Errorf("%w: truncate partial record in %s: %w", ErrUnavailable, l.path, err)
 		}
 	}
-	if err := writeLine(f, line); err != nil {
+	out := line
+	if newline {
+		out = append([]byte{'\n'}, line...)
+	}
+	if err := writeLine(f, out); err != nil {
 		f.Truncate(end) // best effort: leave no partial line behind
 		return Record{}, fmt.Errorf("%w: write %s: %w", ErrUnavailable, l.path, err)
 	}
@@ -511,8 +529,34 @@ func (l *Log) appendLocked(f *os.File, r, seen Record, sync bool) (Record, error
 			return Record{}, fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
 		}
 	}
-	l.tail = tail{fi: fi, size: end + int64(len(line)), seq: r.Seq, hash: lineHash(line[:len(line)-1])}
+	l.tail = tail{fi: fi, size: end + int64(len(out)), seq: r.Seq, hash: lineHash(line[:len(line)-1])}
 	return written, nil
+}
+
+// wholeRecord reports whether partial, the bytes after the last "\n", is
+// a complete record missing only its "\n": it parses, its MAC is ours,
+// and it follows the record with seq and hash prev.
+func (l *Log) wholeRecord(partial []byte, seq uint64, prev string) (Record, bool) {
+	if len(partial) > MaxLineSize {
+		return Record{}, false
+	}
+	pr, err := ParseRecord(partial)
+	if err != nil {
+		return Record{}, false
+	}
+	if p, _ := checkMAC(l.key, partial, pr.MAC); p != "" {
+		return Record{}, false
+	}
+	return pr, pr.Seq == seq+1 && pr.Prev == prev
+}
+
+// readAt reads the bytes of f from off to end.
+func readAt(f *os.File, off, end int64) ([]byte, error) {
+	b := make([]byte, end-off)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // macField is how the last key of every line starts.

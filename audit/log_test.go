@@ -288,7 +288,7 @@ func TestIncompleteLastRecord(t *testing.T) {
 		cut      func(line []byte) []byte
 	}{
 		{"half a line", 3, func(b []byte) []byte { return b[:len(b)/2] }},
-		{"all but the newline", 3, func(b []byte) []byte { return b[:len(b)-1] }},
+		{"all but the closing brace and newline", 3, func(b []byte) []byte { return b[:len(b)-2] }},
 		{"one byte", 2, func(b []byte) []byte { return b[:1] }},
 		{"partial first record", 0, func(b []byte) []byte { return b[:len(b)/3] }},
 	} {
@@ -346,6 +346,73 @@ func TestIncompleteLastRecord(t *testing.T) {
 				t.Error("partial line is still in the log")
 			}
 		})
+	}
+}
+
+// SECURITY.md item 76: an append interrupted after all of its record but
+// the "\n" leaves a whole record; Verify counts it, and the next append
+// keeps it, ends it with "\n" and chains from it. A line that parses but
+// does not chain on (or is not ours) is still cut as an interrupted append.
+func TestCompleteRecordWithoutNewlineKept(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	l := openTest(t, path)
+	appendN(t, l, 3)
+	// Another process's append, cut just before its "\n".
+	other := openTest(t, path)
+	kept, err := other.Append(usedRecord("KEPT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mustRead(t, path)
+	if err := os.WriteFile(path, b[:len(b)-1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	res := verifyFile(t, path, testKey("a"))
+	if !res.OK || res.Incomplete || !res.NoFinalNewline || res.Records != 4 {
+		t.Errorf("verify = %+v, want OK, not incomplete, no final newline, 4 records", res)
+	}
+	if recs := readFileRecords(t, path); len(recs) != 4 || recs[3].Secret != "KEPT" {
+		t.Errorf("ReadRecords gave %d records, want 4 ending with KEPT", len(recs))
+	}
+
+	r, err := l.Append(usedRecord("AFTER"))
+	if err != nil {
+		t.Fatalf("append after a record without its newline: %v", err)
+	}
+	if r.Seq != kept.Seq+1 {
+		t.Errorf("append: seq %d, want %d (chained from the kept record)", r.Seq, kept.Seq+1)
+	}
+	res = verifyFile(t, path, testKey("a"))
+	if !res.OK || res.Incomplete || res.NoFinalNewline || res.Records != 5 {
+		t.Errorf("verify after append = %+v, want OK, 5 records", res)
+	}
+	recs := readFileRecords(t, path)
+	if len(recs) != 5 || recs[3].Secret != "KEPT" || recs[4].Secret != "AFTER" {
+		t.Errorf("records after append: %d, want KEPT then AFTER", len(recs))
+	}
+
+	// A whole line under another key is no record of ours: cut it.
+	foreign := filepath.Join(dir, "foreign.log")
+	fl, err := OpenWith(foreign, testKey("b"), Options{Now: fakeClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	appendN(t, fl, 6)
+	lines := readLines(t, foreign)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(bytes.TrimSuffix(lines[5], []byte("\n")))
+	f.Close()
+	if _, err := l.Append(usedRecord("LAST")); err != nil {
+		t.Fatal(err)
+	}
+	if res := verifyFile(t, path, testKey("a")); !res.OK || res.Records != 6 {
+		t.Errorf("verify after a foreign tail = %+v, want OK, 6 records", res)
 	}
 }
 

@@ -58,8 +58,9 @@ func ParseRecord(line []byte) (Record, error) {
 }
 
 // ReadRecords reads a whole log and parses every line with ParseRecord. A
-// last line without "\n" is a record whose append was interrupted; it is
-// not part of the log and is skipped (Verify reports it). Any other bad line
+// last line without "\n" that does not parse is a record whose append was
+// interrupted; it is not part of the log and is skipped (Verify reports
+// it); one that parses lacks only its "\n" and is kept. Any other bad line
 // is an error naming its line number. ReadRecords checks neither MACs nor
 // the chain.
 func ReadRecords(r io.Reader) ([]Record, error) {
@@ -76,10 +77,15 @@ func ReadRecords(r io.Reader) ([]Record, error) {
 		if long {
 			return nil, fmt.Errorf("line %d: %w: line longer than %d bytes", n, ErrMalformed, MaxLineSize)
 		}
+		rec, err := ParseRecord(line)
 		if !terminated {
+			// A partial line from an interrupted append is no record; a
+			// whole one that lacks only its "\n" is.
+			if err == nil {
+				recs = append(recs, rec)
+			}
 			return recs, nil
 		}
-		rec, err := ParseRecord(line)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}

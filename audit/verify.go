@@ -33,7 +33,8 @@ const (
 // OK and Incomplete are independent: OK says whether every complete record
 // verifies (tampering when false); Incomplete says the log ends with a
 // partial line left by an interrupted append, which is not a record and not
-// tampering. A log can be OK and Incomplete at once.
+// tampering. A log can be OK and Incomplete at once. A last line that is a
+// whole record without its "\n" is a record, checked and counted.
 type VerifyResult struct {
 	Records    int     // records that verified, before any bad one
 	OK         bool    // every complete record verified
@@ -41,7 +42,12 @@ type VerifyResult struct {
 	BadLine    int     // 1-based line number of the first bad record
 	Problem    Problem // kind of the first bad record; "" when OK
 	Reason     string  // what is wrong with it, for a human
-	Incomplete bool    // the last line has no "\n": an append was interrupted
+	Incomplete bool    // the last line has no "\n" and is not a whole record: an append was interrupted
+
+	// NoFinalNewline: the last record is whole and checked, but lacks its
+	// "\n" (an append interrupted after its last byte but one). The next
+	// append keeps it and adds the "\n".
+	NoFinalNewline bool
 }
 
 // Verify reads a whole log and checks every line: strict parse, MAC,
@@ -74,9 +80,14 @@ func Verify(r io.Reader, key []byte) (VerifyResult, error) {
 			return VerifyResult{}, fmt.Errorf("read audit log: %w", err)
 		}
 		if !terminated && !long {
-			// Only the last line can lack "\n".
-			res.Incomplete = true
-			break
+			// Only the last line can lack "\n". A whole record that lacks
+			// only its "\n" is checked as any other (the next append keeps
+			// it); anything else is what an interrupted append left.
+			if _, err := ParseRecord(line); err != nil {
+				res.Incomplete = true
+				break
+			}
+			res.NoFinalNewline = true
 		}
 		if bad {
 			continue
