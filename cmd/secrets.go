@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -523,10 +524,16 @@ func toJSON(m store.Meta, now time.Time) secretJSON {
 	return j
 }
 
+// runList prints the secrets. Secrets that cannot be read do not hide the
+// others: they are listed as DAMAGED and the command fails at the end.
 func (s *session) runList(asJSON bool) error {
 	metas, err := s.listSecrets()
-	if err != nil {
+	if err != nil && metas == nil {
 		return err
+	}
+	var damaged []string
+	if de, ok := errors.AsType[*store.DamagedError](err); ok {
+		damaged = de.Names
 	}
 	now := s.env.Now()
 	if asJSON {
@@ -534,23 +541,37 @@ func (s *session) runList(asJSON bool) error {
 		for _, m := range metas {
 			out = append(out, toJSON(m, now))
 		}
-		return writeJSON(s.env.Stdout, out)
+		if werr := writeJSON(s.env.Stdout, out); werr != nil {
+			return werr
+		}
+		return err
 	}
-	if len(metas) == 0 {
+	if len(metas) == 0 && len(damaged) == 0 {
 		fmt.Fprintln(s.env.Stderr, "wsx: no secrets yet; add one with `wsx add NAME`")
-		return nil
+		return err
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTYPE\tAGE\tROTATION\tHOSTS\tDESCRIPTION")
+	rows := make([]string, 0, len(metas)+len(damaged))
 	for _, m := range metas {
 		hosts := strings.Join(m.Hosts, ",")
 		if hosts == "" {
 			hosts = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, formatAge(now.Sub(m.LastSet())),
-			rotationState(m, now), hosts, oneLine(m.Description))
+		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, formatAge(now.Sub(m.LastSet())),
+			rotationState(m, now), hosts, oneLine(m.Description)))
 	}
-	return tw.Flush()
+	for _, n := range damaged {
+		rows = append(rows, n+"\tDAMAGED\t-\t-\t-\tcannot be read; see the error below\n")
+	}
+	slices.Sort(rows)
+	for _, r := range rows {
+		fmt.Fprint(tw, r)
+	}
+	if ferr := tw.Flush(); ferr != nil {
+		return ferr
+	}
+	return err
 }
 
 func (s *session) runInfo(name string, asJSON bool) error {

@@ -49,6 +49,23 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
+// BenchmarkList lists the metadata of every secret in stores of 10 and
+// 10 000 secrets, as the agent does for `wsx list`.
+func BenchmarkList(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			s, _ := newTestStore(b)
+			populate(b, s, n)
+			for b.Loop() {
+				metas, err := s.List()
+				if err != nil || len(metas) != n {
+					b.Fatalf("List: %d metas, %v", len(metas), err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkUnlock is one Unlock with DefaultKDF: header read and parse,
 // Argon2id t=3 m=64 MiB p=4, unwrap.
 func BenchmarkUnlock(b *testing.B) {

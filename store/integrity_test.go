@@ -366,3 +366,98 @@ func TestHeaderStrict(t *testing.T) {
 		t.Errorf("Unlock with the store id edited: %v", err)
 	}
 }
+
+// SECURITY.md item 77 (store side): one damaged item does not make List
+// fail; the others are listed and the damaged one is named in a
+// *DamagedError, and the others can still be read. This holds when List
+// had already cached the item before it was damaged.
+func TestListDamagedItemKeepsTheRest(t *testing.T) {
+	for _, damage := range []string{"garbage", "empty", "swapped"} {
+		t.Run(damage, func(t *testing.T) {
+			s, _ := newTestStore(t)
+			mustAdd(t, s, "ALPHA_TOKEN", TypeToken, "alpha-value")
+			mustAdd(t, s, "BRAVO_TOKEN", TypeToken, "bravo-value")
+			mustAdd(t, s, "CHARLIE_TOKEN", TypeToken, "charlie-value")
+			if metas, err := s.List(); err != nil || len(metas) != 3 {
+				t.Fatalf("List before: %d, %v", len(metas), err)
+			}
+			switch damage {
+			case "garbage":
+				if err := os.WriteFile(itemPath(s, "BRAVO_TOKEN"), []byte("not an item"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			case "empty":
+				if err := os.Truncate(itemPath(s, "BRAVO_TOKEN"), 0); err != nil {
+					t.Fatal(err)
+				}
+			case "swapped":
+				copyFile(t, itemPath(s, "ALPHA_TOKEN"), itemPath(s, "BRAVO_TOKEN"))
+			}
+			for _, st := range []*Store{s, reopen(t, s, testPass)} {
+				metas, err := st.List()
+				wantErr(t, "List", err, ErrIntegrity, "BRAVO_TOKEN")
+				var de *DamagedError
+				if !errors.As(err, &de) || len(de.Names) != 1 || de.Names[0] != "BRAVO_TOKEN" {
+					t.Errorf("List error %v: want a *DamagedError naming BRAVO_TOKEN", err)
+				}
+				if len(metas) != 2 || metas[0].Name != "ALPHA_TOKEN" || metas[1].Name != "CHARLIE_TOKEN" {
+					t.Errorf("List returned %v beside the error, want ALPHA_TOKEN and CHARLIE_TOKEN", metas)
+				}
+				if sec, err := st.Get("CHARLIE_TOKEN"); err != nil || string(sec.Value.Bytes()) != "charlie-value" {
+					t.Errorf("Get of an intact secret beside a damaged one: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// A damaged store.json is reported as the header, not as an item.
+func TestDamagedHeaderIsNamed(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "ALPHA_TOKEN", TypeToken, "alpha-value")
+	if err := os.WriteFile(filepath.Join(s.Home(), headerFile), []byte(`{"version":1,`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(s.Home())
+	wantErr(t, "Open", err, ErrHeader, headerFile, "store header")
+	wantErr(t, "Open", err, ErrIntegrity)
+	_, err = s.Add(Secret{Meta: Meta{Name: "BRAVO_TOKEN", Type: TypeToken}, Value: NewValue([]byte("bravo-value"))})
+	wantErr(t, "Add", err, ErrHeader, headerFile)
+}
+
+// List's metadata cache follows every change to an item file: an update
+// by another process, a removal, an item added behind its back.
+func TestListCacheFollowsChanges(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "ALPHA_TOKEN", TypeToken, "alpha-value")
+	mustAdd(t, s, "BRAVO_TOKEN", TypeToken, "bravo-value")
+	if _, err := s.List(); err != nil {
+		t.Fatal(err)
+	}
+	o := reopen(t, s, testPass)
+	if _, err := o.Update("ALPHA_TOKEN", func(sec *Secret) error { sec.Description = "changed elsewhere"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Remove("BRAVO_TOKEN"); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, o, "CHARLIE_TOKEN", TypeToken, "charlie-value")
+	metas, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(metas) != 2 || metas[0].Name != "ALPHA_TOKEN" || metas[0].Description != "changed elsewhere" ||
+		metas[0].Version != 2 || metas[1].Name != "CHARLIE_TOKEN" {
+		t.Errorf("List after changes by another store: %+v", metas)
+	}
+	// What List returns is a copy: changing it does not change the cache.
+	metas[0].Hosts = append(metas[0].Hosts, "evil.example")
+	again, _ := s.List()
+	if len(again[0].Hosts) != 0 {
+		t.Errorf("List returned the cache's own slice: %v", again[0].Hosts)
+	}
+	s.Lock()
+	if _, err := s.List(); !errors.Is(err, ErrLocked) {
+		t.Errorf("List when locked: %v", err)
+	}
+}

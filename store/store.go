@@ -60,6 +60,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -106,6 +107,12 @@ type Store struct {
 	key  []byte      // data key; nil when locked
 	aead cipher.AEAD // AES-256-GCM under key
 	now  func() time.Time
+
+	// The metadata List opened, by name, for the store cacheID (file
+	// backend only).
+	cacheMu   sync.Mutex
+	cacheID   string
+	metaCache map[string]stampedMeta
 }
 
 // Init creates a store in home and returns it unlocked. home is created with
@@ -346,6 +353,9 @@ func (s *Store) Lock() {
 	defer s.mu.Unlock()
 	clear(s.key)
 	s.key, s.aead = nil, nil
+	s.cacheMu.Lock()
+	s.metaCache, s.cacheID = nil, ""
+	s.cacheMu.Unlock()
 }
 
 // auditInfo is the HKDF info string of AuditKey.
@@ -437,32 +447,135 @@ func (s *Store) names() ([]string, error) {
 	return names, nil
 }
 
-// List returns the metadata of every secret, sorted by name. Secrets that
-// fail to open are left out and reported together in the error, which wraps
-// ErrIntegrity; the metadata of the others is returned with it.
+// DamagedError is List's error when some secrets cannot be read: their
+// names, sorted, and why each failed. It wraps each of those errors, so
+// errors.Is finds ErrIntegrity for a damaged item and ErrUnsafePermission
+// for an unsafe one.
+type DamagedError struct {
+	Names []string
+	Errs  []error
+}
+
+func (e *DamagedError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return fmt.Sprintf("%d secret(s) cannot be read (%s): %s", len(e.Names), strings.Join(e.Names, ", "), strings.Join(msgs, "; "))
+}
+
+func (e *DamagedError) Unwrap() []error { return e.Errs }
+
+// List returns the metadata of every secret, sorted by name. A secret that
+// cannot be read does not stop it: the others are returned, with a
+// *DamagedError naming the ones left out.
+//
+// With the file backend, List keeps the metadata it opened, keyed by the
+// item file's filekeyring.Stamp, and opens only the items whose file
+// changed since: listing a large store again costs a directory read and a
+// stat per item. Only metadata is kept, never a value; Lock forgets it.
 func (s *Store) List() ([]Meta, error) {
 	g, id, err := s.reader()
 	if err != nil {
 		return nil, err
+	}
+	if fk, ok := s.kr.(*filekeyring.Keyring); ok {
+		return s.listFile(fk, g, id)
 	}
 	names, err := s.names()
 	if err != nil {
 		return nil, err
 	}
 	metas := make([]Meta, 0, len(names))
-	var errs []error
+	var dmg DamagedError
 	for _, n := range names {
 		sec, err := s.get(g, id, n)
 		if errors.Is(err, ErrNotFound) {
 			continue // removed since Keys
 		}
 		if err != nil {
-			errs = append(errs, err)
+			dmg.Names, dmg.Errs = append(dmg.Names, n), append(dmg.Errs, err)
 			continue
 		}
 		metas = append(metas, sec.Meta)
 	}
-	return metas, errors.Join(errs...)
+	return metas, dmg.orNil()
+}
+
+func (e *DamagedError) orNil() error {
+	if len(e.Names) == 0 {
+		return nil
+	}
+	return e
+}
+
+// stampedMeta is the metadata List opened from one version of an item file.
+type stampedMeta struct {
+	stamp filekeyring.Stamp
+	meta  Meta
+}
+
+// listFile is List for the file backend, through the metadata cache.
+func (s *Store) listFile(fk *filekeyring.Keyring, g cipher.AEAD, id string) ([]Meta, error) {
+	ents, err := fk.Entries()
+	if err != nil {
+		return nil, s.wrapBackend("list items", err)
+	}
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if s.cacheID != id {
+		s.metaCache, s.cacheID = nil, id
+	}
+	fresh := make(map[string]stampedMeta, len(ents))
+	metas := make([]Meta, 0, len(ents))
+	var dmg DamagedError
+	for _, e := range ents {
+		name := e.Key
+		if ValidateName(name) != nil {
+			continue
+		}
+		if c, ok := s.metaCache[name]; ok && c.stamp == e.Stamp {
+			fresh[name] = c
+			metas = append(metas, cloneMeta(c.meta))
+			continue
+		}
+		it, stamp, err := fk.GetStamped(name)
+		if isNotFound(err) {
+			continue // removed since Entries
+		}
+		var sec Secret
+		if err != nil {
+			err = fmt.Errorf("secret %s: %w", name, s.wrapBackend("read", err))
+		} else {
+			sec, err = openItem(g, id, name, it.Data)
+		}
+		if err != nil {
+			dmg.Names, dmg.Errs = append(dmg.Names, name), append(dmg.Errs, err)
+			continue
+		}
+		fresh[name] = stampedMeta{stamp: stamp, meta: sec.Meta}
+		metas = append(metas, cloneMeta(sec.Meta))
+	}
+	s.metaCache = fresh
+	return metas, dmg.orNil()
+}
+
+// cloneMeta returns a copy of m that shares no memory with it.
+func cloneMeta(m Meta) Meta {
+	m.Hosts = slices.Clone(m.Hosts)
+	if m.SSH != nil {
+		k := *m.SSH
+		m.SSH = &k
+	}
+	if m.Previous != nil {
+		p := *m.Previous
+		if p.SSH != nil {
+			k := *p.SSH
+			p.SSH = &k
+		}
+		m.Previous = &p
+	}
+	return m
 }
 
 // write runs fn with the store unlocked and the write lock held, after

@@ -244,25 +244,31 @@ func (k *Keyring) openItem(key string) (*os.File, unix.Stat_t, error) {
 
 // Get returns the item stored under key, or keyring.ErrKeyNotFound.
 func (k *Keyring) Get(key string) (keyring.Item, error) {
+	it, _, err := k.GetStamped(key)
+	return it, err
+}
+
+// GetStamped is Get with the Stamp of the file the data was read from.
+func (k *Keyring) GetStamped(key string) (keyring.Item, Stamp, error) {
 	f, st, err := k.openItem(key)
 	if err != nil {
-		return keyring.Item{}, fmt.Errorf("get: %w", err)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: %w", err)
 	}
 	defer f.Close()
 	if st.Size > MaxItemSize {
-		return keyring.Item{}, fmt.Errorf("get: item file %s has %d bytes, more than %d: %w", f.Name(), st.Size, MaxItemSize, ErrTooLarge)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s has %d bytes, more than %d: %w", f.Name(), st.Size, MaxItemSize, ErrTooLarge)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxItemSize+1))
 	if err != nil {
-		return keyring.Item{}, fmt.Errorf("get: read %s: %w", f.Name(), err)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: read %s: %w", f.Name(), err)
 	}
 	if len(data) > MaxItemSize {
-		return keyring.Item{}, fmt.Errorf("get: item file %s grew beyond %d bytes: %w", f.Name(), MaxItemSize, ErrTooLarge)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s grew beyond %d bytes: %w", f.Name(), MaxItemSize, ErrTooLarge)
 	}
 	if len(data) == 0 {
-		return keyring.Item{}, fmt.Errorf("get: item file %s is empty, the file is damaged; remove it and store the item again: %w", f.Name(), ErrEmpty)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s is empty, the file is damaged; remove it and store the item again: %w", f.Name(), ErrEmpty)
 	}
-	return keyring.Item{Key: key, Data: data}, nil
+	return keyring.Item{Key: key, Data: data}, stampOf(&st), nil
 }
 
 // GetMetadata returns the key and the modification time of the item, without
@@ -463,10 +469,47 @@ func readDirNames(d *os.File) ([]string, error) {
 	return names, nil
 }
 
+// Stamp identifies one version of an item file: device, inode, size,
+// modification and change times. Every replacement of the item (a new file
+// renamed into place) and every write to the file changes it, so a reader
+// may keep what it derived from an item for as long as its Stamp stays the
+// same. The change time cannot be set by a user.
+type Stamp struct {
+	Dev, Ino     uint64
+	Size         int64
+	Mtime, Ctime int64 // nanoseconds since the epoch
+}
+
+func stampOf(st *unix.Stat_t) Stamp {
+	return Stamp{
+		Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size,
+		Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(),
+	}
+}
+
+// Entry is a key and the Stamp of its item file.
+type Entry struct {
+	Key   string
+	Stamp Stamp
+}
+
 // Keys lists the keys of the items in the directory, sorted. It ignores,
 // without opening them, files that are not items: other names, temporary
 // files, links, directories, FIFOs and files owned by another uid.
 func (k *Keyring) Keys() ([]string, error) {
+	ents, err := k.Entries()
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(ents))
+	for i, e := range ents {
+		keys[i] = e.Key
+	}
+	return keys, nil
+}
+
+// Entries is Keys with the Stamp of each item file, sorted by key.
+func (k *Keyring) Entries() ([]Entry, error) {
 	d, err := k.openDir()
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
@@ -476,7 +519,7 @@ func (k *Keyring) Keys() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	keys := []string{}
+	ents := []Entry{}
 	for _, name := range names {
 		key, ok := strings.CutSuffix(name, itemSuffix)
 		if !ok || validKey(key) != nil {
@@ -489,10 +532,10 @@ func (k *Keyring) Keys() ([]string, error) {
 		if st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != k.euid {
 			continue
 		}
-		keys = append(keys, key)
+		ents = append(ents, Entry{Key: key, Stamp: stampOf(&st)})
 	}
-	slices.Sort(keys)
-	return keys, nil
+	slices.SortFunc(ents, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
+	return ents, nil
 }
 
 // Remove deletes the item stored under key, or returns keyring.ErrKeyNotFound.
