@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBenchDirs()
+	os.Exit(code)
 }
 
 // helperCmd returns a command running helper with args.

@@ -108,11 +108,9 @@ type Store struct {
 	aead cipher.AEAD // AES-256-GCM under key
 	now  func() time.Time
 
-	// The metadata List opened, by name, for the store cacheID (file
-	// backend only).
+	// The metadata List opened (file backend only).
 	cacheMu   sync.Mutex
-	cacheID   string
-	metaCache map[string]stampedMeta
+	metaCache metaCache
 }
 
 // Init creates a store in home and returns it unlocked. home is created with
@@ -354,7 +352,7 @@ func (s *Store) Lock() {
 	clear(s.key)
 	s.key, s.aead = nil, nil
 	s.cacheMu.Lock()
-	s.metaCache, s.cacheID = nil, ""
+	s.metaCache = metaCache{}
 	s.cacheMu.Unlock()
 }
 
@@ -515,28 +513,54 @@ type stampedMeta struct {
 	meta  Meta
 }
 
+// metaCache is what List opened last, for the store id: the secrets in
+// name order, and the same by name.
+type metaCache struct {
+	id     string
+	sorted []stampedMeta
+	byName map[string]*stampedMeta
+}
+
+// current reports whether ents, sorted by key, are exactly the cached
+// items: the same names, each with the same stamp.
+func (c *metaCache) current(ents []filekeyring.Entry) bool {
+	if len(ents) != len(c.sorted) {
+		return false
+	}
+	for i, e := range ents {
+		if c.sorted[i].meta.Name != e.Key || c.sorted[i].stamp != e.Stamp {
+			return false
+		}
+	}
+	return true
+}
+
 // listFile is List for the file backend, through the metadata cache.
 func (s *Store) listFile(fk *filekeyring.Keyring, g cipher.AEAD, id string) ([]Meta, error) {
 	ents, err := fk.Entries()
 	if err != nil {
 		return nil, s.wrapBackend("list items", err)
 	}
+	ents = slices.DeleteFunc(ents, func(e filekeyring.Entry) bool { return ValidateName(e.Key) != nil })
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
-	if s.cacheID != id {
-		s.metaCache, s.cacheID = nil, id
+	c := &s.metaCache
+	if c.id != id {
+		*c = metaCache{id: id}
 	}
-	fresh := make(map[string]stampedMeta, len(ents))
-	metas := make([]Meta, 0, len(ents))
+	if c.current(ents) {
+		metas := make([]Meta, len(c.sorted))
+		for i := range c.sorted {
+			metas[i] = cloneMeta(c.sorted[i].meta)
+		}
+		return metas, nil
+	}
+	next := metaCache{id: id, sorted: make([]stampedMeta, 0, len(ents)), byName: make(map[string]*stampedMeta, len(ents))}
 	var dmg DamagedError
 	for _, e := range ents {
 		name := e.Key
-		if ValidateName(name) != nil {
-			continue
-		}
-		if c, ok := s.metaCache[name]; ok && c.stamp == e.Stamp {
-			fresh[name] = c
-			metas = append(metas, cloneMeta(c.meta))
+		if old, ok := c.byName[name]; ok && old.stamp == e.Stamp {
+			next.sorted = append(next.sorted, *old)
 			continue
 		}
 		it, stamp, err := fk.GetStamped(name)
@@ -553,10 +577,21 @@ func (s *Store) listFile(fk *filekeyring.Keyring, g cipher.AEAD, id string) ([]M
 			dmg.Names, dmg.Errs = append(dmg.Names, name), append(dmg.Errs, err)
 			continue
 		}
-		fresh[name] = stampedMeta{stamp: stamp, meta: sec.Meta}
-		metas = append(metas, cloneMeta(sec.Meta))
+		next.sorted = append(next.sorted, stampedMeta{stamp: stamp, meta: sec.Meta})
 	}
-	s.metaCache = fresh
+	metas := make([]Meta, len(next.sorted))
+	for i := range next.sorted {
+		next.byName[next.sorted[i].meta.Name] = &next.sorted[i]
+		metas[i] = cloneMeta(next.sorted[i].meta)
+	}
+	if len(dmg.Names) == 0 {
+		*c = next
+	} else {
+		// A damaged item must be reported by the next List too: keep
+		// what opened, but never take the listing as current.
+		next.sorted = nil
+		*c = next
+	}
 	return metas, dmg.orNil()
 }
 
