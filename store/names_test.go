@@ -207,4 +207,3 @@ func TestDangerousTablesHaveReasons(t *testing.T) {
 		}
 	}
 }
-
