@@ -132,7 +132,7 @@ func initCommand(env *Env) *cli.Command {
 
 func secretFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Usage: "token, password, key or file (add: default token)"},
+		&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Usage: "token, password, key or file (add: default token); a key is an SSH private key (PEM or OpenSSH; not the .pub), or " + store.RawKeyRule},
 		&cli.StringFlag{Name: "description", Aliases: []string{"d"}, Usage: "what the secret is for"},
 		&cli.StringSliceFlag{Name: "host", Usage: "a git host the secret answers for (repeatable): HOST, HOST:PORT or HOST/PATH for https only; http://HOST[:PORT] for plain http"},
 		&cli.StringFlag{Name: "username", Usage: "the user name sent to git with the secret"},

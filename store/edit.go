@@ -70,7 +70,7 @@ func (e Edit) Apply(sec *Secret) error {
 		sec.RotateEvery = *e.RotateEvery
 	}
 	if e.newValue() {
-		v, ssh, err := checkValue(sec.Type, e.Value, nil)
+		v, ssh, err := checkValue(sec.Type, e.Value, nil, true)
 		if err != nil {
 			return fmt.Errorf("secret %s: %w", sec.Name, err)
 		}

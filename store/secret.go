@@ -95,6 +95,10 @@ func (m Meta) RotationDue() (due time.Time, ok bool) {
 	return from.Add(m.RotateEvery), true
 }
 
+// ServedByAgent reports whether an agent serving this store offers m to
+// ssh: an SSH private key (SSH set). Raw key material is not served.
+func (m Meta) ServedByAgent() bool { return m.Type == TypeKey && m.SSH != nil }
+
 // Secret is a secret with its value.
 type Secret struct {
 	Meta

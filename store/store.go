@@ -686,7 +686,7 @@ func (s *Store) Add(sec Secret, opts ...AddOptions) (Meta, error) {
 		}
 	}
 	sec.Previous, sec.PreviousValue = nil, Value{}
-	sec, err := checkSecret(sec, o.KeyPassphrase)
+	sec, err := checkSecret(sec, o.KeyPassphrase, true)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -744,7 +744,8 @@ func (s *Store) Update(name string, fn func(*Secret) error) (Meta, error) {
 		if next.Name != name {
 			return fmt.Errorf("secret %s: update cannot rename it to %q: %w", name, next.Name, ErrInvalidName)
 		}
-		if next, err = checkSecret(next, nil); err != nil {
+		changed := next.Type != cur.Type || !next.Value.Equal(cur.Value)
+		if next, err = checkSecret(next, nil, changed); err != nil {
 			return err
 		}
 		if !next.Value.Equal(cur.Value) && next.Rotated.Equal(cur.Rotated) {

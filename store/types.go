@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -35,21 +37,49 @@ const (
 	maxRSABits = 16384
 )
 
+// Sizes of raw key material, in bytes once decoded.
+const (
+	MinRawKeyLen = 16 // 128 bits
+	MaxRawKeyLen = 64 // 512 bits
+)
+
+// RawKeyRule is the rule for raw key material, for help texts.
+const RawKeyRule = "raw key material is 16 to 64 bytes: binary, or written in hex or base64"
+
 // ParseKey validates an SSH private key given in PEM or OpenSSH form
 // (ed25519, rsa or ecdsa) and returns it in canonical form: unencrypted
 // OpenSSH PEM, with its public facts in info. An encrypted key makes ParseKey
 // call passphrase once; a nil passphrase func makes an encrypted key an
-// error. Data that does not contain "-----BEGIN" is raw key material (an
-// encryption key, say): it is returned as is with a nil info. Errors wrap
+// error. An SSH public key (a .pub file, an authorized_keys line, a
+// certificate, a PEM public key) is refused with the hint to give the
+// private key. Data that does not contain "-----BEGIN" is raw key material
+// (an encryption key, say), which must follow RawKeyRule: MinRawKeyLen to
+// MaxRawKeyLen bytes of binary, or that many bytes written in hex or base64
+// (a final line break allowed); text that is none of these is refused. Raw
+// key material is returned as is with a nil info. Errors wrap
 // ErrInvalidValue and never contain the key.
 func ParseKey(data []byte, passphrase func() ([]byte, error)) (canonical []byte, info *SSHKey, err error) {
+	return parseKey(data, passphrase, true)
+}
+
+// parseKey is ParseKey; strict false lets through raw key material and
+// public keys stored before the rules (a value a write does not change).
+func parseKey(data []byte, passphrase func() ([]byte, error), strict bool) (canonical []byte, info *SSHKey, err error) {
 	if len(data) == 0 {
 		return nil, nil, fmt.Errorf("key is empty: %w", ErrInvalidValue)
 	}
 	if len(data) > MaxFileSize {
 		return nil, nil, fmt.Errorf("key of %d bytes is larger than %d: %w", len(data), MaxFileSize, ErrInvalidValue)
 	}
+	if strict && IsPublicKey(data) {
+		return nil, nil, fmt.Errorf("this is an SSH public key (a .pub file or an authorized_keys line); give the private key instead, e.g. the same file without .pub: %w", ErrInvalidValue)
+	}
 	if !bytes.Contains(data, []byte("-----BEGIN")) {
+		if strict {
+			if err := checkRawKey(data); err != nil {
+				return nil, nil, err
+			}
+		}
 		return bytes.Clone(data), nil, nil
 	}
 	raw, err := ssh.ParseRawPrivateKey(data)
@@ -105,10 +135,84 @@ func ParseKey(data []byte, passphrase func() ([]byte, error)) (canonical []byte,
 	return pem.EncodeToMemory(block), info, nil
 }
 
+// sshKeyPrefixes start the public key types of OpenSSH: plain keys,
+// security keys and certificates.
+var sshKeyPrefixes = []string{"ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-", "rsa-sha2-"}
+
+// IsPublicKey reports whether data is an SSH public key rather than a
+// private one: a line of a .pub file or of authorized_keys (options
+// allowed), a certificate, or a PEM public key (SSH2, PKIX or PKCS#1).
+func IsPublicKey(data []byte) bool {
+	if bytes.Contains(data, []byte("PUBLIC KEY-----")) || bytes.Contains(data, []byte("BEGIN SSH2 PUBLIC KEY")) {
+		return true
+	}
+	if _, _, _, _, err := ssh.ParseAuthorizedKey(data); err == nil {
+		return true
+	}
+	// A damaged or cut public key still starts with its type and AAAA.
+	for line := range bytes.Lines(data) {
+		f := bytes.Fields(line)
+		for i := 0; i+1 < len(f) && i < 2; i++ {
+			for _, p := range sshKeyPrefixes {
+				if bytes.HasPrefix(f[i], []byte(p)) && bytes.HasPrefix(f[i+1], []byte("AAAA")) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// checkRawKey enforces RawKeyRule.
+func checkRawKey(data []byte) error {
+	if !isText(data) {
+		if len(data) < MinRawKeyLen || len(data) > MaxRawKeyLen {
+			return fmt.Errorf("binary key material of %d bytes: %s: %w", len(data), RawKeyRule, ErrInvalidValue)
+		}
+		return nil
+	}
+	t := bytes.TrimRight(data, "\r\n")
+	if n, ok := decodedLen(t); ok {
+		if n < MinRawKeyLen || n > MaxRawKeyLen {
+			return fmt.Errorf("key material of %d bytes once decoded: %s: %w", n, RawKeyRule, ErrInvalidValue)
+		}
+		return nil
+	}
+	return fmt.Errorf("this is text, not a private key in PEM or OpenSSH form nor raw key material (%s); store a password or token as --type token or --type password, other data as --type file: %w", RawKeyRule, ErrInvalidValue)
+}
+
+// isText reports whether data is printable ASCII, tabs and line breaks.
+func isText(data []byte) bool {
+	for _, c := range data {
+		if (c < 0x20 || c > 0x7e) && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// decodedLen returns the decoded size of t written in hex or base64
+// (standard or URL alphabet, padded or not), and false when it is
+// neither.
+func decodedLen(t []byte) (int, bool) {
+	if len(t)%2 == 0 {
+		if b, err := hex.DecodeString(string(t)); err == nil {
+			return len(b), true
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(string(t)); err == nil {
+			return len(b), true
+		}
+	}
+	return 0, false
+}
+
 // checkSecret validates sec's type, metadata and value, and the previous
 // value it keeps, if any; it returns sec with canonical values and the SSH
-// facts of parsed SSH keys set.
-func checkSecret(sec Secret, keyPass func() ([]byte, error)) (Secret, error) {
+// facts of parsed SSH keys set. strict applies the rules for new values
+// to the current value (see parseKey); the previous value is never new.
+func checkSecret(sec Secret, keyPass func() ([]byte, error), strict bool) (Secret, error) {
 	if err := ValidateName(sec.Name); err != nil {
 		return sec, err
 	}
@@ -118,7 +222,7 @@ func checkSecret(sec Secret, keyPass func() ([]byte, error)) (Secret, error) {
 	if err := checkMeta(sec.Meta); err != nil {
 		return sec, fmt.Errorf("secret %s: %w", sec.Name, err)
 	}
-	v, info, err := checkValue(sec.Type, sec.Value, keyPass)
+	v, info, err := checkValue(sec.Type, sec.Value, keyPass, strict)
 	if err != nil {
 		return sec, fmt.Errorf("secret %s: %w", sec.Name, err)
 	}
@@ -136,7 +240,7 @@ func checkSecret(sec Secret, keyPass func() ([]byte, error)) (Secret, error) {
 	if _, err := ParseType(string(p.Type)); err != nil {
 		return sec, fmt.Errorf("secret %s: previous value: %w", sec.Name, err)
 	}
-	pv, pinfo, err := checkValue(p.Type, sec.PreviousValue, nil)
+	pv, pinfo, err := checkValue(p.Type, sec.PreviousValue, nil, false)
 	if err != nil {
 		return sec, fmt.Errorf("secret %s: previous value: %w", sec.Name, err)
 	}
@@ -146,8 +250,8 @@ func checkSecret(sec Secret, keyPass func() ([]byte, error)) (Secret, error) {
 }
 
 // checkValue validates v for typ and returns it in canonical form, with
-// the facts of a parsed SSH key.
-func checkValue(typ Type, v Value, keyPass func() ([]byte, error)) (Value, *SSHKey, error) {
+// the facts of a parsed SSH key; strict as in parseKey.
+func checkValue(typ Type, v Value, keyPass func() ([]byte, error), strict bool) (Value, *SSHKey, error) {
 	b := v.Bytes()
 	if len(b) > MaxFileSize {
 		return v, nil, fmt.Errorf("value of %d bytes is larger than %d: %w", len(b), MaxFileSize, ErrInvalidValue)
@@ -165,7 +269,7 @@ func checkValue(typ Type, v Value, keyPass func() ([]byte, error)) (Value, *SSHK
 			return v, nil, fmt.Errorf("a %s is one line: byte %d is a line break or NUL (store multi-line values as --type file): %w", typ, i, ErrInvalidValue)
 		}
 	case TypeKey:
-		canon, info, err := ParseKey(b, keyPass)
+		canon, info, err := parseKey(b, keyPass, strict)
 		if err != nil {
 			return v, nil, err
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -200,7 +201,7 @@ func TestParseKeyRefusals(t *testing.T) {
 	_, _, err := ParseKey(bytes.Repeat([]byte("k"), MaxFileSize+1), nil)
 	wantErr(t, "oversized key", err, ErrInvalidValue)
 
-	raw := []byte{0x00, 0xff, 0x10, 'k', 'e', 'y'}
+	raw := []byte{0x00, 0xff, 0x10, 'k', 'e', 'y', 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a}
 	canon, info, err := ParseKey(raw, nil)
 	if err != nil || info != nil || !bytes.Equal(canon, raw) {
 		t.Errorf("raw key material: info %v err %v, changed %v", info, err, !bytes.Equal(canon, raw))
@@ -284,7 +285,7 @@ func TestKeyTypeChanges(t *testing.T) {
 		t.Errorf("Update cannot forge SSH facts: %+v %v", m.SSH, err)
 	}
 	m, err = s.Update("DEPLOY_KEY", func(sec *Secret) error {
-		sec.Type, sec.Value = TypeKey, NewValue([]byte("raw aes key bytes"))
+		sec.Type, sec.Value = TypeKey, NewValue([]byte("00112233445566778899aabbccddeeff\n"))
 		return nil
 	})
 	if err != nil || m.SSH != nil {
@@ -292,4 +293,63 @@ func TestKeyTypeChanges(t *testing.T) {
 	}
 	_, err = s.Edit("DEPLOY_KEY", Edit{Value: NewValue([]byte("-----BEGIN OPENSSH PRIVATE KEY-----\nbroken\n")), Rotate: true})
 	wantErr(t, "Rotate to a broken key", err, ErrInvalidValue, "DEPLOY_KEY")
+}
+
+// An SSH public key given as a key is refused with the hint to give the
+// private key; so is text posing as raw key material. Raw key material
+// follows RawKeyRule.
+func TestKeyRefusesPublicKeysAndText(t *testing.T) {
+	pub := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm/RAlphM3+hUG6wWfcO5bIUIaqMLa2ywxcOK1wMWbh user@host\n"
+	for name, data := range map[string]string{
+		".pub file":            pub,
+		"authorized_keys line": `from="10.0.0.0/8",no-pty ` + pub,
+		"cut public key":       "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB",
+		"RFC 4716 public key":  "---- BEGIN SSH2 PUBLIC KEY ----\nAAAA\n---- END SSH2 PUBLIC KEY ----\n",
+	} {
+		_, _, err := ParseKey([]byte(data), nil)
+		wantErr(t, name, err, ErrInvalidValue, "public key", "private key")
+	}
+	for name, data := range map[string]string{
+		"a sentence":       "this is my secret encryption key, trust me",
+		"a short password": "hunter2",
+		"hex too short":    "00112233445566778899aabbccddee",
+		"hex too long":     strings.Repeat("00", 65),
+		"binary too short": "\x00\x01\x02",
+		"binary too long":  strings.Repeat("\x00", 65),
+	} {
+		_, _, err := ParseKey([]byte(data), nil)
+		wantErr(t, name, err, ErrInvalidValue, "16 to 64 bytes")
+	}
+	for name, data := range map[string]string{
+		"hex, 16 bytes":       "00112233445566778899aabbccddeeff\n",
+		"hex, 64 bytes":       strings.Repeat("ab", 64),
+		"base64, 32 bytes":    "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=\n",
+		"base64url, 32 bytes": "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k",
+		"binary, 32 bytes":    "\x00\xff" + strings.Repeat("\x10", 30),
+	} {
+		canon, info, err := ParseKey([]byte(data), nil)
+		if err != nil || info != nil || string(canon) != data {
+			t.Errorf("%s: %v (info %v)", name, err, info)
+		}
+	}
+	// A key stored before the rule keeps working: a write that leaves the
+	// value alone does not check it again.
+	s, _ := newTestStore(t)
+	err := s.write(func(g cipher.AEAD, id string, now time.Time) error {
+		return s.put(g, id, Secret{Meta: Meta{Name: "OLD_KEY", Type: TypeKey, Created: now, Updated: now, Version: 1}, Value: NewValue([]byte("old text key"))})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update("OLD_KEY", func(sec *Secret) error { sec.Description = "kept"; return nil }); err != nil {
+		t.Errorf("Update of an old key's description: %v", err)
+	}
+	_, err = s.Edit("OLD_KEY", Edit{Value: NewValue([]byte("new text key")), Rotate: true})
+	wantErr(t, "Rotate to text", err, ErrInvalidValue, "OLD_KEY")
+	if m := (Meta{Type: TypeKey, SSH: &SSHKey{}}); !m.ServedByAgent() {
+		t.Error("an SSH key is not served by the agent")
+	}
+	if m := (Meta{Type: TypeKey}); m.ServedByAgent() {
+		t.Error("raw key material is served by the agent")
+	}
 }
