@@ -88,8 +88,8 @@ type Daemon struct {
 	scanM   *scan.ValueMatcher // the store's values for POST /v1/scan; nil until needed
 	scanGen uint64             // bumped whenever scanM is dropped
 
-	unlockMu  sync.Mutex // serialises Unlock and Lock, and the wrong-passphrase delay
-	failCount int        // guarded by unlockMu
+	unlockMu sync.Mutex    // serialises Unlock and Lock, and the wrong-passphrase delay
+	backoff  store.Backoff // guarded by unlockMu
 
 	agentL, apiL net.Listener
 	sockets      map[string]os.FileInfo // the socket files, as Listen made them
@@ -165,12 +165,6 @@ func (d *Daemon) touch() { d.idle.touch() }
 // Locked reports whether the store is locked.
 func (d *Daemon) Locked() bool { return d.st.Locked() }
 
-// wrongDelay is the wait after the n-th wrong passphrase in a row, as the
-// agent's unlock: 0.1 s more each time, at most 10 s.
-func wrongDelay(n int) time.Duration {
-	return min(time.Duration(n)*100*time.Millisecond, sshagent.MaxUnlockDelay)
-}
-
 // Unlock unlocks the store with passphrase and opens the audit log. A
 // wrong passphrase returns store.ErrWrongPassphrase after a delay that
 // grows with each wrong attempt in a row, whoever makes it. Unlocking an
@@ -188,14 +182,13 @@ func (d *Daemon) Unlock(passphrase []byte) error {
 		if nerr := release.NoteFailedUnlock(d.opts.AuditPath, audit.ViaAPI, 0, time.Now()); nerr != nil {
 			d.logf("audit: %v", nerr)
 		}
-		d.failCount = min(d.failCount+1, int(sshagent.MaxUnlockDelay/(100*time.Millisecond)))
-		time.Sleep(wrongDelay(d.failCount))
+		time.Sleep(d.backoff.Wrong())
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	d.failCount = 0
+	d.backoff.Right()
 	if err := d.opened(); err != nil {
 		d.st.Lock()
 		return err

@@ -47,9 +47,6 @@ const (
 	// MinRSABits and MaxRSABits bound RSA moduli (the bounds of OpenSSH).
 	MinRSABits = 1024
 	MaxRSABits = 16384
-	// MaxUnlockDelay is the longest wait after a wrong unlock passphrase.
-	MaxUnlockDelay = 10 * time.Second
-	unlockStep     = 100 * time.Millisecond
 )
 
 // Argon2id parameters for the lock passphrase hash: small, since the hash
@@ -112,8 +109,8 @@ type Agent struct {
 	lockSalt  []byte
 	lockHash  []byte
 
-	unlockMu  sync.Mutex // serialises unlock attempts, delays included
-	failCount int        // guarded by unlockMu
+	unlockMu sync.Mutex    // serialises unlock attempts, delays included
+	backoff  store.Backoff // guarded by unlockMu
 }
 
 // identity is a key added by a client.
@@ -622,13 +619,10 @@ func (c *conn) Unlock(passphrase []byte) error {
 		a.mu.Lock()
 		a.locked, a.lockSalt, a.lockHash = false, nil, nil
 		a.mu.Unlock()
-		a.failCount = 0
+		a.backoff.Right()
 		return nil
 	}
-	if a.failCount < int(MaxUnlockDelay/unlockStep) {
-		a.failCount++
-	}
-	delay := time.Duration(a.failCount) * unlockStep
+	delay := a.backoff.Wrong()
 	a.logf("sshagent: wrong unlock passphrase from pid %d, waiting %v", c.peer.PID, delay)
 	a.clock.Sleep(delay)
 	return ErrWrongPassphrase

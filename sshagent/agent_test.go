@@ -142,7 +142,9 @@ func TestUnlockBackoff(t *testing.T) {
 	}
 	a.Unlock([]byte("wrong"))
 	a.unlockMu.Lock()
-	a.failCount = 98
+	for range 97 {
+		a.backoff.Wrong()
+	}
 	a.unlockMu.Unlock()
 	for i := 0; i < 3; i++ {
 		a.Unlock([]byte("wrong"))
