@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/internal/atomicfile"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -245,14 +246,5 @@ func writeReminders(path string, m map[string]time.Time) {
 	if err != nil {
 		return
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".reminders-*")
-	if err != nil {
-		return
-	}
-	tmp := f.Name()
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp, path) != nil {
-		os.Remove(tmp)
-	}
+	atomicfile.WriteFile(path, b, 0o600)
 }

@@ -1,25 +1,23 @@
 package store
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wsxdev/wsx/internal/atomicfile"
 )
 
 // Files in the store home beside the header.
 const (
-	lockFile      = "lock"
-	itemsDir      = "items"
-	headerTempPfx = ".store.json.tmp-"
+	lockFile = "lock"
+	itemsDir = "items"
 )
 
 // checkDir refuses a store directory that is a symbolic link, not a
@@ -152,63 +150,24 @@ func readHeaderFile(home string) ([]byte, error) {
 	return b, nil
 }
 
-// writeHeaderFile replaces <home>/store.json atomically: a 0600 temp file
-// in home, fsync, rename over the header, fsync of home. A reader sees the
-// old header or the new one; a crash leaves at most a temp file, which the
-// next write under the lock removes.
+// writeHeaderFile replaces <home>/store.json atomically (atomicfile): a
+// reader sees the old header or the new one; a crash leaves at most a temp
+// file, which removeHeaderTemps removes.
 func writeHeaderFile(home string, data []byte) error {
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	tmp := filepath.Join(home, headerTempPfx+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return fmt.Errorf("write store header: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write store header: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write store header: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write store header: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(home, headerFile)); err != nil {
-		return fmt.Errorf("write store header: %w", err)
-	}
-	ok = true
-	if err := syncDir(home); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(home, headerFile), data, 0o600); err != nil {
 		return fmt.Errorf("write store header: %w", err)
 	}
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // removeHeaderTemps removes temp files left by a header write that was
-// killed. The caller holds the write lock, so no live writer owns them.
+// killed; a live writer's file is locked and stays.
 func removeHeaderTemps(home string) {
-	ents, err := os.ReadDir(home)
+	fd, err := unix.Open(home, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), headerTempPfx) && e.Type().IsRegular() {
-			os.Remove(filepath.Join(home, e.Name()))
-		}
-	}
+	d := os.NewFile(uintptr(fd), home)
+	defer d.Close()
+	atomicfile.RemoveStale(d, os.Geteuid())
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsxdev/wsx/internal/atomicfile"
 )
 
 // The tests below run this test binary again as a helper process, chosen by
@@ -270,7 +272,7 @@ func TestChangePassphraseKilled(t *testing.T) {
 	}
 	ents, _ := os.ReadDir(s.Home())
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), headerTempPfx) {
+		if strings.HasPrefix(e.Name(), atomicfile.TempPrefix) {
 			t.Errorf("temp file %s left after a later passphrase change", e.Name())
 		}
 	}

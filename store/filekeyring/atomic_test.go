@@ -11,6 +11,8 @@ import (
 
 	"github.com/99designs/keyring"
 	"golang.org/x/sys/unix"
+
+	"github.com/wsxdev/wsx/internal/atomicfile"
 )
 
 // SECURITY.md item 9 (disk full, read-only fs): a failed write keeps the old
@@ -31,18 +33,18 @@ func TestSetFaults(t *testing.T) {
 	old := []byte("the old value")
 	cases := []struct {
 		name  string
-		hooks hooks
+		hooks atomicfile.Hooks
 		want  error
 	}{
-		{"create fails read-only", hooks{beforeCreate: func() error { return syscall.EROFS }}, syscall.EROFS},
-		{"disk full mid-write", hooks{write: func(f *os.File, data []byte) error {
+		{"create fails read-only", atomicfile.Hooks{BeforeCreate: func() error { return syscall.EROFS }}, syscall.EROFS},
+		{"disk full mid-write", atomicfile.Hooks{Write: func(f *os.File, data []byte) error {
 			if _, err := f.Write(data[:len(data)/2]); err != nil {
 				return err
 			}
 			return syscall.ENOSPC
 		}}, syscall.ENOSPC},
-		{"disk full before any byte", hooks{write: func(*os.File, []byte) error { return syscall.ENOSPC }}, syscall.ENOSPC},
-		{"rename fails", hooks{beforeRename: func() error { return syscall.EIO }}, syscall.EIO},
+		{"disk full before any byte", atomicfile.Hooks{Write: func(*os.File, []byte) error { return syscall.ENOSPC }}, syscall.ENOSPC},
+		{"rename fails", atomicfile.Hooks{BeforeRename: func() error { return syscall.EIO }}, syscall.EIO},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,7 +62,7 @@ func TestSetFaults(t *testing.T) {
 			if err := k.Set(keyring.Item{Key: "b", Data: []byte("fresh")}); !errors.Is(err, tc.want) {
 				t.Fatalf("Set of a new key: %v, want %v", err, tc.want)
 			}
-			k.hooks = hooks{}
+			k.hooks = atomicfile.Hooks{}
 			wantData(t, k, "a", old)
 			if _, err := k.Get("b"); !errors.Is(err, keyring.ErrKeyNotFound) {
 				t.Errorf("failed new key: Get %v, want ErrKeyNotFound", err)
@@ -239,7 +241,7 @@ func TestOpenRemovesStaleTemps(t *testing.T) {
 func TestSetSurvivesCleanerRace(t *testing.T) {
 	k, dir := newKeyring(t)
 	var created []string
-	k.hooks.afterCreate = func(name string) {
+	k.hooks.AfterCreate = func(name string) {
 		created = append(created, name)
 		if len(created) == 1 {
 			// What a cleaner in another process does in this window: take
@@ -263,7 +265,7 @@ func TestSetSurvivesCleanerRace(t *testing.T) {
 	if len(created) != 2 {
 		t.Errorf("Set created %d temp files, want 2 (one removed, one used)", len(created))
 	}
-	k.hooks = hooks{}
+	k.hooks = atomicfile.Hooks{}
 	wantData(t, k, "a", data)
 	if tmps := tempFiles(t, dir); len(tmps) != 0 {
 		t.Errorf("temp files left: %q", tmps)

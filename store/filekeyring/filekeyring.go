@@ -1,8 +1,6 @@
 package filekeyring
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +12,8 @@ import (
 
 	"github.com/99designs/keyring"
 	"golang.org/x/sys/unix"
+
+	"github.com/wsxdev/wsx/internal/atomicfile"
 )
 
 // Limits on keys and items.
@@ -24,7 +24,6 @@ const (
 
 const (
 	itemSuffix = ".wsx"
-	tmpPrefix  = ".tmp-"
 	dirPerm    = 0o700
 	filePerm   = 0o600
 )
@@ -49,15 +48,7 @@ type Keyring struct {
 	euid int
 
 	// hooks injects faults in tests; zero in production.
-	hooks hooks
-}
-
-// hooks are the points where tests make a write fail.
-type hooks struct {
-	beforeCreate func() error                        // before the temporary file is created
-	afterCreate  func(name string)                   // after it is created, before it is locked
-	write        func(f *os.File, data []byte) error // replaces writing data to the temporary file
-	beforeRename func() error                        // after fsync, before the rename
+	hooks atomicfile.Hooks
 }
 
 var _ keyring.Keyring = (*Keyring)(nil)
@@ -309,153 +300,12 @@ func (k *Keyring) Set(item keyring.Item) error {
 }
 
 // write puts data in the item file for key through a locked temporary file.
-func (k *Keyring) write(d *os.File, key string, data []byte) (err error) {
-	dfd := int(d.Fd())
-	tmp, name, err := k.createTemp(dfd)
-	if err != nil {
-		return err
-	}
-	// The flock on tmp is held until it is closed, after the rename and the
-	// directory fsync, so no cleaner removes it while this write is live.
-	defer func() {
-		if err != nil {
-			unix.Unlinkat(dfd, name, 0)
-		}
-		tmp.Close()
-	}()
-
-	if k.hooks.write != nil {
-		err = k.hooks.write(tmp, data)
-	} else {
-		_, err = tmp.Write(data)
-	}
-	if err == nil {
-		err = tmp.Chmod(filePerm)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if err != nil {
-		return fmt.Errorf("write temporary file %s: %w", tmp.Name(), bareErr(err))
-	}
-	if k.hooks.beforeRename != nil {
-		if err := k.hooks.beforeRename(); err != nil {
-			return fmt.Errorf("replace %s: %w", k.itemPath(key), err)
-		}
-	}
-	if err := unix.Renameat(dfd, name, dfd, key+itemSuffix); err != nil {
-		return &os.LinkError{Op: "rename", Old: tmp.Name(), New: k.itemPath(key), Err: err}
-	}
-	if err := unix.Fsync(dfd); err != nil {
-		// The new value is in place; only its durability is in doubt.
-		return &os.PathError{Op: "fsync directory", Path: k.dir, Err: err}
-	}
-	return nil
+func (k *Keyring) write(d *os.File, key string, data []byte) error {
+	return atomicfile.WriteAt(d, key+itemSuffix, data, filePerm, k.hooks)
 }
 
-// createTemp creates and locks a new temporary file in the directory dfd.
-// A cleaner in another process may take the lock on a file this writer has
-// just created and remove it before the writer's flock; the writer then sees
-// that its name no longer points at its file and tries a new name.
-func (k *Keyring) createTemp(dfd int) (*os.File, string, error) {
-	if k.hooks.beforeCreate != nil {
-		if err := k.hooks.beforeCreate(); err != nil {
-			return nil, "", fmt.Errorf("create temporary file in %s: %w", k.dir, err)
-		}
-	}
-	var lastErr error
-	for range 8 {
-		var rnd [12]byte
-		rand.Read(rnd[:])
-		name := tmpPrefix + hex.EncodeToString(rnd[:])
-		fd, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, filePerm)
-		if errors.Is(err, unix.EEXIST) {
-			lastErr = err
-			continue
-		}
-		if err != nil {
-			return nil, "", &os.PathError{Op: "create temporary file in", Path: k.dir, Err: err}
-		}
-		if k.hooks.afterCreate != nil {
-			k.hooks.afterCreate(name)
-		}
-		if err := flock(fd, unix.LOCK_EX); err != nil {
-			unix.Unlinkat(dfd, name, 0)
-			unix.Close(fd)
-			return nil, "", &os.PathError{Op: "lock temporary file", Path: filepath.Join(k.dir, name), Err: err}
-		}
-		if same, err := sameFile(dfd, name, fd); err != nil || !same {
-			unix.Close(fd)
-			lastErr = errors.New("temporary file removed by a concurrent cleaner")
-			continue
-		}
-		return os.NewFile(uintptr(fd), filepath.Join(k.dir, name)), name, nil
-	}
-	return nil, "", fmt.Errorf("create temporary file in %s: %w", k.dir, lastErr)
-}
-
-// sameFile reports whether name in the directory dfd is the file open as fd.
-func sameFile(dfd int, name string, fd int) (bool, error) {
-	var a, b unix.Stat_t
-	if err := unix.Fstat(fd, &a); err != nil {
-		return false, err
-	}
-	if err := unix.Fstatat(dfd, name, &b, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return false, err
-	}
-	return a.Dev == b.Dev && a.Ino == b.Ino, nil
-}
-
-// bareErr drops an *os.PathError around err, for messages that already
-// name the path.
-func bareErr(err error) error {
-	if pe, ok := errors.AsType[*os.PathError](err); ok {
-		return pe.Err
-	}
-	return err
-}
-
-func flock(fd, how int) error {
-	for {
-		err := unix.Flock(fd, how)
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}
-
-// removeStaleTemps removes temporary files whose writer is gone: those whose
-// flock can be taken without waiting. Failures are ignored; a file left here
-// is tried again by the next Open.
-func (k *Keyring) removeStaleTemps(d *os.File) {
-	dfd := int(d.Fd())
-	names, err := readDirNames(d)
-	if err != nil {
-		return
-	}
-	for _, name := range names {
-		if !strings.HasPrefix(name, tmpPrefix) {
-			continue
-		}
-		var st unix.Stat_t
-		if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil ||
-			st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != k.euid {
-			continue
-		}
-		fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		if err != nil {
-			continue
-		}
-		if flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
-			// Still the same file: after a rename the name is gone or
-			// names another writer's file.
-			if same, err := sameFile(dfd, name, fd); err == nil && same {
-				unix.Unlinkat(dfd, name, 0)
-			}
-		}
-		unix.Close(fd)
-	}
-}
+// removeStaleTemps removes temporary files whose writer is gone.
+func (k *Keyring) removeStaleTemps(d *os.File) { atomicfile.RemoveStale(d, k.euid) }
 
 // readDirNames lists the names in the open directory d, without stat.
 func readDirNames(d *os.File) ([]string, error) {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/99designs/keyring"
+
+	"github.com/wsxdev/wsx/internal/atomicfile"
 )
 
 // Tests never print item data: failures name keys and sizes only.
@@ -69,7 +71,7 @@ func tempFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var tmps []string
 	for _, n := range listDir(t, dir) {
-		if strings.HasPrefix(n, tmpPrefix) {
+		if strings.HasPrefix(n, atomicfile.TempPrefix) {
 			tmps = append(tmps, n)
 		}
 	}

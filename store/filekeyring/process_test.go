@@ -103,7 +103,7 @@ func runHelper(role, dir, id string) int {
 		// of the value in its locked temp file, and waits to be killed.
 		for gen := 1; ; gen++ {
 			if role == "blocker" && gen == 3 {
-				k.hooks.write = func(f *os.File, data []byte) error {
+				k.hooks.Write = func(f *os.File, data []byte) error {
 					if _, err := f.Write(data[:len(data)/2]); err != nil {
 						return err
 					}
