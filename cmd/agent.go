@@ -416,7 +416,7 @@ func listen(d *daemon.Daemon) error {
 
 // newDaemon opens the store and builds the daemon the options describe.
 func (s *session) newDaemon(o agentOptions, logf, debugf func(string, ...any)) (*daemon.Daemon, *store.Store, error) {
-	st, err := store.Open(s.home)
+	st, err := store.Open(s.home, s.openOptions())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -527,7 +527,7 @@ const (
 // environment), waits until it serves, then prints the environment or
 // runs CMD in its own place.
 func (s *session) startAgent(o agentOptions) error {
-	st, err := store.Open(s.home)
+	st, err := store.Open(s.home, s.openOptions())
 	if err != nil {
 		return err
 	}

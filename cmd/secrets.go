@@ -28,7 +28,7 @@ func (s *session) runInit(o initOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Init(s.home, store.InitOptions{Backend: o.Backend, Passphrase: pass, KDF: o.KDF})
+	st, err := store.Init(s.home, store.InitOptions{Backend: o.Backend, Passphrase: pass, KDF: o.KDF, PassDir: s.env.Getenv("PASSWORD_STORE_DIR")})
 	if err != nil {
 		return err
 	}

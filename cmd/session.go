@@ -152,12 +152,17 @@ func newSession(env *Env, c *cli.Context) (*session, error) {
 	return &session{env: env, c: c, home: home}, nil
 }
 
+// openOptions are the store's settings from the environment.
+func (s *session) openOptions() store.OpenOptions {
+	return store.OpenOptions{PassDir: s.env.Getenv("PASSWORD_STORE_DIR")}
+}
+
 // open opens the store, locked.
 func (s *session) open() error {
 	if s.st != nil {
 		return nil
 	}
-	st, err := store.Open(s.home)
+	st, err := store.Open(s.home, s.openOptions())
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,8 @@ const dataKeyItem = "wsx-data-key"
 // openBackend opens the keyring that holds the items of store id. An OS
 // backend that cannot be used is an error naming it and wrapping
 // ErrBackend; wsx never falls back to another backend.
-func openBackend(home, backend, id string) (keyring.Keyring, error) {
+// passDir is the pass backend's password store ("" for ~/.password-store).
+func openBackend(home, backend, id, passDir string) (keyring.Keyring, error) {
 	if backend == backendFile {
 		kr, err := filekeyring.Open(filepath.Join(home, itemsDir))
 		if errors.Is(err, filekeyring.ErrUnsafe) {
@@ -59,8 +60,12 @@ func openBackend(home, backend, id string) (keyring.Keyring, error) {
 	if !knownBackend(backend) {
 		return nil, unknownBackend(backend)
 	}
-	if err := precheck(backend); err != nil {
-		return nil, err
+	if backend == backendPass {
+		dir, err := checkPass(passDir)
+		if err != nil {
+			return nil, err
+		}
+		passDir = dir
 	}
 	kr, err := keyring.Open(keyring.Config{
 		AllowedBackends: []keyring.BackendType{keyring.BackendType(backend)},
@@ -71,6 +76,7 @@ func openBackend(home, backend, id string) (keyring.Keyring, error) {
 		// keyring password (or store it unencrypted if left empty).
 		LibSecretCollectionName: "login",
 		PassPrefix:              serviceName + "/" + id,
+		PassDir:                 passDir,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("backend %s is unavailable (%s): %w", backend, unavailableHint(backend), ErrBackend)
@@ -90,27 +96,24 @@ func unknownBackend(name string) error {
 	return fmt.Errorf("backend %q is not one of %s: %w", name, strings.Join(Backends, ", "), ErrUnknownBackend)
 }
 
-// precheck explains the unavailability keyring.Open would only report as
-// "not available".
-func precheck(backend string) error {
-	if backend != backendPass {
-		return nil
-	}
+// checkPass explains the unavailability keyring.Open would only report as
+// "not available", and returns the password store's directory: dir, or
+// ~/.password-store when dir is "".
+func checkPass(dir string) (string, error) {
 	if _, err := exec.LookPath("pass"); err != nil {
-		return fmt.Errorf("backend pass is unavailable (the pass program is not installed or not in PATH): %w", ErrBackend)
+		return "", fmt.Errorf("backend pass is unavailable (the pass program is not installed or not in PATH): %w", ErrBackend)
 	}
-	dir := os.Getenv("PASSWORD_STORE_DIR")
 	if dir == "" {
 		h, err := os.UserHomeDir()
 		if err != nil {
-			return fmt.Errorf("backend pass is unavailable (no home directory for ~/.password-store): %w", ErrBackend)
+			return "", fmt.Errorf("backend pass is unavailable (no home directory for ~/.password-store): %w", ErrBackend)
 		}
 		dir = filepath.Join(h, ".password-store")
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".gpg-id")); err != nil {
-		return fmt.Errorf("backend pass is unavailable (%s is not a password store; run pass init GPG-ID): %w", dir, ErrBackend)
+		return "", fmt.Errorf("backend pass is unavailable (%s is not a password store; run pass init GPG-ID): %w", dir, ErrBackend)
 	}
-	return nil
+	return dir, nil
 }
 
 func unavailableHint(backend string) string {

@@ -34,9 +34,12 @@ func TestBackendUnavailable(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Setenv("PATH", bin)
-		t.Setenv("PASSWORD_STORE_DIR", filepath.Join(t.TempDir(), "no-store"))
-		_, err := Init(filepath.Join(t.TempDir(), "home"), InitOptions{Backend: "pass", Passphrase: testPass, KDF: testKDF})
-		wantErr(t, "Init pass", err, ErrBackend, "backend pass", "pass init")
+		noStore := filepath.Join(t.TempDir(), "no-store")
+		// The store takes the directory as an option, never from its
+		// environment.
+		t.Setenv("PASSWORD_STORE_DIR", t.TempDir())
+		_, err := Init(filepath.Join(t.TempDir(), "home"), InitOptions{Backend: "pass", Passphrase: testPass, KDF: testKDF, PassDir: noStore})
+		wantErr(t, "Init pass", err, ErrBackend, "backend pass", "pass init", noStore)
 	})
 	t.Run("secret-service without a session bus", func(t *testing.T) {
 		if slices.Contains(keyring.AvailableBackends(), keyring.SecretServiceBackend) {
@@ -78,7 +81,7 @@ func TestBackendHeldKey(t *testing.T) {
 		t.Errorf("List: %d metas, %v (the held key must not be listed)", len(metas), err)
 	}
 
-	o, err := openStore(home, kr)
+	o, err := openStore(home, kr, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,15 @@ type InitOptions struct {
 	Passphrase []byte
 	// KDF is the Argon2id cost; the zero value means DefaultKDF.
 	KDF KDFParams
+	// PassDir is the pass backend's password store, as PASSWORD_STORE_DIR
+	// gives it; "" means ~/.password-store.
+	PassDir string
+}
+
+// OpenOptions are the choices of Open beyond the home directory.
+type OpenOptions struct {
+	// PassDir is as in InitOptions.
+	PassDir string
 }
 
 // AddOptions are the choices of Add beyond the secret itself.
@@ -173,7 +182,7 @@ func initStore(home string, opts InitOptions, kr keyring.Keyring) (*Store, error
 				return nil, fmt.Errorf("init store: %w", err)
 			}
 		}
-		if kr, err = openBackend(home, backend, h.ID); err != nil {
+		if kr, err = openBackend(home, backend, h.ID, opts.PassDir); err != nil {
 			return nil, err
 		}
 	}
@@ -215,12 +224,16 @@ func initStore(home string, opts InitOptions, kr keyring.Keyring) (*Store, error
 // home holds no store, with ErrUnsafePermission if home or the header is
 // not private to the user, and with ErrBackend if the store's backend
 // cannot be used.
-func Open(home string) (*Store, error) {
-	return openStore(home, nil)
+func Open(home string, opts ...OpenOptions) (*Store, error) {
+	var o OpenOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return openStore(home, nil, o)
 }
 
 // openStore is Open with kr, when not nil, standing in for the backend.
-func openStore(home string, kr keyring.Keyring) (*Store, error) {
+func openStore(home string, kr keyring.Keyring, o OpenOptions) (*Store, error) {
 	home, err := filepath.Abs(home)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -240,7 +253,7 @@ func openStore(home string, kr keyring.Keyring) (*Store, error) {
 		unlock()
 	}
 	if kr == nil {
-		if kr, err = openBackend(home, h.Backend, h.ID); err != nil {
+		if kr, err = openBackend(home, h.Backend, h.ID, o.PassDir); err != nil {
 			return nil, err
 		}
 	}
