@@ -42,9 +42,10 @@ var (
 	// ErrInvalidRecord is wrapped when a record given to Append is not
 	// valid (unknown event, via or result, or too large).
 	ErrInvalidRecord = errors.New("invalid audit record")
-	// ErrBadKey is returned for a MAC key that is not KeySize bytes.
-	ErrBadKey = errors.New("audit key must be 32 bytes")
 )
+
+// errBadKey is returned for a MAC key that is not KeySize bytes.
+var errBadKey = errors.New("audit key must be 32 bytes")
 
 // Options tune a Log.
 type Options struct {
@@ -115,7 +116,7 @@ func Open(path string, key []byte) (*Log, error) {
 // OpenWith is Open with options.
 func OpenWith(path string, key []byte, opts Options) (*Log, error) {
 	if len(key) != KeySize {
-		return nil, ErrBadKey
+		return nil, errBadKey
 	}
 	l := &Log{path: path, key: bytes.Clone(key), now: opts.Now, syncDelay: opts.SyncDelay, fsync: syncFile}
 	if l.now == nil {
@@ -650,7 +651,7 @@ func readTail(f *os.File, size int64) (end int64, last []byte, err error) {
 				return 0, nil, nil
 			}
 			if n > 2*(MaxLineSize+1) {
-				return 0, nil, fmt.Errorf("%w: no line end in the last %d bytes", ErrMalformed, n)
+				return 0, nil, fmt.Errorf("%w: no line end in the last %d bytes", errMalformed, n)
 			}
 			n *= 2
 			continue
@@ -658,7 +659,7 @@ func readTail(f *os.File, size int64) (end int64, last []byte, err error) {
 		j := bytes.LastIndexByte(buf[:i], '\n')
 		if j < 0 && pos > 0 {
 			if n > 2*(MaxLineSize+1) {
-				return 0, nil, fmt.Errorf("%w: last line longer than %d bytes", ErrMalformed, MaxLineSize)
+				return 0, nil, fmt.Errorf("%w: last line longer than %d bytes", errMalformed, MaxLineSize)
 			}
 			n *= 2
 			continue

@@ -259,11 +259,11 @@ func TestAppendRejectsInvalid(t *testing.T) {
 
 func TestOpenBadKey(t *testing.T) {
 	for _, n := range []int{0, 16, 31, 33, 64} {
-		if _, err := Open(filepath.Join(t.TempDir(), "audit.log"), make([]byte, n)); !errors.Is(err, ErrBadKey) {
-			t.Errorf("key of %d bytes: err = %v, want ErrBadKey", n, err)
+		if _, err := Open(filepath.Join(t.TempDir(), "audit.log"), make([]byte, n)); !errors.Is(err, errBadKey) {
+			t.Errorf("key of %d bytes: err = %v, want errBadKey", n, err)
 		}
-		if _, err := Verify(strings.NewReader(""), make([]byte, n)); !errors.Is(err, ErrBadKey) {
-			t.Errorf("verify with key of %d bytes: err = %v, want ErrBadKey", n, err)
+		if _, err := Verify(strings.NewReader(""), make([]byte, n)); !errors.Is(err, errBadKey) {
+			t.Errorf("verify with key of %d bytes: err = %v, want errBadKey", n, err)
 		}
 	}
 }
@@ -564,8 +564,8 @@ func TestAppendRefusesUnreadableLastRecord(t *testing.T) {
 	}
 	f.WriteString("{\"seq\":3,\"garbage\n")
 	f.Close()
-	if _, err := l.Append(usedRecord("A")); !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrMalformed) {
-		t.Errorf("append after a garbage line: err = %v, want ErrUnavailable and ErrMalformed", err)
+	if _, err := l.Append(usedRecord("A")); !errors.Is(err, ErrUnavailable) || !errors.Is(err, errMalformed) {
+		t.Errorf("append after a garbage line: err = %v, want ErrUnavailable and errMalformed", err)
 	}
 }
 

@@ -17,9 +17,9 @@ import (
 // Append refuses a record whose line would be longer; readers reject one.
 const MaxLineSize = 64 << 10
 
-// ErrMalformed is wrapped by the errors of ParseRecord and ReadRecords for
+// errMalformed is wrapped by the errors of ParseRecord and ReadRecords for
 // a line that is not a valid record.
-var ErrMalformed = errors.New("malformed audit record")
+var errMalformed = errors.New("malformed audit record")
 
 // ParseRecord parses one line of the log, without its "\n". It is strict:
 // the line must be a single JSON object of valid UTF-8 with only the keys
@@ -28,31 +28,31 @@ var ErrMalformed = errors.New("malformed audit record")
 // not check the MAC or the chain; Verify does.
 func ParseRecord(line []byte) (Record, error) {
 	if len(line) > MaxLineSize {
-		return Record{}, fmt.Errorf("%w: line longer than %d bytes", ErrMalformed, MaxLineSize)
+		return Record{}, fmt.Errorf("%w: line longer than %d bytes", errMalformed, MaxLineSize)
 	}
 	if len(line) == 0 || line[0] != '{' || line[len(line)-1] != '}' {
-		return Record{}, fmt.Errorf("%w: not a JSON object line", ErrMalformed)
+		return Record{}, fmt.Errorf("%w: not a JSON object line", errMalformed)
 	}
 	if !utf8.Valid(line) {
-		return Record{}, fmt.Errorf("%w: invalid UTF-8", ErrMalformed)
+		return Record{}, fmt.Errorf("%w: invalid UTF-8", errMalformed)
 	}
 	if err := checkKeys(line); err != nil {
-		return Record{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return Record{}, fmt.Errorf("%w: %w", errMalformed, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var r Record
 	if err := dec.Decode(&r); err != nil {
-		return Record{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return Record{}, fmt.Errorf("%w: %w", errMalformed, err)
 	}
 	if dec.More() {
-		return Record{}, fmt.Errorf("%w: data after the record", ErrMalformed)
+		return Record{}, fmt.Errorf("%w: data after the record", errMalformed)
 	}
 	if err := validate(r); err != nil {
-		return Record{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return Record{}, fmt.Errorf("%w: %w", errMalformed, err)
 	}
 	if !isHex64(r.MAC) {
-		return Record{}, fmt.Errorf("%w: mac is not 64 lowercase hex digits", ErrMalformed)
+		return Record{}, fmt.Errorf("%w: mac is not 64 lowercase hex digits", errMalformed)
 	}
 	return r, nil
 }
@@ -75,7 +75,7 @@ func ReadRecords(r io.Reader) ([]Record, error) {
 			return nil, fmt.Errorf("read audit log: %w", err)
 		}
 		if long {
-			return nil, fmt.Errorf("line %d: %w: line longer than %d bytes", n, ErrMalformed, MaxLineSize)
+			return nil, fmt.Errorf("line %d: %w: line longer than %d bytes", n, errMalformed, MaxLineSize)
 		}
 		rec, err := ParseRecord(line)
 		if !terminated {

@@ -58,7 +58,7 @@ type VerifyResult struct {
 // content of the log. Memory is bounded by MaxLineSize.
 func Verify(r io.Reader, key []byte) (VerifyResult, error) {
 	if len(key) != KeySize {
-		return VerifyResult{}, ErrBadKey
+		return VerifyResult{}, errBadKey
 	}
 	var (
 		res      VerifyResult

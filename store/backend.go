@@ -93,7 +93,7 @@ func openBackend(home, backend, id, passDir string) (keyring.Keyring, error) {
 }
 
 func unknownBackend(name string) error {
-	return fmt.Errorf("backend %q is not one of %s: %w", name, strings.Join(Backends, ", "), ErrUnknownBackend)
+	return fmt.Errorf("backend %q is not one of %s: %w", name, strings.Join(Backends, ", "), errUnknownBackend)
 }
 
 // checkPass explains the unavailability keyring.Open would only report as

@@ -133,5 +133,7 @@ var (
 	ErrInvalidType     = errors.New("invalid secret type")
 	ErrDangerousName   = errors.New("dangerous secret name")
 	ErrEmptyPassphrase = errors.New("empty passphrase")
-	ErrUnknownBackend  = errors.New("unknown backend")
 )
+
+// errUnknownBackend: a backend name that is not one of Backends.
+var errUnknownBackend = errors.New("unknown backend")

@@ -257,7 +257,7 @@ func TestInitRefusals(t *testing.T) {
 	}
 
 	_, err = Init(home, InitOptions{Backend: "vault", Passphrase: testPass, KDF: testKDF})
-	wantErr(t, "unknown backend", err, ErrUnknownBackend, `"vault"`, "file", "secret-service", "keyctl", "pass")
+	wantErr(t, "unknown backend", err, errUnknownBackend, `"vault"`, "file", "secret-service", "keyctl", "pass")
 
 	_, err = Init(home, InitOptions{Passphrase: testPass, KDF: KDFParams{Time: 1, MemoryKiB: 16, Threads: 1}})
 	if err == nil || !strings.Contains(err.Error(), "memory") {

@@ -42,7 +42,7 @@
 // silently ignores everything else (README files, subdirectories, links,
 // FIFOs, temporary files) without opening it.
 //
-// Errors wrap ErrUnsafe, ErrInvalidKey, ErrTooLarge or ErrEmpty where callers
+// Errors wrap ErrUnsafe, ErrTooLarge or ErrEmpty where callers
 // may branch, and keyring.ErrKeyNotFound for a missing item. They name keys
 // and paths, never item contents.
 package filekeyring

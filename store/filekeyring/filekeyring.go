@@ -33,13 +33,14 @@ var (
 	// ErrUnsafe: the directory or an item file is a link, of the wrong kind,
 	// owned by another uid, or open to group or other.
 	ErrUnsafe = errors.New("unsafe permissions")
-	// ErrInvalidKey: the key name breaks the rule in the package doc.
-	ErrInvalidKey = errors.New("invalid key name")
 	// ErrTooLarge: the item is larger than MaxItemSize.
 	ErrTooLarge = errors.New("item too large")
 	// ErrEmpty: Set was given no data, or an item file is empty.
 	ErrEmpty = errors.New("empty item")
 )
+
+// errInvalidKey: the key name breaks the rule in the package doc.
+var errInvalidKey = errors.New("invalid key name")
 
 // Keyring is a directory of item files. It is safe for concurrent use by
 // several goroutines and several processes.
@@ -162,10 +163,10 @@ func kindName(mode uint32) string {
 // validKey reports whether key is a valid key name, with the rule it breaks.
 func validKey(key string) error {
 	if key == "" {
-		return fmt.Errorf("empty key: %w", ErrInvalidKey)
+		return fmt.Errorf("empty key: %w", errInvalidKey)
 	}
 	if len(key) > MaxKeyLen {
-		return fmt.Errorf("key of %d bytes, longer than %d: %w", len(key), MaxKeyLen, ErrInvalidKey)
+		return fmt.Errorf("key of %d bytes, longer than %d: %w", len(key), MaxKeyLen, errInvalidKey)
 	}
 	for i := 0; i < len(key); i++ {
 		c := key[i]
@@ -174,7 +175,7 @@ func validKey(key string) error {
 			ok = ok || c == '.' || c == '-'
 		}
 		if !ok {
-			return fmt.Errorf("key %q: byte %d must match [A-Za-z0-9_][A-Za-z0-9_.-]*: %w", key, i, ErrInvalidKey)
+			return fmt.Errorf("key %q: byte %d must match [A-Za-z0-9_][A-Za-z0-9_.-]*: %w", key, i, errInvalidKey)
 		}
 	}
 	return nil

@@ -336,19 +336,19 @@ func TestKeyNames(t *testing.T) {
 	before := listDir(t, dir)
 	for _, key := range invalid {
 		err := k.Set(keyring.Item{Key: key, Data: []byte("v")})
-		if !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("Set(%q): %v, want ErrInvalidKey", key, err)
+		if !errors.Is(err, errInvalidKey) {
+			t.Errorf("Set(%q): %v, want errInvalidKey", key, err)
 		} else if !strings.Contains(err.Error(), "A-Za-z0-9_") && key != "" && len(key) <= MaxKeyLen {
 			t.Errorf("Set(%q): error %q does not state the rule", key, err)
 		}
-		if _, err := k.Get(key); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("Get(%q): %v, want ErrInvalidKey", key, err)
+		if _, err := k.Get(key); !errors.Is(err, errInvalidKey) {
+			t.Errorf("Get(%q): %v, want errInvalidKey", key, err)
 		}
-		if _, err := k.GetMetadata(key); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("GetMetadata(%q): %v, want ErrInvalidKey", key, err)
+		if _, err := k.GetMetadata(key); !errors.Is(err, errInvalidKey) {
+			t.Errorf("GetMetadata(%q): %v, want errInvalidKey", key, err)
 		}
-		if err := k.Remove(key); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("Remove(%q): %v, want ErrInvalidKey", key, err)
+		if err := k.Remove(key); !errors.Is(err, errInvalidKey) {
+			t.Errorf("Remove(%q): %v, want errInvalidKey", key, err)
 		}
 	}
 	if after := listDir(t, dir); !slices.Equal(before, after) {

@@ -44,8 +44,8 @@ func FuzzKeyName(f *testing.F) {
 		}
 		names := listDir(t, dir)
 		if !want {
-			if !errors.Is(err, ErrInvalidKey) {
-				t.Fatalf("Set(%q): %v, want ErrInvalidKey", key, err)
+			if !errors.Is(err, errInvalidKey) {
+				t.Fatalf("Set(%q): %v, want errInvalidKey", key, err)
 			}
 			if len(names) != 0 {
 				t.Fatalf("Set(%q) of an invalid key created %q", key, names)
