@@ -431,8 +431,13 @@ func TestListCacheFollowsChanges(t *testing.T) {
 	s, _ := newTestStore(t)
 	mustAdd(t, s, "ALPHA_TOKEN", TypeToken, "alpha-value")
 	mustAdd(t, s, "BRAVO_TOKEN", TypeToken, "bravo-value")
-	if _, err := s.List(); err != nil {
-		t.Fatal(err)
+	for range 3 { // the second arms the watch, the third answers from it
+		if _, err := s.List(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.watch == nil {
+		t.Log("no inotify watch (instances exhausted?); the stat path is tested")
 	}
 	o := reopen(t, s, testPass)
 	if _, err := o.Update("ALPHA_TOKEN", func(sec *Secret) error { sec.Description = "changed elsewhere"; return nil }); err != nil {
@@ -459,5 +464,74 @@ func TestListCacheFollowsChanges(t *testing.T) {
 	s.Lock()
 	if _, err := s.List(); !errors.Is(err, ErrLocked) {
 		t.Errorf("List when locked: %v", err)
+	}
+}
+
+// With the watch armed, what happens to the items directory itself and to
+// an item written in place is seen at once, and an unsafe directory is
+// refused on every List, not only the first after the change.
+func TestListWatchSeesTheDirectory(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "ALPHA_TOKEN", TypeToken, "alpha-value")
+	mustAdd(t, s, "BRAVO_TOKEN", TypeToken, "bravo-value")
+	for range 3 {
+		if _, err := s.List(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.watch == nil {
+		t.Log("no inotify watch (instances exhausted?); the stat path is tested")
+	}
+	items := filepath.Join(s.Home(), itemsDir)
+	if err := os.Chmod(items, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		_, err := s.List()
+		wantErr(t, fmt.Sprintf("List %d with an open items dir", i), err, ErrUnsafePermission, "chmod 700")
+	}
+	if err := os.Chmod(items, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if metas, err := s.List(); err != nil || len(metas) != 2 {
+		t.Fatalf("List after chmod 700: %d, %v", len(metas), err)
+	}
+	// Written in place, keeping its size.
+	b, err := os.ReadFile(itemPath(s, "BRAVO_TOKEN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-5] ^= 1
+	f, err := os.OpenFile(itemPath(s, "BRAVO_TOKEN"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(b[len(b)-5:len(b)-4], int64(len(b)-5))
+	f.Close()
+	_, err = s.List()
+	wantErr(t, "List after an in-place write", err, ErrIntegrity, "BRAVO_TOKEN")
+	// The items directory moved away and replaced by an empty one.
+	if err := os.Rename(items, items+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(items, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if metas, err := s.List(); err != nil || len(metas) != 0 {
+		t.Errorf("List of the new, empty items dir: %v, %v", metas, err)
+	}
+	// And back.
+	if err := os.Remove(items); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(items+".old", items); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, "CHARLIE_TOKEN", TypeToken, "charlie-value")
+	for range 3 {
+		metas, err := s.List()
+		if len(metas) != 2 || !errors.Is(err, ErrIntegrity) {
+			t.Errorf("List after the dir came back: %d metas, %v", len(metas), err)
+		}
 	}
 }

@@ -60,6 +60,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -117,9 +118,12 @@ type Store struct {
 	aead cipher.AEAD // AES-256-GCM under key
 	now  func() time.Time
 
-	// The metadata List opened (file backend only).
+	// The metadata List opened (file backend only), the full listings
+	// made, and the watch on the items directory armed at the second one.
 	cacheMu   sync.Mutex
 	metaCache metaCache
+	listings  int
+	watch     *filekeyring.Watch
 }
 
 // Init creates a store in home and returns it unlocked. home is created with
@@ -484,7 +488,10 @@ func (e *DamagedError) Unwrap() []error { return e.Errs }
 // With the file backend, List keeps the metadata it opened, keyed by the
 // item file's filekeyring.Stamp, and opens only the items whose file
 // changed since: listing a large store again costs a directory read and a
-// stat per item. Only metadata is kept, never a value; Lock forgets it.
+// stat per item. A Store listed more than once (the agent's) also watches
+// the items directory (inotify) and answers from what it kept, without a
+// stat, while nothing in the directory changed. Only metadata is kept,
+// never a value; Lock forgets it.
 func (s *Store) List() ([]Meta, error) {
 	g, id, err := s.reader()
 	if err != nil {
@@ -548,26 +555,52 @@ func (c *metaCache) current(ents []filekeyring.Entry) bool {
 	return true
 }
 
+// metas returns copies of the cached metadata.
+func (c *metaCache) metas() []Meta {
+	metas := make([]Meta, len(c.sorted))
+	for i := range c.sorted {
+		metas[i] = cloneMeta(c.sorted[i].meta)
+	}
+	return metas
+}
+
 // listFile is List for the file backend, through the metadata cache.
 func (s *Store) listFile(fk *filekeyring.Keyring, g cipher.AEAD, id string) ([]Meta, error) {
-	ents, err := fk.Entries()
-	if err != nil {
-		return nil, s.wrapBackend("list items", err)
-	}
-	ents = slices.DeleteFunc(ents, func(e filekeyring.Entry) bool { return ValidateName(e.Key) != nil })
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	c := &s.metaCache
 	if c.id != id {
 		*c = metaCache{id: id}
 	}
-	if c.current(ents) {
-		metas := make([]Meta, len(c.sorted))
-		for i := range c.sorted {
-			metas[i] = cloneMeta(c.sorted[i].meta)
-		}
-		return metas, nil
+	if s.watch != nil && s.watch.Broken() {
+		s.watch.Close()
+		s.watch = nil
 	}
+	if c.sorted != nil && s.watch != nil && !s.watch.Changed() {
+		return c.metas(), nil
+	}
+	// Not current until a listing succeeds: the events are drained.
+	prev := c.sorted
+	c.sorted = nil
+	if s.watch == nil && s.listings > 0 {
+		// A store listed twice is kept open (the agent's): arm the watch
+		// before the listing it will vouch for. Without one, every List
+		// stats every item.
+		if w, err := fk.Watch(); err == nil {
+			s.watch = w
+			runtime.AddCleanup(s, func(w *filekeyring.Watch) { w.Close() }, w)
+		}
+	}
+	s.listings++
+	ents, err := fk.Entries()
+	if err != nil {
+		return nil, s.wrapBackend("list items", err)
+	}
+	ents = slices.DeleteFunc(ents, func(e filekeyring.Entry) bool { return ValidateName(e.Key) != nil })
+	if c.sorted = prev; c.current(ents) {
+		return c.metas(), nil
+	}
+	c.sorted = nil
 	next := metaCache{id: id, sorted: make([]stampedMeta, 0, len(ents)), byName: make(map[string]*stampedMeta, len(ents))}
 	var dmg DamagedError
 	for _, e := range ents {
