@@ -54,6 +54,7 @@ func FuzzReadRecords(f *testing.F) {
 	log := seedLog(f)
 	f.Add(log)
 	f.Add(log[:len(log)/2])
+	f.Add(log[:len(log)-1])
 	f.Add(append(bytes.Clone(log), log...))
 	f.Add([]byte("\n\n\n"))
 	f.Add([]byte{})
@@ -62,8 +63,14 @@ func FuzzReadRecords(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if n := bytes.Count(data, []byte("\n")); len(recs) != n {
-			t.Fatalf("%d records from %d complete lines", len(recs), n)
+		n := bytes.Count(data, []byte("\n"))
+		if tail := data[bytes.LastIndexByte(data, '\n')+1:]; len(tail) > 0 {
+			if _, err := ParseRecord(tail); err == nil {
+				n++ // a whole record that lacks only its newline
+			}
+		}
+		if len(recs) != n {
+			t.Fatalf("%d records from %d whole lines", len(recs), n)
 		}
 	})
 }
@@ -72,6 +79,7 @@ func FuzzVerify(f *testing.F) {
 	log := seedLog(f)
 	f.Add(log)
 	f.Add(log[:len(log)-7])
+	f.Add(log[:len(log)-1])
 	lines := bytes.SplitAfter(log, []byte("\n"))
 	f.Add(join(lines[1], lines[0], lines[2]))
 	f.Add(join(lines[0], lines[0]))
@@ -83,6 +91,9 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("verify of in-memory data: %v", err)
 		}
 		complete := bytes.Count(data, []byte("\n"))
+		if res.NoFinalNewline {
+			complete++ // a whole last record without its newline
+		}
 		switch {
 		case res.Records > complete:
 			t.Fatalf("%d records verified from %d complete lines", res.Records, complete)
@@ -91,8 +102,9 @@ func FuzzVerify(f *testing.F) {
 		case !res.OK && (res.BadLine != res.Records+1 || res.Problem == "" || res.Reason == ""):
 			t.Fatalf("not OK but %+v", res)
 		}
-		if res.Incomplete != (len(data) > 0 && data[len(data)-1] != '\n') {
-			t.Fatalf("Incomplete = %v for data ending %q", res.Incomplete, data[max(0, len(data)-3):])
+		unterminated := len(data) > 0 && data[len(data)-1] != '\n'
+		if (res.Incomplete || res.NoFinalNewline) != unterminated || (res.Incomplete && res.NoFinalNewline) {
+			t.Fatalf("Incomplete = %v, NoFinalNewline = %v for data ending %q", res.Incomplete, res.NoFinalNewline, data[max(0, len(data)-3):])
 		}
 	})
 }

@@ -112,8 +112,14 @@ func FuzzParseKey(f *testing.F) {
 	}
 	f.Add([]byte("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"))
 	f.Add([]byte("raw"))
+	f.Add([]byte("00112233445566778899aabbccddeeff\n"))
+	f.Add([]byte("q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k="))
+	f.Add([]byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm/RAlphM3+hUG6wWfcO5bIUIaqMLa2ywxcOK1wMWbh c\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		canon, info, err := ParseKey(data, func() ([]byte, error) { return []byte("x"), nil })
+		if err == nil && info == nil && IsPublicKey(data) {
+			t.Fatal("a public key accepted as raw key material")
+		}
 		if err != nil || info == nil {
 			return
 		}
