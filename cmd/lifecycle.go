@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"github.com/wsxdev/wsx/internal/atomicfile"
 	"github.com/wsxdev/wsx/store"
+	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
 func statusCommand(env *Env) *cli.Command {

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/wsxdev/wsx/internal/atomicfile"
+	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
 // Files in the store home beside the header.

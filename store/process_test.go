@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsxdev/wsx/internal/atomicfile"
+	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
 // The tests below run this test binary again as a helper process, chosen by

@@ -12,7 +12,7 @@ import (
 	"github.com/99designs/keyring"
 	"golang.org/x/sys/unix"
 
-	"github.com/wsxdev/wsx/internal/atomicfile"
+	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
 // SECURITY.md item 9 (disk full, read-only fs): a failed write keeps the old

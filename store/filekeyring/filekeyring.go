@@ -13,7 +13,7 @@ import (
 	"github.com/99designs/keyring"
 	"golang.org/x/sys/unix"
 
-	"github.com/wsxdev/wsx/internal/atomicfile"
+	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
 // Limits on keys and items.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/99designs/keyring"
 
-	"github.com/wsxdev/wsx/internal/atomicfile"
+	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
 // Tests never print item data: failures name keys and sizes only.
