@@ -61,6 +61,9 @@ func (s *session) unlockedForGit() (secretStore, error) {
 		if c, ok := s.viaDaemon(); ok {
 			return daemonStore{s, c}, nil
 		}
+		if s.agentErr != nil {
+			return nil, s.agentErr
+		}
 		if err := s.open(); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -39,6 +40,8 @@ func exitCode(err error) int {
 		return ExitLocked
 	case errors.Is(err, errPermission):
 		return ExitPermission
+	case errors.Is(err, daemon.ErrUntrusted), errors.Is(err, daemon.ErrNotAgent):
+		return ExitPermission
 	}
 	return ExitError
 }
@@ -58,6 +61,8 @@ func defaultHint(err error) string {
 		return "`wsx list` shows the names in this store"
 	case errors.Is(err, store.ErrIntegrity):
 		return "the item was modified outside wsx; restore it from a backup or remove and re-add the secret"
+	case errors.Is(err, daemon.ErrUntrusted):
+		return "only a run directory of yours (mode 0700, not a symlink) and an agent of yours or root's are used; remove what another user put there, or set XDG_RUNTIME_DIR / WSX_HOME to a private place"
 	case errors.Is(err, audit.ErrUnavailable):
 		return "make the audit log writable again (check disk space and permissions of WSX_HOME); no secret is released while it is not"
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -35,9 +36,10 @@ const maxResponse = MaxRequestBody + 1<<20
 // dialled until the first request.
 func NewClient(socket string) *Client {
 	tr := &http.Transport{
+		// Nothing is sent before the socket's directory and the process
+		// listening on it are known to be the user's own (or root's).
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			return unixsock.Dial(ctx, socket)
 		},
 		DisableCompression: true,
 		MaxIdleConns:       2,
@@ -47,7 +49,9 @@ func NewClient(socket string) *Client {
 }
 
 // Dial returns a client of the daemon on socket and its status, or an
-// error wrapping ErrNoDaemon when nothing answers there within timeout.
+// error wrapping ErrNoDaemon when nothing answers there within timeout,
+// or ErrUntrusted when the socket's directory or the process answering is
+// not the user's (nothing is sent to it then).
 func Dial(socket string, timeout time.Duration) (*Client, Status, error) {
 	c := NewClient(socket)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -84,6 +88,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if errors.Is(err, ErrUntrusted) {
+			var ue *unixsock.UntrustedError
+			if errors.As(err, &ue) {
+				return fmt.Errorf("wsx agent: %w", ue)
+			}
+			return fmt.Errorf("wsx agent at %s: %w", c.socket, err)
+		}
 		if noDaemon(err) {
 			return fmt.Errorf("%s: %w", c.socket, ErrNoDaemon)
 		}

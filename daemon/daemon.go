@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -42,6 +43,12 @@ var (
 	ErrDenied = errors.New("permission denied")
 	// ErrNoDaemon: nothing answers on the API socket.
 	ErrNoDaemon = errors.New("no wsx agent is running")
+	// ErrUntrusted: the socket's directory, or the process answering on
+	// it, is not the user's own; nothing was sent to it. The error names
+	// the path and its owner.
+	ErrUntrusted = unixsock.ErrUntrusted
+	// ErrAgentRunning: an agent already answers on the socket.
+	ErrAgentRunning = unixsock.ErrAgentRunning
 )
 
 // Options configure a Daemon.
@@ -53,8 +60,16 @@ type Options struct {
 	AuditPath string
 	// RunDir holds the sockets; it is created (0700) when missing.
 	RunDir string
-	// AgentSocket is the SSH agent socket; RunDir/agent.sock when empty.
+	// AgentSocket is the SSH agent socket; RunDir/agent.sock when empty
+	// (RunDir/agent.PID.sock when that one is taken and Shared is set). A
+	// socket outside RunDir may be in a directory that is not private, as
+	// ssh-agent's -a: the socket is 0600 and every peer's uid is checked.
 	AgentSocket string
+	// Shared lets the daemon start while another one serves the API
+	// socket of RunDir: it then serves the SSH agent alone (its own
+	// ssh-add'ed keys and the store's keys), and the API stays with the
+	// first.
+	Shared bool
 	// LockAfter locks the daemon after this long without use; 0 never.
 	LockAfter time.Duration
 	// DefaultLifetime applies to keys added without one (ssh-agent -t).
@@ -91,7 +106,8 @@ type Daemon struct {
 	unlockMu  sync.Mutex // serialises Unlock and Lock, and the wrong-passphrase delay
 	failCount int        // guarded by unlockMu
 
-	agentL, apiL net.Listener
+	agentL, apiL net.Listener           // apiL is nil when another daemon serves the API
+	defaultSock  bool                   // Options.AgentSocket was empty
 	sockets      map[string]os.FileInfo // the socket files, as Listen made them
 	checkEvery   time.Duration          // SocketCheckInterval; tests shorten it
 	apiConns     apiConns
@@ -110,14 +126,15 @@ func New(opts Options) (*Daemon, error) {
 	if opts.AuditPath == "" || opts.RunDir == "" {
 		return nil, errors.New("daemon: audit path and run directory are required")
 	}
-	if opts.AgentSocket == "" {
+	defaultSock := opts.AgentSocket == ""
+	if defaultSock {
 		opts.AgentSocket = filepath.Join(opts.RunDir, AgentSocketName)
 	}
 	if opts.SyncDelay <= 0 {
 		opts.SyncDelay = DefaultSyncDelay
 	}
 	d := &Daemon{opts: opts, st: opts.Store, owner: os.Geteuid(), pid: os.Getpid(), start: time.Now(),
-		checkEvery: SocketCheckInterval}
+		checkEvery: SocketCheckInterval, defaultSock: defaultSock}
 	d.peers = newPeerCache(d)
 	d.src = sshagent.NewCachedSource(opts.Store, sshagent.CacheOptions{})
 	d.agent = sshagent.New(sshagent.Options{
@@ -140,6 +157,10 @@ func New(opts Options) (*Daemon, error) {
 
 // APISocket is the path of the local API's socket.
 func (d *Daemon) APISocket() string { return filepath.Join(d.opts.RunDir, APISocketName) }
+
+// ServesAPI reports whether this daemon listens on the API socket; a
+// Shared daemon started beside another one does not.
+func (d *Daemon) ServesAPI() bool { return d.apiL != nil }
 
 // AgentSocket is the path of the SSH agent's socket.
 func (d *Daemon) AgentSocket() string { return d.opts.AgentSocket }
@@ -307,28 +328,55 @@ func (d *Daemon) changed() {
 
 // Listen creates the run directory when missing and listens on both
 // sockets. It refuses a run directory that is not private, and a socket an
-// agent still answers on (naming its pid).
+// agent still answers on (naming its pid), unless Options.Shared lets it
+// leave the API socket to that agent.
 func (d *Daemon) Listen() error {
 	if err := EnsureRunDir(d.opts.RunDir); err != nil {
 		return err
 	}
-	api, err := sshagent.Listen(d.APISocket())
+	api, err := unixsock.Listen(d.APISocket())
 	if err != nil {
-		return err
+		if !d.opts.Shared || !errors.Is(err, unixsock.ErrAgentRunning) {
+			return err
+		}
+		api = nil
+		d.logf("another wsx agent serves %s; this one serves the SSH agent only", d.APISocket())
 	}
-	ag, err := sshagent.Listen(d.opts.AgentSocket)
+	ag, err := d.listenAgent()
 	if err != nil {
-		api.Close()
+		if api != nil {
+			api.Close()
+		}
 		return err
 	}
 	d.apiL, d.agentL = api, ag
 	d.sockets = map[string]os.FileInfo{}
-	for _, p := range []string{d.APISocket(), d.opts.AgentSocket} {
+	mine := []string{d.opts.AgentSocket}
+	if api != nil {
+		mine = append(mine, d.APISocket())
+	}
+	for _, p := range mine {
 		if fi, err := os.Lstat(p); err == nil {
 			d.sockets[p] = fi
 		}
 	}
 	return nil
+}
+
+// listenAgent listens on the SSH agent socket: in the run directory with
+// its checks, elsewhere (-a) in any directory. A Shared daemon whose
+// default socket is taken takes RunDir/agent.PID.sock.
+func (d *Daemon) listenAgent() (net.Listener, error) {
+	sock := d.opts.AgentSocket
+	if filepath.Dir(sock) != filepath.Clean(d.opts.RunDir) {
+		return unixsock.ListenShared(sock)
+	}
+	l, err := unixsock.Listen(sock)
+	if err != nil && d.opts.Shared && d.defaultSock && errors.Is(err, unixsock.ErrAgentRunning) {
+		d.opts.AgentSocket = filepath.Join(d.opts.RunDir, fmt.Sprintf("agent.%d.sock", d.pid))
+		return unixsock.Listen(d.opts.AgentSocket)
+	}
+	return l, err
 }
 
 // socketsGone names a socket file that was removed or replaced since
@@ -365,7 +413,7 @@ func EnsureRunDir(dir string) error {
 // Serve serves both sockets until ctx is done, then locks the store and
 // removes the sockets. Listen must have been called.
 func (d *Daemon) Serve(ctx context.Context) error {
-	if d.apiL == nil || d.agentL == nil {
+	if d.agentL == nil {
 		return errors.New("daemon: Serve before Listen")
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -379,6 +427,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	}()
 	srv := d.apiServer()
 	go func() {
+		if d.apiL == nil {
+			<-ctx.Done()
+			errs <- nil
+			return
+		}
 		err := srv.Serve(&peerListener{Listener: d.apiL, d: d})
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -593,18 +594,18 @@ func TestListenRefuses(t *testing.T) {
 	if err := os.Mkdir(open, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := newD(open).Listen(); !errors.Is(err, sshagent.ErrUnsafeDir) || !strings.Contains(err.Error(), open) {
+	if err := newD(open).Listen(); !errors.Is(err, unixsock.ErrUnsafeDir) || !strings.Contains(err.Error(), open) {
 		t.Errorf("0755 run dir: %v", err)
 	}
 	link := filepath.Join(shortDir(t), "link")
 	if err := os.Symlink(open, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := newD(link).Listen(); !errors.Is(err, sshagent.ErrUnsafeDir) {
+	if err := newD(link).Listen(); !errors.Is(err, unixsock.ErrUnsafeDir) {
 		t.Errorf("symlinked run dir: %v", err)
 	}
 	long := filepath.Join(shortDir(t), strings.Repeat("d", 100))
-	if err := newD(long).Listen(); !errors.Is(err, sshagent.ErrPathTooLong) {
+	if err := newD(long).Listen(); !errors.Is(err, unixsock.ErrPathTooLong) {
 		t.Errorf("long path: %v", err)
 	}
 	// A fresh run dir is made 0700 whatever the umask.
@@ -621,7 +622,7 @@ func TestListenRefuses(t *testing.T) {
 		}
 	}
 	err := newD(fresh).Listen()
-	if !errors.Is(err, sshagent.ErrAgentRunning) || !strings.Contains(err.Error(), "pid ") {
+	if !errors.Is(err, unixsock.ErrAgentRunning) || !strings.Contains(err.Error(), "pid ") {
 		t.Errorf("second daemon: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -63,14 +64,10 @@ const (
 )
 
 // Peer identifies the process at the other end of a connection, from the
-// socket's credentials.
-type Peer struct {
-	UID, PID, GID int
-	// Conn numbers the connections Serve accepted, from 1, so a caller can
-	// keep what it learns about a peer for as long as its connection
-	// lasts (see ServeOptions.OnClose); 0 outside Serve.
-	Conn uint64
-}
+// socket's credentials. Serve numbers its connections in Conn, so a
+// caller can keep what it learns about a peer for as long as its
+// connection lasts (see ServeOptions.OnClose); 0 outside Serve.
+type Peer = unixsock.Peer
 
 // Options configures an Agent. The zero value serves only keys added with
 // ssh-add and refuses confirm-constrained keys.

@@ -1,5 +1,6 @@
 // Package archtest holds the test that keeps wsx's imports running one way:
-// cmd -> daemon -> {credhelper, sshagent, exec} -> {store, audit}.
+// cmd -> daemon -> {credhelper, sshagent, exec} -> {store, audit}, with
+// internal/unixsock (socket plumbing) under sshagent and daemon.
 package archtest
 
 import (
@@ -43,6 +44,15 @@ var bans = []ban{
 	{"sshagent", "cmd", "only cmd knows the command line and the terminal"},
 	{"exec", "cmd", "only cmd knows the command line and the terminal"},
 	{"daemon", "cmd", "only cmd knows the command line and the terminal"},
+	// Socket plumbing and peer identity live once, below both servers
+	// (the SSH agent and the daemon's API), like tailscale's safesocket.
+	{"internal/unixsock", "store", "unixsock is plumbing: sockets and peers, no secrets"},
+	{"internal/unixsock", "audit", "unixsock is plumbing: its users record what it refuses"},
+	{"internal/unixsock", "sshagent", "sshagent uses unixsock, not the other way"},
+	{"internal/unixsock", "daemon", "daemon uses unixsock, not the other way"},
+	{"internal/unixsock", "credhelper", "unixsock is plumbing and knows no feature"},
+	{"internal/unixsock", "exec", "unixsock is plumbing and knows no feature"},
+	{"internal/unixsock", "cmd", "only cmd knows the command line and the terminal"},
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone.
