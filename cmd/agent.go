@@ -47,6 +47,7 @@ type agentOptions struct {
 	PassFile   string        // --passphrase-file after `agent`
 	Command    []string      // CMD ARGS
 	Help       bool
+	Reload     bool // `wsx agent reload`
 
 	child    bool // the detached daemon
 	shared   bool // the detached daemon of CMD mode: may start beside another
@@ -55,6 +56,7 @@ type agentOptions struct {
 
 const agentUsage = `usage: wsx agent [-c | -s] [-Dd] [-a SOCKET] [-t LIFE] [--lock-after DURATION] [CMD [ARG...]]
        wsx agent [-c | -s] -k
+       wsx agent reload
 
 Runs the wsx agent: an SSH agent serving the store's keys (and keys added with
 ssh-add), and the local API through which wsx commands use the unlocked store.
@@ -65,12 +67,16 @@ the terminal; with none of them it starts locked until ` + "`wsx unlock`" + `).
   -a SOCKET       the SSH agent socket (default: the run directory's agent.sock)
   -d              debug: stay in the foreground and log to stderr
   -D              stay in the foreground
-  -k              kill the agent named by SSH_AGENT_PID
+  -k              kill the agent named by SSH_AGENT_PID (a wsx agent of yours)
   -t LIFE         default lifetime of added keys: 600, 10m, 1h30m
   --lock-after D  lock the store after D without use (default 1h; 0 never)
   CMD [ARG...]    run CMD with the agent, and stop the agent when CMD exits
+  reload          serve again the store keys removed with ssh-add -d/-D
 
 Sockets live in $WSX_HOME/run when WSX_HOME is set, else $XDG_RUNTIME_DIR/wsx.
+When an agent already serves the store, -s/-c print its variables. With -a,
+-d, -D or CMD a second agent starts beside it: it serves the store's keys and
+its own ssh-add'ed keys; wsx commands keep using the first.
 `
 
 func agentCommand(env *Env) *cli.Command {
@@ -99,6 +105,10 @@ func agentCommand(env *Env) *cli.Command {
 // the first argument that is not an option.
 func parseAgentArgs(args []string) (agentOptions, error) {
 	o := agentOptions{LockAfter: daemon.DefaultLockAfter}
+	if len(args) == 1 && args[0] == "reload" {
+		o.Reload = true
+		return o, nil
+	}
 	bad := func(format string, a ...any) (agentOptions, error) {
 		return agentOptions{}, usagef("agent: "+format+"; see `wsx agent --help`", a...)
 	}
@@ -279,6 +289,8 @@ func parseLockAfter(s string) (time.Duration, error) {
 
 func (s *session) runAgent(o agentOptions) error {
 	switch {
+	case o.Reload:
+		return s.reloadAgent()
 	case o.Kill:
 		return s.killAgent(o)
 	case o.child:
@@ -521,8 +533,9 @@ func lockCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "lock",
 		Usage: "lock the store in the running wsx agent",
-		Description: "Drops the store's key, the parsed SSH keys and the keys added with ssh-add from\n" +
-			"the agent; commands then need a passphrase again, or `wsx unlock`.",
+		Description: "Drops the store's key and the parsed SSH keys from the agent, and seals the keys\n" +
+			"added with ssh-add until the unlock; commands then need a passphrase again, or\n" +
+			"`wsx unlock`. `ssh-add -X` with the store passphrase unlocks too.",
 		Action: action(env, func(s *session, c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -537,7 +550,9 @@ func unlockCommand(env *Env) *cli.Command {
 		Name:  "unlock",
 		Usage: "unlock the store in the running wsx agent",
 		Description: "Asks for the store passphrase (or reads --passphrase-file / WSX_PASSPHRASE_FILE)\n" +
-			"and hands it to the agent, which then serves every command without asking.",
+			"and hands it to the agent, which then serves every command without asking. It also\n" +
+			"lifts a lock made with `ssh-add -x` and serves again the store keys removed with\n" +
+			"ssh-add -d/-D.",
 		Action: action(env, func(s *session, c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -549,6 +564,31 @@ func unlockCommand(env *Env) *cli.Command {
 
 func noAgentHint(err error) error {
 	return withHint(err, "start one with `eval \"$(wsx agent -s)\"`")
+}
+
+// reloadAgent is `wsx agent reload`: the agent serves again the store
+// keys removed with ssh-add -d/-D.
+func (s *session) reloadAgent() error {
+	cl, st, err := s.dialDaemon()
+	if errors.Is(err, daemon.ErrNoDaemon) {
+		return noAgentHint(err)
+	}
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if st.Locked {
+		return withHint(fmt.Errorf("the wsx agent (pid %d): %w", st.PID, store.ErrLocked), "`wsx unlock` unlocks it and serves every store key again")
+	}
+	if _, err := cl.Reload(); err != nil {
+		return err
+	}
+	if len(st.HiddenKeys) > 0 {
+		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) serves again: %s\n", st.PID, strings.Join(st.HiddenKeys, ", "))
+	} else {
+		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) reloaded the store's keys\n", st.PID)
+	}
+	return nil
 }
 
 func (s *session) runLock() error {
@@ -581,7 +621,14 @@ func (s *session) runUnlock() error {
 		return err
 	}
 	defer cl.Close()
-	if !st.Locked {
+	if !st.Locked && !st.AgentLocked {
+		if len(st.HiddenKeys) > 0 {
+			if _, err := cl.Reload(); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) serves the store keys removed with ssh-add again: %s\n", st.PID, strings.Join(st.HiddenKeys, ", "))
+			return nil
+		}
 		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) is already unlocked\n", st.PID)
 		return nil
 	}

@@ -112,6 +112,7 @@ func (d *Daemon) apiServer() *http.Server {
 	route("GET /v1/status", PermStatus, false, d.handleStatus)
 	route("POST /v1/lock", PermAdmin, false, d.handleLock)
 	route("POST /v1/unlock", PermAdmin, false, d.handleUnlock)
+	route("POST /v1/reload", PermAdmin, false, d.handleReload)
 	route("GET /v1/secrets", PermList, true, d.handleList)
 	route("POST /v1/secrets", PermWrite, true, d.handleAdd)
 	route("GET /v1/secrets/{name}", PermUse, true, d.handleGet)
@@ -198,6 +199,13 @@ func (d *Daemon) handleUnlock(w http.ResponseWriter, r *http.Request, _ sshagent
 	}
 	defer clear(req.Passphrase)
 	if err := d.Unlock(req.Passphrase); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d.Status())
+}
+
+func (d *Daemon) handleReload(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
+	if err := d.Reload(); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, d.Status())

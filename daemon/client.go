@@ -150,6 +150,13 @@ func (c *Client) Unlock(passphrase []byte) (Status, error) {
 	return st, err
 }
 
+// Reload brings back the store keys removed with ssh-add -d/-D.
+func (c *Client) Reload() (Status, error) {
+	var st Status
+	err := c.do(context.Background(), http.MethodPost, "/v1/reload", nil, &st)
+	return st, err
+}
+
 // List returns the metadata of every secret. As the store's List, it
 // returns the secrets it could read with an error naming the others.
 func (c *Client) List() ([]store.Meta, error) {

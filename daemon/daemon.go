@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -105,6 +107,7 @@ type Daemon struct {
 
 	unlockMu  sync.Mutex // serialises Unlock and Lock, and the wrong-passphrase delay
 	failCount int        // guarded by unlockMu
+	failures  unlockFailures
 
 	agentL, apiL net.Listener           // apiL is nil when another daemon serves the API
 	defaultSock  bool                   // Options.AgentSocket was empty
@@ -141,6 +144,8 @@ func New(opts Options) (*Daemon, error) {
 		Source:          touchSource{d.src, d.touch},
 		Confirm:         sshagent.AskpassConfirm(opts.Env),
 		OnSign:          d.onSign,
+		OwnerUnlock:     d.agentUnlock,
+		OnUnlockFailed:  d.unlockFailed,
 		DefaultLifetime: opts.DefaultLifetime,
 		Logf:            opts.Logf,
 	})
@@ -194,33 +199,111 @@ func wrongDelay(n int) time.Duration {
 
 // Unlock unlocks the store with passphrase and opens the audit log. A
 // wrong passphrase returns store.ErrWrongPassphrase after a delay that
-// grows with each wrong attempt in a row, whoever makes it. Unlocking an
-// unlocked daemon does nothing.
+// grows with each wrong attempt in a row, whoever makes it.
+//
+// There is one lock: Unlock also lifts a lock made with ssh-add -x (on an
+// unlocked store, after checking passphrase against the store), and
+// brings back the store keys clients removed (ssh-add -d, -D). On an
+// unlocked daemon that ssh-add did not lock it does only the latter, and
+// needs no passphrase.
 func (d *Daemon) Unlock(passphrase []byte) error {
 	d.unlockMu.Lock()
 	defer d.unlockMu.Unlock()
 	if !d.st.Locked() {
+		if d.agent.LockedByClient() {
+			if err := d.checkPassphrase(passphrase); err != nil {
+				return err
+			}
+			d.agent.UnlockByOwner()
+			d.logf("SSH agent unlocked with the store passphrase")
+		}
+		d.unhide()
 		return nil
 	}
 	err := d.st.Unlock(passphrase)
 	// Argon2id's memory is garbage now; give it back to the system.
 	defer debug.FreeOSMemory()
-	if errors.Is(err, store.ErrWrongPassphrase) {
-		d.failCount = min(d.failCount+1, int(sshagent.MaxUnlockDelay/(100*time.Millisecond)))
-		time.Sleep(wrongDelay(d.failCount))
-		return err
-	}
 	if err != nil {
-		return err
+		return d.wrong(err)
 	}
 	d.failCount = 0
 	if err := d.opened(); err != nil {
 		d.st.Lock()
 		return err
 	}
+	d.agent.UnlockByOwner()
+	d.unhide()
 	d.record(audit.Record{Event: audit.EventUnlocked, Via: audit.ViaAgent, Result: audit.ResultOK, Actor: d.actor(d.owner)})
 	d.logf("store unlocked")
 	return nil
+}
+
+// wrong delays after a wrong passphrase (err); d.unlockMu is held.
+func (d *Daemon) wrong(err error) error {
+	if errors.Is(err, store.ErrWrongPassphrase) {
+		d.failCount = min(d.failCount+1, int(sshagent.MaxUnlockDelay/(100*time.Millisecond)))
+		time.Sleep(wrongDelay(d.failCount))
+	}
+	return err
+}
+
+// checkPassphrase checks passphrase against the store on disk, while the
+// daemon's store is unlocked; d.unlockMu is held.
+func (d *Daemon) checkPassphrase(passphrase []byte) error {
+	st, err := store.Open(d.st.Home())
+	if err != nil {
+		return err
+	}
+	defer debug.FreeOSMemory()
+	if err := st.Unlock(passphrase); err != nil {
+		return d.wrong(err)
+	}
+	st.Lock()
+	d.failCount = 0
+	return nil
+}
+
+// unhide brings back the store keys clients removed.
+func (d *Daemon) unhide() {
+	if n := d.agent.Unhide(); n > 0 {
+		d.src.Invalidate()
+		d.logf("%d store keys removed with ssh-add are served again", n)
+	}
+}
+
+// Reload brings back the store keys removed with ssh-add -d/-D and
+// re-reads the store's keys. The store must be unlocked.
+func (d *Daemon) Reload() error {
+	d.unlockMu.Lock()
+	defer d.unlockMu.Unlock()
+	if d.st.Locked() {
+		return store.ErrLocked
+	}
+	d.unhide()
+	d.src.Invalidate()
+	return nil
+}
+
+// agentUnlock is the SSH agent's OwnerUnlock: ssh-add -X with the store
+// passphrase unlocks whatever is locked, wsx lock included.
+func (d *Daemon) agentUnlock(_ sshagent.Peer, passphrase []byte) error {
+	return d.Unlock(passphrase)
+}
+
+// sealKey is the key under which a lock keeps the keys added with
+// ssh-add: derived from the store's keys, so that only an unlock brings
+// them back. nil when the store is locked.
+func (d *Daemon) sealKey() []byte {
+	k, err := d.st.AuditKey()
+	if err != nil {
+		return nil
+	}
+	defer clear(k)
+	sk, err := hkdf.Key(sha256.New, k, nil, "wsx agent: keys added with ssh-add", 32)
+	if err != nil {
+		return nil
+	}
+	return sk
 }
 
 // opened finishes an unlock: the audit log opens (or the store locks
@@ -241,27 +324,38 @@ func (d *Daemon) opened() error {
 	d.maskGen++
 	d.mu.Unlock()
 	d.src.Invalidate()
-	d.agent.Resume()
+	sk := d.sealKey()
+	d.agent.ResumeSealed(sk)
+	clear(sk)
 	d.idle.start()
+	d.flushUnlockFailures()
 	return nil
 }
 
 // Lock locks the store: the agent is suspended (keys added with ssh-add
-// are forgotten), parsed keys and the data key dropped, a `locked` record
-// written, and the audit log closed. reason goes into the record.
+// are kept sealed under a key only an unlock brings back), parsed keys,
+// the values kept for masking and the data key wiped and dropped, a
+// `locked` record written, and the audit log closed (its MAC key wiped).
+// reason goes into the record.
 func (d *Daemon) Lock(reason string) error {
 	d.unlockMu.Lock()
 	defer d.unlockMu.Unlock()
 	d.idle.stop()
-	d.agent.Suspend()
+	sk := d.sealKey()
+	d.agent.SuspendSealed(sk)
+	clear(sk)
 	d.src.Drop()
 	if d.st.Locked() {
 		return nil
 	}
+	d.flushUnlockFailures()
 	d.record(audit.Record{Event: audit.EventLocked, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: reason,
 		Actor: d.actor(d.owner)})
 	d.mu.Lock()
 	l := d.log
+	for _, m := range d.masks {
+		clear(m)
+	}
 	d.log, d.masks = nil, nil
 	d.maskGen++
 	d.mu.Unlock()
@@ -486,6 +580,7 @@ type Status struct {
 	APISocket   string    `json:"api_socket"`
 	Keys        int       `json:"keys"`       // store keys served, as last listed
 	AddedKeys   int       `json:"added_keys"` // keys added with ssh-add
+	HiddenKeys  []string  `json:"hidden_keys,omitempty"` // store keys removed with ssh-add -d/-D
 	LockAfter   string    `json:"lock_after"` // "0s": never
 	Started     time.Time `json:"started"`
 }
@@ -500,6 +595,7 @@ func (d *Daemon) Status() Status {
 	if !s.Locked {
 		// As last listed: a status costs no read of the store.
 		s.Keys = d.src.Listed()
+		s.HiddenKeys = d.agent.Hidden()
 	}
 	return s
 }

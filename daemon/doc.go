@@ -46,7 +46,9 @@
 // time. The endpoints, all under /v1:
 //
 //	GET    /status                 pid, lock state, sockets, key count
-//	POST   /lock, /unlock          lock; unlock with a passphrase
+//	POST   /lock, /unlock          lock; unlock with a passphrase (one lock
+//	                               with ssh-add -x/-X; brings back hidden keys)
+//	POST   /reload                 bring back store keys removed by ssh-add
 //	GET    /secrets                metadata of every secret
 //	POST   /secrets                add a secret
 //	GET    /secrets/{name}         a secret with its value
