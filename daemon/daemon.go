@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,8 +12,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -578,10 +578,10 @@ type Status struct {
 	AgentLocked bool      `json:"agent_locked"` // by ssh-add -x
 	AgentSocket string    `json:"agent_socket"`
 	APISocket   string    `json:"api_socket"`
-	Keys        int       `json:"keys"`       // store keys served, as last listed
-	AddedKeys   int       `json:"added_keys"` // keys added with ssh-add
+	Keys        int       `json:"keys"`                  // store keys served, as last listed
+	AddedKeys   int       `json:"added_keys"`            // keys added with ssh-add
 	HiddenKeys  []string  `json:"hidden_keys,omitempty"` // store keys removed with ssh-add -d/-D
-	LockAfter   string    `json:"lock_after"` // "0s": never
+	LockAfter   string    `json:"lock_after"`            // "0s": never
 	Started     time.Time `json:"started"`
 }
 
