@@ -369,6 +369,11 @@ func (s *session) killAgent(o agentOptions) error {
 	return err
 }
 
+// alwaysNewAgent is WSX_AGENT_REUSE=0: -s and -c start a new agent even
+// when one serves the store, as ssh-agent always does (scripts that
+// want an agent of their own, OpenSSH's regress tests).
+func (s *session) alwaysNewAgent() bool { return s.env.Getenv("WSX_AGENT_REUSE") == "0" }
+
 // agentConfig is the daemon configuration the options describe.
 func (s *session) agentConfig(o agentOptions, logf, debugf func(string, ...any)) daemon.Config {
 	return daemon.Config{
@@ -465,7 +470,7 @@ func (s *session) runAgentForeground(o agentOptions) error {
 // (no prompt), as keychain does. Else it starts the daemon in the
 // background, then prints the environment or runs CMD in its own place.
 func (s *session) startAgent(o agentOptions) error {
-	if o.Socket == "" && len(o.Command) == 0 {
+	if o.Socket == "" && len(o.Command) == 0 && !s.alwaysNewAgent() {
 		st, ok, err := daemon.Running(runDir(s.env, s.home), s.home, daemonDialTimeout)
 		if err != nil {
 			return err
@@ -499,7 +504,10 @@ func (s *session) startAgent(o agentOptions) error {
 		args = append(args, "-t", strconv.FormatInt(int64(o.Lifetime/time.Second), 10))
 	}
 	if len(o.Command) > 0 {
-		args = append(args, "--watch-pid", strconv.Itoa(os.Getpid()), "--shared")
+		args = append(args, "--watch-pid", strconv.Itoa(os.Getpid()))
+	}
+	if len(o.Command) > 0 || s.alwaysNewAgent() {
+		args = append(args, "--shared")
 	}
 	started, err := daemon.StartDetached(exe, args, u)
 	var ce *daemon.ChildError

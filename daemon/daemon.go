@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
@@ -150,7 +151,7 @@ func New(opts Options) (*Daemon, error) {
 		Logf:            opts.Logf,
 	})
 	d.idle = newIdleLock(opts.LockAfter, func(idle time.Duration) {
-		d.Lock(fmt.Sprintf("idle for %v", idle.Round(time.Second)))
+		erase.Do(func() { d.Lock(fmt.Sprintf("idle for %v", idle.Round(time.Second))) })
 	})
 	if opts.Store.Locked() {
 		d.agent.Suspend()
@@ -364,8 +365,21 @@ func (d *Daemon) Lock(reason string) error {
 	if l != nil {
 		err = l.Close()
 	}
+	collectSecrets()
 	d.logf("store locked (%s)", reason)
 	return err
+}
+
+// collectSecrets makes what a lock dropped garbage that is gone: a
+// collection frees it (zeroed, for what was allocated under erase.Do),
+// and the free pages go back to the system, which zeroes them. A second
+// collection, after the runtime's cleanups ran, takes what Go's crypto
+// caches held for the dropped keys (crypto/ed25519 keeps each key's
+// expanded form until the key is collected).
+func collectSecrets() {
+	debug.FreeOSMemory()
+	time.Sleep(5 * time.Millisecond) // let the cleanup goroutine evict
+	debug.FreeOSMemory()
 }
 
 // currentLog is the open audit log, or store.ErrLocked.

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/store"
 )
@@ -267,12 +268,14 @@ func RunChild(c Config, watchPID int, describe func(error) (code int, hint strin
 	if err := d.Listen(); err != nil {
 		return report(nil, err)
 	}
-	switch raw[0] {
-	case passGiven:
-		err = d.Unlock(raw[1:])
-	case passNeeded:
-		err = d.Unlock(nil)
-	}
+	erase.Do(func() {
+		switch raw[0] {
+		case passGiven:
+			err = d.Unlock(raw[1:])
+		case passNeeded:
+			err = d.Unlock(nil)
+		}
+	})
 	clear(raw)
 	if err != nil {
 		d.Serve(canceled())
@@ -292,7 +295,8 @@ func RunForeground(d *Daemon, u Unlocking, env []string, ready func() error) err
 		return err
 	}
 	if u.Given {
-		err := d.Unlock(u.Passphrase)
+		var err error
+		erase.Do(func() { err = d.Unlock(u.Passphrase) })
 		if err != nil {
 			d.Serve(canceled())
 			return err

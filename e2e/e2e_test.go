@@ -47,6 +47,8 @@ func run(m *testing.M) int {
 	root := filepath.Dir(filepath.Dir(file))
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "wsx"), "./cmd/wsx")
 	build.Dir = root
+	// As `make build`: see internal/erase.
+	build.Env = append(os.Environ(), "GOEXPERIMENT=runtimesecret")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build wsx:", err)

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/unixsock"
 )
 
@@ -245,7 +246,10 @@ func (s *server) serveConn(t *tracked, peer Peer) {
 		}
 	}()
 	f := &framer{s: s, t: t, peer: peer}
-	err := agent.ServeAgent(s.a.Conn(peer), f)
+	var err error
+	// Requests carry keys (ssh-add) and make signatures: what they leave
+	// on the heap is erased once garbage, where the build allows it.
+	erase.Do(func() { err = agent.ServeAgent(s.a.Conn(peer), f) })
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		s.a.logf("sshagent: closed connection of pid %d: %v", peer.PID, err)
 	}

@@ -74,21 +74,22 @@ func (ss storeSource) Signer(name string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read key %s: %w", name, err)
 	}
-	return parseSigner(sec)
+	signer, _, err := parseSigner(sec)
+	return signer, err
 }
 
 // parseSigner parses the private key of an SSH key secret.
-func parseSigner(sec store.Secret) (ssh.Signer, error) {
+func parseSigner(sec store.Secret) (ssh.Signer, any, error) {
 	if sec.SSH == nil {
-		return nil, fmt.Errorf("key %s: %w", sec.Name, ErrNotSSHKey)
+		return nil, nil, fmt.Errorf("key %s: %w", sec.Name, ErrNotSSHKey)
 	}
 	raw, err := ssh.ParseRawPrivateKey(sec.Value.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("parse key %s: %w", sec.Name, err)
+		return nil, nil, fmt.Errorf("parse key %s: %w", sec.Name, err)
 	}
 	signer, err := ssh.NewSignerFromKey(raw)
 	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", sec.Name, err)
+		return nil, nil, fmt.Errorf("key %s: %w", sec.Name, err)
 	}
-	return signer, nil
+	return signer, raw, nil
 }
