@@ -51,7 +51,7 @@ SSH=$(command -v ssh)
 if [ "${KEEP_DSA:-}" != 1 ]; then
 	cat > "$TMP/ssh" <<WRAP
 #!/bin/sh
-if [ "\$1" = -Q ]; then "$SSH" "\$@" | grep -v '^ssh-dss'; exit; fi
+for a in "\$@"; do [ "\$a" = -Q ] && { "$SSH" "\$@" | grep -v '^ssh-dss'; exit; }; done
 exec "$SSH" "\$@"
 WRAP
 	chmod 755 "$TMP/ssh"
