@@ -23,24 +23,6 @@ import (
 	"github.com/wsxdev/wsx/store"
 )
 
-// The process life cycle of `wsx agent`, after ssh-agent's:
-//
-//   - [Running] finds the agent that already serves a store (through a
-//     trusted dial of its API socket), so a second `eval "$(wsx agent -s)"`
-//     prints that agent's variables instead of starting another.
-//   - [StartDetached] re-runs the binary with ChildFlag in a new session,
-//     hands it the passphrase over fd 3 (never argv or the environment) and
-//     reads its start-up status from fd 4; [RunChild] is that child.
-//   - [RunForeground] is -d/-D: the daemon in the calling process.
-//   - [ExecWith] is CMD mode: the caller becomes CMD, and the agent,
-//     watching its pid through a pidfd, stops when CMD exits.
-//   - [Kill] is -k: only a wsx agent of this user is stopped, and Kill
-//     returns once it is gone (its records flushed).
-//
-// A daemon started beside another that serves the same store (Config.Shared,
-// for -a, -d, -D and CMD) serves its own SSH socket and leaves the API to
-// the first.
-
 // ChildFlag marks the detached daemon process started by StartDetached.
 const ChildFlag = "--daemon-child"
 
