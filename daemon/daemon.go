@@ -338,7 +338,11 @@ func (d *Daemon) opened() error {
 // the values kept for masking and the data key wiped and dropped, a
 // `locked` record written, and the audit log closed (its MAC key wiped).
 // reason goes into the record.
-func (d *Daemon) Lock(reason string) error {
+func (d *Daemon) Lock(reason string) error { return d.lock(reason, true) }
+
+// lock is Lock; collect is false when the process is about to exit and
+// gives all its memory back anyway.
+func (d *Daemon) lock(reason string, collect bool) error {
 	d.unlockMu.Lock()
 	defer d.unlockMu.Unlock()
 	d.idle.stop()
@@ -365,7 +369,9 @@ func (d *Daemon) Lock(reason string) error {
 	if l != nil {
 		err = l.Close()
 	}
-	collectSecrets()
+	if collect {
+		collectSecrets()
+	}
 	d.logf("store locked (%s)", reason)
 	return err
 }
@@ -579,7 +585,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 			first = err
 		}
 	}
-	d.Lock("agent stopped")
+	d.lock("agent stopped", false)
 	return first
 }
 
