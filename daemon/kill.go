@@ -64,6 +64,10 @@ func isOurAgent(pid int, agentSocket, apiSocket string) error {
 		if aerr == nil && berr == nil && os.SameFile(a, b) {
 			return nil
 		}
+		// The agent of a binary replaced since it started (an upgrade).
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == self+" (deleted)" {
+			return nil
+		}
 	}
 	for _, sock := range []string{agentSocket, apiSocket} {
 		if sock != "" && listensOn(sock, pid) {
