@@ -343,6 +343,13 @@ func (d *Daemon) Lock(reason string) error { return d.lock(reason, true) }
 // lock is Lock; collect is false when the process is about to exit and
 // gives all its memory back anyway.
 func (d *Daemon) lock(reason string, collect bool) error {
+	locked := false
+	defer func() {
+		// After unlockMu is released: nobody waits on it meanwhile.
+		if locked && collect {
+			collectSecrets()
+		}
+	}()
 	d.unlockMu.Lock()
 	defer d.unlockMu.Unlock()
 	d.idle.stop()
@@ -369,9 +376,7 @@ func (d *Daemon) lock(reason string, collect bool) error {
 	if l != nil {
 		err = l.Close()
 	}
-	if collect {
-		collectSecrets()
-	}
+	locked = true
 	d.logf("store locked (%s)", reason)
 	return err
 }
