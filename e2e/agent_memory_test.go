@@ -27,6 +27,9 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("reading another process's memory needs root")
 	}
+	if os.Getenv("WSX_E2E_GOEXPERIMENT") != "runtimesecret" {
+		t.Skip("needs the binary built with GOEXPERIMENT=runtimesecret (WSX_E2E_GOEXPERIMENT=runtimesecret)")
+	}
 	dir := shortTempDir(t)
 	pass := filepath.Join(dir, "pass")
 	if err := os.WriteFile(pass, []byte("memory test passphrase\n"), 0o600); err != nil {

@@ -47,8 +47,8 @@ func run(m *testing.M) int {
 	root := filepath.Dir(filepath.Dir(file))
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "wsx"), "./cmd/wsx")
 	build.Dir = root
-	// As `make build`: see internal/erase.
-	build.Env = append(os.Environ(), "GOEXPERIMENT=runtimesecret")
+	// WSX_E2E_GOEXPERIMENT=runtimesecret builds with internal/erase on.
+	build.Env = append(os.Environ(), "GOEXPERIMENT="+os.Getenv("WSX_E2E_GOEXPERIMENT"))
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build wsx:", err)
