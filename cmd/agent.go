@@ -1,27 +1,21 @@
 package cmd
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
-	osexec "os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/wsxdev/wsx/daemon"
-	"github.com/wsxdev/wsx/sshagent"
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -40,9 +34,6 @@ func runDir(env *Env, home string) string {
 	return filepath.Join(home, "run")
 }
 
-// agentChildFlag marks the detached daemon process started by `wsx agent`.
-const agentChildFlag = "--daemon-child"
-
 // agentOptions are ssh-agent's options, and wsx's own.
 type agentOptions struct {
 	Csh        bool          // -c; -s clears it
@@ -56,13 +47,16 @@ type agentOptions struct {
 	PassFile   string        // --passphrase-file after `agent`
 	Command    []string      // CMD ARGS
 	Help       bool
+	Reload     bool // `wsx agent reload`
 
 	child    bool // the detached daemon
+	shared   bool // the detached daemon of CMD mode: may start beside another
 	watchPID int  // the child exits when this process does (CMD mode)
 }
 
 const agentUsage = `usage: wsx agent [-c | -s] [-Dd] [-a SOCKET] [-t LIFE] [--lock-after DURATION] [CMD [ARG...]]
        wsx agent [-c | -s] -k
+       wsx agent reload
 
 Runs the wsx agent: an SSH agent serving the store's keys (and keys added with
 ssh-add), and the local API through which wsx commands use the unlocked store.
@@ -73,12 +67,16 @@ the terminal; with none of them it starts locked until ` + "`wsx unlock`" + `).
   -a SOCKET       the SSH agent socket (default: the run directory's agent.sock)
   -d              debug: stay in the foreground and log to stderr
   -D              stay in the foreground
-  -k              kill the agent named by SSH_AGENT_PID
+  -k              kill the agent named by SSH_AGENT_PID (a wsx agent of yours)
   -t LIFE         default lifetime of added keys: 600, 10m, 1h30m
   --lock-after D  lock the store after D without use (default 1h; 0 never)
   CMD [ARG...]    run CMD with the agent, and stop the agent when CMD exits
+  reload          serve again the store keys removed with ssh-add -d/-D
 
 Sockets live in $WSX_HOME/run when WSX_HOME is set, else $XDG_RUNTIME_DIR/wsx.
+When an agent already serves the store, -s/-c print its variables. With -a,
+-d, -D or CMD a second agent starts beside it: it serves the store's keys and
+its own ssh-add'ed keys; wsx commands keep using the first.
 `
 
 func agentCommand(env *Env) *cli.Command {
@@ -107,6 +105,10 @@ func agentCommand(env *Env) *cli.Command {
 // the first argument that is not an option.
 func parseAgentArgs(args []string) (agentOptions, error) {
 	o := agentOptions{LockAfter: daemon.DefaultLockAfter}
+	if len(args) == 1 && args[0] == "reload" {
+		o.Reload = true
+		return o, nil
+	}
 	bad := func(format string, a ...any) (agentOptions, error) {
 		return agentOptions{}, usagef("agent: "+format+"; see `wsx agent --help`", a...)
 	}
@@ -147,8 +149,10 @@ func parseAgentArgs(args []string) (agentOptions, error) {
 					return bad("--passphrase-file needs a file")
 				}
 				o.PassFile = v
-			case agentChildFlag[2:]:
+			case daemon.ChildFlag[2:]:
 				o.child = true
+			case "shared":
+				o.shared = true
 			case "watch-pid":
 				v, ok := value()
 				pid, err := strconv.Atoi(v)
@@ -285,10 +289,14 @@ func parseLockAfter(s string) (time.Duration, error) {
 
 func (s *session) runAgent(o agentOptions) error {
 	switch {
+	case o.Reload:
+		return s.reloadAgent()
 	case o.Kill:
 		return s.killAgent(o)
 	case o.child:
-		return s.runAgentChild(o)
+		return daemon.RunChild(s.agentConfig(o, nil, nil), o.watchPID, func(err error) (int, string) {
+			return exitCode(err), hintOf(err)
+		})
 	case o.Foreground:
 		return s.runAgentForeground(o)
 	}
@@ -335,8 +343,8 @@ func (s *session) printAgentEnv(o agentOptions, sock string, pid int, background
 	return err
 }
 
-// killAgent is -k: it stops the agent named by SSH_AGENT_PID and prints
-// the lines that unset the environment.
+// killAgent is -k: it stops the agent named by SSH_AGENT_PID, if it is a
+// wsx agent of this user, and prints the lines that unset the environment.
 func (s *session) killAgent(o agentOptions) error {
 	v := s.env.Getenv("SSH_AGENT_PID")
 	if v == "" {
@@ -346,10 +354,13 @@ func (s *session) killAgent(o agentOptions) error {
 	if err != nil || pid < 1 {
 		return fmt.Errorf("SSH_AGENT_PID=%s, which is not a good PID", v)
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return fmt.Errorf("kill agent pid %d: %w", pid, err)
+	api := filepath.Join(runDir(s.env, s.home), daemon.APISocketName)
+	if err := daemon.Kill(pid, s.env.Getenv("SSH_AUTH_SOCK"), api); err != nil {
+		if errors.Is(err, daemon.ErrNotAgent) {
+			return withHint(err, "SSH_AGENT_PID must name the wsx agent that `wsx agent -s` printed; nothing was signalled")
+		}
+		return err
 	}
-	waitGone(pid, 5*time.Second)
 	unset := "unset %s;\n"
 	if s.csh(o) {
 		unset = "unsetenv %s;\n"
@@ -358,110 +369,75 @@ func (s *session) killAgent(o agentOptions) error {
 	return err
 }
 
-// waitGone waits until process pid has exited (or is a zombie), at most d.
-func waitGone(pid int, d time.Duration) {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return
-		}
-		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'Z' {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// alwaysNewAgent is WSX_AGENT_REUSE=0: -s and -c start a new agent even
+// when one serves the store, as ssh-agent always does (scripts that
+// want an agent of their own, OpenSSH's regress tests).
+func (s *session) alwaysNewAgent() bool { return s.env.Getenv("WSX_AGENT_REUSE") == "0" }
 
-// agentSocket is the SSH socket path the options ask for, absolute.
-func (s *session) agentSocket(o agentOptions) (string, error) {
-	if o.Socket == "" {
-		return filepath.Join(runDir(s.env, s.home), daemon.AgentSocketName), nil
+// agentConfig is the daemon configuration the options describe.
+func (s *session) agentConfig(o agentOptions, logf, debugf func(string, ...any)) daemon.Config {
+	return daemon.Config{
+		Home: s.home, RunDir: runDir(s.env, s.home), AuditPath: auditPath(s.home),
+		StoreOptions: s.openOptions(), AgentSocket: o.Socket, LockAfter: o.LockAfter, Lifetime: o.Lifetime,
+		// A second agent beside one that serves the store: asked for by
+		// a socket of its own, the foreground or a command.
+		Shared: o.Socket != "" || o.Foreground || len(o.Command) > 0 || o.shared,
+		Env:    os.Environ(), Logf: logf, Debugf: debugf, Now: s.env.Now,
 	}
-	return filepath.Abs(o.Socket)
 }
 
 // agentPassphrase reads the store passphrase for the agent: from the
-// passphrase file, else the terminal. ok is false when there is neither:
-// the agent then starts locked.
-func (s *session) agentPassphrase(o agentOptions, st *store.Store) (pass []byte, ok bool, err error) {
+// passphrase file, else the terminal. Given is false when there is
+// neither: the agent then starts locked.
+func (s *session) agentPassphrase(o agentOptions, st *store.Store) (daemon.Unlocking, error) {
 	if !st.NeedsPassphrase() {
-		return nil, true, nil
+		return daemon.Unlocking{Given: true, NotNeeded: true}, nil
+	}
+	read := func(f string) (daemon.Unlocking, error) {
+		p, err := readPassphraseFile(f)
+		return daemon.Unlocking{Passphrase: p, Given: err == nil}, err
 	}
 	if o.PassFile != "" {
-		p, err := readPassphraseFile(o.PassFile)
-		return p, err == nil, err
+		return read(o.PassFile)
 	}
 	if f := s.passphraseFile(); f != "" {
-		p, err := readPassphraseFile(f)
-		return p, err == nil, err
+		return read(f)
 	}
 	t, err := s.env.Terminal()
 	if err != nil {
-		return nil, false, nil
+		return daemon.Unlocking{}, nil
 	}
 	defer t.Close()
 	p, err := t.ReadPassword("Passphrase for the wsx store: ")
-	return p, err == nil, err
+	return daemon.Unlocking{Passphrase: p, Given: err == nil}, err
 }
 
-// listen is d.Listen with the fix for an agent already running.
-func listen(d *daemon.Daemon) error {
-	err := d.Listen()
-	if errors.Is(err, sshagent.ErrAgentRunning) {
+// agentHint adds the fix for an agent already running.
+func agentHint(err error) error {
+	if errors.Is(err, daemon.ErrAgentRunning) {
 		return withHint(err, "an agent already serves this store: use it (it is in the run directory named above), or stop it with `SSH_AGENT_PID=PID wsx agent -k`")
 	}
 	return err
 }
 
-// newDaemon opens the store and builds the daemon the options describe.
-func (s *session) newDaemon(o agentOptions, logf, debugf func(string, ...any)) (*daemon.Daemon, *store.Store, error) {
-	st, err := store.Open(s.home, s.openOptions())
+// warnSharedDir says so when -a names a directory others may enter: the
+// agent accepts it, as ssh-agent does.
+func (s *session) warnSharedDir(o agentOptions) {
+	if o.Socket == "" {
+		return
+	}
+	abs, err := filepath.Abs(o.Socket)
 	if err != nil {
-		return nil, nil, err
+		return
 	}
-	st.SetClock(s.env.Now)
-	sock, err := s.agentSocket(o)
-	if err != nil {
-		return nil, nil, err
+	if err := unixsock.CheckPrivateDir(filepath.Dir(abs)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(s.env.Stderr, "wsx: warning: %v; the socket is 0600 and each peer's uid is checked, but others may remove it\n", err)
 	}
-	d, err := daemon.New(daemon.Options{
-		Store: st, AuditPath: auditPath(s.home), RunDir: runDir(s.env, s.home), AgentSocket: sock,
-		LockAfter: o.LockAfter, DefaultLifetime: o.Lifetime, Env: os.Environ(),
-		Logf: logf, Debugf: debugf,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return d, st, nil
-}
-
-// daemonGCPercent is the agent's garbage collector target (GOGC), unless
-// GOGC says otherwise: a long-running process with a small heap, where
-// memory counts more than the collector's CPU.
-const daemonGCPercent = 50
-
-func (s *session) tuneGC() {
-	if s.env.Getenv("GOGC") == "" {
-		debug.SetGCPercent(daemonGCPercent)
-	}
-}
-
-// serveUntilSignal serves d until SIGTERM, SIGINT or SIGHUP, or until ctx
-// is done.
-func serveUntilSignal(ctx context.Context, d *daemon.Daemon) error {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer stop()
-	return d.Serve(ctx)
 }
 
 // runAgentForeground is -d and -D: the agent in this process, logging to
 // stderr (every request with -d).
 func (s *session) runAgentForeground(o agentOptions) error {
-	if err := sshagent.Harden(); err != nil {
-		return err
-	}
-	s.tuneGC()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(s.env.Stderr, "wsx agent: "+format+"\n", args...)
 	}
@@ -472,229 +448,88 @@ func (s *session) runAgentForeground(o agentOptions) error {
 	} else {
 		log.SetOutput(io.Discard)
 	}
-	d, st, err := s.newDaemon(o, logf, debugf)
+	s.warnSharedDir(o)
+	d, st, err := daemon.Open(s.agentConfig(o, logf, debugf))
 	if err != nil {
 		return err
 	}
-	pass, ok, err := s.agentPassphrase(o, st)
+	u, err := s.agentPassphrase(o, st)
 	if err != nil {
 		return err
 	}
-	if err := listen(d); err != nil {
-		return err
-	}
-	if ok {
-		err := d.Unlock(pass)
-		clear(pass)
+	defer clear(u.Passphrase)
+	err = daemon.RunForeground(d, u, os.Environ(), func() error {
+		clear(u.Passphrase)
+		return s.printAgentEnv(o, d.AgentSocket(), os.Getpid(), false)
+	})
+	return agentHint(err)
+}
+
+// startAgent is the default mode and CMD mode. When an agent of this
+// user already serves the store, the default mode prints its variables
+// (no prompt), as keychain does. Else it starts the daemon in the
+// background, then prints the environment or runs CMD in its own place.
+func (s *session) startAgent(o agentOptions) error {
+	if o.Socket == "" && len(o.Command) == 0 && !s.alwaysNewAgent() {
+		st, ok, err := daemon.Running(runDir(s.env, s.home), s.home, daemonDialTimeout)
 		if err != nil {
-			d.Serve(canceled())
 			return err
 		}
-	} else {
-		logf("no passphrase file and no terminal: starting locked; `wsx unlock` unlocks")
+		if ok {
+			return s.printAgentEnv(o, st.AgentSocket, st.PID, true)
+		}
 	}
-	if err := s.printAgentEnv(o, d.AgentSocket(), os.Getpid(), false); err != nil {
-		return err
-	}
-	return serveUntilSignal(context.Background(), d)
-}
-
-// canceled is a done context: Serve on it only cleans up.
-func canceled() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}
-
-// childStatus is what the detached daemon tells `wsx agent` once it
-// serves, or why it could not.
-type childStatus struct {
-	OK    bool   `json:"ok"`
-	Code  int    `json:"code,omitempty"`
-	Error string `json:"error,omitempty"`
-	Hint  string `json:"hint,omitempty"`
-}
-
-// Passphrase pipe markers: what follows the first byte.
-const (
-	passNone   = 'N' // no passphrase: start locked
-	passGiven  = 'P' // the passphrase follows
-	passNeeded = 'K' // the store needs none (its key is in the OS keyring)
-)
-
-// startAgent is the default mode and CMD mode: it starts the daemon in a
-// new session, hands it the passphrase over a pipe (never in argv or the
-// environment), waits until it serves, then prints the environment or
-// runs CMD in its own place.
-func (s *session) startAgent(o agentOptions) error {
 	st, err := store.Open(s.home, s.openOptions())
 	if err != nil {
 		return err
 	}
-	sock, err := s.agentSocket(o)
+	s.warnSharedDir(o)
+	u, err := s.agentPassphrase(o, st)
 	if err != nil {
 		return err
 	}
-	pass, ok, err := s.agentPassphrase(o, st)
-	if err != nil {
-		return err
-	}
-	defer clear(pass)
-	mark := byte(passNone)
-	switch {
-	case ok && !st.NeedsPassphrase():
-		mark = passNeeded
-	case ok:
-		mark = passGiven
-	default:
+	defer clear(u.Passphrase)
+	if !u.Given {
 		fmt.Fprintln(s.env.Stderr, "wsx: no passphrase file and no terminal: the agent starts locked; `wsx unlock` unlocks it")
 	}
-
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the wsx binary: %w", err)
 	}
-	args := []string{"agent", agentChildFlag, "-a", sock, "--lock-after", o.LockAfter.String()}
+	args := []string{"agent", daemon.ChildFlag, "--lock-after", o.LockAfter.String()}
+	if o.Socket != "" {
+		args = append(args, "-a", o.Socket)
+	}
 	if o.Lifetime > 0 {
 		args = append(args, "-t", strconv.FormatInt(int64(o.Lifetime/time.Second), 10))
 	}
 	if len(o.Command) > 0 {
 		args = append(args, "--watch-pid", strconv.Itoa(os.Getpid()))
 	}
-	passR, passW, err := os.Pipe()
-	if err != nil {
-		return err
+	if len(o.Command) > 0 || s.alwaysNewAgent() {
+		args = append(args, "--shared")
 	}
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		passR.Close()
-		passW.Close()
-		return err
-	}
-	child := osexec.Command(exe, args...)
-	child.Dir = "/"
-	child.ExtraFiles = []*os.File{passR, statusW} // fds 3 and 4
-	child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	// Stdin, stdout and stderr are /dev/null.
-	err = child.Start()
-	passR.Close()
-	statusW.Close()
-	if err != nil {
-		passW.Close()
-		statusR.Close()
-		return fmt.Errorf("start the agent: %w", err)
-	}
-	msg := append([]byte{mark}, pass...)
-	passW.Write(msg)
-	clear(msg)
-	passW.Close()
-	pid := child.Process.Pid
-	child.Process.Release()
-
-	var cs childStatus
-	derr := json.NewDecoder(io.LimitReader(statusR, 64<<10)).Decode(&cs)
-	statusR.Close()
-	switch {
-	case derr != nil:
-		return fmt.Errorf("the agent (pid %d) exited while starting", pid)
-	case !cs.OK:
-		var err error = errors.New(cs.Error)
-		if cs.Hint != "" {
-			err = withHint(err, "%s", cs.Hint)
+	started, err := daemon.StartDetached(exe, args, u)
+	var ce *daemon.ChildError
+	if errors.As(err, &ce) {
+		err = errors.New(ce.Msg)
+		if ce.Hint != "" {
+			err = withHint(err, "%s", ce.Hint)
 		}
-		return exitError{code: max(cs.Code, ExitError), err: err}
+		return exitError{code: max(ce.Code, ExitError), err: err}
+	}
+	if err != nil {
+		return err
 	}
 	if len(o.Command) == 0 {
-		return s.printAgentEnv(o, sock, pid, true)
+		return s.printAgentEnv(o, started.Socket, started.PID, true)
 	}
-	return execWithAgent(o.Command, sock, pid)
-}
-
-// execWithAgent replaces this process with cmd, SSH_AUTH_SOCK and
-// SSH_AGENT_PID set (once each), as ssh-agent does: cmd's exit status is
-// then the exit status, and the agent, watching this pid, stops with it.
-func execWithAgent(cmd []string, sock string, pid int) error {
-	path, err := osexec.LookPath(cmd[0])
-	if err != nil {
-		syscall.Kill(pid, syscall.SIGTERM)
-		return fmt.Errorf("agent: %w", err)
-	}
-	env := make([]string, 0, len(os.Environ())+2)
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); k == "SSH_AUTH_SOCK" || k == "SSH_AGENT_PID" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "SSH_AUTH_SOCK="+sock, "SSH_AGENT_PID="+strconv.Itoa(pid))
-	err = syscall.Exec(path, cmd, env)
-	syscall.Kill(pid, syscall.SIGTERM)
-	return fmt.Errorf("agent: run %s: %w", cmd[0], err)
-}
-
-// runAgentChild is the detached daemon: it reads the passphrase from fd 3,
-// reports on fd 4 once it serves (or why it cannot), and serves until a
-// signal, or until the watched process exits.
-func (s *session) runAgentChild(o agentOptions) error {
-	passFile := os.NewFile(3, "passphrase")
-	statusFile := os.NewFile(4, "status")
-	if passFile == nil || statusFile == nil {
-		return errors.New("agent: started without its pipes")
-	}
-	report := func(err error) error {
-		cs := childStatus{OK: err == nil}
-		if err != nil {
-			cs.Code, cs.Error, cs.Hint = exitCode(err), err.Error(), hintOf(err)
-		}
-		json.NewEncoder(statusFile).Encode(cs)
-		statusFile.Close()
-		return err
-	}
-	log.SetOutput(io.Discard)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if o.watchPID > 0 {
-		if err := watchProcess(o.watchPID, cancel); err != nil {
-			passFile.Close()
-			return report(err)
-		}
-	}
-	if err := sshagent.Harden(); err != nil {
-		passFile.Close()
-		return report(err)
-	}
-	s.tuneGC()
-	raw, err := io.ReadAll(io.LimitReader(passFile, maxPassphrase+2))
-	passFile.Close()
-	if err != nil || len(raw) == 0 || len(raw) > maxPassphrase+1 {
-		clear(raw)
-		return report(errors.New("agent: no passphrase marker from the parent"))
-	}
-	defer clear(raw)
-	d, _, err := s.newDaemon(o, nil, nil)
-	if err != nil {
-		return report(err)
-	}
-	if err := listen(d); err != nil {
-		return report(err)
-	}
-	switch raw[0] {
-	case passGiven:
-		err = d.Unlock(raw[1:])
-	case passNeeded:
-		err = d.Unlock(nil)
-	}
-	clear(raw)
-	if err != nil {
-		d.Serve(canceled())
-		return report(err)
-	}
-	report(nil)
-	return serveUntilSignal(ctx, d)
+	return daemon.ExecWith(o.Command, started)
 }
 
 // hintOf is the hint reportError would print under err.
 func hintOf(err error) string {
+	err = agentHint(err)
 	var he hintedError
 	if errors.As(err, &he) && he.hint != "" {
 		return he.hint
@@ -702,42 +537,13 @@ func hintOf(err error) string {
 	return defaultHint(err)
 }
 
-// watchProcess calls done when process pid exits: through a pidfd, or by
-// polling where pidfds are missing.
-func watchProcess(pid int, done func()) error {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ESRCH) {
-		done()
-		return nil
-	}
-	if err != nil {
-		go func() {
-			for syscall.Kill(pid, 0) == nil {
-				time.Sleep(time.Second)
-			}
-			done()
-		}()
-		return nil
-	}
-	go func() {
-		defer unix.Close(fd)
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		for {
-			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
-				break
-			}
-		}
-		done()
-	}()
-	return nil
-}
-
 func lockCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "lock",
 		Usage: "lock the store in the running wsx agent",
-		Description: "Drops the store's key, the parsed SSH keys and the keys added with ssh-add from\n" +
-			"the agent; commands then need a passphrase again, or `wsx unlock`.",
+		Description: "Drops the store's key and the parsed SSH keys from the agent, and seals the keys\n" +
+			"added with ssh-add until the unlock; commands then need a passphrase again, or\n" +
+			"`wsx unlock`. `ssh-add -X` with the store passphrase unlocks too.",
 		Action: action(env, func(s *session, c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -752,7 +558,9 @@ func unlockCommand(env *Env) *cli.Command {
 		Name:  "unlock",
 		Usage: "unlock the store in the running wsx agent",
 		Description: "Asks for the store passphrase (or reads --passphrase-file / WSX_PASSPHRASE_FILE)\n" +
-			"and hands it to the agent, which then serves every command without asking.",
+			"and hands it to the agent, which then serves every command without asking. It also\n" +
+			"lifts a lock made with `ssh-add -x` and serves again the store keys removed with\n" +
+			"ssh-add -d/-D.",
 		Action: action(env, func(s *session, c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -764,6 +572,31 @@ func unlockCommand(env *Env) *cli.Command {
 
 func noAgentHint(err error) error {
 	return withHint(err, "start one with `eval \"$(wsx agent -s)\"`")
+}
+
+// reloadAgent is `wsx agent reload`: the agent serves again the store
+// keys removed with ssh-add -d/-D.
+func (s *session) reloadAgent() error {
+	cl, st, err := s.dialDaemon()
+	if errors.Is(err, daemon.ErrNoDaemon) {
+		return noAgentHint(err)
+	}
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if st.Locked {
+		return withHint(fmt.Errorf("the wsx agent (pid %d): %w", st.PID, store.ErrLocked), "`wsx unlock` unlocks it and serves every store key again")
+	}
+	if _, err := cl.Reload(); err != nil {
+		return err
+	}
+	if len(st.HiddenKeys) > 0 {
+		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) serves again: %s\n", st.PID, strings.Join(st.HiddenKeys, ", "))
+	} else {
+		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) reloaded the store's keys\n", st.PID)
+	}
+	return nil
 }
 
 func (s *session) runLock() error {
@@ -796,7 +629,14 @@ func (s *session) runUnlock() error {
 		return err
 	}
 	defer cl.Close()
-	if !st.Locked {
+	if !st.Locked && !st.AgentLocked {
+		if len(st.HiddenKeys) > 0 {
+			if _, err := cl.Reload(); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) serves the store keys removed with ssh-add again: %s\n", st.PID, strings.Join(st.HiddenKeys, ", "))
+			return nil
+		}
 		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) is already unlocked\n", st.PID)
 		return nil
 	}

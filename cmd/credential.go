@@ -88,6 +88,10 @@ const credentialInputLimit = 1 << 20
 // as locked, and git goes on without wsx.
 func (s *session) unlockedForGit() (secretStore, error) {
 	if s.passphraseFile() == "" && !gitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
+		s.viaDaemon()
+		if s.agentErr != nil {
+			return nil, s.agentErr
+		}
 		if err := s.open(); err != nil {
 			return nil, err
 		}

@@ -301,6 +301,11 @@ func (s *session) doctorDaemon(r *report) (agentSock string) {
 	}
 	conn.Close()
 	c, st, err := daemon.Dial(sock, doctorDialTimeout)
+	if errors.Is(err, daemon.ErrUntrusted) {
+		r.add(levelFail, "daemon", "%v", err)
+		r.fix("%s", defaultHint(err))
+		return ""
+	}
 	if err != nil {
 		r.add(levelWarn, "daemon", "something answers on %s, but not as a wsx agent: %v", sock, err)
 		return ""
@@ -315,6 +320,14 @@ func (s *session) doctorDaemon(r *report) (agentSock string) {
 		r.fix("`wsx unlock`")
 	} else {
 		r.add(levelOK, "daemon", "the wsx agent (pid %d) serves this store on %s, unlocked", st.PID, sock)
+	}
+	if st.AgentLocked {
+		r.add(levelNote, "ssh", "the SSH agent is locked (ssh-add -x)")
+		r.fix("`ssh-add -X` or `wsx unlock`")
+	}
+	if len(st.HiddenKeys) > 0 {
+		r.add(levelWarn, "ssh", "store keys removed with ssh-add -d/-D are not served: %s", strings.Join(st.HiddenKeys, ", "))
+		r.fix("`wsx agent reload` (or `wsx unlock`) serves them again")
 	}
 	return st.AgentSocket
 }

@@ -44,6 +44,8 @@ func exitCode(err error) int {
 	case errors.Is(err, errPermission), errors.Is(err, daemon.ErrDenied), errors.Is(err, store.ErrUnsafePermission),
 		errors.Is(err, manifest.ErrForeign):
 		return ExitPermission
+	case errors.Is(err, daemon.ErrUntrusted), errors.Is(err, daemon.ErrNotAgent):
+		return ExitPermission
 	}
 	return ExitError
 }
@@ -78,6 +80,8 @@ func defaultHint(err error) string {
 		return "the item was modified outside wsx; restore it from a backup or remove and re-add the secret"
 	case errors.Is(err, manifest.ErrForeign):
 		return "a wsx.toml decides which secrets a command gets: use one you own and only you can write (`chmod go-w`), or pass --only or --all"
+	case errors.Is(err, daemon.ErrUntrusted):
+		return "only a run directory of yours (mode 0700, not a symlink) and an agent of yours or root's are used; remove what another user put there, or set XDG_RUNTIME_DIR / WSX_HOME to a private place"
 	case errors.Is(err, audit.ErrUnavailable):
 		return "make the audit log writable again (check disk space and permissions of WSX_HOME); no secret is released while it is not"
 	}

@@ -99,6 +99,7 @@ type session struct {
 	client      *daemon.Client // the agent's API, when in use
 	agentLocked int            // pid of an agent that answered locked
 	agentAsked  bool           // viaDaemon dialled the agent already
+	agentErr    error          // an agent that is not the user's own (ErrUntrusted)
 }
 
 // daemonDialTimeout bounds the wait for the agent's status.
@@ -133,6 +134,9 @@ func (s *session) viaDaemon() (*daemon.Client, bool) {
 	s.agentAsked = true
 	c, st, err := s.dialDaemon()
 	if err != nil {
+		if errors.Is(err, daemon.ErrUntrusted) {
+			s.agentErr = err
+		}
 		return nil, false
 	}
 	if st.Locked {
@@ -185,6 +189,9 @@ func (s *session) unlocked() (secretStore, error) {
 	}
 	if c, ok := s.viaDaemon(); ok {
 		return daemonStore{s, c}, nil
+	}
+	if s.agentErr != nil {
+		return nil, s.agentErr
 	}
 	if s.agentLocked != 0 && s.passphraseFile() == "" {
 		if st, ok, err := s.unlockAgent(); ok {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
@@ -106,7 +107,10 @@ func (d *Daemon) apiServer() *http.Server {
 				d.touch()
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
-			err := h(w, r, p)
+			var err error
+			// Values pass through here: what the handler leaves on the
+			// heap is erased once garbage, where the build allows it.
+			erase.Do(func() { err = h(w, r, p) })
 			if err != nil {
 				writeError(w, err)
 			}
@@ -116,6 +120,7 @@ func (d *Daemon) apiServer() *http.Server {
 	route("GET /v1/status", PermStatus, false, d.handleStatus)
 	route("POST /v1/lock", PermAdmin, false, d.handleLock)
 	route("POST /v1/unlock", PermAdmin, false, d.handleUnlock)
+	route("POST /v1/reload", PermAdmin, false, d.handleReload)
 	route("GET /v1/secrets", PermList, true, d.handleList)
 	route("POST /v1/secrets", PermWrite, true, d.handleAdd)
 	route("GET /v1/secrets/{name}", PermList, true, d.handleStat)
@@ -205,6 +210,13 @@ func (d *Daemon) handleUnlock(w http.ResponseWriter, r *http.Request, _ sshagent
 	}
 	defer clear(req.Passphrase)
 	if err := d.Unlock(req.Passphrase); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d.Status())
+}
+
+func (d *Daemon) handleReload(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
+	if err := d.Reload(); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, d.Status())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/release"
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -37,9 +38,10 @@ const maxResponse = MaxRequestBody + 1<<20
 // dialled until the first request.
 func NewClient(socket string) *Client {
 	tr := &http.Transport{
+		// Nothing is sent before the socket's directory and the process
+		// listening on it are known to be the user's own (or root's).
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			return unixsock.Dial(ctx, socket)
 		},
 		DisableCompression: true,
 		MaxIdleConns:       2,
@@ -49,7 +51,9 @@ func NewClient(socket string) *Client {
 }
 
 // Dial returns a client of the daemon on socket and its status, or an
-// error wrapping ErrNoDaemon when nothing answers there within timeout.
+// error wrapping ErrNoDaemon when nothing answers there within timeout,
+// or ErrUntrusted when the socket's directory or the process answering is
+// not the user's (nothing is sent to it then).
 func Dial(socket string, timeout time.Duration) (*Client, Status, error) {
 	c := NewClient(socket)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -86,6 +90,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if errors.Is(err, ErrUntrusted) {
+			var ue *unixsock.UntrustedError
+			if errors.As(err, &ue) {
+				return fmt.Errorf("wsx agent: %w", ue)
+			}
+			return fmt.Errorf("wsx agent at %s: %w", c.socket, err)
+		}
 		if noDaemon(err) {
 			return fmt.Errorf("%s: %w", c.socket, ErrNoDaemon)
 		}
@@ -138,6 +149,13 @@ func (c *Client) Lock() (Status, error) {
 func (c *Client) Unlock(passphrase []byte) (Status, error) {
 	var st Status
 	err := c.do(context.Background(), http.MethodPost, "/v1/unlock", unlockRequest{Passphrase: passphrase}, &st)
+	return st, err
+}
+
+// Reload brings back the store keys removed with ssh-add -d/-D.
+func (c *Client) Reload() (Status, error) {
+	var st Status
+	err := c.do(context.Background(), http.MethodPost, "/v1/reload", nil, &st)
 	return st, err
 }
 

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,7 +18,9 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/release"
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/scan"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
@@ -42,6 +46,12 @@ var (
 	ErrDenied = errors.New("permission denied")
 	// ErrNoDaemon: nothing answers on the API socket.
 	ErrNoDaemon = errors.New("no wsx agent is running")
+	// ErrUntrusted: the socket's directory, or the process answering on
+	// it, is not the user's own; nothing was sent to it. The error names
+	// the path and its owner.
+	ErrUntrusted = unixsock.ErrUntrusted
+	// ErrAgentRunning: an agent already answers on the socket.
+	ErrAgentRunning = unixsock.ErrAgentRunning
 )
 
 // Options configure a Daemon.
@@ -49,12 +59,23 @@ type Options struct {
 	// Store is the store to serve, opened (locked or not). The daemon
 	// locks it when it locks.
 	Store *store.Store
+	// StoreOptions are the options Store was opened with; a second copy
+	// opened with them checks the passphrase of ssh-add -X.
+	StoreOptions store.OpenOptions
 	// AuditPath is the audit log of the store.
 	AuditPath string
 	// RunDir holds the sockets; it is created (0700) when missing.
 	RunDir string
-	// AgentSocket is the SSH agent socket; RunDir/agent.sock when empty.
+	// AgentSocket is the SSH agent socket; RunDir/agent.sock when empty
+	// (RunDir/agent.PID.sock when that one is taken and Shared is set). A
+	// socket outside RunDir may be in a directory that is not private, as
+	// ssh-agent's -a: the socket is 0600 and every peer's uid is checked.
 	AgentSocket string
+	// Shared lets the daemon start while another one serves the API
+	// socket of RunDir: it then serves the SSH agent alone (its own
+	// ssh-add'ed keys and the store's keys), and the API stays with the
+	// first.
+	Shared bool
 	// LockAfter locks the daemon after this long without use; 0 never.
 	LockAfter time.Duration
 	// DefaultLifetime applies to keys added without one (ssh-agent -t).
@@ -90,8 +111,10 @@ type Daemon struct {
 
 	unlockMu sync.Mutex    // serialises Unlock and Lock, and the wrong-passphrase delay
 	backoff  store.Backoff // guarded by unlockMu
+	failures unlockFailures
 
-	agentL, apiL net.Listener
+	agentL, apiL net.Listener           // apiL is nil when another daemon serves the API
+	defaultSock  bool                   // Options.AgentSocket was empty
 	sockets      map[string]os.FileInfo // the socket files, as Listen made them
 	checkEvery   time.Duration          // SocketCheckInterval; tests shorten it
 	apiConns     apiConns
@@ -110,25 +133,28 @@ func New(opts Options) (*Daemon, error) {
 	if opts.AuditPath == "" || opts.RunDir == "" {
 		return nil, errors.New("daemon: audit path and run directory are required")
 	}
-	if opts.AgentSocket == "" {
+	defaultSock := opts.AgentSocket == ""
+	if defaultSock {
 		opts.AgentSocket = filepath.Join(opts.RunDir, AgentSocketName)
 	}
 	if opts.SyncDelay <= 0 {
 		opts.SyncDelay = DefaultSyncDelay
 	}
 	d := &Daemon{opts: opts, st: opts.Store, owner: os.Geteuid(), pid: os.Getpid(), start: time.Now(),
-		checkEvery: SocketCheckInterval}
+		checkEvery: SocketCheckInterval, defaultSock: defaultSock}
 	d.peers = newPeerCache(d)
 	d.src = sshagent.NewCachedSource(opts.Store, sshagent.CacheOptions{})
 	d.agent = sshagent.New(sshagent.Options{
 		Source:          touchSource{d.src, d.touch},
 		Confirm:         sshagent.AskpassConfirm(opts.Env),
 		OnSign:          d.onSign,
+		OwnerUnlock:     d.agentUnlock,
+		OnUnlockFailed:  d.unlockFailed,
 		DefaultLifetime: opts.DefaultLifetime,
 		Logf:            opts.Logf,
 	})
 	d.idle = newIdleLock(opts.LockAfter, func(idle time.Duration) {
-		d.Lock(fmt.Sprintf("idle for %v", idle.Round(time.Second)))
+		erase.Do(func() { d.Lock(fmt.Sprintf("idle for %v", idle.Round(time.Second))) })
 	})
 	if opts.Store.Locked() {
 		d.agent.Suspend()
@@ -140,6 +166,10 @@ func New(opts Options) (*Daemon, error) {
 
 // APISocket is the path of the local API's socket.
 func (d *Daemon) APISocket() string { return filepath.Join(d.opts.RunDir, APISocketName) }
+
+// ServesAPI reports whether this daemon listens on the API socket; a
+// Shared daemon started beside another one does not.
+func (d *Daemon) ServesAPI() bool { return d.apiL != nil }
 
 // AgentSocket is the path of the SSH agent's socket.
 func (d *Daemon) AgentSocket() string { return d.opts.AgentSocket }
@@ -167,35 +197,123 @@ func (d *Daemon) Locked() bool { return d.st.Locked() }
 
 // Unlock unlocks the store with passphrase and opens the audit log. A
 // wrong passphrase returns store.ErrWrongPassphrase after a delay that
-// grows with each wrong attempt in a row, whoever makes it. Unlocking an
-// unlocked daemon does nothing.
+// grows with each wrong attempt in a row, whoever makes it.
+//
+// There is one lock: Unlock also lifts a lock made with ssh-add -x (on an
+// unlocked store, after checking passphrase against the store), and
+// brings back the store keys clients removed (ssh-add -d, -D). On an
+// unlocked daemon that ssh-add did not lock it does only the latter, and
+// needs no passphrase.
 func (d *Daemon) Unlock(passphrase []byte) error {
+	return d.unlock(passphrase, true)
+}
+
+// unlock is Unlock; note says whether a wrong passphrase is noted for the
+// audit log here (the API's), or by the caller (ssh-add -X, per burst).
+func (d *Daemon) unlock(passphrase []byte, note bool) error {
 	d.unlockMu.Lock()
 	defer d.unlockMu.Unlock()
 	if !d.st.Locked() {
+		if d.agent.LockedByClient() {
+			if err := d.checkPassphrase(passphrase); err != nil {
+				return d.wrong(err, note)
+			}
+			d.agent.UnlockByOwner()
+			d.logf("SSH agent unlocked with the store passphrase")
+		}
+		d.unhide()
 		return nil
 	}
 	err := d.st.Unlock(passphrase)
 	// Argon2id's memory is garbage now; give it back to the system.
 	defer debug.FreeOSMemory()
-	if errors.Is(err, store.ErrWrongPassphrase) {
-		if nerr := release.NoteFailedUnlock(d.opts.AuditPath, audit.ViaAPI, 0, time.Now()); nerr != nil {
-			d.logf("audit: %v", nerr)
-		}
-		time.Sleep(d.backoff.Wrong())
-		return err
-	}
 	if err != nil {
-		return err
+		return d.wrong(err, note)
 	}
 	d.backoff.Right()
 	if err := d.opened(); err != nil {
 		d.st.Lock()
 		return err
 	}
+	d.agent.UnlockByOwner()
+	d.unhide()
 	d.record(audit.Record{Event: audit.EventUnlocked, Via: audit.ViaAgent, Result: audit.ResultOK, Actor: d.actor(d.owner)})
 	d.logf("store unlocked")
 	return nil
+}
+
+// wrong notes a wrong passphrase (err) for the audit log when note is
+// set, and delays; d.unlockMu is held.
+func (d *Daemon) wrong(err error, note bool) error {
+	if !errors.Is(err, store.ErrWrongPassphrase) {
+		return err
+	}
+	if note {
+		if nerr := release.NoteFailedUnlock(d.opts.AuditPath, audit.ViaAPI, 0, time.Now()); nerr != nil {
+			d.logf("audit: %v", nerr)
+		}
+	}
+	time.Sleep(d.backoff.Wrong())
+	return err
+}
+
+// checkPassphrase checks passphrase against the store on disk, while the
+// daemon's store is unlocked; d.unlockMu is held.
+func (d *Daemon) checkPassphrase(passphrase []byte) error {
+	st, err := store.Open(d.st.Home(), d.opts.StoreOptions)
+	if err != nil {
+		return err
+	}
+	defer debug.FreeOSMemory()
+	if err := st.Unlock(passphrase); err != nil {
+		return err
+	}
+	st.Lock()
+	d.backoff.Right()
+	return nil
+}
+
+// unhide brings back the store keys clients removed.
+func (d *Daemon) unhide() {
+	if n := d.agent.Unhide(); n > 0 {
+		d.src.Invalidate()
+		d.logf("%d store keys removed with ssh-add are served again", n)
+	}
+}
+
+// Reload brings back the store keys removed with ssh-add -d/-D and
+// re-reads the store's keys. The store must be unlocked.
+func (d *Daemon) Reload() error {
+	d.unlockMu.Lock()
+	defer d.unlockMu.Unlock()
+	if d.st.Locked() {
+		return store.ErrLocked
+	}
+	d.unhide()
+	d.src.Invalidate()
+	return nil
+}
+
+// agentUnlock is the SSH agent's OwnerUnlock: ssh-add -X with the store
+// passphrase unlocks whatever is locked, wsx lock included.
+func (d *Daemon) agentUnlock(_ sshagent.Peer, passphrase []byte) error {
+	return d.unlock(passphrase, false)
+}
+
+// sealKey is the key under which a lock keeps the keys added with
+// ssh-add: derived from the store's keys, so that only an unlock brings
+// them back. nil when the store is locked.
+func (d *Daemon) sealKey() []byte {
+	k, err := d.st.AuditKey()
+	if err != nil {
+		return nil
+	}
+	defer clear(k)
+	sk, err := hkdf.Key(sha256.New, k, nil, "wsx agent: keys added with ssh-add", 32)
+	if err != nil {
+		return nil
+	}
+	return sk
 }
 
 // opened finishes an unlock: the audit log opens (or the store locks
@@ -221,23 +339,42 @@ func (d *Daemon) opened() error {
 	d.scanGen++
 	d.mu.Unlock()
 	d.src.Invalidate()
-	d.agent.Resume()
+	sk := d.sealKey()
+	d.agent.ResumeSealed(sk)
+	clear(sk)
 	d.idle.start()
+	d.flushUnlockFailures()
 	return nil
 }
 
 // Lock locks the store: the agent is suspended (keys added with ssh-add
-// are forgotten), parsed keys and the data key dropped, a `locked` record
-// written, and the audit log closed. reason goes into the record.
-func (d *Daemon) Lock(reason string) error {
+// are kept sealed under a key only an unlock brings back), parsed keys,
+// the values kept for masking and the data key wiped and dropped, a
+// `locked` record written, and the audit log closed (its MAC key wiped).
+// reason goes into the record.
+func (d *Daemon) Lock(reason string) error { return d.lock(reason, true) }
+
+// lock is Lock; collect is false when the process is about to exit and
+// gives all its memory back anyway.
+func (d *Daemon) lock(reason string, collect bool) error {
+	locked := false
+	defer func() {
+		// After unlockMu is released: nobody waits on it meanwhile.
+		if locked && collect {
+			collectSecrets()
+		}
+	}()
 	d.unlockMu.Lock()
 	defer d.unlockMu.Unlock()
 	d.idle.stop()
-	d.agent.Suspend()
+	sk := d.sealKey()
+	d.agent.SuspendSealed(sk)
+	clear(sk)
 	d.src.Drop()
 	if d.st.Locked() {
 		return nil
 	}
+	d.flushUnlockFailures()
 	d.record(audit.Record{Event: audit.EventLocked, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: reason,
 		Actor: d.actor(d.owner)})
 	d.mu.Lock()
@@ -251,8 +388,21 @@ func (d *Daemon) Lock(reason string) error {
 	if rel != nil {
 		err = rel.Close()
 	}
+	locked = true
 	d.logf("store locked (%s)", reason)
 	return err
+}
+
+// collectSecrets makes what a lock dropped garbage that is gone: a
+// collection frees it (zeroed, for what was allocated under erase.Do),
+// and the free pages go back to the system, which zeroes them. A second
+// collection, after the runtime's cleanups ran, takes what Go's crypto
+// caches held for the dropped keys (crypto/ed25519 keeps each key's
+// expanded form until the key is collected).
+func collectSecrets() {
+	debug.FreeOSMemory()
+	time.Sleep(5 * time.Millisecond) // let the cleanup goroutine evict
+	debug.FreeOSMemory()
 }
 
 // released is the release path of the unlocked store, or store.ErrLocked.
@@ -312,28 +462,55 @@ func (d *Daemon) changed() {
 
 // Listen creates the run directory when missing and listens on both
 // sockets. It refuses a run directory that is not private, and a socket an
-// agent still answers on (naming its pid).
+// agent still answers on (naming its pid), unless Options.Shared lets it
+// leave the API socket to that agent.
 func (d *Daemon) Listen() error {
 	if err := EnsureRunDir(d.opts.RunDir); err != nil {
 		return err
 	}
-	api, err := sshagent.Listen(d.APISocket())
+	api, err := unixsock.Listen(d.APISocket())
 	if err != nil {
-		return err
+		if !d.opts.Shared || !errors.Is(err, unixsock.ErrAgentRunning) {
+			return err
+		}
+		api = nil
+		d.logf("another wsx agent serves %s; this one serves the SSH agent only", d.APISocket())
 	}
-	ag, err := sshagent.Listen(d.opts.AgentSocket)
+	ag, err := d.listenAgent()
 	if err != nil {
-		api.Close()
+		if api != nil {
+			api.Close()
+		}
 		return err
 	}
 	d.apiL, d.agentL = api, ag
 	d.sockets = map[string]os.FileInfo{}
-	for _, p := range []string{d.APISocket(), d.opts.AgentSocket} {
+	mine := []string{d.opts.AgentSocket}
+	if api != nil {
+		mine = append(mine, d.APISocket())
+	}
+	for _, p := range mine {
 		if fi, err := os.Lstat(p); err == nil {
 			d.sockets[p] = fi
 		}
 	}
 	return nil
+}
+
+// listenAgent listens on the SSH agent socket: in the run directory with
+// its checks, elsewhere (-a) in any directory. A Shared daemon whose
+// default socket is taken takes RunDir/agent.PID.sock.
+func (d *Daemon) listenAgent() (net.Listener, error) {
+	sock := d.opts.AgentSocket
+	if filepath.Dir(sock) != filepath.Clean(d.opts.RunDir) {
+		return unixsock.ListenShared(sock)
+	}
+	l, err := unixsock.Listen(sock)
+	if err != nil && d.opts.Shared && d.defaultSock && errors.Is(err, unixsock.ErrAgentRunning) {
+		d.opts.AgentSocket = filepath.Join(d.opts.RunDir, fmt.Sprintf("agent.%d.sock", d.pid))
+		return unixsock.Listen(d.opts.AgentSocket)
+	}
+	return l, err
 }
 
 // socketsGone names a socket file that was removed or replaced since
@@ -370,7 +547,7 @@ func EnsureRunDir(dir string) error {
 // Serve serves both sockets until ctx is done, then locks the store and
 // removes the sockets. Listen must have been called.
 func (d *Daemon) Serve(ctx context.Context) error {
-	if d.apiL == nil || d.agentL == nil {
+	if d.agentL == nil {
 		return errors.New("daemon: Serve before Listen")
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -384,6 +561,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	}()
 	srv := d.apiServer()
 	go func() {
+		if d.apiL == nil {
+			<-ctx.Done()
+			errs <- nil
+			return
+		}
 		err := srv.Serve(&peerListener{Listener: d.apiL, d: d})
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
@@ -423,7 +605,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 			first = err
 		}
 	}
-	d.Lock("agent stopped")
+	d.lock("agent stopped", false)
 	return first
 }
 
@@ -436,9 +618,10 @@ type Status struct {
 	AgentLocked bool      `json:"agent_locked"` // by ssh-add -x
 	AgentSocket string    `json:"agent_socket"`
 	APISocket   string    `json:"api_socket"`
-	Keys        int       `json:"keys"`       // store keys served, as last listed
-	AddedKeys   int       `json:"added_keys"` // keys added with ssh-add
-	LockAfter   string    `json:"lock_after"` // "0s": never
+	Keys        int       `json:"keys"`                  // store keys served, as last listed
+	AddedKeys   int       `json:"added_keys"`            // keys added with ssh-add
+	HiddenKeys  []string  `json:"hidden_keys,omitempty"` // store keys removed with ssh-add -d/-D
+	LockAfter   string    `json:"lock_after"`            // "0s": never
 	Started     time.Time `json:"started"`
 }
 
@@ -452,6 +635,7 @@ func (d *Daemon) Status() Status {
 	if !s.Locked {
 		// As last listed: a status costs no read of the store.
 		s.Keys = d.src.Listed()
+		s.HiddenKeys = d.agent.Hidden()
 	}
 	return s
 }

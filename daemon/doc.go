@@ -6,8 +6,9 @@
 // A [Daemon] owns an open [store.Store], the audit log beside it, an
 // [sshagent.Agent] over the store's keys, and a local API. It is either
 // unlocked (the store's data key in memory, the audit log open) or locked
-// (neither, the SSH agent suspended: no key material in the process beyond
-// what Go cannot erase). [Daemon.Unlock] and [Daemon.Lock] move between the
+// (neither, the SSH agent suspended, its ssh-add'ed keys sealed: no value,
+// key or MAC key in the process; request handlers run under
+// internal/erase, so their garbage is zeroed when collected). [Daemon.Unlock] and [Daemon.Lock] move between the
 // two; with Options.LockAfter the daemon locks itself after that long
 // without a request that reads or uses a secret.
 //
@@ -20,6 +21,35 @@
 // both mode 0600. A socket an agent still answers on is never replaced. A
 // daemon whose socket file is removed or replaced can no longer be
 // reached: it notices within SocketCheckInterval and stops.
+//
+// # The process life cycle
+//
+// `wsx agent` follows ssh-agent (lifecycle.go; cmd only turns flags into a
+// [Config], asks for the passphrase and maps errors to exit codes):
+//
+//   - [Running] finds the agent that already serves a store through a
+//     trusted dial of its API socket, so a second `eval "$(wsx agent -s)"`
+//     prints that agent's variables instead of starting another.
+//   - [StartDetached] re-runs the binary with [ChildFlag] in a new session,
+//     hands it the passphrase over fd 3 (never argv or the environment) and
+//     reads its start-up status from fd 4; [RunChild] is that child.
+//   - [RunForeground] is -d/-D: the daemon in the calling process.
+//   - [ExecWith] is CMD mode: the caller becomes CMD, and the agent,
+//     watching its pid through a pidfd, stops when CMD exits.
+//   - [Kill] is -k: only a wsx agent of this user is signalled, and Kill
+//     returns once it is gone (its records flushed).
+//
+// A daemon started beside another that serves the same store
+// (Config.Shared, for -a, -d, -D and CMD) serves its own SSH socket and
+// leaves the API to the first. Every process serving a socket is
+// hardened (non-dumpable, no core files).
+//
+// # Trust, from the client's side
+//
+// [Dial] and [Client] send nothing before the run directory is known to be
+// the user's (not a symlink, no group or other write) and the process
+// listening on api.sock to be the user's or root's (SO_PEERCRED); anything
+// else fails with [ErrUntrusted], naming the path and its owner.
 //
 // # The SSH side
 //
@@ -46,7 +76,9 @@
 // time. The endpoints, all under /v1:
 //
 //	GET    /status                  pid, lock state, sockets, key count
-//	POST   /lock, /unlock           lock; unlock with a passphrase
+//	POST   /lock, /unlock           lock; unlock with a passphrase (one lock
+//	                                with ssh-add -x/-X; brings back hidden keys)
+//	POST   /reload                  bring back store keys removed by ssh-add
 //	GET    /secrets                 metadata of every secret
 //	POST   /secrets                 add a secret (validated as by the store)
 //	GET    /secrets/{name}          its metadata and the size of its value

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -153,7 +154,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := sshagent.PeerOf(c)
+		p, err := unixsock.PeerOf(c)
 		if err == nil {
 			err = l.d.authorize(p, PermStatus)
 		}

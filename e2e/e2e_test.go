@@ -72,6 +72,8 @@ func buildWSX(out string) error {
 	_, file, _, _ := runtime.Caller(0)
 	build := exec.Command("go", "build", "-tags", buildTags, "-o", out, "./cmd/wsx")
 	build.Dir = filepath.Dir(filepath.Dir(file))
+	// WSX_E2E_GOEXPERIMENT=runtimesecret builds with internal/erase on.
+	build.Env = append(os.Environ(), "GOEXPERIMENT="+os.Getenv("WSX_E2E_GOEXPERIMENT"))
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	return build.Run()
 }

@@ -2,6 +2,7 @@ package sshagent
 
 import (
 	"crypto"
+	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -60,14 +62,10 @@ const (
 )
 
 // Peer identifies the process at the other end of a connection, from the
-// socket's credentials.
-type Peer struct {
-	UID, PID, GID int
-	// Conn numbers the connections Serve accepted, from 1, so a caller can
-	// keep what it learns about a peer for as long as its connection
-	// lasts (see ServeOptions.OnClose); 0 outside Serve.
-	Conn uint64
-}
+// socket's credentials. Serve numbers its connections in Conn, so a
+// caller can keep what it learns about a peer for as long as its
+// connection lasts (see ServeOptions.OnClose); 0 outside Serve.
+type Peer = unixsock.Peer
 
 // Options configures an Agent. The zero value serves only keys added with
 // ssh-add and refuses confirm-constrained keys.
@@ -84,6 +82,15 @@ type Options struct {
 	// destination constraint or the host key's fingerprint). An error
 	// refuses the signature.
 	OnSign func(peer Peer, key, dest string) error
+	// OwnerUnlock, when set, is asked by an unlock request (ssh-add -X)
+	// whose passphrase is not the one the agent was locked with, or that
+	// comes while the agent is suspended: nil means the owner unlocked
+	// (with its own passphrase, the store's), and the client's lock is
+	// lifted too. It must not call back into a locked agent's Unlock.
+	OwnerUnlock func(peer Peer, passphrase []byte) error
+	// OnUnlockFailed is told of every wrong unlock passphrase, for the
+	// audit log.
+	OnUnlockFailed func(peer Peer)
 	// DefaultLifetime applies to added keys that carry no lifetime (ssh-agent -t).
 	DefaultLifetime time.Duration
 	// Clock defaults to the system clock.
@@ -115,7 +122,10 @@ type Agent struct {
 
 // identity is a key added by a client.
 type identity struct {
-	signer  ssh.Signer
+	signer  ssh.Signer    // nil while sealed
+	priv    crypto.Signer // the key signer signs with; nil while sealed
+	cert    *ssh.Certificate
+	sealed  []byte // the private key, encrypted, while the agent is suspended
 	pub     ssh.PublicKey
 	blob    string
 	comment string
@@ -209,21 +219,91 @@ func (a *Agent) closed() bool { return a.locked || a.suspended }
 // every key added by clients and the snapshot of store keys. The daemon
 // suspends the agent while the store is locked, so that no key material
 // stays in the process. A client's lock (ssh-add -x) is independent of it.
-func (a *Agent) Suspend() {
+func (a *Agent) Suspend() { a.SuspendSealed(nil) }
+
+// SuspendSealed is Suspend that keeps the keys added by clients, each
+// encrypted (AES-256-GCM) under key, their private material wiped where
+// Go allows it; ResumeSealed with the same key brings them back, with
+// their constraints and what is left of their lifetimes. With a nil key
+// they are forgotten.
+func (a *Agent) SuspendSealed(key []byte) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.suspended = true
-	for len(a.keys) > 0 {
-		a.removeLocked(len(a.keys) - 1)
-	}
 	a.stored = nil
+	var aead cipher.AEAD
+	if len(key) == sealKeyLen {
+		aead, _ = newSealAEAD(key)
+	}
+	for i := 0; i < len(a.keys); i++ {
+		id := a.keys[i]
+		if id.sealed != nil {
+			continue
+		}
+		if aead == nil || id.seal(aead) != nil {
+			a.removeLocked(i)
+			i--
+		}
+	}
 }
 
-// Resume ends Suspend.
-func (a *Agent) Resume() {
+// UnlockByOwner lifts a client's lock (ssh-add -x) without its
+// passphrase: the owner unlocked with its own.
+func (a *Agent) UnlockByOwner() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.locked, a.lockSalt, a.lockHash = false, nil, nil
+}
+
+// Resume ends Suspend. Keys still sealed stay unusable until
+// ResumeSealed.
+func (a *Agent) Resume() { a.ResumeSealed(nil) }
+
+// ResumeSealed ends Suspend and opens the keys SuspendSealed sealed with
+// key; a key that does not open is dropped.
+func (a *Agent) ResumeSealed(key []byte) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.suspended = false
+	if key == nil {
+		return
+	}
+	aead, err := newSealAEAD(key)
+	for i := 0; i < len(a.keys); i++ {
+		id := a.keys[i]
+		if id.sealed == nil {
+			continue
+		}
+		if err != nil || id.unseal(aead) != nil {
+			a.logf("sshagent: could not restore key %s after the lock; add it again", id.fp)
+			a.removeLocked(i)
+			i--
+		}
+	}
+}
+
+// Unhide makes the store keys that clients removed (ssh-add -d, -D)
+// visible again, and returns how many were hidden.
+func (a *Agent) Unhide() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := len(a.hidden)
+	a.hidden = map[string]bool{}
+	return n
+}
+
+// Hidden returns the names of the store keys clients removed, as last
+// listed.
+func (a *Agent) Hidden() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var names []string
+	for _, s := range a.stored {
+		if a.hidden[s.blob] {
+			names = append(names, s.name)
+		}
+	}
+	return names
 }
 
 // AddedKeys reports how many keys clients added, expired ones excluded.
@@ -275,6 +355,9 @@ func (id *identity) expired(now time.Time) bool {
 	return !id.expires.IsZero() && !now.Before(id.expires)
 }
 
+// usable reports whether id may sign: not expired, not sealed.
+func (id *identity) usable(now time.Time) bool { return !id.expired(now) && id.sealed == nil }
+
 // expire is the lifetime timer's callback.
 func (a *Agent) expire(id *identity) {
 	a.mu.Lock()
@@ -300,65 +383,76 @@ func (a *Agent) removeLocked(i int) {
 // checks bound the work a hostile key can cause and refuse inconsistent
 // keys that would sign garbage.
 func newSigner(k agent.AddedKey) (ssh.Signer, error) {
+	signer, _, err := newSignerKey(k)
+	return signer, err
+}
+
+// newSignerKey is newSigner, returning the private key it signs with too.
+func newSignerKey(k agent.AddedKey) (ssh.Signer, crypto.Signer, error) {
+	signer, priv, err := checkedSigner(k)
+	return signer, priv, err
+}
+
+func checkedSigner(k agent.AddedKey) (ssh.Signer, crypto.Signer, error) {
 	var priv crypto.Signer
 	switch p := k.PrivateKey.(type) {
 	case *rsa.PrivateKey:
 		if p == nil || p.N == nil {
-			return nil, fmt.Errorf("rsa key: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("rsa key: %w", ErrUnsupportedKey)
 		}
 		if bits := p.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
-			return nil, fmt.Errorf("rsa key of %d bits, want %d to %d: %w", bits, MinRSABits, MaxRSABits, ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("rsa key of %d bits, want %d to %d: %w", bits, MinRSABits, MaxRSABits, ErrUnsupportedKey)
 		}
 		if err := p.Validate(); err != nil {
-			return nil, fmt.Errorf("invalid rsa key: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("invalid rsa key: %w", ErrUnsupportedKey)
 		}
 		priv = p
 	case *ecdsa.PrivateKey:
 		if p == nil || p.D == nil || p.X == nil || p.Y == nil {
-			return nil, fmt.Errorf("ecdsa key: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("ecdsa key: %w", ErrUnsupportedKey)
 		}
 		if c := p.Curve; c != elliptic.P256() && c != elliptic.P384() && c != elliptic.P521() {
-			return nil, fmt.Errorf("ecdsa curve: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("ecdsa curve: %w", ErrUnsupportedKey)
 		}
 		if p.D.Sign() <= 0 || p.D.Cmp(p.Curve.Params().N) >= 0 {
-			return nil, fmt.Errorf("invalid ecdsa key: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("invalid ecdsa key: %w", ErrUnsupportedKey)
 		}
 		ep, err := p.ECDH()
 		if err != nil {
-			return nil, fmt.Errorf("invalid ecdsa key: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("invalid ecdsa key: %w", ErrUnsupportedKey)
 		}
 		epub, err := p.PublicKey.ECDH()
 		if err != nil || !ep.PublicKey().Equal(epub) {
-			return nil, fmt.Errorf("ecdsa key does not match its public key: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("ecdsa key does not match its public key: %w", ErrUnsupportedKey)
 		}
 		priv = p
 	case ed25519.PrivateKey:
 		if err := checkEd25519(p); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		priv = p
 	case *ed25519.PrivateKey:
 		if p == nil {
-			return nil, fmt.Errorf("ed25519 key: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("ed25519 key: %w", ErrUnsupportedKey)
 		}
 		if err := checkEd25519(*p); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		priv = *p
 	default:
-		return nil, fmt.Errorf("key type %T: %w", k.PrivateKey, ErrUnsupportedKey)
+		return nil, nil, fmt.Errorf("key type %T: %w", k.PrivateKey, ErrUnsupportedKey)
 	}
 	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrUnsupportedKey)
+		return nil, nil, fmt.Errorf("%v: %w", err, ErrUnsupportedKey)
 	}
 	if k.Certificate != nil {
 		signer, err = ssh.NewCertSigner(k.Certificate, signer)
 		if err != nil {
-			return nil, fmt.Errorf("certificate does not match key: %w", ErrUnsupportedKey)
+			return nil, nil, fmt.Errorf("certificate does not match key: %w", ErrUnsupportedKey)
 		}
 	}
-	return signer, nil
+	return signer, priv, nil
 }
 
 func checkEd25519(p ed25519.PrivateKey) error {
@@ -432,7 +526,7 @@ func (c *conn) List() ([]*agent.Key, error) {
 	seen := map[string]bool{}
 	var out []*agent.Key
 	for _, id := range a.keys {
-		if id.expired(now) || seen[id.blob] {
+		if !id.usable(now) || seen[id.blob] {
 			continue
 		}
 		if _, ok := permitted(id.dests, binds, nil); !ok {
@@ -456,7 +550,7 @@ func (c *conn) Add(key agent.AddedKey) error {
 	if a.Locked() {
 		return ErrLocked
 	}
-	signer, err := newSigner(key)
+	signer, priv, err := newSignerKey(key)
 	if err != nil {
 		return fmt.Errorf("add key: %w", err)
 	}
@@ -467,6 +561,8 @@ func (c *conn) Add(key agent.AddedKey) error {
 	pub := signer.PublicKey()
 	id := &identity{
 		signer:  signer,
+		priv:    priv,
+		cert:    key.Certificate,
 		pub:     pub,
 		blob:    string(pub.Marshal()),
 		comment: key.Comment,
@@ -610,17 +706,25 @@ func (c *conn) Unlock(passphrase []byte) error {
 		return ErrEmptyPassphrase
 	}
 	a.mu.Lock()
-	locked, salt, want := a.locked, a.lockSalt, a.lockHash
+	locked, suspended, salt, want := a.locked, a.suspended, a.lockSalt, a.lockHash
 	a.mu.Unlock()
-	if !locked {
+	if !locked && (!suspended || a.opts.OwnerUnlock == nil) {
 		return ErrNotLocked
 	}
-	if subtle.ConstantTimeCompare(lockHash(passphrase, salt), want) == 1 {
+	if locked && subtle.ConstantTimeCompare(lockHash(passphrase, salt), want) == 1 {
 		a.mu.Lock()
 		a.locked, a.lockSalt, a.lockHash = false, nil, nil
 		a.mu.Unlock()
 		a.backoff.Right()
 		return nil
+	}
+	if a.opts.OwnerUnlock != nil && a.opts.OwnerUnlock(c.peer, passphrase) == nil {
+		a.UnlockByOwner()
+		a.backoff.Right()
+		return nil
+	}
+	if a.opts.OnUnlockFailed != nil {
+		a.opts.OnUnlockFailed(c.peer)
 	}
 	delay := a.backoff.Wrong()
 	a.logf("sshagent: wrong unlock passphrase from pid %d, waiting %v", c.peer.PID, delay)

@@ -50,6 +50,7 @@ type CachedSource struct {
 type cachedSigner struct {
 	version uint64
 	signer  ssh.Signer
+	raw     any // the private key signer signs with, wiped when dropped
 }
 
 var _ KeySource = (*CachedSource)(nil)
@@ -81,6 +82,9 @@ func (c *CachedSource) Drop() {
 	defer c.mu.Unlock()
 	c.gen++
 	c.listed, c.keys, c.versions = time.Time{}, nil, nil
+	for _, cs := range c.signers {
+		wipeKey(cs.raw)
+	}
 	clear(c.signers)
 }
 
@@ -180,14 +184,14 @@ func (c *CachedSource) load(name string, gen uint64, listed bool, version uint64
 	if err != nil {
 		return nil, fmt.Errorf("read key %s: %w", name, err)
 	}
-	signer, err := parseSigner(sec)
+	signer, raw, err := parseSigner(sec)
 	if err != nil {
 		return nil, err
 	}
 	if listed && sec.Version == version {
 		c.mu.Lock()
 		if c.gen == gen {
-			c.signers[name] = cachedSigner{version: version, signer: signer}
+			c.signers[name] = cachedSigner{version: version, signer: signer, raw: raw}
 		}
 		c.mu.Unlock()
 	}

@@ -24,6 +24,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/wsxdev/wsx/internal/unixsock"
 )
 
 // fakeClock is a Clock whose time moves only when told to.
@@ -228,7 +230,7 @@ func startOurs(t testing.TB, opts Options, sopts ServeOptions) (*Agent, string) 
 	t.Helper()
 	a := New(opts)
 	sock := filepath.Join(shortDir(t), "agent.sock")
-	l, err := Listen(sock)
+	l, err := unixsock.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh/agent"
-	"golang.org/x/sys/unix"
+
+	"github.com/wsxdev/wsx/internal/erase"
+	"github.com/wsxdev/wsx/internal/unixsock"
 )
 
 // Serving limits.
@@ -30,7 +32,7 @@ const (
 
 // Errors of Serve.
 var (
-	ErrPeerDenied  = errors.New("peer not allowed")
+	ErrPeerDenied  = unixsock.ErrPeerDenied
 	ErrRequestSize = errors.New("request size out of bounds")
 )
 
@@ -98,7 +100,7 @@ func Serve(ctx context.Context, l net.Listener, a *Agent, opts ServeOptions) err
 			return fmt.Errorf("accept agent connection: %w", err)
 		}
 		backoff = 0
-		peer, err := peerCred(c)
+		peer, err := unixsock.PeerOf(c)
 		if err == nil {
 			err = s.authorize(peer)
 		}
@@ -127,40 +129,6 @@ func temporaryAccept(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
 		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) ||
 		errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.EINTR)
-}
-
-var unknownPeer = Peer{UID: -1, PID: -1, GID: -1}
-
-// PeerOf reads the credentials (SO_PEERCRED) of the process at the other
-// end of a unix socket connection, for servers of other protocols on the
-// same terms. Its fields are -1 when they cannot be read.
-func PeerOf(c net.Conn) (Peer, error) { return peerCred(c) }
-
-// peerCred reads the peer's credentials with SO_PEERCRED.
-func peerCred(c net.Conn) (Peer, error) {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return unknownPeer, fmt.Errorf("%T has no peer credentials: %w", c, ErrPeerDenied)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return unknownPeer, fmt.Errorf("peer credentials: %w", err)
-	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return unknownPeer, fmt.Errorf("peer credentials: %w", err)
-	}
-	if cerr != nil {
-		return unknownPeer, fmt.Errorf("peer credentials: %w", cerr)
-	}
-	// Sockets that carry no credentials (TCP) report uid -1 and pid 0.
-	if cred.Pid <= 0 || cred.Uid == ^uint32(0) {
-		return unknownPeer, fmt.Errorf("connection carries no peer credentials: %w", ErrPeerDenied)
-	}
-	return Peer{UID: int(cred.Uid), PID: int(cred.Pid), GID: int(cred.Gid)}, nil
 }
 
 type server struct {
@@ -278,7 +246,10 @@ func (s *server) serveConn(t *tracked, peer Peer) {
 		}
 	}()
 	f := &framer{s: s, t: t, peer: peer}
-	err := agent.ServeAgent(s.a.Conn(peer), f)
+	var err error
+	// Requests carry keys (ssh-add) and make signatures: what they leave
+	// on the heap is erased once garbage, where the build allows it.
+	erase.Do(func() { err = agent.ServeAgent(s.a.Conn(peer), f) })
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		s.a.logf("sshagent: closed connection of pid %d: %v", peer.PID, err)
 	}

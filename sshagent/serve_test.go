@@ -25,6 +25,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/sys/unix"
+
+	"github.com/wsxdev/wsx/internal/unixsock"
 )
 
 // logRecorder collects an agent's diagnostics.
@@ -549,7 +551,7 @@ func TestServeRequiresPeerCredentials(t *testing.T) {
 	if _, err := roundTrip(c, []byte{11}); err == nil {
 		t.Fatal("served over TCP")
 	}
-	if p := <-denied; p != unknownPeer {
+	if p := <-denied; p != unixsock.UnknownPeer {
 		t.Fatalf("denied peer %+v", p)
 	}
 	cancel()
@@ -562,7 +564,7 @@ func TestServeRequiresPeerCredentials(t *testing.T) {
 func TestServeStop(t *testing.T) {
 	a := New(Options{})
 	sock := filepath.Join(shortDir(t), "s")
-	l, err := Listen(sock)
+	l, err := unixsock.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}

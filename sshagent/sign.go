@@ -50,7 +50,7 @@ func (a *Agent) lookup(blob string) (target, error) {
 		}
 		now := a.clock.Now()
 		for _, id := range a.keys {
-			if id.blob == blob && !id.expired(now) {
+			if id.blob == blob && id.usable(now) {
 				a.mu.Unlock()
 				return target{id: id, pub: id.pub, blob: blob}, nil
 			}
@@ -84,7 +84,7 @@ func (a *Agent) stillUsable(t target) error {
 	}
 	now := a.clock.Now()
 	for _, id := range a.keys {
-		if id == t.id && !id.expired(now) {
+		if id == t.id && id.usable(now) {
 			return nil
 		}
 	}
@@ -137,7 +137,12 @@ func (c *conn) sign(key ssh.PublicKey, data []byte, flags agent.SignatureFlags) 
 	}
 	signer := ssh.Signer(nil)
 	if t.id != nil {
+		a.mu.Lock()
 		signer = t.id.signer
+		a.mu.Unlock()
+		if signer == nil { // sealed by a lock meanwhile
+			return nil, ErrLocked
+		}
 	} else {
 		signer, err = a.opts.Source.Signer(t.name)
 		if err != nil {

@@ -54,17 +54,17 @@ func storedKeys(metas []store.Meta) []StoredKey {
 }
 
 // parseSigner parses the private key of an SSH key secret.
-func parseSigner(sec store.Secret) (ssh.Signer, error) {
+func parseSigner(sec store.Secret) (ssh.Signer, any, error) {
 	if sec.SSH == nil {
-		return nil, fmt.Errorf("key %s: %w", sec.Name, ErrNotSSHKey)
+		return nil, nil, fmt.Errorf("key %s: %w", sec.Name, ErrNotSSHKey)
 	}
 	raw, err := ssh.ParseRawPrivateKey(sec.Value.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("parse key %s: %w", sec.Name, err)
+		return nil, nil, fmt.Errorf("parse key %s: %w", sec.Name, err)
 	}
 	signer, err := ssh.NewSignerFromKey(raw)
 	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", sec.Name, err)
+		return nil, nil, fmt.Errorf("key %s: %w", sec.Name, err)
 	}
-	return signer, nil
+	return signer, raw, nil
 }

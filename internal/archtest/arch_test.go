@@ -1,7 +1,7 @@
 // Package archtest holds the test that keeps wsx's imports running one way:
 // cmd -> daemon -> {credhelper, sshagent, exec} -> internal/release ->
 // internal/caller -> {store, audit}, with internal/mask a leaf the features
-// may use.
+// may use, and internal/unixsock (socket plumbing) under sshagent and daemon.
 package archtest
 
 import (
@@ -74,6 +74,15 @@ var bans = []ban{
 	{"sshagent", "scan", "feature packages never import each other"},
 	{"store", "scan", "store is the foundation and knows no feature"},
 	{"audit", "scan", "audit is the foundation and knows no feature"},
+	// Socket plumbing and peer identity live once, below both servers
+	// (the SSH agent and the daemon's API), like tailscale's safesocket.
+	{"internal/unixsock", "store", "unixsock is plumbing: sockets and peers, no secrets"},
+	{"internal/unixsock", "audit", "unixsock is plumbing: its users record what it refuses"},
+	{"internal/unixsock", "sshagent", "sshagent uses unixsock, not the other way"},
+	{"internal/unixsock", "daemon", "daemon uses unixsock, not the other way"},
+	{"internal/unixsock", "credhelper", "unixsock is plumbing and knows no feature"},
+	{"internal/unixsock", "exec", "unixsock is plumbing and knows no feature"},
+	{"internal/unixsock", "cmd", "only cmd knows the command line and the terminal"},
 }
 
 // leaves are wsx packages that import no other wsx package, and why.

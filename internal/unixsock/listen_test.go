@@ -1,10 +1,9 @@
-package sshagent
+package unixsock
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // SECURITY 26 and 28.
@@ -130,10 +127,10 @@ func TestListenExistingSocket(t *testing.T) {
 		t.Fatalf("live socket: %v, want ErrAgentRunning naming pid %d", err, os.Getpid())
 	}
 
-	sock, pid := startOpenSSHProc(t)
+	sock, pid := startListener(t, shortDir(t), nil)
 	_, err = Listen(sock)
 	if !errors.Is(err, ErrAgentRunning) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", pid)) {
-		t.Fatalf("socket of ssh-agent: %v, want ErrAgentRunning naming pid %d", err, pid)
+		t.Fatalf("socket of another process: %v, want ErrAgentRunning naming pid %d", err, pid)
 	}
 
 	file := filepath.Join(dir, "file")
@@ -146,41 +143,6 @@ func TestListenExistingSocket(t *testing.T) {
 	if b, err := os.ReadFile(file); err != nil || string(b) != "keep me" {
 		t.Fatal("regular file touched")
 	}
-}
-
-// helperEnv selects the helper process's role.
-const helperEnv = "WSX_SSHAGENT_TEST_HELPER"
-
-// TestHelperProcess is not a test: other tests run the test binary again
-// with helperEnv set to exercise Harden in a process of its own.
-func TestHelperProcess(t *testing.T) {
-	mode := os.Getenv(helperEnv)
-	if mode == "" {
-		t.Skip("helper process")
-	}
-	if mode == "harden-check" || mode == "harden-wait" {
-		if err := Harden(); err != nil {
-			fmt.Println("error:", err)
-			os.Exit(1)
-		}
-	}
-	switch mode {
-	case "harden-check":
-		dumpable, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
-		var lim unix.Rlimit
-		err2 := unix.Getrlimit(unix.RLIMIT_CORE, &lim)
-		fmt.Printf("dumpable=%d core=%d/%d errors=%v,%v\n", dumpable, lim.Cur, lim.Max, err, err2)
-	case "harden-wait", "wait":
-		fmt.Println("ready")
-		io.Copy(io.Discard, os.Stdin)
-	}
-	os.Exit(0)
-}
-
-func helperCmd(t *testing.T, bin, mode string) *osexec.Cmd {
-	cmd := osexec.Command(bin, "-test.run=^TestHelperProcess$")
-	cmd.Env = []string{helperEnv + "=" + mode, "PATH=/usr/bin:/bin"}
-	return cmd
 }
 
 // Harden leaves the process non-dumpable with no core files (SECURITY 38).

@@ -1,4 +1,4 @@
-package sshagent
+package unixsock
 
 import (
 	"errors"
@@ -25,19 +25,51 @@ var (
 	ErrNotSocket    = errors.New("not a socket")
 )
 
-// Listen creates the agent socket at path, mode 0600. Its directory must
+// Listen creates a socket at path, mode 0600. Its directory must
 // already exist, be a real directory (not a symlink) owned by the
-// effective uid with mode 0700. A socket left at path by an agent that
-// died is replaced; a socket where an agent still answers is left alone
-// and reported with that agent's pid; anything else at path is refused.
+// effective uid with mode 0700. A socket left at path by a server that
+// died is replaced; a socket where a server still answers is left alone
+// and reported with that server's pid; anything else at path is refused.
 func Listen(path string) (net.Listener, error) {
-	if len(path) > MaxSocketPath {
-		return nil, fmt.Errorf("socket path %s is %d bytes, the limit is %d; choose a shorter directory: %w",
-			path, len(path), MaxSocketPath, ErrPathTooLong)
-	}
-	if err := checkRunDir(filepath.Dir(path)); err != nil {
+	if err := checkPathLen(path); err != nil {
 		return nil, err
 	}
+	if err := CheckPrivateDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	return listen(path)
+}
+
+// ListenShared is Listen in a directory that need not be private, as
+// ssh-agent's -a: the socket itself is 0600 and servers check every
+// peer's uid, so only the directory's own protection is lost (another
+// user who may write there can remove or replace the socket). The
+// directory must exist and be a directory; CheckPrivateDir says what to
+// warn about.
+func ListenShared(path string) (net.Listener, error) {
+	if err := checkPathLen(path); err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("socket directory %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("socket directory %s is not a directory: %w", dir, ErrUnsafeDir)
+	}
+	return listen(path)
+}
+
+func checkPathLen(path string) error {
+	if len(path) > MaxSocketPath {
+		return fmt.Errorf("socket path %s is %d bytes, the limit is %d; choose a shorter directory: %w",
+			path, len(path), MaxSocketPath, ErrPathTooLong)
+	}
+	return nil
+}
+
+func listen(path string) (net.Listener, error) {
 	if err := clearStale(path); err != nil {
 		return nil, err
 	}
@@ -52,8 +84,10 @@ func Listen(path string) (net.Listener, error) {
 	return l, nil
 }
 
-// checkRunDir refuses a socket directory other users could enter or swap.
-func checkRunDir(dir string) error {
+// CheckPrivateDir refuses a socket directory other users could enter or
+// swap: a symlink, not a directory, another user's, or a mode other than
+// 0700.
+func CheckPrivateDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return fmt.Errorf("socket directory %s: %w", dir, err)
@@ -92,7 +126,7 @@ func clearStale(path string) error {
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err == nil {
 		defer c.Close()
-		if peer, perr := peerCred(c); perr == nil && peer.PID > 0 {
+		if peer, perr := PeerOf(c); perr == nil && peer.PID > 0 {
 			return fmt.Errorf("socket %s: pid %d answers on it: %w", path, peer.PID, ErrAgentRunning)
 		}
 		return fmt.Errorf("socket %s: %w", path, ErrAgentRunning)
