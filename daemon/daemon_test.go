@@ -871,3 +871,52 @@ func TestCredentialOneRequest(t *testing.T) {
 		t.Errorf("another store: %v, want ErrNoDaemon", err)
 	}
 }
+
+// Wrong ssh-add -X passphrases while the store is unlocked (the SSH agent
+// locked with ssh-add -x) make one `denied` record per burst, written
+// when the burst ends, through the same notes as the API's wrong unlocks.
+func TestSSHAddUnlockBurstRecorded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newTestStore(t)
+		logPath := filepath.Join(st.Home(), "audit.log")
+		d, err := New(Options{Store: st, AuditPath: logPath, RunDir: filepath.Join(st.Home(), "run")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		denied := func() []audit.Record {
+			var rs []audit.Record
+			for _, r := range readLog(t, st, logPath) {
+				if r.Event == audit.EventDenied {
+					rs = append(rs, r)
+				}
+			}
+			return rs
+		}
+		peer := sshagent.Peer{UID: os.Getuid(), PID: os.Getpid()}
+		d.unlockFailed(peer)
+		time.Sleep(time.Second)
+		d.unlockFailed(peer)
+		time.Sleep(UnlockBurstGap - time.Second)
+		synctest.Wait()
+		if rs := denied(); len(rs) != 0 {
+			t.Fatalf("recorded before the burst ended: %+v", rs)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		rs := denied()
+		if len(rs) != 1 || !strings.HasPrefix(rs[0].Detail, "2 wrong passphrase(s)") || rs[0].Via != audit.ViaAgent {
+			t.Fatalf("denied records %+v: want one for the burst of two", rs)
+		}
+		d.unlockFailed(peer)
+		if err := d.Lock("wsx lock"); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Unlock(testPassphrase); err != nil {
+			t.Fatal(err)
+		}
+		if rs := denied(); len(rs) != 2 || !strings.HasPrefix(rs[1].Detail, "1 wrong passphrase(s)") {
+			t.Errorf("a lock during a burst: denied records %+v", rs)
+		}
+		d.Lock("end")
+	})
+}
