@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -719,10 +720,7 @@ func TestDescribeMasksArgv(t *testing.T) {
 	if _, err := st.Add(store.Secret{Meta: store.Meta{Name: "API_TOKEN", Type: store.TypeToken}, Value: store.NewValue([]byte(value))}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sh", "-c", "sleep 30", "--token="+value)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startShell(t, "--token="+value)
 	defer func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -756,10 +754,7 @@ func TestDeniedMasksArgv(t *testing.T) {
 	if _, err := st.Add(store.Secret{Meta: store.Meta{Name: "API_TOKEN", Type: store.TypeToken}, Value: store.NewValue([]byte(value))}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sh", "-c", "sleep 30", "https://x:"+value+"@example.test", "--token="+value)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startShell(t, "https://x:"+value+"@example.test", "--token="+value)
 	defer func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -919,4 +914,29 @@ func TestSSHAddUnlockBurstRecorded(t *testing.T) {
 		}
 		d.Lock("end")
 	})
+}
+
+// startShell starts `sh -c CMD args...` that stays a shell (it does not
+// exec its last command) and returns once the kernel shows its command
+// line: Start returns when the exec began, before the new argv is in
+// /proc.
+func startShell(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sh", append([]string{"-c", "sleep 30; exit 0"}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		b, _ := os.ReadFile(path)
+		if bytes.Count(b, []byte{0}) == len(cmd.Args) {
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%s: %q", path, b)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
