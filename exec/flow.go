@@ -136,7 +136,15 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 // choose names the secrets the command gets, from their metadata.
 func choose(spec Spec) ([]string, error) {
 	metas, err := spec.Source.List()
+	dmg, err := damaged(err)
 	if err != nil {
+		return nil, err
+	}
+	asked, where := spec.Only, "--only"
+	if len(spec.Only) == 0 && spec.Governed {
+		asked, where = spec.Manifest, "wsx.toml"
+	}
+	if err := checkDamaged(spec.Stderr, dmg, asked, where); err != nil {
 		return nil, err
 	}
 	var avail []store.Meta

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -16,12 +17,13 @@ import (
 // lister is a Source that lists the metadata it holds and hands out the
 // values of what it lists, as an agent (honest or not) could.
 type lister struct {
-	metas []store.Meta
-	used  []string
-	recs  []release.Record
+	metas   []store.Meta
+	listErr error // List's error, returned with metas
+	used    []string
+	recs    []release.Record
 }
 
-func (l *lister) List() ([]store.Meta, error) { return l.metas, nil }
+func (l *lister) List() ([]store.Meta, error) { return l.metas, l.listErr }
 
 func (l *lister) Use(_ context.Context, names []string, rec release.Record) ([]store.Secret, error) {
 	l.used = append(l.used, names...)
@@ -83,6 +85,45 @@ func TestChoose(t *testing.T) {
 	bad := append(slices.Clone(flowMetas), store.Meta{Name: "../evil", Type: store.TypeToken})
 	if _, _, err := chooseWith(bad, Spec{}); !errors.Is(err, store.ErrInvalidName) {
 		t.Errorf("an invalid listed name: %v, want ErrInvalidName", err)
+	}
+}
+
+// SECURITY.md 77: a damaged item does not stop exec of the others. It is
+// refused only when named (--only, wsx.toml); otherwise a warning names it
+// with the fix. Any other List error still stops exec.
+func TestChooseDamaged(t *testing.T) {
+	dmg := &store.DamagedError{Names: []string{"BROKEN_TOKEN"},
+		Errs: []error{fmt.Errorf("secret BROKEN_TOKEN: %w", store.ErrIntegrity)}}
+	choose1 := func(spec Spec, listErr error) ([]string, string, error) {
+		var errb bytes.Buffer
+		spec.Source, spec.Stderr = &lister{metas: flowMetas, listErr: listErr}, &errb
+		names, err := choose(spec)
+		return names, errb.String(), err
+	}
+	names, stderr, err := choose1(Spec{}, dmg)
+	if err != nil || !slices.Equal(names, []string{"API_TOKEN", "CERT_FILE"}) {
+		t.Errorf("default with a damaged item: %v, %v; want the others", names, err)
+	}
+	if !strings.Contains(stderr, "BROKEN_TOKEN cannot be read") || !strings.Contains(stderr, "wsx rm BROKEN_TOKEN") {
+		t.Errorf("stderr %q: want a warning naming BROKEN_TOKEN and the fix", stderr)
+	}
+	if names, _, err := choose1(Spec{Only: []string{"API_TOKEN"}}, dmg); err != nil || !slices.Equal(names, []string{"API_TOKEN"}) {
+		t.Errorf("--only API_TOKEN with another item damaged: %v, %v", names, err)
+	}
+	for _, spec := range []Spec{
+		{Only: []string{"API_TOKEN", "BROKEN_TOKEN"}},
+		{Governed: true, Manifest: []string{"API_TOKEN", "BROKEN_TOKEN"}},
+	} {
+		names, _, err := choose1(spec, dmg)
+		if !errors.Is(err, store.ErrIntegrity) || !strings.Contains(fmt.Sprint(err), "BROKEN_TOKEN") || names != nil {
+			t.Errorf("%+v naming the damaged item: %v, %v; want ErrIntegrity naming it", spec, names, err)
+		}
+	}
+	if names, _, err := choose1(Spec{Governed: true, Manifest: []string{"API_TOKEN"}}, dmg); err != nil || !slices.Equal(names, []string{"API_TOKEN"}) {
+		t.Errorf("wsx.toml without the damaged item: %v, %v", names, err)
+	}
+	if _, _, err := choose1(Spec{}, store.ErrLocked); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("List failing: %v, want its error", err)
 	}
 }
 
