@@ -87,29 +87,29 @@ func (s *session) storeNames() ([]string, error) {
 	return s.st.Names()
 }
 
-// manifestSecrets finds the manifest that governs cwd and returns the
-// names of its secrets that are in the store, in manifest order; found is
-// false when there is no manifest. When a required secret is missing the
+// manifestSecrets finds the manifest that governs cwd and returns it with
+// the names of its secrets that are in the store, in manifest order; m is
+// nil when there is no manifest. When a required secret is missing the
 // error (exit 3) names each one with the command that adds it. It needs no
 // passphrase: it reads names only.
-func (s *session) manifestSecrets(cwd string) (names []string, found bool, err error) {
+func (s *session) manifestSecrets(cwd string) (m *manifest.Manifest, names []string, err error) {
 	path, found, err := manifest.Find(cwd)
 	if err != nil || !found {
-		return nil, found, err
+		return nil, nil, err
 	}
-	m, err := manifest.Load(path)
+	m, err = manifest.Load(path)
 	if err != nil {
-		return nil, true, err
+		return nil, nil, err
 	}
 	have, err := s.storeNames()
 	if err != nil {
-		return nil, true, err
+		return m, nil, err
 	}
 	missing, present := m.Missing(have)
 	if len(missing) > 0 {
-		return nil, true, missingError(m, missing)
+		return m, nil, missingError(m, missing)
 	}
-	return present, true, nil
+	return m, present, nil
 }
 
 // missingError reports the required secrets of m that are missing.
