@@ -3,7 +3,6 @@ package exec
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 
 	"github.com/wsxdev/wsx/store"
@@ -20,23 +19,32 @@ func damaged(err error) (*store.DamagedError, error) {
 }
 
 // checkDamaged refuses a command that asks for a secret that cannot be
-// read (named in asked, by --only or a wsx.toml, as where says), and warns
-// of the others, which it runs without.
-func checkDamaged(w io.Writer, dmg *store.DamagedError, asked []string, where string) error {
+// read (with --only, --env or in wsx.toml), and warns of the others, which
+// it runs without.
+func checkDamaged(dmg *store.DamagedError, spec Spec) error {
 	if dmg == nil {
 		return nil
 	}
 	for i, n := range dmg.Names {
-		if slices.Contains(asked, n) {
-			var why error = dmg
-			if i < len(dmg.Errs) {
-				why = dmg.Errs[i]
-			}
-			return fmt.Errorf("%s names %s, which cannot be read: %w", where, n, why)
+		where := ""
+		switch {
+		case spec.Rename[n] != "":
+			where = "--env " + spec.Rename[n] + "=" + n
+		case slices.Contains(spec.Only, n):
+			where = "--only " + n
+		case len(spec.Only) == 0 && spec.Governed && slices.Contains(spec.Manifest, n):
+			where = "wsx.toml's " + n
+		default:
+			continue
 		}
+		var why error = dmg
+		if i < len(dmg.Errs) {
+			why = dmg.Errs[i]
+		}
+		return fmt.Errorf("%s: the secret cannot be read: %w", where, why)
 	}
 	for _, n := range dmg.Names {
-		fmt.Fprintf(w, "wsx: warning: %s cannot be read and is left out (`wsx info %s` says why): restore its item from a backup, or `wsx rm %s` and add it again\n", n, n, n)
+		fmt.Fprintf(spec.Stderr, "wsx: warning: %s cannot be read and is left out (`wsx info %s` says why): restore its item from a backup, or `wsx rm %s` and add it again\n", n, n, n)
 	}
 	return nil
 }

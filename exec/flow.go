@@ -148,11 +148,7 @@ func choose(spec Spec) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	asked, where := spec.Only, "--only"
-	if len(spec.Only) == 0 && spec.Governed {
-		asked, where = spec.Manifest, "wsx.toml"
-	}
-	if err := checkDamaged(spec.Stderr, dmg, asked, where); err != nil {
+	if err := checkDamaged(dmg, spec); err != nil {
 		return nil, err
 	}
 	var avail []store.Meta

@@ -115,6 +115,7 @@ func TestChooseDamaged(t *testing.T) {
 	for _, spec := range []Spec{
 		{Only: []string{"API_TOKEN", "BROKEN_TOKEN"}},
 		{Governed: true, Manifest: []string{"API_TOKEN", "BROKEN_TOKEN"}},
+		{Rename: map[string]string{"BROKEN_TOKEN": "GH_TOKEN"}},
 	} {
 		names, _, err := choose1(spec, dmg)
 		if !errors.Is(err, store.ErrIntegrity) || !strings.Contains(fmt.Sprint(err), "BROKEN_TOKEN") || names != nil {
