@@ -38,7 +38,8 @@ func templateCommand(env *Env) *cli.Command {
 			"  type = \"token\"                # token (default), password, key or file\n" +
 			"  description = \"GitHub API token, repo scope\"\n" +
 			"  hosts = [\"github.com\"]\n" +
-			"  required = true               # default true\n\n" +
+			"  required = true               # default true\n" +
+			"  env = \"GH_TOKEN\"              # the variable wsx exec puts it in; default: name\n\n" +
 			"wsx finds it in the current directory or a parent, up to the git repository's root.\n" +
 			"`wsx exec` in such a directory refuses to start while a required secret is missing, and\n" +
 			"injects only the manifest's secrets unless --all is given.",
