@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsxdev/wsx/internal/mask"
 )
 
 // seedLog is a short valid log to seed the fuzzers with.
@@ -157,7 +159,7 @@ func FuzzAppendRoundTrip(f *testing.F) {
 	})
 }
 
-// No value of MinMaskLen bytes or more survives MaskArgv, and arguments
+// No value of mask.MinMaskLen bytes or more survives MaskArgv, and arguments
 // without one are unchanged.
 func FuzzMaskArgv(f *testing.F) {
 	f.Add("--token=abcdabcd", "abcd", "cdab")
@@ -168,7 +170,7 @@ func FuzzMaskArgv(f *testing.F) {
 		got := MaskArgv([]string{arg}, values)[0]
 		changed := false
 		for _, v := range []string{v1, v2} {
-			if len(v) < MinMaskLen {
+			if len(v) < mask.MinMaskLen {
 				continue
 			}
 			if strings.Contains(arg, v) {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wsxdev/wsx/internal/mask"
 )
 
 // ErrNoProcess is wrapped when a process does not exist, or exited while
@@ -120,15 +122,12 @@ func readCmdline(path string) []string {
 	return strings.Split(string(b), "\x00")
 }
 
-// MinMaskLen is the shortest value MaskArgv masks: shorter ones would mask
-// ordinary text without protecting anything.
-const MinMaskLen = 4
-
 // MaskArgv returns a copy of argv in which every occurrence of each value
-// of at least MinMaskLen bytes, anywhere in an element (as in
+// of at least mask.MinMaskLen bytes (shorter ones would mask ordinary
+// text without protecting anything), anywhere in an element (as in
 // "--token=VALUE"), is replaced by "***". A value ending in line breaks is
 // also masked without them (as a shell's "$(cat file)" passes it), when
-// what is left has MinMaskLen bytes. Overlapping occurrences, of one value
+// what is left has mask.MinMaskLen bytes. Overlapping occurrences, of one value
 // or of several, are masked as one run, so no fragment of a value is left
 // between two masks.
 func MaskArgv(argv []string, values [][]byte) []string {
@@ -137,7 +136,7 @@ func MaskArgv(argv []string, values [][]byte) []string {
 	}
 	var trimmed [][]byte
 	for _, v := range values {
-		if t := bytes.TrimRight(v, "\r\n"); len(t) != len(v) && len(t) >= MinMaskLen {
+		if t := bytes.TrimRight(v, "\r\n"); len(t) != len(v) && len(t) >= mask.MinMaskLen {
 			trimmed = append(trimmed, t)
 		}
 	}
@@ -154,7 +153,7 @@ func MaskArgv(argv []string, values [][]byte) []string {
 func maskString(s string, values [][]byte) string {
 	var covered []bool
 	for _, v := range values {
-		if len(v) < MinMaskLen || len(v) > len(s) {
+		if len(v) < mask.MinMaskLen || len(v) > len(s) {
 			continue
 		}
 		vs := string(v)

@@ -85,5 +85,8 @@ func (s *session) runAuditVerify() error {
 	if res.Incomplete {
 		fmt.Fprintln(s.env.Stdout, "note: the last record is incomplete (an append was interrupted, e.g. by a crash); the next append replaces it")
 	}
+	if res.NoFinalNewline {
+		fmt.Fprintln(s.env.Stdout, "note: the last record lacks its final newline (an append was interrupted after writing it); it is kept, and the next append adds the newline")
+	}
 	return nil
 }

@@ -27,6 +27,7 @@ const (
 type execOptions struct {
 	Argv        []string
 	Only        []string // names to inject; all when empty
+	Env         []string // --env NEW=OLD: secret OLD goes in as NEW
 	NoMask      bool
 	PTY         string // exec.PTYAuto, exec.PTYAlways or exec.PTYNever
 	AllowNested bool
@@ -40,6 +41,7 @@ type execOptions struct {
 	// declares, when governed is set.
 	manifest []string
 	governed bool
+	renames  map[string]string // env of the manifest's secrets
 }
 
 // shellMarker is set to "1" in the environment of `wsx shell`, so a
@@ -49,6 +51,7 @@ const shellMarker = "WSX_SHELL"
 func execFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "only", Usage: "inject only the secrets named in `NAMES` (comma-separated; repeatable)"},
+		&cli.StringSliceFlag{Name: "env", Usage: "inject secret OLD as the variable NEW, `NEW=OLD` (repeatable); OLD goes in even when --only or wsx.toml does not name it"},
 		&cli.BoolFlag{Name: "no-mask", Usage: "do not mask secret values in the output"},
 		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
 		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "inject secrets whose names could change what the command runs (LD_PRELOAD, NODE_OPTIONS, ...)"},
@@ -79,6 +82,7 @@ func execCommand(env *Env) *cli.Command {
 			"Examples:\n" +
 			"  wsx exec -- ./deploy.sh\n" +
 			"  wsx exec --only STRIPE_API_KEY -- node app.js\n" +
+			"  wsx exec --env GH_TOKEN=GITHUB_TOKEN -- gh pr list   # GITHUB_TOKEN's value as GH_TOKEN\n" +
 			"  wsx exec -- sh -c 'echo $GITHUB_TOKEN'      # prints ***\n" +
 			"  wsx exec -- sh -c 'kubectl --kubeconfig \"$KUBECONFIG_FILE\" get pods'\n\n" +
 			"Exit status: the command's, or 128+N when signal N killed it; 126 when it cannot\n" +
@@ -95,6 +99,7 @@ func execCommand(env *Env) *cli.Command {
 			return s.runExec(execOptions{
 				Argv:        c.Args().Slice(),
 				Only:        c.StringSlice("only"),
+				Env:         c.StringSlice("env"),
 				NoMask:      c.Bool("no-mask"),
 				PTY:         c.String("pty"),
 				AllowNested: c.Bool("allow-nested"),
@@ -136,6 +141,7 @@ func shellCommand(env *Env) *cli.Command {
 			return s.runExec(execOptions{
 				Argv:        []string{sh},
 				Only:        c.StringSlice("only"),
+				Env:         c.StringSlice("env"),
 				NoMask:      c.Bool("no-mask"),
 				PTY:         pty,
 				AllowNested: c.Bool("allow-nested"),
@@ -163,22 +169,37 @@ func (s *session) runExec(o execOptions) error {
 	if err != nil {
 		return err
 	}
+	renames, err := parseRenames(o.Env)
+	if err != nil {
+		return err
+	}
 	cwd := s.env.Getwd()
 	if !o.All && len(only) == 0 {
 		// A project that declares its secrets gets those, and does not
 		// start while a required one is missing.
-		names, found, err := s.manifestSecrets(cwd)
+		m, names, err := s.manifestSecrets(cwd)
 		if err != nil {
 			return err
 		}
-		o.manifest, o.governed = names, found
+		if m != nil {
+			o.manifest, o.governed, o.renames = names, true, m.Renames()
+		}
+	}
+	// --env wins over the manifest's env for the same secret.
+	for old, v := range o.renames {
+		if _, ok := renames[old]; !ok {
+			if renames == nil {
+				renames = map[string]string{}
+			}
+			renames[old] = v
+		}
 	}
 	st, err := s.unlocked()
 	if err != nil {
 		return err
 	}
 	spec := exec.Spec{
-		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous,
+		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous, Rename: renames,
 		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
@@ -225,6 +246,35 @@ func splitOnly(only []string) ([]string, error) {
 		return nil, usagef("--only needs at least one NAME")
 	}
 	return names, nil
+}
+
+// parseRenames reads --env: NEW=OLD, repeatable, into a map from OLD to
+// NEW. Each secret is renamed once, and each NEW names one secret.
+func parseRenames(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(flags))
+	vars := make(map[string]string, len(flags))
+	for _, f := range flags {
+		v, old, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok {
+			return nil, usagef("--env %q: want NEW=OLD, e.g. --env GH_TOKEN=GITHUB_TOKEN", f)
+		}
+		for _, n := range []string{v, old} {
+			if err := store.ValidateName(n); err != nil {
+				return nil, usagef("--env %s: %v", f, err)
+			}
+		}
+		if prev, dup := out[old]; dup && prev != v {
+			return nil, usagef("--env: %s is renamed twice, to %s and %s", old, prev, v)
+		}
+		if prev, dup := vars[v]; dup && prev != old {
+			return nil, usagef("--env: both %s and %s would go in as %s", prev, old, v)
+		}
+		out[old], vars[v] = v, old
+	}
+	return out, nil
 }
 
 // startError reports a command that could not be started with the exit

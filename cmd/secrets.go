@@ -495,6 +495,8 @@ type secretJSON struct {
 	// rotation is kept (PreviousVersion says which version held it).
 	RotationPending bool   `json:"rotation_pending"`
 	PreviousVersion uint64 `json:"previous_version,omitempty"`
+	// ServedByAgent: wsx agent offers this key to ssh.
+	ServedByAgent bool `json:"served_by_agent,omitempty"`
 }
 
 func toJSON(m store.Meta, now time.Time) secretJSON {
@@ -502,6 +504,7 @@ func toJSON(m store.Meta, now time.Time) secretJSON {
 		Name: m.Name, Type: m.Type, Description: m.Description, Hosts: m.Hosts,
 		Username: m.Username, Created: m.Created, Updated: m.Updated,
 		RotateEvery: formatPeriod(m.RotateEvery), Version: m.Version, SSH: m.SSH,
+		ServedByAgent: m.ServedByAgent(),
 	}
 	if j.Hosts == nil {
 		j.Hosts = []string{}
@@ -615,6 +618,12 @@ func (s *session) runInfo(name string, asJSON bool) error {
 	row("Version", fmt.Sprint(m.Version))
 	if m.SSH != nil {
 		row("SSH key", fmt.Sprintf("%s %s", m.SSH.Algorithm, m.SSH.Fingerprint))
+	}
+	switch {
+	case m.ServedByAgent():
+		row("Agent", "served to ssh by wsx agent (`ssh-add -l` lists it while the agent is unlocked)")
+	case m.Type == store.TypeKey:
+		row("Agent", fmt.Sprintf("not served to ssh (raw key material); programs get it with `wsx exec --only %s`", m.Name))
 	}
 	return tw.Flush()
 }

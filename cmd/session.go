@@ -276,19 +276,6 @@ func (s *session) passphraseFile() string {
 	return s.env.Getenv("WSX_PASSPHRASE_FILE")
 }
 
-// passphrase reads the store passphrase from a file, or asks on the terminal.
-func (s *session) passphrase(prompt string) ([]byte, error) {
-	if f := s.passphraseFile(); f != "" {
-		return readPassphraseFile(f)
-	}
-	t, err := s.env.Terminal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: no passphrase file and %v", store.ErrLocked, err)
-	}
-	defer t.Close()
-	return t.ReadPassword(prompt)
-}
-
 // record appends an audit record for an event of this command.
 func (s *session) record(ev audit.Event, name, result, detail string) error {
 	return s.recordCLI(audit.Record{Event: ev, Secret: name, Result: result, Detail: detail})

@@ -38,7 +38,8 @@ func templateCommand(env *Env) *cli.Command {
 			"  type = \"token\"                # token (default), password, key or file\n" +
 			"  description = \"GitHub API token, repo scope\"\n" +
 			"  hosts = [\"github.com\"]\n" +
-			"  required = true               # default true\n\n" +
+			"  required = true               # default true\n" +
+			"  env = \"GH_TOKEN\"              # the variable wsx exec puts it in; default: name\n\n" +
 			"wsx finds it in the current directory or a parent, up to the git repository's root.\n" +
 			"`wsx exec` in such a directory refuses to start while a required secret is missing, and\n" +
 			"injects only the manifest's secrets unless --all is given.",
@@ -87,29 +88,29 @@ func (s *session) storeNames() ([]string, error) {
 	return s.st.Names()
 }
 
-// manifestSecrets finds the manifest that governs cwd and returns the
-// names of its secrets that are in the store, in manifest order; found is
-// false when there is no manifest. When a required secret is missing the
+// manifestSecrets finds the manifest that governs cwd and returns it with
+// the names of its secrets that are in the store, in manifest order; m is
+// nil when there is no manifest. When a required secret is missing the
 // error (exit 3) names each one with the command that adds it. It needs no
 // passphrase: it reads names only.
-func (s *session) manifestSecrets(cwd string) (names []string, found bool, err error) {
+func (s *session) manifestSecrets(cwd string) (m *manifest.Manifest, names []string, err error) {
 	path, found, err := manifest.Find(cwd)
 	if err != nil || !found {
-		return nil, found, err
+		return nil, nil, err
 	}
-	m, err := manifest.Load(path)
+	m, err = manifest.Load(path)
 	if err != nil {
-		return nil, true, err
+		return nil, nil, err
 	}
 	have, err := s.storeNames()
 	if err != nil {
-		return nil, true, err
+		return m, nil, err
 	}
 	missing, present := m.Missing(have)
 	if len(missing) > 0 {
-		return nil, true, missingError(m, missing)
+		return m, nil, missingError(m, missing)
 	}
-	return present, true, nil
+	return m, present, nil
 }
 
 // missingError reports the required secrets of m that are missing.

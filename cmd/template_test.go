@@ -39,9 +39,9 @@ func TestManifestSecrets(t *testing.T) {
 	}
 	s := &session{env: &env, home: env.Getenv("WSX_HOME")}
 	defer s.close()
-	_, found, err := s.manifestSecrets(dir)
-	if !found || exitCode(err) != ExitNotFound || !strings.Contains(err.Error(), "GITHUB_TOKEN, DATABASE_PASSWORD") {
-		t.Fatalf("missing required secrets: found %v, %v", found, err)
+	m, _, err := s.manifestSecrets(dir)
+	if m == nil || exitCode(err) != ExitNotFound || !strings.Contains(err.Error(), "GITHUB_TOKEN, DATABASE_PASSWORD") {
+		t.Fatalf("missing required secrets: found %v, %v", m != nil, err)
 	}
 	var he hintedError
 	if !errors.As(err, &he) || !strings.Contains(he.hint, "wsx add GITHUB_TOKEN --type token") {
@@ -52,11 +52,11 @@ func TestManifestSecrets(t *testing.T) {
 			t.Fatalf("add %s: %s", n, errs)
 		}
 	}
-	names, found, err := s.manifestSecrets(dir)
-	if err != nil || !found || !reflect.DeepEqual(names, []string{"GITHUB_TOKEN", "DATABASE_PASSWORD"}) {
-		t.Errorf("manifestSecrets = %v %v %v", names, found, err)
+	m, names, err := s.manifestSecrets(dir)
+	if err != nil || m == nil || !reflect.DeepEqual(names, []string{"GITHUB_TOKEN", "DATABASE_PASSWORD"}) {
+		t.Errorf("manifestSecrets = %v %v %v", m, names, err)
 	}
-	if names, found, err := s.manifestSecrets(t.TempDir()); err != nil || found || names != nil {
-		t.Errorf("no manifest: %v %v %v", names, found, err)
+	if m, names, err := s.manifestSecrets(t.TempDir()); err != nil || m != nil || names != nil {
+		t.Errorf("no manifest: %v %v %v", m, names, err)
 	}
 }

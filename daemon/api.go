@@ -231,6 +231,12 @@ func (d *Daemon) handleList(w http.ResponseWriter, _ *http.Request, _ sshagent.P
 	if err != nil {
 		resp.Error = newWireError(err)
 	}
+	if de, ok := errors.AsType[*store.DamagedError](err); ok {
+		resp.Damaged = de.Names
+		for _, e := range de.Errs {
+			resp.DamagedErrors = append(resp.DamagedErrors, newWireError(e))
+		}
+	}
 	if resp.Secrets == nil {
 		resp.Secrets = []store.Meta{}
 	}
@@ -495,10 +501,13 @@ func (d *Daemon) handleVerify(w http.ResponseWriter, _ *http.Request, _ sshagent
 }
 
 // listResponse is the answer to GET /v1/secrets. Error is set when some
-// secrets could not be read (the store's List returns the others with it).
+// secrets could not be read (the store's List returns the others with it);
+// Damaged then names them, and DamagedErrors says why, one per name.
 type listResponse struct {
-	Secrets []store.Meta `json:"secrets"`
-	Error   *wireError   `json:"error,omitempty"`
+	Secrets       []store.Meta `json:"secrets"`
+	Error         *wireError   `json:"error,omitempty"`
+	Damaged       []string     `json:"damaged,omitempty"`
+	DamagedErrors []*wireError `json:"damaged_errors,omitempty"`
 }
 
 var errBadRequest = errors.New("bad request")

@@ -160,16 +160,37 @@ func (c *Client) Reload() (Status, error) {
 }
 
 // List returns the metadata of every secret. As the store's List, it
-// returns the secrets it could read with an error naming the others.
+// returns the secrets it could read with a *store.DamagedError naming the
+// others.
 func (c *Client) List() ([]store.Meta, error) {
 	var resp listResponse
 	if err := c.do(context.Background(), http.MethodGet, "/v1/secrets", nil, &resp); err != nil {
 		return nil, err
 	}
+	return decodeList(resp, c.socket)
+}
+
+// decodeList checks the names in a list answer of the agent at socket as
+// the store checks its own, and rebuilds the store's error.
+func decodeList(resp listResponse, socket string) ([]store.Meta, error) {
 	for _, m := range resp.Secrets {
 		if err := checkMeta(m); err != nil {
-			return nil, fmt.Errorf("wsx agent at %s: %w", c.socket, err)
+			return nil, fmt.Errorf("wsx agent at %s: %w", socket, err)
 		}
+	}
+	if len(resp.Damaged) > 0 && len(resp.DamagedErrors) == len(resp.Damaged) {
+		de := &store.DamagedError{Names: resp.Damaged, Errs: make([]error, len(resp.Damaged))}
+		for i, n := range resp.Damaged {
+			if err := store.ValidateName(n); err != nil {
+				return nil, fmt.Errorf("wsx agent at %s: %w", socket, err)
+			}
+			we := resp.DamagedErrors[i]
+			if we == nil {
+				return nil, fmt.Errorf("wsx agent at %s: secret %s: %w", socket, n, errBadAnswer)
+			}
+			de.Errs[i] = &RemoteError{Kind: we.Kind, Message: we.Message}
+		}
+		return resp.Secrets, de
 	}
 	if resp.Error != nil {
 		return resp.Secrets, &RemoteError{Kind: resp.Error.Kind, Message: resp.Error.Message}

@@ -940,3 +940,40 @@ func startShell(t *testing.T, args ...string) *exec.Cmd {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// SECURITY.md 77 through the agent: List answers the secrets it could read
+// with a *store.DamagedError naming the others, as the store's List does,
+// and a damaged name from the agent is checked as any name is.
+func TestListDamagedThroughAgent(t *testing.T) {
+	st := newTestStore(t)
+	for _, n := range []string{"ALPHA_TOKEN", "BRAVO_TOKEN"} {
+		if _, err := st.Add(store.Secret{Meta: store.Meta{Name: n, Type: store.TypeToken}, Value: store.NewValue([]byte("value-of-" + n))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := filepath.Join(st.Home(), "items")
+	alpha, err := os.ReadFile(filepath.Join(items, "ALPHA_TOKEN.wsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(items, "BRAVO_TOKEN.wsx"), alpha, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, c := startDaemon(t, st, nil)
+	metas, err := c.List()
+	de, ok := errors.AsType[*store.DamagedError](err)
+	if !ok || !slices.Equal(de.Names, []string{"BRAVO_TOKEN"}) || len(de.Errs) != 1 {
+		t.Fatalf("List error %v: want a *store.DamagedError naming BRAVO_TOKEN", err)
+	}
+	if !errors.Is(err, store.ErrIntegrity) || !strings.Contains(err.Error(), "BRAVO_TOKEN") {
+		t.Errorf("List error %v: want ErrIntegrity naming BRAVO_TOKEN", err)
+	}
+	if len(metas) != 1 || metas[0].Name != "ALPHA_TOKEN" {
+		t.Errorf("List = %v, want ALPHA_TOKEN", metas)
+	}
+
+	bad := listResponse{Secrets: []store.Meta{}, Damaged: []string{"../x"}, DamagedErrors: []*wireError{{Kind: "integrity", Message: "x"}}}
+	if _, err := decodeList(bad, "api.sock"); !errors.Is(err, store.ErrInvalidName) {
+		t.Errorf("a damaged name ../x from the agent: %v, want ErrInvalidName", err)
+	}
+}

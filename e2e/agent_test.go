@@ -308,7 +308,7 @@ func TestScriptsViaAgent(t *testing.T) {
 		"credential_hosts", "credential_submodule", "credential_wrong",
 		"credential_expiry", "credential_scheme", "credential_empty",
 		"exec_env", "exec_files", "exec_audit", "exec_nested", "exec_signals", "exec_pty",
-		"template_exec", "lifecycle_rotation", "scan_hook", "scan_history"} {
+		"template_exec", "lifecycle_rotation", "scan_hook", "scan_history", "tamper", "exec_rename"} {
 		files = append(files, filepath.Join("testdata", name+".txtar"))
 	}
 	cmds := scriptCmds()

@@ -38,6 +38,10 @@ type Spec struct {
 	// runs (store.DangerousName) when they are named; without it they are
 	// refused when named and left out, with a warning, otherwise.
 	AllowDangerous bool
+	// Rename maps a secret's name to the variable it goes in as (`--env
+	// GH_TOKEN=GITHUB_TOKEN`, `env` in wsx.toml). A renamed secret is
+	// named, so chosen; its record names the secret.
+	Rename map[string]string
 
 	Source Source
 	// Skip says which listed secrets are not for programs (credentials
@@ -66,9 +70,13 @@ type Spec struct {
 type UnknownNameError struct {
 	Name  string
 	Avail []string
+	Flag  string // what named it, before Name: "--env GH_TOKEN="; "" is --only
 }
 
 func (e *UnknownNameError) Error() string {
+	if e.Flag != "" {
+		return fmt.Sprintf("%s%s: %v", e.Flag, e.Name, store.ErrNotFound)
+	}
 	return fmt.Sprintf("--only %s: %v", e.Name, store.ErrNotFound)
 }
 
@@ -136,7 +144,11 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 // choose names the secrets the command gets, from their metadata.
 func choose(spec Spec) ([]string, error) {
 	metas, err := spec.Source.List()
+	dmg, err := damaged(err)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDamaged(dmg, spec); err != nil {
 		return nil, err
 	}
 	var avail []store.Meta
@@ -148,6 +160,9 @@ func choose(spec Spec) ([]string, error) {
 		if spec.Skip == nil || !spec.Skip(m) {
 			avail = append(avail, m)
 		}
+	}
+	if err := checkRenames(avail, spec.Rename); err != nil {
+		return nil, err
 	}
 	named := true
 	var chosen []store.Meta
@@ -162,11 +177,23 @@ func choose(spec Spec) ([]string, error) {
 		named = false
 		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return m.Type == store.TypeKey })
 	}
+	chosen = withRenamed(avail, chosen, spec.Rename)
+	if chosen, err = dropShadowed(spec.Stderr, chosen, spec.Rename, named); err != nil {
+		return nil, err
+	}
 	if spec.Chosen != nil {
 		spec.Chosen(chosen)
 	}
 	var names []string
 	for _, m := range chosen {
+		if v := varName(spec.Rename, m.Name); v != m.Name {
+			// Renamed: the command sees v, not the secret's own name.
+			if store.DangerousName(v) && !spec.AllowDangerous {
+				return nil, fmt.Errorf("--env %s=%s: %w", v, m.Name, store.CheckDangerousName(v))
+			}
+			names = append(names, m.Name)
+			continue
+		}
 		if store.DangerousName(m.Name) && !spec.AllowDangerous {
 			if named {
 				return nil, fmt.Errorf("secret %s: the name could change what the command runs or loads: %w", m.Name, store.ErrDangerousName)
@@ -203,10 +230,17 @@ func use(ctx context.Context, spec Spec, names []string) ([]Injected, []FileSecr
 	}
 	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: caller.Command(spec.Argv)}}
 	caller.Repo(&rec.Context, spec.Cwd)
-	if locs := ScriptContext(spec.Argv, spec.Cwd, names); len(locs) > 0 {
+	// The script names the variables; the records name the secrets.
+	vars := make([]string, len(names))
+	for i, n := range names {
+		vars[i] = varName(spec.Rename, n)
+	}
+	if locs := ScriptContext(spec.Argv, spec.Cwd, vars); len(locs) > 0 {
 		rec.Places = make(map[string]release.Place, len(locs))
-		for n, l := range locs {
-			rec.Places[n] = release.Place{File: l.File, Line: l.Line}
+		for i, v := range vars {
+			if l, ok := locs[v]; ok {
+				rec.Places[names[i]] = release.Place{File: l.File, Line: l.Line}
+			}
 		}
 	}
 	secs, err := spec.Source.Use(ctx, names, rec)
@@ -216,15 +250,16 @@ func use(ctx context.Context, spec Spec, names []string) ([]Injected, []FileSecr
 	var env []Injected
 	var files []FileSecret
 	for _, sec := range secs {
-		if store.DangerousName(sec.Name) && !spec.AllowDangerous {
-			return nil, nil, fmt.Errorf("secret %s: %w", sec.Name, store.ErrDangerousName)
+		name := varName(spec.Rename, sec.Name)
+		if store.DangerousName(name) && !spec.AllowDangerous {
+			return nil, nil, fmt.Errorf("secret %s: %w", name, store.ErrDangerousName)
 		}
 		v := sec.Value.Bytes()
 		switch sec.Type {
 		case store.TypeToken, store.TypePassword, store.TypeKey:
-			env = append(env, Injected{Name: sec.Name, Value: v})
+			env = append(env, Injected{Name: name, Value: v})
 		case store.TypeFile:
-			files = append(files, FileSecret{Name: sec.Name, Content: v})
+			files = append(files, FileSecret{Name: name, Content: v})
 		}
 	}
 	return env, files, nil

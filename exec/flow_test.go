@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,12 +19,13 @@ import (
 // lister is a Source that lists the metadata it holds and hands out the
 // values of what it lists, as an agent (honest or not) could.
 type lister struct {
-	metas []store.Meta
-	used  []string
-	recs  []release.Record
+	metas   []store.Meta
+	listErr error // List's error, returned with metas
+	used    []string
+	recs    []release.Record
 }
 
-func (l *lister) List() ([]store.Meta, error) { return l.metas, nil }
+func (l *lister) List() ([]store.Meta, error) { return l.metas, l.listErr }
 
 func (l *lister) Use(_ context.Context, names []string, rec release.Record) ([]store.Secret, error) {
 	l.used = append(l.used, names...)
@@ -86,6 +90,46 @@ func TestChoose(t *testing.T) {
 	}
 }
 
+// SECURITY.md 77: a damaged item does not stop exec of the others. It is
+// refused only when named (--only, wsx.toml); otherwise a warning names it
+// with the fix. Any other List error still stops exec.
+func TestChooseDamaged(t *testing.T) {
+	dmg := &store.DamagedError{Names: []string{"BROKEN_TOKEN"},
+		Errs: []error{fmt.Errorf("secret BROKEN_TOKEN: %w", store.ErrIntegrity)}}
+	choose1 := func(spec Spec, listErr error) ([]string, string, error) {
+		var errb bytes.Buffer
+		spec.Source, spec.Stderr = &lister{metas: flowMetas, listErr: listErr}, &errb
+		names, err := choose(spec)
+		return names, errb.String(), err
+	}
+	names, stderr, err := choose1(Spec{}, dmg)
+	if err != nil || !slices.Equal(names, []string{"API_TOKEN", "CERT_FILE"}) {
+		t.Errorf("default with a damaged item: %v, %v; want the others", names, err)
+	}
+	if !strings.Contains(stderr, "BROKEN_TOKEN cannot be read") || !strings.Contains(stderr, "wsx rm BROKEN_TOKEN") {
+		t.Errorf("stderr %q: want a warning naming BROKEN_TOKEN and the fix", stderr)
+	}
+	if names, _, err := choose1(Spec{Only: []string{"API_TOKEN"}}, dmg); err != nil || !slices.Equal(names, []string{"API_TOKEN"}) {
+		t.Errorf("--only API_TOKEN with another item damaged: %v, %v", names, err)
+	}
+	for _, spec := range []Spec{
+		{Only: []string{"API_TOKEN", "BROKEN_TOKEN"}},
+		{Governed: true, Manifest: []string{"API_TOKEN", "BROKEN_TOKEN"}},
+		{Rename: map[string]string{"BROKEN_TOKEN": "GH_TOKEN"}},
+	} {
+		names, _, err := choose1(spec, dmg)
+		if !errors.Is(err, store.ErrIntegrity) || !strings.Contains(fmt.Sprint(err), "BROKEN_TOKEN") || names != nil {
+			t.Errorf("%+v naming the damaged item: %v, %v; want ErrIntegrity naming it", spec, names, err)
+		}
+	}
+	if names, _, err := choose1(Spec{Governed: true, Manifest: []string{"API_TOKEN"}}, dmg); err != nil || !slices.Equal(names, []string{"API_TOKEN"}) {
+		t.Errorf("wsx.toml without the damaged item: %v, %v", names, err)
+	}
+	if _, _, err := choose1(Spec{}, store.ErrLocked); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("List failing: %v, want its error", err)
+	}
+}
+
 // What the source hands out is checked again before it reaches the
 // environment: a dangerous name it returns is refused.
 func TestUseRefusesDangerousAnswer(t *testing.T) {
@@ -116,5 +160,69 @@ func TestRunFlow(t *testing.T) {
 	if _, err := Run(context.Background(), Spec{Argv: []string{"no-such-command-wsx"}, Source: l, Parent: []string{"PATH=/usr/bin:/bin"},
 		Stdout: &out, Stderr: &out}); !errors.Is(err, ErrStart) || len(l.used) != 0 {
 		t.Errorf("missing command: %v, uses %v", err, l.used)
+	}
+}
+
+// --env NEW=OLD (and env = "NEW" in wsx.toml): OLD goes in as NEW. OLD is
+// named by it (a key goes in); NEW is checked like any name.
+func TestChooseRename(t *testing.T) {
+	metas := append(slices.Clone(flowMetas), store.Meta{Name: "GITHUB_TOKEN", Type: store.TypeToken}, store.Meta{Name: "GH_TOKEN", Type: store.TypeToken})
+	rename := map[string]string{"GITHUB_TOKEN": "GH_TOKEN"}
+	names, stderr, err := chooseWith(metas, Spec{Rename: rename})
+	if err != nil || !slices.Equal(names, []string{"API_TOKEN", "CERT_FILE", "GITHUB_TOKEN"}) {
+		t.Errorf("default with a rename: %v, %v; want GITHUB_TOKEN, and not the secret GH_TOKEN it shadows", names, err)
+	}
+	if !strings.Contains(stderr, "GH_TOKEN is left out") {
+		t.Errorf("stderr %q: want a warning that the secret GH_TOKEN is left out", stderr)
+	}
+	if _, _, err := chooseWith(metas, Spec{Rename: rename, Only: []string{"GH_TOKEN", "GITHUB_TOKEN"}}); err == nil || !strings.Contains(err.Error(), "GH_TOKEN") {
+		t.Errorf("--only GH_TOKEN with GITHUB_TOKEN renamed to it: %v, want an error", err)
+	}
+	if names, _, err := chooseWith(metas, Spec{Rename: map[string]string{"DEPLOY_KEY": "SSH_KEY_PEM"}, Only: []string{"API_TOKEN"}}); err != nil || !slices.Equal(names, []string{"API_TOKEN", "DEPLOY_KEY"}) {
+		t.Errorf("--only API_TOKEN --env SSH_KEY_PEM=DEPLOY_KEY: %v, %v; the renamed key is named", names, err)
+	}
+	var unknown *UnknownNameError
+	if _, _, err := chooseWith(metas, Spec{Rename: map[string]string{"NOPE_TOKEN": "X_TOKEN"}}); !errors.As(err, &unknown) || unknown.Name != "NOPE_TOKEN" || !strings.Contains(err.Error(), "--env X_TOKEN=NOPE_TOKEN") {
+		t.Errorf("--env of a missing secret: %v", err)
+	}
+	for _, v := range []string{"LD_PRELOAD", "BASH_ENV", "WSX_EXEC"} {
+		if _, _, err := chooseWith(metas, Spec{Rename: map[string]string{"API_TOKEN": v}}); !errors.Is(err, store.ErrDangerousName) || !strings.Contains(err.Error(), v) {
+			t.Errorf("--env %s=API_TOKEN: %v, want ErrDangerousName", v, err)
+		}
+	}
+	if names, _, err := chooseWith(metas, Spec{Rename: map[string]string{"API_TOKEN": "LD_PRELOAD"}, AllowDangerous: true}); err != nil || !slices.Contains(names, "API_TOKEN") {
+		t.Errorf("--env LD_PRELOAD=API_TOKEN --allow-dangerous-name: %v, %v", names, err)
+	}
+	if _, _, err := chooseWith(metas, Spec{Rename: map[string]string{"API_TOKEN": "9X"}}); !errors.Is(err, store.ErrInvalidName) {
+		t.Errorf("--env 9X=API_TOKEN: %v, want ErrInvalidName", err)
+	}
+	if _, _, err := chooseWith(metas, Spec{Rename: map[string]string{"API_TOKEN": "SAME_TOKEN", "GITHUB_TOKEN": "SAME_TOKEN"}}); err == nil || !strings.Contains(err.Error(), "SAME_TOKEN") {
+		t.Errorf("two secrets renamed to one variable: %v, want an error", err)
+	}
+	// A secret whose own name is dangerous may go in under a harmless one.
+	if names, _, err := chooseWith(metas, Spec{Rename: map[string]string{"LD_PRELOAD": "PRELOAD_TOKEN"}, Only: []string{"API_TOKEN"}}); err != nil || !slices.Equal(names, []string{"API_TOKEN", "LD_PRELOAD"}) {
+		t.Errorf("--env PRELOAD_TOKEN=LD_PRELOAD: %v, %v", names, err)
+	}
+}
+
+// The child sees the value under the new name only; the record names the
+// secret and the script line that names the variable; masking holds.
+func TestRunRename(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\n# deploy\ntest -z \"${GITHUB_TOKEN+set}\" || exit 3\necho \"$GH_TOKEN\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "deploy.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := &lister{metas: []store.Meta{{Name: "GITHUB_TOKEN", Type: store.TypeToken}}}
+	var out bytes.Buffer
+	code, err := Run(context.Background(), Spec{
+		Argv: []string{filepath.Join(dir, "deploy.sh")}, Cwd: dir, Source: l, Rename: map[string]string{"GITHUB_TOKEN": "GH_TOKEN"},
+		Parent: []string{"PATH=/usr/bin:/bin"}, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, PTY: PTYNever,
+	})
+	if err != nil || code != 0 || strings.TrimSpace(out.String()) != mask.Marker {
+		t.Fatalf("Run = %d, %v; output %q", code, err, out.String())
+	}
+	if !slices.Equal(l.used, []string{"GITHUB_TOKEN"}) || len(l.recs) != 1 || l.recs[0].Places["GITHUB_TOKEN"].Line != 4 {
+		t.Errorf("used %v, records %+v: want GITHUB_TOKEN, at deploy.sh:4", l.used, l.recs)
 	}
 }

@@ -42,6 +42,7 @@ const (
 //	description = "GitHub API token, repo scope"
 //	hosts = ["github.com"]         # git hosts it answers for
 //	required = true                # default true
+//	env = "GH_TOKEN"               # the variable a command gets it in; default name
 type Manifest struct {
 	Path    string
 	Secrets []Secret
@@ -54,7 +55,28 @@ type Secret struct {
 	Description string
 	Hosts       []string
 	Required    bool
-	Line        int // of its [[secret]] header; 0 when unknown
+	Line        int    // of its [[secret]] header; 0 when unknown
+	Env         string // the variable `wsx exec` puts it in, when not Name
+}
+
+// Var is the variable `wsx exec` puts the secret in: Env, or its name.
+func (s Secret) Var() string {
+	if s.Env != "" {
+		return s.Env
+	}
+	return s.Name
+}
+
+// Renames maps the name of each secret that goes in under another
+// variable (Env) to that variable.
+func (m *Manifest) Renames() map[string]string {
+	out := map[string]string{}
+	for _, sec := range m.Secrets {
+		if sec.Env != "" && sec.Env != sec.Name {
+			out[sec.Name] = sec.Env
+		}
+	}
+	return out
 }
 
 // rawManifest is what the TOML decoder fills in; Parse checks it.
@@ -68,12 +90,13 @@ type rawSecret struct {
 	Description string   `toml:"description"`
 	Hosts       []string `toml:"hosts"`
 	Required    *bool    `toml:"required"`
+	Env         string   `toml:"env"`
 }
 
 // manifestKeys are the keys a manifest may hold, as TOML key paths.
 var manifestKeys = map[string]bool{
 	"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
-	"secret.hosts": true, "secret.required": true,
+	"secret.hosts": true, "secret.required": true, "secret.env": true,
 }
 
 // lineError is a problem in a manifest, with the line it is on.
@@ -253,7 +276,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 			kl = keyLines(lines)
 		}
 		seenKey[ks] = true
-		bad(kl[k[len(k)-1]], "unknown key %q (a [[secret]] has name, type, description, hosts and required)", ks)
+		bad(kl[k[len(k)-1]], "unknown key %q (a [[secret]] has name, type, description, hosts, required and env)", ks)
 	}
 	if len(raw.Secret) > maxManifestSecrets {
 		bad(0, "%d secrets is more than %d", len(raw.Secret), maxManifestSecrets)
@@ -275,7 +298,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 		if len(headers) == len(raw.Secret) {
 			line = headers[i]
 		}
-		sec := Secret{Name: r.Name, Description: r.Description, Hosts: r.Hosts, Required: true, Line: line}
+		sec := Secret{Name: r.Name, Description: r.Description, Hosts: r.Hosts, Required: true, Line: line, Env: r.Env}
 		if r.Required != nil {
 			sec.Required = *r.Required
 		}
@@ -329,8 +352,41 @@ func Parse(path string, data []byte) (*Manifest, error) {
 		if hostErr {
 			continue
 		}
+		if r.Env != "" {
+			if err := store.ValidateName(r.Env); err != nil {
+				bad(line, "%s: env %v", label, err)
+				continue
+			}
+			if store.DangerousName(r.Env) {
+				bad(line, "%s: env %s would change how programs run or what they load (like PATH, LD_PRELOAD, NODE_OPTIONS); a manifest cannot ask for it", label, r.Env)
+				continue
+			}
+		}
 		seen[strings.ToUpper(r.Name)] = len(m.Secrets)
 		m.Secrets = append(m.Secrets, sec)
+	}
+	// Each secret goes in as its own variable: an env may name the
+	// variable of no other secret.
+	vars := map[string]int{} // upper-case variable -> index in m.Secrets
+	for i, sec := range m.Secrets {
+		if len(errs) >= maxManifestErrors {
+			break
+		}
+		v := strings.ToUpper(sec.Var())
+		if j, dup := vars[v]; dup {
+			first := m.Secrets[j]
+			if sec.Env == "" {
+				// Blame the secret whose env takes this one's name.
+				sec, first = first, sec
+			}
+			where := ""
+			if first.Line > 0 {
+				where = fmt.Sprintf(" (line %d)", first.Line)
+			}
+			bad(sec.Line, "secret %q: env %s is also the variable of %s%s", sec.Name, sec.Var(), first.Name, where)
+			continue
+		}
+		vars[v] = i
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -29,6 +29,10 @@ type = "password"
 name = "SENTRY_DSN"
 description = "error reporting"
 required = false
+
+[[secret]]
+name = "GITHUB_DEPLOY_TOKEN"
+env = "GH_TOKEN"
 `
 
 func TestParseManifest(t *testing.T) {
@@ -40,12 +44,16 @@ func TestParseManifest(t *testing.T) {
 		{Name: "GITHUB_TOKEN", Type: store.TypeToken, Description: "GitHub API token, repo scope", Hosts: []string{"github.com"}, Required: true, Line: 2},
 		{Name: "DATABASE_PASSWORD", Type: store.TypePassword, Required: true, Line: 8},
 		{Name: "SENTRY_DSN", Type: store.TypeToken, Description: "error reporting", Required: false, Line: 12},
+		{Name: "GITHUB_DEPLOY_TOKEN", Type: store.TypeToken, Required: true, Line: 17, Env: "GH_TOKEN"},
 	}
 	if !reflect.DeepEqual(m.Secrets, want) {
 		t.Errorf("parsed:\n%+v\nwant\n%+v", m.Secrets, want)
 	}
-	missing, present := m.Missing([]string{"SENTRY_DSN", "DATABASE_PASSWORD", "OTHER"})
-	if len(missing) != 1 || missing[0].Name != "GITHUB_TOKEN" || !reflect.DeepEqual(present, []string{"DATABASE_PASSWORD", "SENTRY_DSN"}) {
+	if got := m.Renames(); !reflect.DeepEqual(got, map[string]string{"GITHUB_DEPLOY_TOKEN": "GH_TOKEN"}) {
+		t.Errorf("Renames = %v", got)
+	}
+	missing, present := m.Missing([]string{"SENTRY_DSN", "DATABASE_PASSWORD", "OTHER", "GITHUB_DEPLOY_TOKEN"})
+	if len(missing) != 1 || missing[0].Name != "GITHUB_TOKEN" || !reflect.DeepEqual(present, []string{"DATABASE_PASSWORD", "SENTRY_DSN", "GITHUB_DEPLOY_TOKEN"}) {
 		t.Errorf("missing %v present %v", missing, present)
 	}
 	if m, err := Parse("wsx.toml", []byte("# nothing yet\n")); err != nil || len(m.Secrets) != 0 {
@@ -79,6 +87,14 @@ func TestParseManifestErrors(t *testing.T) {
 		{"bad host", "[[secret]]\nname = \"A_TOKEN\"\nhosts = [\"a b\"]\n", []string{"wsx.toml:1:", "is not a host"}},
 		{"two problems", "[[secret]]\nname = \"PATH\"\n[[secret]]\nname = \"B_TOKEN\"\ntype = \"x\"\n",
 			[]string{"wsx.toml:1: PATH", "\nwsx.toml:3: secret \"B_TOKEN\": unknown type"}},
+		{"dangerous env", "[[secret]]\nname = \"A_TOKEN\"\nenv = \"BASH_ENV\"\n", []string{"wsx.toml:1: secret \"A_TOKEN\": env BASH_ENV would change how programs run"}},
+		{"invalid env", "[[secret]]\nname = \"A_TOKEN\"\nenv = \"GH-TOKEN\"\n", []string{"wsx.toml:1: secret \"A_TOKEN\": env", "contains '-'"}},
+		{"env of another name", "[[secret]]\nname = \"A_TOKEN\"\n[[secret]]\nname = \"B_TOKEN\"\nenv = \"A_TOKEN\"\n",
+			[]string{"wsx.toml:3: secret \"B_TOKEN\": env A_TOKEN is also the variable of A_TOKEN (line 1)"}},
+		{"env of a later name", "[[secret]]\nname = \"B_TOKEN\"\nenv = \"A_TOKEN\"\n[[secret]]\nname = \"A_TOKEN\"\n",
+			[]string{"wsx.toml:1: secret \"B_TOKEN\": env A_TOKEN is also the variable of A_TOKEN (line 4)"}},
+		{"two of one env", "[[secret]]\nname = \"A_TOKEN\"\nenv = \"C_TOKEN\"\n[[secret]]\nname = \"B_TOKEN\"\nenv = \"C_TOKEN\"\n",
+			[]string{"wsx.toml:4: secret \"B_TOKEN\": env C_TOKEN is also the variable of A_TOKEN (line 1)"}},
 		{"not utf-8", "[[secret]]\nname = \"\xff\"\n", []string{"not valid UTF-8"}},
 	}
 	for _, tt := range tests {
@@ -106,6 +122,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte("[[secret]]\nName = \"A\"\nname = \"B\"\n"))
 	f.Add([]byte("[[secret]]\nname = \"A_TOKEN\"\ndescription = '''\nx\n'''\n"))
 	f.Add([]byte(strings.Repeat("[[secret]]\n", 50)))
+	f.Add([]byte("[[secret]]\nname = \"A_TOKEN\"\nenv = \"B_TOKEN\"\n[[secret]]\nname = \"B_TOKEN\"\nenv = \"A_TOKEN\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse("wsx.toml", data)
 		if err != nil {
@@ -128,6 +145,14 @@ func FuzzParseManifest(f *testing.F) {
 			if checkManifestText(sec.Description, store.MaxDescLen) != nil {
 				t.Fatalf("accepted description %q", sec.Description)
 			}
+		}
+		vars := map[string]bool{}
+		for _, sec := range m.Secrets {
+			v := sec.Var()
+			if store.ValidateName(v) != nil || store.DangerousName(v) || vars[strings.ToUpper(v)] {
+				t.Fatalf("accepted variable %q for %s", v, sec.Name)
+			}
+			vars[strings.ToUpper(v)] = true
 		}
 	})
 }

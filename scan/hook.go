@@ -126,19 +126,42 @@ func InstallHook(ctx context.Context, o HookOptions) (HookResult, error) {
 	if _, err := os.Lstat(res.Path + ChainedSuffix); err == nil {
 		res.Chained = res.Path + ChainedSuffix
 	}
-	tmp := res.Path + ".wsx-tmp"
-	if err := os.WriteFile(tmp, script, 0o755); err != nil {
-		return res, err
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil { // past the umask
-		os.Remove(tmp)
-		return res, err
-	}
-	if err := os.Rename(tmp, res.Path); err != nil {
-		os.Remove(tmp)
+	if err := writeHook(res.Path, script); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// writeHook replaces the hook at path with script, mode 0755, through a
+// new temporary file beside it (created exclusively, so a link planted in
+// the hooks directory is never followed) renamed over it.
+//
+// store/atomicfile is not used: scan may import nothing under store
+// (internal/archtest), and a hook needs neither its flock nor its sweep of
+// stale temporary files.
+func writeHook(path string, script []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".wsx-tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(script)
+	if err == nil {
+		err = f.Chmod(0o755)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 func gitOut(ctx context.Context, o HookOptions, args ...string) (string, error) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/mask"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -236,7 +237,7 @@ func (s *Store) Append(r audit.Record) (audit.Record, error) {
 }
 
 // values returns every value of the store, current and previous, of at
-// least audit.MinMaskLen bytes: read once, and again after Changed.
+// least mask.MinMaskLen bytes: read once, and again after Changed.
 func (s *Store) values() [][]byte {
 	s.mu.Lock()
 	masks, gen := s.masks, s.gen
@@ -252,7 +253,7 @@ func (s *Store) values() [][]byte {
 			continue
 		}
 		for _, v := range []store.Value{sec.Value, sec.PreviousValue} {
-			if v.Len() >= audit.MinMaskLen {
+			if v.Len() >= mask.MinMaskLen {
 				masks = append(masks, v.Bytes())
 			}
 		}

@@ -1,0 +1,50 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/wsxdev/wsx/store"
+)
+
+// damaged splits List's error: the secrets that could not be read (a
+// *store.DamagedError, the others listed beside it), or an error that
+// stops the command.
+func damaged(err error) (*store.DamagedError, error) {
+	if de, ok := errors.AsType[*store.DamagedError](err); ok {
+		return de, nil
+	}
+	return nil, err
+}
+
+// checkDamaged refuses a command that asks for a secret that cannot be
+// read (with --only, --env or in wsx.toml), and warns of the others, which
+// it runs without.
+func checkDamaged(dmg *store.DamagedError, spec Spec) error {
+	if dmg == nil {
+		return nil
+	}
+	for i, n := range dmg.Names {
+		where := ""
+		switch {
+		case spec.Rename[n] != "":
+			where = "--env " + spec.Rename[n] + "=" + n
+		case slices.Contains(spec.Only, n):
+			where = "--only " + n
+		case len(spec.Only) == 0 && spec.Governed && slices.Contains(spec.Manifest, n):
+			where = "wsx.toml's " + n
+		default:
+			continue
+		}
+		var why error = dmg
+		if i < len(dmg.Errs) {
+			why = dmg.Errs[i]
+		}
+		return fmt.Errorf("%s: the secret cannot be read: %w", where, why)
+	}
+	for _, n := range dmg.Names {
+		fmt.Fprintf(spec.Stderr, "wsx: warning: %s cannot be read and is left out (`wsx info %s` says why): restore its item from a backup, or `wsx rm %s` and add it again\n", n, n, n)
+	}
+	return nil
+}
