@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Marker replaces every masked run of output bytes.
@@ -52,8 +53,11 @@ func (f Form) String() string {
 // A Masker finds secret values, and the common encodings of them, in
 // bytes: Find reports where, Writer and Mask replace them by Marker. It is
 // one Aho–Corasick automaton over every pattern, immutable once built and
-// safe to share: each output stream gets its own Writer.
+// safe to share: each output stream gets its own Writer. The automaton is
+// built when the first bytes are to be searched, so a program that prints
+// nothing costs no automaton.
 type Masker struct {
+	once     sync.Once
 	ac       *automaton
 	patterns [][]byte
 	origin   []origin // per pattern: the value and form it came from
@@ -104,8 +108,13 @@ func New(values [][]byte) *Masker {
 			m.origin = append(m.origin, origin{i, f.form})
 		}
 	}
-	m.ac = buildAutomaton(m.patterns)
 	return m
+}
+
+// automaton returns the automaton over m's patterns, built on first use.
+func (m *Masker) automaton() *automaton {
+	m.once.Do(func() { m.ac = buildAutomaton(m.patterns) })
+	return m.ac
 }
 
 // Mask returns b with every pattern replaced, as a Writer would print it
@@ -124,7 +133,8 @@ func (m *Masker) Mask(b []byte) []byte {
 // occurrences that overlap without one containing the other are both
 // reported.
 func (m *Masker) Find(b []byte) []Match {
-	if len(m.ac.match) <= 1 {
+	ac := m.automaton()
+	if len(ac.match) <= 1 {
 		return nil
 	}
 	var out []Match
@@ -135,7 +145,7 @@ func (m *Masker) Find(b []byte) []Match {
 		o := m.origin[pat]
 		out = append(out, Match{Off: int(start), Len: int(end - start), Value: o.value, Form: o.form})
 	}
-	mt := newMatcher(m.ac)
+	mt := newMatcher(ac)
 	mt.feed(b, match)
 	mt.end(match)
 	return out
