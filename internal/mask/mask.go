@@ -58,6 +58,7 @@ func (f Form) String() string {
 // nothing costs no automaton.
 type Masker struct {
 	once     sync.Once
+	values   [][]byte // until built
 	ac       *automaton
 	patterns [][]byte
 	origin   []origin // per pattern: the value and form it came from
@@ -91,10 +92,23 @@ type Match struct {
 //   - hex in lower and upper case; URL query and path escaping (upper and
 //     lower case percent escapes); JSON string escaping with and without
 //     HTML escaping.
+//
+// New keeps a copy of the values; their patterns and the automaton are
+// made on first use.
 func New(values [][]byte) *Masker {
-	m := &Masker{}
-	seen := map[string]bool{}
+	m := &Masker{values: make([][]byte, len(values))}
 	for i, v := range values {
+		if len(v) >= MinMaskLen {
+			m.values[i] = bytes.Clone(v)
+		}
+	}
+	return m
+}
+
+// build makes the patterns of m's values and the automaton over them.
+func (m *Masker) build() {
+	seen := map[string]bool{}
+	for i, v := range m.values {
 		if len(v) < MinMaskLen {
 			continue
 		}
@@ -108,12 +122,13 @@ func New(values [][]byte) *Masker {
 			m.origin = append(m.origin, origin{i, f.form})
 		}
 	}
-	return m
+	m.values = nil
+	m.ac = buildAutomaton(m.patterns)
 }
 
 // automaton returns the automaton over m's patterns, built on first use.
 func (m *Masker) automaton() *automaton {
-	m.once.Do(func() { m.ac = buildAutomaton(m.patterns) })
+	m.once.Do(m.build)
 	return m.ac
 }
 
