@@ -62,6 +62,21 @@ func processInfo(proc string, pid int) (Process, error) {
 	return p, nil
 }
 
+// ParentArgv reads only what a walk up the process tree needs of process
+// pid: its parent, its start time and its command line (from
+// /proc/PID/{stat,cmdline}). The process worth recording is then read
+// whole with ProcessInfo, whose Start tells whether it is still the same.
+func ParentArgv(pid int) (ppid int, start uint64, argv []string, err error) {
+	if pid <= 0 {
+		return 0, 0, nil, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
+	}
+	dir := filepath.Join("/proc", strconv.Itoa(pid))
+	if ppid, start, err = readStat(dir, pid); err != nil {
+		return 0, 0, nil, err
+	}
+	return ppid, start, readCmdline(filepath.Join(dir, "cmdline")), nil
+}
+
 func readStat(dir string, pid int) (ppid int, start uint64, err error) {
 	b, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {

@@ -69,6 +69,25 @@ func TestProcessInfoSelf(t *testing.T) {
 	}
 }
 
+// TestParentArgv checks that the walk's brief read of a process agrees
+// with ProcessInfo, and that a missing process is ErrNoProcess.
+func TestParentArgv(t *testing.T) {
+	p, err := ProcessInfo(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ppid, start, argv, err := ParentArgv(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ppid != p.PPID || start != p.Start || !reflect.DeepEqual(argv, p.Argv) {
+		t.Errorf("ParentArgv(self) = %d %d %q, want %d %d %q", ppid, start, argv, p.PPID, p.Start, p.Argv)
+	}
+	if _, _, _, err := ParentArgv(0); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("ParentArgv(0): %v, want ErrNoProcess", err)
+	}
+}
+
 func TestProcessInfoChild(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {

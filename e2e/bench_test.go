@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsxdev/wsx/credhelper"
 )
 
 // The benchmarks of this package time wsx and the tool it replaces (its
@@ -78,8 +80,9 @@ func runQuiet(b *testing.B, env []string, dir string, in []byte, argv ...string)
 
 // BenchmarkCredentialFill times `git credential fill` for one credential
 // answered by wsx through a running agent (the store unlocked there, as
-// after `wsx unlock`) against git's own store helper (the same credential
-// in clear in a credentials file), interleaved.
+// after `wsx unlock`), with the helper `wsx git setup` configures, against
+// git's own store helper (the same credential in clear in a credentials
+// file), interleaved.
 func BenchmarkCredentialFill(b *testing.B) {
 	if _, err := exec.LookPath("git"); err != nil {
 		b.Skip("git is missing")
@@ -111,7 +114,8 @@ func BenchmarkCredentialFill(b *testing.B) {
 	if err := os.WriteFile(creds, []byte("https://x-access-token:"+canary+"@git.example.test\n"), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	interleave(b, fill(env, dir, "wsx"), fill(gitEnv(home), sdir, "store --file="+creds))
+	helper := credhelper.HelperFor(filepath.Join(binDir, "wsx"))
+	interleave(b, fill(env, dir, helper), fill(gitEnv(home), sdir, "store --file="+creds))
 }
 
 // startBenchAgent starts `wsx agent -s` for w's store, stops it when b

@@ -70,10 +70,12 @@ func buildWSX(out string) error {
 		return os.WriteFile(out, b, 0o755)
 	}
 	_, file, _, _ := runtime.Caller(0)
-	build := exec.Command("go", "build", "-tags", buildTags, "-o", out, "./cmd/wsx")
+	// As `make build` builds it: static, without cgo, so the scenarios
+	// and benchmarks run what ships.
+	build := exec.Command("go", "build", "-trimpath", "-tags", buildTags, "-ldflags", "-s -w", "-o", out, "./cmd/wsx")
 	build.Dir = filepath.Dir(filepath.Dir(file))
 	// WSX_E2E_GOEXPERIMENT=runtimesecret builds with internal/erase on.
-	build.Env = append(os.Environ(), "GOEXPERIMENT="+os.Getenv("WSX_E2E_GOEXPERIMENT"))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOEXPERIMENT="+os.Getenv("WSX_E2E_GOEXPERIMENT"))
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	return build.Run()
 }

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode/utf8"
 
@@ -221,10 +222,15 @@ func ownerName(uid int) string {
 }
 
 // decodeErr matches the decoder's errors about values of the wrong type.
-var decodeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+// It and secretHeader are compiled on first use, not at every start-up.
+var decodeErr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+})
 
 // secretHeader matches the line of a [[secret]] table header.
-var secretHeader = regexp.MustCompile(`^\s*\[\[\s*(secret|"secret")\s*\]\]`)
+var secretHeader = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*\[\[\s*(secret|"secret")\s*\]\]`)
+})
 
 // Parse parses a manifest strictly: malformed TOML is reported with
 // its line and reason; unknown keys, unknown types, invalid, dangerous or
@@ -249,7 +255,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 			return nil, lineError{path, line, "malformed TOML: " + pe.Message}
 		}
 		// Type mismatches: "toml: line 3 (last key "secret.required"): incompatible types: ..."
-		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+		if m := decodeErr().FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return nil, lineError{path, line, fmt.Sprintf("%s: %s", m[2], m[3])}
 		}
@@ -284,7 +290,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	}
 	var headers []int
 	for i, l := range lines {
-		if secretHeader.MatchString(l) {
+		if secretHeader().MatchString(l) {
 			headers = append(headers, i+1)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // IgnoreFile is the allowlist a scan reads from the top of the work tree
@@ -31,7 +32,10 @@ type allowlist struct {
 	fingerprints map[string]bool
 }
 
-var fingerprintLine = regexp.MustCompile(`^(?:[0-9a-f]{40,64}:)?.+:[A-Za-z0-9_.-]+:[0-9]+$`)
+// fingerprintLine matches a finding's fingerprint; compiled on first use.
+var fingerprintLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:[0-9a-f]{40,64}:)?.+:[A-Za-z0-9_.-]+:[0-9]+$`)
+})
 
 // readAllowlist reads file; a missing file allows nothing.
 func readAllowlist(file string) (*allowlist, error) {
@@ -48,7 +52,7 @@ func readAllowlist(file string) (*allowlist, error) {
 		line := strings.TrimSpace(sc.Text())
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
-		case fingerprintLine.MatchString(line):
+		case fingerprintLine().MatchString(line):
 			a.fingerprints[line] = true
 		case strings.Count(line, "**") > maxDoubleStars:
 			return nil, fmt.Errorf("%s:%d: pattern %q has more than %d ** in it", file, n, line, maxDoubleStars)

@@ -60,7 +60,7 @@ func BenchmarkFindRules(b *testing.B) {
 	if len(buf) < 1<<20 {
 		b.Fatalf("only %d bytes of source", len(buf))
 	}
-	rs := newRuleSet(Rules)
+	rs := newRuleSet(Rules())
 	b.SetBytes(int64(len(buf)))
 	for b.Loop() {
 		rs.find(buf)

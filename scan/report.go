@@ -120,7 +120,7 @@ func WriteSARIF(w io.Writer, res Result, version string) error {
 		DefaultConfig:    sarifConfig{"error"},
 	}}
 	index := map[string]int{StoredRule: 0}
-	for _, r := range Rules {
+	for _, r := range Rules() {
 		index[r.ID] = len(rules)
 		rules = append(rules, sarifRule{ID: r.ID, ShortDescription: sarifMessage{r.Description}, DefaultConfig: sarifConfig{"error"}})
 	}

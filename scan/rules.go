@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"sync"
 )
 
 // A Rule finds one documented token format. Its pattern runs only on the
@@ -41,120 +42,124 @@ const maxMultiline = 16 << 10
 // reads on either side of its keyword.
 const maxLineScan = 4 << 10
 
-// Rules are the known formats wsx looks for besides stored values. They
-// are written from each issuer's documentation of its token format.
-var Rules = []*Rule{
-	{
-		ID:          "github-token",
-		Description: "GitHub personal access, OAuth, user-to-server, server-to-server or refresh token",
-		Keywords:    []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
-		Pattern:     regexp.MustCompile(`\bgh[pousr]_(?P<secret>[A-Za-z0-9]{36})\b`),
-		MinEntropy:  3.5,
-	},
-	{
-		ID:          "github-fine-grained-token",
-		Description: "GitHub fine-grained personal access token",
-		Keywords:    []string{"github_pat_"},
-		Pattern:     regexp.MustCompile(`\bgithub_pat_(?P<secret>[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b`),
-		MinEntropy:  3.5,
-	},
-	{
-		ID:          "gitlab-token",
-		Description: "GitLab personal, project or group access token",
-		Keywords:    []string{"glpat-"},
-		Pattern:     regexp.MustCompile(`\bglpat-(?P<secret>[A-Za-z0-9_.-]{20,})`),
-		MinEntropy:  3.0,
-	},
-	{
-		ID:          "aws-access-key-id",
-		Description: "AWS access key id",
-		Keywords:    []string{"AKIA", "ASIA", "ABIA", "ACCA"},
-		Pattern:     regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)(?P<secret>[A-Z2-7]{16})\b`),
-		MinEntropy:  2.5,
-		Check:       notExample, // AWS's documentation uses AKIAIOSFODNN7EXAMPLE
-	},
-	{
-		ID:          "aws-secret-access-key",
-		Description: "AWS secret access key, next to a name that says so",
-		Keywords:    []string{"aws", "AWS", "Aws"},
-		Pattern:     regexp.MustCompile(`(?i)aws.{0,24}(?:secret|private).{0,24}?[=:>,\s"'` + "`" + `]+(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`),
-		MinEntropy:  4.2,
-	},
-	{
-		ID:          "slack-token",
-		Description: "Slack bot, user, app or configuration token",
-		Keywords:    []string{"xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xapp-"},
-		Pattern:     regexp.MustCompile(`\b(?:xox[bpares](?:\.[a-z0-9]+)?|xapp)-(?P<secret>[0-9A-Za-z-]{20,})`),
-		MinEntropy:  3.0,
-	},
-	{
-		ID:          "slack-webhook",
-		Description: "Slack incoming webhook URL",
-		Keywords:    []string{"hooks.slack.com"},
-		Pattern:     regexp.MustCompile(`https://hooks\.slack\.com/(?:services|workflows)/(?P<secret>[A-Za-z0-9_/]{40,})`),
-		MinEntropy:  3.5,
-	},
-	{
-		ID:          "stripe-key",
-		Description: "Stripe live secret or restricted key",
-		Keywords:    []string{"sk_live_", "rk_live_"},
-		Pattern:     regexp.MustCompile(`\b[sr]k_live_(?P<secret>[0-9A-Za-z]{24,})\b`),
-		MinEntropy:  3.5,
-	},
-	{
-		ID:          "google-api-key",
-		Description: "Google API key",
-		Keywords:    []string{"AIza"},
-		Pattern:     regexp.MustCompile(`\bAIza(?P<secret>[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)`),
-		MinEntropy:  3.5,
-	},
-	{
-		ID:          "openai-key",
-		Description: "OpenAI API key",
-		Keywords:    []string{"sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ"},
-		Pattern:     regexp.MustCompile(`\bsk-(?:(?:proj|svcacct|admin)-)?(?P<secret>[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{64,})`),
-		MinEntropy:  4.0,
-	},
-	{
-		ID:          "anthropic-key",
-		Description: "Anthropic API key",
-		Keywords:    []string{"sk-ant-"},
-		Pattern:     regexp.MustCompile(`\bsk-ant-[a-z]+[0-9]{2}-(?P<secret>[A-Za-z0-9_-]{80,})`),
-		MinEntropy:  4.0,
-	},
-	{
-		ID:          "npm-token",
-		Description: "npm access token",
-		Keywords:    []string{"npm_"},
-		Pattern:     regexp.MustCompile(`\bnpm_(?P<secret>[A-Za-z0-9]{36})\b`),
-		MinEntropy:  3.5,
-	},
-	{
-		ID:          "private-key",
-		Description: "private key block (PEM or OpenSSH)",
-		Keywords:    []string{"PRIVATE KEY-----"},
-		Pattern: regexp.MustCompile(`-----BEGIN ((?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----` +
-			`(?P<secret>(?:[A-Za-z0-9+/=\s:,._]|-[A-Za-z0-9+/=\s:,._]){64,}?)-----END `),
-		MinEntropy: 5.0,
-		Multiline:  true,
-	},
-	{
-		ID:          "jwt",
-		Description: "JSON Web Token",
-		Keywords:    []string{"eyJ"},
-		Pattern:     regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.(?P<secret>[A-Za-z0-9_-]{16,})`),
-		MinEntropy:  3.5,
-		Check:       jwtHeaderOK,
-	},
-	{
-		ID:          "basic-auth-url",
-		Description: "URL with a password in its user info",
-		Keywords:    []string{"://"},
-		Pattern:     regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s/:@"'<>` + "`" + `]{1,64}:(?P<secret>[^\s/:@"'<>` + "`" + `$%{}]{6,128})@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`),
-		MinEntropy:  3.0,
-		Check:       notPlaceholder,
-	},
-}
+// Rules returns the known formats wsx looks for besides stored values.
+// They are written from each issuer's documentation of its token format,
+// and compiled on first use, not at start-up: every wsx process links this
+// package, few scan.
+var Rules = sync.OnceValue(func() []*Rule {
+	return []*Rule{
+		{
+			ID:          "github-token",
+			Description: "GitHub personal access, OAuth, user-to-server, server-to-server or refresh token",
+			Keywords:    []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
+			Pattern:     regexp.MustCompile(`\bgh[pousr]_(?P<secret>[A-Za-z0-9]{36})\b`),
+			MinEntropy:  3.5,
+		},
+		{
+			ID:          "github-fine-grained-token",
+			Description: "GitHub fine-grained personal access token",
+			Keywords:    []string{"github_pat_"},
+			Pattern:     regexp.MustCompile(`\bgithub_pat_(?P<secret>[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b`),
+			MinEntropy:  3.5,
+		},
+		{
+			ID:          "gitlab-token",
+			Description: "GitLab personal, project or group access token",
+			Keywords:    []string{"glpat-"},
+			Pattern:     regexp.MustCompile(`\bglpat-(?P<secret>[A-Za-z0-9_.-]{20,})`),
+			MinEntropy:  3.0,
+		},
+		{
+			ID:          "aws-access-key-id",
+			Description: "AWS access key id",
+			Keywords:    []string{"AKIA", "ASIA", "ABIA", "ACCA"},
+			Pattern:     regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)(?P<secret>[A-Z2-7]{16})\b`),
+			MinEntropy:  2.5,
+			Check:       notExample, // AWS's documentation uses AKIAIOSFODNN7EXAMPLE
+		},
+		{
+			ID:          "aws-secret-access-key",
+			Description: "AWS secret access key, next to a name that says so",
+			Keywords:    []string{"aws", "AWS", "Aws"},
+			Pattern:     regexp.MustCompile(`(?i)aws.{0,24}(?:secret|private).{0,24}?[=:>,\s"'` + "`" + `]+(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`),
+			MinEntropy:  4.2,
+		},
+		{
+			ID:          "slack-token",
+			Description: "Slack bot, user, app or configuration token",
+			Keywords:    []string{"xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xapp-"},
+			Pattern:     regexp.MustCompile(`\b(?:xox[bpares](?:\.[a-z0-9]+)?|xapp)-(?P<secret>[0-9A-Za-z-]{20,})`),
+			MinEntropy:  3.0,
+		},
+		{
+			ID:          "slack-webhook",
+			Description: "Slack incoming webhook URL",
+			Keywords:    []string{"hooks.slack.com"},
+			Pattern:     regexp.MustCompile(`https://hooks\.slack\.com/(?:services|workflows)/(?P<secret>[A-Za-z0-9_/]{40,})`),
+			MinEntropy:  3.5,
+		},
+		{
+			ID:          "stripe-key",
+			Description: "Stripe live secret or restricted key",
+			Keywords:    []string{"sk_live_", "rk_live_"},
+			Pattern:     regexp.MustCompile(`\b[sr]k_live_(?P<secret>[0-9A-Za-z]{24,})\b`),
+			MinEntropy:  3.5,
+		},
+		{
+			ID:          "google-api-key",
+			Description: "Google API key",
+			Keywords:    []string{"AIza"},
+			Pattern:     regexp.MustCompile(`\bAIza(?P<secret>[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)`),
+			MinEntropy:  3.5,
+		},
+		{
+			ID:          "openai-key",
+			Description: "OpenAI API key",
+			Keywords:    []string{"sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ"},
+			Pattern:     regexp.MustCompile(`\bsk-(?:(?:proj|svcacct|admin)-)?(?P<secret>[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{64,})`),
+			MinEntropy:  4.0,
+		},
+		{
+			ID:          "anthropic-key",
+			Description: "Anthropic API key",
+			Keywords:    []string{"sk-ant-"},
+			Pattern:     regexp.MustCompile(`\bsk-ant-[a-z]+[0-9]{2}-(?P<secret>[A-Za-z0-9_-]{80,})`),
+			MinEntropy:  4.0,
+		},
+		{
+			ID:          "npm-token",
+			Description: "npm access token",
+			Keywords:    []string{"npm_"},
+			Pattern:     regexp.MustCompile(`\bnpm_(?P<secret>[A-Za-z0-9]{36})\b`),
+			MinEntropy:  3.5,
+		},
+		{
+			ID:          "private-key",
+			Description: "private key block (PEM or OpenSSH)",
+			Keywords:    []string{"PRIVATE KEY-----"},
+			Pattern: regexp.MustCompile(`-----BEGIN ((?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----` +
+				`(?P<secret>(?:[A-Za-z0-9+/=\s:,._]|-[A-Za-z0-9+/=\s:,._]){64,}?)-----END `),
+			MinEntropy: 5.0,
+			Multiline:  true,
+		},
+		{
+			ID:          "jwt",
+			Description: "JSON Web Token",
+			Keywords:    []string{"eyJ"},
+			Pattern:     regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.(?P<secret>[A-Za-z0-9_-]{16,})`),
+			MinEntropy:  3.5,
+			Check:       jwtHeaderOK,
+		},
+		{
+			ID:          "basic-auth-url",
+			Description: "URL with a password in its user info",
+			Keywords:    []string{"://"},
+			Pattern:     regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s/:@"'<>` + "`" + `]{1,64}:(?P<secret>[^\s/:@"'<>` + "`" + `$%{}]{6,128})@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`),
+			MinEntropy:  3.0,
+			Check:       notPlaceholder,
+		},
+	}
+})
 
 // entropy returns the Shannon entropy of b in bits per byte.
 func entropy(b []byte) float64 {

@@ -56,7 +56,7 @@ type Options struct {
 	Stdin io.Reader // ModeStdin
 	// Values finds stored values; nil scans for known formats only.
 	Values Matcher
-	// Rules are the known formats; nil means Rules, an empty slice none.
+	// Rules are the known formats; nil means Rules(), an empty slice none.
 	Rules []*Rule
 	// Git is the git program; "git" when empty.
 	Git string
@@ -146,7 +146,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		o.Git = "git"
 	}
 	if o.Rules == nil {
-		o.Rules = Rules
+		o.Rules = Rules()
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)

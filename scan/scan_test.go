@@ -62,13 +62,13 @@ func samples() map[string]string {
 
 func TestRulesFindEachFormat(t *testing.T) {
 	s := samples()
-	for _, r := range Rules {
+	for _, r := range Rules() {
 		line, ok := s[r.ID]
 		if !ok {
 			t.Errorf("rule %s has no sample", r.ID)
 			continue
 		}
-		hits := findRules(Rules, []byte("x\n"+line+"\ny\n"))
+		hits := findRules(Rules(), []byte("x\n"+line+"\ny\n"))
 		if len(hits) != 1 || hits[0].rule != r {
 			var ids []string
 			for _, h := range hits {
@@ -91,7 +91,7 @@ func TestRulesSkipPlaceholders(t *testing.T) {
 		`eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0`, // two parts only
 		"-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
 	} {
-		if hits := findRules(Rules, []byte(line)); len(hits) != 0 {
+		if hits := findRules(Rules(), []byte(line)); len(hits) != 0 {
 			t.Errorf("%q: found %s", line, hits[0].rule.ID)
 		}
 	}

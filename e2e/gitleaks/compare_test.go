@@ -71,7 +71,7 @@ func TestCompareWithGitleaks(t *testing.T) {
 	}
 
 	cfg := filepath.Join(bin, "rules.toml")
-	if err := os.WriteFile(cfg, gitleaksConfig(scan.Rules), 0o600); err != nil {
+	if err := os.WriteFile(cfg, gitleaksConfig(scan.Rules()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	report := filepath.Join(bin, "gitleaks.json")

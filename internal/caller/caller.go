@@ -53,34 +53,48 @@ func Self(via string) (*audit.Process, audit.Context) { return Describe(os.Getpi
 // the user ran: the first ancestor that is not a credential helper or a
 // remote helper (`git clone` spawns git-remote-https, which spawns the
 // helper). When there is none, the helper's parent is the caller.
+//
+// The walk reads each process's stat and command line only; the one
+// recorded is then read whole.
 func gitCaller(pid int) (*audit.Process, audit.Context) {
-	self, err := audit.ProcessInfo(pid)
+	pid, _, _, err := audit.ParentArgv(pid)
 	if err != nil {
 		return nil, audit.Context{}
 	}
-	pid = self.PPID
-	var first *audit.Process
+	var firstPID int
+	var firstStart uint64
 	for range 6 {
 		if pid <= 1 {
 			break
 		}
-		p, err := audit.ProcessInfo(pid)
+		ppid, start, argv, err := audit.ParentArgv(pid)
 		if err != nil {
 			break
 		}
-		p.Argv = RedactArgv(p.Argv)
-		if first == nil {
-			first = &p
+		if firstPID == 0 {
+			firstPID, firstStart = pid, start
 		}
-		if isGitCommand(p.Argv) {
-			return &p, gitContext(&p)
+		if isGitCommand(RedactArgv(argv)) {
+			return describeGit(pid, start)
 		}
-		pid = p.PPID
+		pid = ppid
 	}
-	if first == nil {
+	if firstPID == 0 {
 		return nil, audit.Context{}
 	}
-	return first, gitContext(first)
+	return describeGit(firstPID, firstStart)
+}
+
+// describeGit describes process pid, found on the walk up with start time
+// start, and its git context; nothing when it is gone or is another
+// process by now.
+func describeGit(pid int, start uint64) (*audit.Process, audit.Context) {
+	p, err := audit.ProcessInfo(pid)
+	if err != nil || p.Start != start {
+		return nil, audit.Context{}
+	}
+	p.Argv = RedactArgv(p.Argv)
+	return &p, gitContext(&p)
 }
 
 // gitContext is the context of git command p: its short form and the

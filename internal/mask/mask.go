@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Marker replaces every masked run of output bytes.
@@ -52,8 +53,12 @@ func (f Form) String() string {
 // A Masker finds secret values, and the common encodings of them, in
 // bytes: Find reports where, Writer and Mask replace them by Marker. It is
 // one Aho–Corasick automaton over every pattern, immutable once built and
-// safe to share: each output stream gets its own Writer.
+// safe to share: each output stream gets its own Writer. The automaton is
+// built when the first bytes are to be searched, so a program that prints
+// nothing costs no automaton.
 type Masker struct {
+	once     sync.Once
+	values   [][]byte // until built
 	ac       *automaton
 	patterns [][]byte
 	origin   []origin // per pattern: the value and form it came from
@@ -87,10 +92,23 @@ type Match struct {
 //   - hex in lower and upper case; URL query and path escaping (upper and
 //     lower case percent escapes); JSON string escaping with and without
 //     HTML escaping.
+//
+// New keeps a copy of the values; their patterns and the automaton are
+// made on first use.
 func New(values [][]byte) *Masker {
-	m := &Masker{}
-	seen := map[string]bool{}
+	m := &Masker{values: make([][]byte, len(values))}
 	for i, v := range values {
+		if len(v) >= MinMaskLen {
+			m.values[i] = bytes.Clone(v)
+		}
+	}
+	return m
+}
+
+// build makes the patterns of m's values and the automaton over them.
+func (m *Masker) build() {
+	seen := map[string]bool{}
+	for i, v := range m.values {
 		if len(v) < MinMaskLen {
 			continue
 		}
@@ -104,8 +122,14 @@ func New(values [][]byte) *Masker {
 			m.origin = append(m.origin, origin{i, f.form})
 		}
 	}
+	m.values = nil
 	m.ac = buildAutomaton(m.patterns)
-	return m
+}
+
+// automaton returns the automaton over m's patterns, built on first use.
+func (m *Masker) automaton() *automaton {
+	m.once.Do(m.build)
+	return m.ac
 }
 
 // Mask returns b with every pattern replaced, as a Writer would print it
@@ -124,7 +148,8 @@ func (m *Masker) Mask(b []byte) []byte {
 // occurrences that overlap without one containing the other are both
 // reported.
 func (m *Masker) Find(b []byte) []Match {
-	if len(m.ac.match) <= 1 {
+	ac := m.automaton()
+	if len(ac.match) <= 1 {
 		return nil
 	}
 	var out []Match
@@ -135,7 +160,7 @@ func (m *Masker) Find(b []byte) []Match {
 		o := m.origin[pat]
 		out = append(out, Match{Off: int(start), Len: int(end - start), Value: o.value, Form: o.form})
 	}
-	mt := newMatcher(m.ac)
+	mt := newMatcher(ac)
 	mt.feed(b, match)
 	mt.end(match)
 	return out

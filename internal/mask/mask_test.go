@@ -96,8 +96,8 @@ func maskSplit(t testing.TB, m *Masker, in []byte, cuts []int) []byte {
 			t.Fatalf("write: %v", err)
 		}
 		// Decorations (SGR, wrapping line breaks) may be held on top.
-		if h, _ := naiveView(w.hold[:w.held()]); len(h) > max(m.ac.maxLen-1, 0)+2+maxSGRParams {
-			t.Fatalf("holding %d bytes, longest pattern is %d", len(h), m.ac.maxLen)
+		if h, _ := naiveView(w.hold[:w.held()]); len(h) > max(m.automaton().maxLen-1, 0)+2+maxSGRParams {
+			t.Fatalf("holding %d bytes, longest pattern is %d", len(h), m.automaton().maxLen)
 		}
 		prev = c
 	}
@@ -147,7 +147,7 @@ func TestMaskEverySplitPoint(t *testing.T) {
 	m := New(testValues)
 	for vi, v := range testValues {
 		in := append(append([]byte("before "), v...), " after\n"...)
-		want := naiveMask(m.patterns, in)
+		want := naiveMask(m.pats(), in)
 		if !bytes.Equal(want, []byte("before *** after\n")) {
 			t.Fatalf("value #%d: reference output %s", vi, show(want, testValues...))
 		}
@@ -201,7 +201,7 @@ func TestMaskRandomSplits(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for iter := range 300 {
 		in := randomText(r, testValues, 200+r.IntN(2000))
-		want := naiveMask(m.patterns, in)
+		want := naiveMask(m.pats(), in)
 		var cuts []int
 		for range r.IntN(30) {
 			cuts = append(cuts, r.IntN(len(in)+1))
@@ -564,7 +564,7 @@ func TestMaskLongLine(t *testing.T) {
 			in = append(in, 'a')
 		}
 	}
-	want := sha256.Sum256(naiveMask(m.patterns, in))
+	want := sha256.Sum256(naiveMask(m.pats(), in))
 
 	h := sha256.New()
 	cw := &countWriter{w: h}
@@ -575,8 +575,8 @@ func TestMaskLongLine(t *testing.T) {
 	for off := 0; off < len(in); {
 		n := min(1+r.IntN(100<<10), len(in)-off)
 		w.Write(in[off : off+n])
-		if w.held() > m.ac.maxLen-1 {
-			t.Fatalf("holding %d bytes, longest pattern %d", w.held(), m.ac.maxLen)
+		if w.held() > m.automaton().maxLen-1 {
+			t.Fatalf("holding %d bytes, longest pattern %d", w.held(), m.automaton().maxLen)
 		}
 		off += n
 	}
@@ -594,7 +594,7 @@ func TestMaskLongLine(t *testing.T) {
 	w = m.writer(cw, 0)
 	w.Write(in)
 	w.Close()
-	if cw.maxWrite > 2*outChunk+m.ac.maxLen+len(Marker) {
+	if cw.maxWrite > 2*outChunk+m.automaton().maxLen+len(Marker) {
 		t.Fatalf("single write passed on as a %d-byte piece", cw.maxWrite)
 	}
 }
@@ -692,7 +692,7 @@ func BenchmarkMasker(b *testing.B) {
 		}
 		w.Close()
 	}
-	b.ReportMetric(float64(len(m.patterns)), "patterns")
+	b.ReportMetric(float64(len(m.pats())), "patterns")
 }
 
 type discard struct{}
@@ -722,7 +722,7 @@ func TestMaskRandomOverlaps(t *testing.T) {
 		}
 		got := maskSplit(t, m, in, sortedInts(cuts))
 		assertNoValue(t, got, values, fmt.Sprintf("iteration %d", iter))
-		if want := naiveMask(m.patterns, in); !bytes.Equal(got, want) {
+		if want := naiveMask(m.pats(), in); !bytes.Equal(got, want) {
 			t.Fatalf("iteration %d: output differs from reference", iter)
 		}
 	}
@@ -795,7 +795,7 @@ func TestMaskBlockSkip(t *testing.T) {
 			values = append(values, v)
 		}
 		m := New(values)
-		if m.ac.window > 0 {
+		if m.automaton().window > 0 {
 			skipped++
 		}
 		in := make([]byte, 200+r.IntN(2000))
@@ -813,8 +813,8 @@ func TestMaskBlockSkip(t *testing.T) {
 			cuts = append(cuts, r.IntN(len(in)+1))
 		}
 		got := maskSplit(t, m, in, sortedInts(cuts))
-		if want := naiveMask(m.patterns, in); !bytes.Equal(got, want) {
-			t.Fatalf("iteration %d (window %d): output differs from reference", iter, m.ac.window)
+		if want := naiveMask(m.pats(), in); !bytes.Equal(got, want) {
+			t.Fatalf("iteration %d (window %d): output differs from reference", iter, m.automaton().window)
 		}
 	}
 	if skipped < 200 {
@@ -930,4 +930,42 @@ func TestMaskDecorated(t *testing.T) {
 	if got := m.Mask([]byte("ghp_16C7e42F\n292c6912E7710c838347Ae178B4a\n")); bytes.Contains(got, []byte(Marker)) {
 		t.Fatalf("a value broken over ordinary lines was masked: %q", got)
 	}
+}
+
+// TestMaskerBuildsOnFirstWrite checks that a masker whose writers are
+// closed without output builds no automaton, and that one built on the
+// first Write masks from the first byte.
+func TestMaskerBuildsOnFirstWrite(t *testing.T) {
+	const secret = "s3cr3t-value-0123456789"
+	m := New([][]byte{[]byte(secret)})
+	var quiet bytes.Buffer
+	if err := m.Writer(&quiet).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m.ac != nil || quiet.Len() != 0 {
+		t.Fatalf("a writer closed without output built the automaton or wrote %q", quiet.Bytes())
+	}
+	var out bytes.Buffer
+	w := m.Writer(&out)
+	if _, err := w.Write([]byte("a " + secret[:5])); err != nil {
+		t.Fatal(err)
+	}
+	if m.ac == nil {
+		t.Fatal("the first Write did not build the automaton")
+	}
+	if _, err := w.Write([]byte(secret[5:] + " b\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "a "+Marker+" b\n"; got != want {
+		t.Fatalf("masked %q, want %q", got, want)
+	}
+}
+
+// pats returns m's patterns, made on first use.
+func (m *Masker) pats() [][]byte {
+	m.automaton()
+	return m.patterns
 }

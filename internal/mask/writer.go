@@ -41,7 +41,8 @@ var ErrClosed = errors.New("masking writer closed")
 // inside a pattern.
 type Writer struct {
 	mu    sync.Mutex
-	a     *automaton
+	mk    *Masker
+	a     *automaton // nil until the first Write
 	m     *matcher
 	match func(start, end int64, pat int32)
 	w     io.Writer
@@ -76,7 +77,7 @@ func (m *Masker) Writer(w io.Writer) *Writer {
 }
 
 func (m *Masker) writer(w io.Writer, delay time.Duration) *Writer {
-	mw := &Writer{a: m.ac, m: newMatcher(m.ac), w: w, delay: delay}
+	mw := &Writer{mk: m, w: w, delay: delay}
 	mw.match = func(start, end int64, _ int32) { mw.addInterval(start, end) }
 	return mw
 }
@@ -92,6 +93,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	if w.err != nil {
 		return 0, w.err
+	}
+	if w.a == nil {
+		w.a = w.mk.automaton()
+		w.m = newMatcher(w.a)
 	}
 	w.cur = p
 	defer func() { w.cur = nil }()
@@ -179,7 +184,7 @@ func (w *Writer) Close() error {
 	if w.timer != nil {
 		w.timer.Stop()
 	}
-	if w.err != nil {
+	if w.err != nil || w.m == nil { // an error, or nothing written
 		return w.err
 	}
 	w.m.end(w.match)
