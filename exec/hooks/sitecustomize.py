@@ -11,8 +11,7 @@ def _wsx_access():
         names = frozenset(n for n in os.environ.get("WSX_ACCESS_NAMES", "").split(",") if n)
         if not fifo or not names:
             return
-        import sysconfig
-        lib = tuple(p + os.sep for p in {sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib")} if p)
+        lib = os.path.dirname(os.__file__) + os.sep  # the standard library
         cwd = os.getcwd() + os.sep
         sent = set()
         state = {"fd": -1}
