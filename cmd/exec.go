@@ -75,7 +75,10 @@ func execCommand(env *Env) *cli.Command {
 			"or written to wsx's own terminal (/dev/tty) when the output is a pipe (a note says\n" +
 			"so; --pty always masks it). Values shorter than 4 bytes are not masked (a warning\n" +
 			"says so). Each secret's use is recorded in the audit log, with the script it runs and\n" +
-			"the line that names it, before it starts.\n\n" +
+			"the line that names it, before it starts; while it runs, where it reads each secret\n" +
+			"(`Secret accessed: NAME (lib/db.js:7)`: node and python through a hook in\n" +
+			"NODE_OPTIONS and PYTHONPATH, shell scripts by their text) unless --no-access-audit\n" +
+			"or access_audit = false in wsx.toml.\n\n" +
 			"With --pty auto the command gets a pseudo-terminal when wsx's stdout is a terminal.\n" +
 			"With --no-mask (and --pty other than always) wsx replaces itself by the command.\n" +
 			"INT, TERM, HUP, QUIT and WINCH reach the command; if wsx dies, it gets a hangup.\n\n" +
