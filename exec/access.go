@@ -132,13 +132,13 @@ type accessRun struct {
 }
 
 // startAccess prepares the `accessed` records of a run of argv with the
-// secrets names: it records the static places of a shell script and, on a
-// RAM filesystem (candidates, as for file secrets), writes the hooks and
-// makes the pipe they report on. It returns nil when rec is nil or no
+// secrets names: it records the static places of a shell script and, with
+// hooks, on a RAM filesystem (candidates, as for file secrets), writes the
+// hooks and makes the pipe they report on. It returns nil when rec is nil or no
 // secret is injected. unsafe lists the injected secrets whose names the
 // hooks would need to set (NODE_OPTIONS, PYTHONPATH): that hook is then
 // left out.
-func startAccess(rec AccessRecorder, argv []string, cwd string, names []string, parent []string, candidates []string, stderr io.Writer) *accessRun {
+func startAccess(rec AccessRecorder, argv []string, cwd string, names []string, parent []string, candidates []string, hooks bool, stderr io.Writer) *accessRun {
 	if rec == nil || len(names) == 0 {
 		return nil
 	}
@@ -158,6 +158,10 @@ func startAccess(rec AccessRecorder, argv []string, cwd string, names []string, 
 				a.add(n, l.File, l.Line)
 			}
 		}
+	}
+	if !hooks {
+		a.unavailable("no hooks: wsx runs the command in its place (--no-mask), nothing would hear them")
+		return a
 	}
 	if err := a.openHooks(parent, candidates); err != nil {
 		a.closeHooks()

@@ -169,7 +169,7 @@ func ramDir(t *testing.T) string {
 func TestAccessRunHostileChild(t *testing.T) {
 	rec := newFakeRecorder()
 	var stderr strings.Builder
-	a := startAccess(rec, []string{"node", "app.js"}, t.TempDir(), []string{"DATABASE_URL", "API_TOKEN"}, nil, []string{ramDir(t)}, &stderr)
+	a := startAccess(rec, []string{"node", "app.js"}, t.TempDir(), []string{"DATABASE_URL", "API_TOKEN"}, nil, []string{ramDir(t)}, true, &stderr)
 	if !a.hooked() {
 		t.Fatal("hooks not in place")
 	}
@@ -234,7 +234,7 @@ func TestAccessRunHostileChild(t *testing.T) {
 func TestAccessRunBounded(t *testing.T) {
 	rec := newFakeRecorder()
 	var stderr strings.Builder
-	a := startAccess(rec, []string{"./app"}, t.TempDir(), []string{"API_TOKEN"}, nil, []string{ramDir(t)}, &stderr)
+	a := startAccess(rec, []string{"./app"}, t.TempDir(), []string{"API_TOKEN"}, nil, []string{ramDir(t)}, true, &stderr)
 	w, err := os.OpenFile(a.fifo.Name(), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestAccessRunBounded(t *testing.T) {
 func TestAccessRunNoHooks(t *testing.T) {
 	rec := newFakeRecorder()
 	parent := []string{"NODE_OPTIONS=--max-old-space-size=100"}
-	a := startAccess(rec, []string{"node", "app.js"}, t.TempDir(), []string{"DATABASE_URL", "API_TOKEN"}, parent, []string{"not/absolute"}, nil)
+	a := startAccess(rec, []string{"node", "app.js"}, t.TempDir(), []string{"DATABASE_URL", "API_TOKEN"}, parent, []string{"not/absolute"}, true, nil)
 	if a.hooked() || a.Env() != nil {
 		t.Fatalf("hooks without a RAM filesystem: %v", a.Env())
 	}
@@ -278,7 +278,7 @@ func TestAccessRunNoHooks(t *testing.T) {
 // A node program whose hook never says hello: unavailable, named.
 func TestAccessRunHookSilent(t *testing.T) {
 	rec := newFakeRecorder()
-	a := startAccess(rec, []string{"env", "FOO=1", "python3", "-E", "x.py"}, t.TempDir(), []string{"API_TOKEN"}, nil, []string{ramDir(t)}, nil)
+	a := startAccess(rec, []string{"env", "FOO=1", "python3", "-E", "x.py"}, t.TempDir(), []string{"API_TOKEN"}, nil, []string{ramDir(t)}, true, nil)
 	a.finish()
 	got := places(rec.all())
 	if len(got) != 1 || got[0] != "accessed API_TOKEN error (unavailable: the python hook did not load)" {
@@ -291,7 +291,7 @@ func TestAccessRunHookSilent(t *testing.T) {
 func TestAccessEnvKeepsUsers(t *testing.T) {
 	rec := newFakeRecorder()
 	parent := []string{"NODE_OPTIONS=--trace-warnings", "PYTHONPATH=/opt/lib"}
-	a := startAccess(rec, []string{"true"}, t.TempDir(), []string{"API_TOKEN"}, parent, []string{ramDir(t)}, nil)
+	a := startAccess(rec, []string{"true"}, t.TempDir(), []string{"API_TOKEN"}, parent, []string{ramDir(t)}, true, nil)
 	env := BuildEnv(parent, a.Env())
 	a.finish()
 	node, _ := lookupEnv(env, "NODE_OPTIONS")
@@ -299,7 +299,7 @@ func TestAccessEnvKeepsUsers(t *testing.T) {
 	if !strings.HasPrefix(node, "--trace-warnings --require \"/dev/shm/wsx-exec-") || !strings.HasSuffix(py, "/py:/opt/lib") {
 		t.Errorf("NODE_OPTIONS=%q PYTHONPATH=%q", node, py)
 	}
-	b := startAccess(rec, []string{"true"}, t.TempDir(), []string{"NODE_OPTIONS"}, parent, []string{ramDir(t)}, nil)
+	b := startAccess(rec, []string{"true"}, t.TempDir(), []string{"NODE_OPTIONS"}, parent, []string{ramDir(t)}, true, nil)
 	for _, e := range b.Env() {
 		if e.Name == "NODE_OPTIONS" {
 			t.Errorf("hook set NODE_OPTIONS over a secret of that name")
@@ -332,5 +332,19 @@ func TestRuntimeAndShell(t *testing.T) {
 		if got := isShellScript(tc.argv, dir); got != tc.shell {
 			t.Errorf("isShellScript(%q) = %v, want %v", tc.argv, got, tc.shell)
 		}
+	}
+}
+
+// A command run in wsx's place has no hooks: nothing would read the pipe.
+func TestAccessRunInPlace(t *testing.T) {
+	rec := newFakeRecorder()
+	a := startAccess(rec, []string{"node", "app.js"}, t.TempDir(), []string{"API_TOKEN"}, nil, []string{ramDir(t)}, false, nil)
+	if a.hooked() || a.Env() != nil {
+		t.Fatalf("hooks for a command run in place: %v", a.Env())
+	}
+	a.finish()
+	got := places(rec.all())
+	if len(got) != 1 || !strings.Contains(got[0], "unavailable: no hooks: wsx runs the command in its place") {
+		t.Errorf("records = %q", got)
 	}
 }

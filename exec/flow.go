@@ -113,8 +113,9 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if !spec.NoMask {
 		warnShort(spec.Stderr, env, files)
 	}
+	inPlace := spec.NoMask && spec.PTY != PTYAlways
 	xdg, _ := lookupEnv(spec.Parent, "XDG_RUNTIME_DIR")
-	acc := startAccess(spec.Access, spec.Argv, spec.Cwd, names, spec.Parent, []string{xdg, "/dev/shm"}, spec.Stderr)
+	acc := startAccess(spec.Access, spec.Argv, spec.Cwd, names, spec.Parent, []string{xdg, "/dev/shm"}, !inPlace, spec.Stderr)
 	defer acc.finish()
 	opts := Options{
 		Argv:             spec.Argv,
@@ -132,7 +133,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if spec.Close != nil {
 		spec.Close()
 	}
-	if spec.NoMask && spec.PTY != PTYAlways && !acc.hooked() {
+	if inPlace {
 		acc.finish() // no supervisor stays to write the records
 		if err := ExecInPlace(opts); !errors.Is(err, ErrNoMemfd) {
 			return 1, err

@@ -71,6 +71,10 @@
     const watched = new Proxy(env, {
       get(t, k, r) { report(k); return Reflect.get(t, k); },
       getOwnPropertyDescriptor(t, k) { report(k); return Reflect.getOwnPropertyDescriptor(t, k); },
+      // Writes go to process.env itself, as without the hook (its setter
+      // turns values into strings).
+      set(t, k, v) { t[k] = v; return true; },
+      deleteProperty(t, k) { return delete t[k]; },
     });
     Object.defineProperty(process, 'env', { value: watched, writable: true, configurable: true, enumerable: true });
     send('hello\tnode\n');
