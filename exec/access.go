@@ -173,6 +173,11 @@ func startAccess(rec AccessRecorder, argv []string, cwd string, names []string, 
 // openHooks writes the hooks to a fresh run directory with the pipe they
 // write to, and starts reading it.
 func (a *accessRun) openHooks(parent []string, candidates []string) error {
+	for _, n := range []string{EnvAccess, EnvAccessNames} {
+		if a.names[n] {
+			return fmt.Errorf("a secret is named %s, which the hooks use", n)
+		}
+	}
 	dir, err := newRunDir(candidates)
 	a.dir = dir
 	if err != nil {

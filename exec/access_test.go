@@ -306,6 +306,12 @@ func TestAccessEnvKeepsUsers(t *testing.T) {
 		}
 	}
 	b.finish()
+	// A secret named as the hooks' own variable: no hooks, its value kept.
+	c := startAccess(rec, []string{"true"}, t.TempDir(), []string{EnvAccess}, parent, []string{ramDir(t)}, true, nil)
+	if c.hooked() || c.Env() != nil {
+		t.Errorf("hooks over a secret named %s: %v", EnvAccess, c.Env())
+	}
+	c.finish()
 }
 
 func TestRuntimeAndShell(t *testing.T) {
