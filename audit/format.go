@@ -36,7 +36,8 @@ var verbs = map[Event]string{
 // "Store unlocked", which name no secret). The part in parentheses is the
 // first of: Context.File with ":line" when Line is set, Context.Command,
 // Context.Host, Context.Dest. A denied record with none of those shows its
-// Detail there instead. Nothing else is shown. Control characters, invalid
+// Detail there instead, as does an accessed record whose result is an
+// error (the hooks were unavailable). Nothing else is shown. Control characters, invalid
 // UTF-8 and other unprintable runes from the record are escaped, so a
 // crafted file name cannot drive the terminal.
 func (r Record) String() string {
@@ -53,8 +54,11 @@ func (r Record) String() string {
 		b.WriteString(escape(r.Secret))
 	}
 	ctx := r.contextText()
-	if ctx == "" && r.Event == EventDenied {
+	switch {
+	case ctx == "" && r.Event == EventDenied:
 		ctx = r.Detail
+	case r.Event == EventAccessed && r.Result == ResultError && r.Detail != "":
+		ctx = r.Detail // where it was read is not known
 	}
 	if ctx != "" {
 		b.WriteString(" (")

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
+	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/store"
 	"golang.org/x/term"
 )
@@ -35,6 +36,7 @@ type execOptions struct {
 	// command runs (store.DangerousName).
 	AllowDangerous bool
 	Shell          bool // `wsx shell`: WSX_SHELL=1 in the environment
+	NoAccessAudit  bool // no `accessed` records (also access_audit = false in wsx.toml)
 	All            bool // inject every secret even where a wsx.toml names the project's
 
 	// manifest holds the names a wsx.toml governing the working directory
@@ -55,6 +57,7 @@ func execFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-mask", Usage: "do not mask secret values in the output"},
 		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
 		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "inject secrets whose names could change what the command runs (LD_PRELOAD, NODE_OPTIONS, ...)"},
+		&cli.BoolFlag{Name: "no-access-audit", Usage: "do not record where the command reads each secret (no node/python hooks)"},
 	}
 }
 
@@ -75,7 +78,10 @@ func execCommand(env *Env) *cli.Command {
 			"or written to wsx's own terminal (/dev/tty) when the output is a pipe (a note says\n" +
 			"so; --pty always masks it). Values shorter than 4 bytes are not masked (a warning\n" +
 			"says so). Each secret's use is recorded in the audit log, with the script it runs and\n" +
-			"the line that names it, before it starts.\n\n" +
+			"the line that names it, before it starts; while it runs, where it reads each secret\n" +
+			"(`Secret accessed: NAME (lib/db.js:7)`: node and python through a hook in\n" +
+			"NODE_OPTIONS and PYTHONPATH, shell scripts by their text) unless --no-access-audit\n" +
+			"or access_audit = false in wsx.toml.\n\n" +
 			"With --pty auto the command gets a pseudo-terminal when wsx's stdout is a terminal.\n" +
 			"With --no-mask (and --pty other than always) wsx replaces itself by the command.\n" +
 			"INT, TERM, HUP, QUIT and WINCH reach the command; if wsx dies, it gets a hangup.\n\n" +
@@ -106,6 +112,7 @@ func execCommand(env *Env) *cli.Command {
 				All:         c.Bool("all"),
 
 				AllowDangerous: c.Bool("allow-dangerous-name"),
+				NoAccessAudit:  c.Bool("no-access-audit"),
 			})
 		}),
 	}
@@ -148,6 +155,7 @@ func shellCommand(env *Env) *cli.Command {
 				Shell:       true,
 
 				AllowDangerous: c.Bool("allow-dangerous-name"),
+				NoAccessAudit:  c.Bool("no-access-audit"),
 			})
 		}),
 	}
@@ -205,6 +213,11 @@ func (s *session) runExec(o execOptions) error {
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
 	}
+	if !o.NoAccessAudit && !noAccessAudit(cwd) {
+		// The log stays open while the command runs, for the `accessed`
+		// records; the store is locked as before.
+		spec.Access, spec.Close = st, s.lockKeepLog
+	}
 	if o.Shell {
 		spec.Extra = []exec.Injected{{Name: shellMarker, Value: []byte("1")}}
 	}
@@ -227,6 +240,18 @@ func (s *session) runExec(o execOptions) error {
 		return exitError{code: code}
 	}
 	return nil
+}
+
+// noAccessAudit says the wsx.toml governing cwd turns the `accessed`
+// records off (access_audit = false). A manifest that cannot be read
+// turns nothing off.
+func noAccessAudit(cwd string) bool {
+	path, found, err := manifest.Find(cwd)
+	if err != nil || !found {
+		return false
+	}
+	m, err := manifest.Load(path)
+	return err == nil && m.NoAccessAudit
 }
 
 // splitOnly reads --only: comma-separated names, repeatable, each once.

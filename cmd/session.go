@@ -336,6 +336,18 @@ func (s *session) close() {
 	}
 }
 
+// lockKeepLog is close, but the audit log (or the agent's client) stays
+// usable for records of events other than uses: `wsx exec` writes where
+// the command reads each secret while it runs. close closes the rest.
+func (s *session) lockKeepLog() {
+	if s.client != nil {
+		s.client.Close()
+	}
+	if s.st != nil {
+		s.st.Lock()
+	}
+}
+
 // localStore is the store opened here, with its audit log.
 type localStore struct{ s *session }
 

@@ -24,6 +24,12 @@
 // signal N; the child gets SIGHUP if wsx dies. Without masking and without
 // a pty, ExecInPlace replaces wsx by the program at no cost.
 //
+// Where the program reads each secret is recorded as `accessed` while it
+// runs (startAccess): hooks for Node.js and Python, written next to a FIFO
+// in a run directory like the file secrets', report "read NAME LINE FILE"
+// lines that the supervisor checks strictly and writes in batches through
+// Spec.Access; a shell script gets its static line.
+//
 // ScriptContext names the script a command runs and the line in it that
 // uses each secret, for the audit record.
 //

@@ -134,10 +134,31 @@ func (fs *fileSet) openMemfds(files []FileSecret, mode fileMode) error {
 	return nil
 }
 
-// openRAMDir writes each secret to a 0400 file in a fresh 0700 directory on
-// the first candidate that is a RAM filesystem, after removing the
-// directories of runs that are gone.
+// openRAMDir writes each secret to a 0400 file in a fresh run directory
+// (newRunDir).
 func (fs *fileSet) openRAMDir(files []FileSecret, candidates []string) error {
+	dir, err := newRunDir(candidates)
+	if dir != "" {
+		fs.dir = dir
+	}
+	if err != nil {
+		return err
+	}
+	for i, f := range files {
+		p := filepath.Join(dir, strconv.Itoa(i)+"-"+f.Name)
+		if err := writeRunFile(p, f.Content); err != nil {
+			return fmt.Errorf("file secret %s: %w", f.Name, err)
+		}
+		fs.env = append(fs.env, Injected{Name: f.Name, Value: []byte(p)})
+	}
+	return nil
+}
+
+// newRunDir makes a fresh 0700 directory for this run on the first
+// candidate that is a RAM filesystem, after removing the directories of
+// runs that are gone. It returns ErrNoRAMFS when no candidate is one; on
+// another error, the directory it made, if any, for the caller to remove.
+func newRunDir(candidates []string) (string, error) {
 	base := ""
 	for _, c := range candidates {
 		if c != "" && filepath.IsAbs(c) && isRAMFS(c) {
@@ -146,31 +167,28 @@ func (fs *fileSet) openRAMDir(files []FileSecret, candidates []string) error {
 		}
 	}
 	if base == "" {
-		return ErrNoRAMFS
+		return "", ErrNoRAMFS
 	}
 	sweepRunDirs(base)
 	dir, err := os.MkdirTemp(base, runDirPrefix(os.Getpid(), processStart(os.Getpid()))+"*")
 	if err != nil {
-		return fmt.Errorf("file secrets: %w", err)
+		return "", fmt.Errorf("file secrets: %w", err)
 	}
-	fs.dir = dir
 	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("file secrets: %w", err)
+		return dir, fmt.Errorf("file secrets: %w", err)
 	}
-	for i, f := range files {
-		p := filepath.Join(dir, strconv.Itoa(i)+"-"+f.Name)
-		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o400)
-		if err != nil {
-			return fmt.Errorf("file secret %s: %w", f.Name, err)
-		}
-		err = writeAll(fd, f.Content)
-		unix.Close(fd)
-		if err != nil {
-			return fmt.Errorf("file secret %s: %w", f.Name, err)
-		}
-		fs.env = append(fs.env, Injected{Name: f.Name, Value: []byte(p)})
+	return dir, nil
+}
+
+// writeRunFile creates p, 0400, with content; p must not exist.
+func writeRunFile(p string, content []byte) error {
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o400)
+	if err != nil {
+		return err
 	}
-	return nil
+	err = writeAll(fd, content)
+	unix.Close(fd)
+	return err
 }
 
 // closeFDs closes our copies of the memfds once the child holds its own;

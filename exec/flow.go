@@ -63,6 +63,10 @@ type Spec struct {
 	StdoutIsTerminal bool
 	NoMask           bool
 	PTY              string
+	// Access records where the program reads each secret (`accessed`
+	// records, see startAccess); nil: no such records. It is used after
+	// Close, while the command runs.
+	Access AccessRecorder
 }
 
 // UnknownNameError is returned when Spec.Only names a secret that is not
@@ -117,9 +121,13 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if !spec.NoMask {
 		warnShort(spec.Stderr, env, files)
 	}
+	inPlace := spec.NoMask && spec.PTY != PTYAlways
+	xdg, _ := lookupEnv(spec.Parent, "XDG_RUNTIME_DIR")
+	acc := startAccess(spec.Access, spec.Argv, spec.Cwd, names, spec.Parent, []string{xdg, "/dev/shm"}, !inPlace, spec.Stderr)
+	defer acc.finish()
 	opts := Options{
 		Argv:             spec.Argv,
-		Env:              BuildEnv(spec.Parent, append(env, spec.Extra...)),
+		Env:              BuildEnv(spec.Parent, slices.Concat(env, spec.Extra, acc.Env())),
 		Stdin:            spec.Stdin,
 		Stdout:           spec.Stdout,
 		Stderr:           spec.Stderr,
@@ -133,7 +141,8 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if spec.Close != nil {
 		spec.Close()
 	}
-	if spec.NoMask && spec.PTY != PTYAlways {
+	if inPlace {
+		acc.finish() // no supervisor stays to write the records
 		if err := ExecInPlace(opts); !errors.Is(err, ErrNoMemfd) {
 			return 1, err
 		}

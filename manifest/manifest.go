@@ -47,6 +47,9 @@ const (
 type Manifest struct {
 	Path    string
 	Secrets []Secret
+	// NoAccessAudit is `access_audit = false`: `wsx exec` records where
+	// the secrets are read only when it is not set.
+	NoAccessAudit bool
 }
 
 // Secret is one [[secret]] table.
@@ -82,7 +85,8 @@ func (m *Manifest) Renames() map[string]string {
 
 // rawManifest is what the TOML decoder fills in; Parse checks it.
 type rawManifest struct {
-	Secret []rawSecret `toml:"secret"`
+	AccessAudit *bool       `toml:"access_audit"`
+	Secret      []rawSecret `toml:"secret"`
 }
 
 type rawSecret struct {
@@ -97,7 +101,7 @@ type rawSecret struct {
 // manifestKeys are the keys a manifest may hold, as TOML key paths.
 var manifestKeys = map[string]bool{
 	"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
-	"secret.hosts": true, "secret.required": true, "secret.env": true,
+	"secret.hosts": true, "secret.required": true, "secret.env": true, "access_audit": true,
 }
 
 // lineError is a problem in a manifest, with the line it is on.
@@ -294,7 +298,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 			headers = append(headers, i+1)
 		}
 	}
-	m := &Manifest{Path: path}
+	m := &Manifest{Path: path, NoAccessAudit: raw.AccessAudit != nil && !*raw.AccessAudit}
 	seen := map[string]int{} // upper-case name -> index in m.Secrets
 	for i, r := range raw.Secret {
 		if len(errs) >= maxManifestErrors {

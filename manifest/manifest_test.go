@@ -260,3 +260,25 @@ func TestManifestOwner(t *testing.T) {
 		t.Errorf("foreign manifest: %v", err)
 	}
 }
+
+func TestParseAccessAudit(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		off  bool
+	}{
+		{"[[secret]]\nname = \"API_TOKEN\"\n", false},
+		{"access_audit = true\n[[secret]]\nname = \"API_TOKEN\"\n", false},
+		{"access_audit = false\n[[secret]]\nname = \"API_TOKEN\"\n", true},
+	} {
+		m, err := Parse("wsx.toml", []byte(tc.text))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tc.text, err)
+		}
+		if m.NoAccessAudit != tc.off {
+			t.Errorf("Parse(%q).NoAccessAudit = %v, want %v", tc.text, m.NoAccessAudit, tc.off)
+		}
+	}
+	if _, err := Parse("wsx.toml", []byte("access_audit = \"no\"\n")); err == nil {
+		t.Error("access_audit = \"no\" accepted")
+	}
+}
