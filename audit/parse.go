@@ -108,7 +108,7 @@ func validate(r Record) error {
 		return fmt.Errorf("unknown event %q", r.Event)
 	}
 	switch r.Via {
-	case ViaCLI, ViaExec, ViaCredential, ViaAgent, ViaAPI:
+	case ViaCLI, ViaExec, ViaCredential, ViaAgent, ViaAPI, ViaProxy:
 	default:
 		return fmt.Errorf("unknown via %q", r.Via)
 	}

@@ -26,6 +26,10 @@ const (
 	ViaCredential = "credential"
 	ViaAgent      = "agent"
 	ViaAPI        = "api"
+	// ViaProxy: `wsx exec --inject proxy` put the value into a request
+	// the command sent through its HTTPS proxy, or saw a placeholder on
+	// its way to a host the secret is not bound to (denied).
+	ViaProxy = "proxy"
 )
 
 // Results a record can carry.

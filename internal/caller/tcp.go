@@ -1,0 +1,117 @@
+package caller
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ErrNoSocket: no TCP connection with those ends is in /proc/net.
+var ErrNoSocket = errors.New("no such TCP connection")
+
+// TCPPeer finds the local process at the other end of a TCP connection
+// this process accepted on 127.0.0.1 or ::1: local is this end (the
+// listener's address), remote the peer's. It returns the peer socket's
+// owner uid from /proc/net/tcp (or tcp6), and the pid of a process that
+// holds it, when one of this user's processes does (0 otherwise: the
+// peer belongs to someone else, or has exited).
+func TCPPeer(local, remote netip.AddrPort) (uid, pid int, err error) {
+	inode, uid, err := tcpInode(remote, local)
+	if err != nil {
+		return -1, 0, err
+	}
+	return uid, socketHolder(inode), nil
+}
+
+// tcpInode finds the socket whose local address is src and remote
+// address dst, and returns its inode and owner.
+func tcpInode(src, dst netip.AddrPort) (inode uint64, uid int, err error) {
+	files := []string{"/proc/net/tcp", "/proc/net/tcp6"}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Scan() // header
+		for sc.Scan() {
+			fl := strings.Fields(sc.Text())
+			if len(fl) < 10 {
+				continue
+			}
+			l, ok1 := parseProcAddr(fl[1])
+			r, ok2 := parseProcAddr(fl[2])
+			if !ok1 || !ok2 || !sameAddrPort(l, src) || !sameAddrPort(r, dst) {
+				continue
+			}
+			u, err1 := strconv.Atoi(fl[7])
+			n, err2 := strconv.ParseUint(fl[9], 10, 64)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			return n, u, nil
+		}
+	}
+	return 0, -1, ErrNoSocket
+}
+
+func sameAddrPort(a, b netip.AddrPort) bool {
+	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
+}
+
+// parseProcAddr reads "0100007F:1F90": an address in the kernel's byte
+// order, 32-bit words in host order (little-endian here), and a port.
+func parseProcAddr(s string) (netip.AddrPort, bool) {
+	a, p, ok := strings.Cut(s, ":")
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	port, err := strconv.ParseUint(p, 16, 16)
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	raw, err := hex.DecodeString(a)
+	if err != nil || (len(raw) != 4 && len(raw) != 16) {
+		return netip.AddrPort{}, false
+	}
+	for i := 0; i < len(raw); i += 4 {
+		binary.BigEndian.PutUint32(raw[i:], binary.LittleEndian.Uint32(raw[i:]))
+	}
+	addr, _ := netip.AddrFromSlice(raw)
+	return netip.AddrPortFrom(addr, uint16(port)), true
+}
+
+// socketHolder returns the pid of a process of this user that has the
+// socket inode open, or 0.
+func socketHolder(inode uint64) int {
+	want := "socket:[" + strconv.FormatUint(inode, 10) + "]"
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	self := os.Getpid()
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		dir := filepath.Join("/proc", p.Name(), "fd")
+		fds, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == want {
+				return pid
+			}
+		}
+	}
+	return 0
+}
