@@ -35,9 +35,11 @@ type execOptions struct {
 	// AllowDangerous injects secrets whose names could change what the
 	// command runs (store.DangerousName).
 	AllowDangerous bool
-	Shell          bool // `wsx shell`: WSX_SHELL=1 in the environment
-	NoAccessAudit  bool // no `accessed` records (also access_audit = false in wsx.toml)
-	All            bool // inject every secret even where a wsx.toml names the project's
+	Shell          bool     // `wsx shell`: WSX_SHELL=1 in the environment
+	NoAccessAudit  bool     // no `accessed` records (also access_audit = false in wsx.toml)
+	All            bool     // inject every secret even where a wsx.toml names the project's
+	Inject         string   // exec.InjectEnv or exec.InjectProxy
+	ProxyBody      []string // media types whose request bodies the proxy fills in
 
 	// manifest holds the names a wsx.toml governing the working directory
 	// declares, when governed is set.
@@ -58,6 +60,8 @@ func execFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
 		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "inject secrets whose names could change what the command runs (LD_PRELOAD, NODE_OPTIONS, ...)"},
 		&cli.BoolFlag{Name: "no-access-audit", Usage: "do not record where the command reads each secret (no node/python hooks)"},
+		&cli.StringFlag{Name: "inject", Value: exec.InjectEnv, Usage: "how secrets reach the command, `MODE`: env (values) or proxy (placeholders; an HTTPS proxy puts the values into requests to each secret's --host)"},
+		&cli.StringSliceFlag{Name: "proxy-body", Usage: "with --inject proxy, replace placeholders in request bodies of media `TYPE` too (repeatable)"},
 	}
 }
 
@@ -113,6 +117,8 @@ func execCommand(env *Env) *cli.Command {
 
 				AllowDangerous: c.Bool("allow-dangerous-name"),
 				NoAccessAudit:  c.Bool("no-access-audit"),
+				Inject:         c.String("inject"),
+				ProxyBody:      c.StringSlice("proxy-body"),
 			})
 		}),
 	}
@@ -156,6 +162,8 @@ func shellCommand(env *Env) *cli.Command {
 
 				AllowDangerous: c.Bool("allow-dangerous-name"),
 				NoAccessAudit:  c.Bool("no-access-audit"),
+				Inject:         c.String("inject"),
+				ProxyBody:      c.StringSlice("proxy-body"),
 			})
 		}),
 	}
@@ -168,6 +176,9 @@ func (s *session) runExec(o execOptions) error {
 	case exec.PTYAuto, exec.PTYAlways, exec.PTYNever:
 	default:
 		return usagef("--pty %q: want auto, always or never", o.PTY)
+	}
+	if o.Inject != exec.InjectEnv && o.Inject != exec.InjectProxy {
+		return usagef("--inject %q: want env or proxy", o.Inject)
 	}
 	if !o.AllowNested && exec.Nested([]string{exec.EnvMarker + "=" + s.env.Getenv(exec.EnvMarker)}) {
 		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),
@@ -212,6 +223,7 @@ func (s *session) runExec(o execOptions) error {
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
+		Inject: o.Inject, ProxyNames: manifestProxied(cwd), ProxyBodyTypes: o.ProxyBody,
 	}
 	if !o.NoAccessAudit && !noAccessAudit(cwd) {
 		// The log stays open while the command runs, for the `accessed`
@@ -228,6 +240,8 @@ func (s *session) runExec(o execOptions) error {
 		return didYouMean(err, unknown.Name, unknown.Avail)
 	case errors.Is(err, store.ErrDangerousName):
 		return withHint(err, "if you mean it, add --allow-dangerous-name to wsx exec")
+	case errors.Is(err, exec.ErrNotProxied):
+		return withHint(err, "leave it out with --only, or drop --inject proxy / inject = \"proxy\" for it")
 	case errors.Is(err, exec.ErrBadEnv):
 		return withHint(err, "store such a secret with --type file, or leave it out with --only")
 	case errors.Is(err, exec.ErrStart):
@@ -246,12 +260,31 @@ func (s *session) runExec(o execOptions) error {
 // records off (access_audit = false). A manifest that cannot be read
 // turns nothing off.
 func noAccessAudit(cwd string) bool {
+	m := governing(cwd)
+	return m != nil && m.NoAccessAudit
+}
+
+// manifestProxied names the secrets the wsx.toml governing cwd sends
+// through the proxy (inject = "proxy"), whatever --only says.
+func manifestProxied(cwd string) []string {
+	if m := governing(cwd); m != nil {
+		return m.Proxied()
+	}
+	return nil
+}
+
+// governing is the wsx.toml governing cwd, nil when there is none or it
+// cannot be read.
+func governing(cwd string) *manifest.Manifest {
 	path, found, err := manifest.Find(cwd)
 	if err != nil || !found {
-		return false
+		return nil
 	}
 	m, err := manifest.Load(path)
-	return err == nil && m.NoAccessAudit
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // splitOnly reads --only: comma-separated names, repeatable, each once.

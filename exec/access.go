@@ -26,7 +26,7 @@ import (
 // The access hooks: a Node.js preload and a Python sitecustomize that
 // report which code reads each injected secret.
 //
-//go:embed hooks/node.js hooks/sitecustomize.py
+//go:embed hooks/node.js hooks/sitecustomize.py hooks/proxy.js
 var hooks embed.FS
 
 // AccessRecorder appends the `accessed` records of a run (release.Store's

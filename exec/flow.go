@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +68,22 @@ type Spec struct {
 	// records, see startAccess); nil: no such records. It is used after
 	// Close, while the command runs.
 	Access AccessRecorder
+
+	// Inject is how every chosen secret reaches the command: InjectEnv
+	// ("" too) or InjectProxy, placeholders and an HTTPS proxy that puts
+	// the values into requests to each secret's hosts (internal/proxy),
+	// so the command never holds them. This is the one switch a role
+	// that may use but not see the values turns on.
+	Inject string
+	// ProxyNames go through the proxy whatever Inject says (`inject =
+	// "proxy"` in wsx.toml); each must be a token or password with a host.
+	ProxyNames []string
+	// ProxyBodyTypes are the media types whose request bodies get the
+	// placeholders replaced too (--proxy-body).
+	ProxyBodyTypes []string
+	// ProxyRootCAs verify the hosts the proxy talks to; nil: the system's
+	// roots. Tests set it.
+	ProxyRootCAs *x509.CertPool
 }
 
 // UnknownNameError is returned when Spec.Only names a secret that is not
@@ -97,7 +114,11 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if len(spec.Argv) == 0 {
 		return 1, ErrNoCommand
 	}
-	names, err := choose(spec)
+	names, metas, err := choose(spec)
+	if err != nil {
+		return 1, err
+	}
+	names, proxied, err := splitProxied(spec, names, metas)
 	if err != nil {
 		return 1, err
 	}
@@ -107,6 +128,27 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	env, files, err := use(ctx, spec, names)
 	if err != nil {
 		return 1, err
+	}
+	xdg, _ := lookupEnv(spec.Parent, "XDG_RUNTIME_DIR")
+	var pr *proxyRun
+	if len(proxied) > 0 {
+		// Each request that carries a placeholder is a use: the store (or
+		// the agent's client) stays open while the command runs, in this
+		// process, which the command cannot read (non-dumpable).
+		if pr, err = startProxy(spec, proxied, metas, []string{xdg, "/dev/shm"}); err != nil {
+			return 1, err
+		}
+		defer pr.close()
+		if spec.Close != nil {
+			defer spec.Close()
+			spec.Close = nil
+		}
+		spec.Extra = append(slices.Clone(spec.Extra), pr.env...)
+		if v, ok := lookupInjected(pr.env, "NODE_OPTIONS"); ok {
+			// The access hook adds itself after the proxy's.
+			spec.Parent = append(slices.Clone(spec.Parent), "NODE_OPTIONS="+v)
+		}
+		names = append(names, proxied...)
 	}
 	if err := CheckInjected(env); err != nil {
 		return 1, err
@@ -121,8 +163,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if !spec.NoMask {
 		warnShort(spec.Stderr, env, files)
 	}
-	inPlace := spec.NoMask && spec.PTY != PTYAlways
-	xdg, _ := lookupEnv(spec.Parent, "XDG_RUNTIME_DIR")
+	inPlace := spec.NoMask && spec.PTY != PTYAlways && pr == nil
 	acc := startAccess(spec.Access, spec.Argv, spec.Cwd, names, spec.Parent, []string{xdg, "/dev/shm"}, !inPlace, spec.Stderr)
 	defer acc.finish()
 	opts := Options{
@@ -150,35 +191,48 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	return Supervise(ctx, opts)
 }
 
-// choose names the secrets the command gets, from their metadata.
-func choose(spec Spec) ([]string, error) {
+// choose names the secrets the command gets, from their metadata, which
+// it returns by name.
+func choose(spec Spec) ([]string, map[string]store.Meta, error) {
+	names, metas, err := chooseNames(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	byName := make(map[string]store.Meta, len(metas))
+	for _, m := range metas {
+		byName[m.Name] = m
+	}
+	return names, byName, nil
+}
+
+func chooseNames(spec Spec) ([]string, []store.Meta, error) {
 	metas, err := spec.Source.List()
 	dmg, err := damaged(err)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkDamaged(dmg, spec); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var avail []store.Meta
 	for _, m := range metas {
 		// Names from an agent are checked as the store checks them.
 		if err := store.ValidateName(m.Name); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if spec.Skip == nil || !spec.Skip(m) {
 			avail = append(avail, m)
 		}
 	}
 	if err := checkRenames(avail, spec.Rename); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	named := true
 	var chosen []store.Meta
 	switch {
 	case len(spec.Only) > 0:
 		if chosen, err = pickOnly(avail, spec.Only); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	case spec.Governed:
 		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return !slices.Contains(spec.Manifest, m.Name) })
@@ -188,7 +242,7 @@ func choose(spec Spec) ([]string, error) {
 	}
 	chosen = withRenamed(avail, chosen, spec.Rename)
 	if chosen, err = dropShadowed(spec.Stderr, chosen, spec.Rename, named); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if spec.Chosen != nil {
 		spec.Chosen(chosen)
@@ -198,21 +252,21 @@ func choose(spec Spec) ([]string, error) {
 		if v := varName(spec.Rename, m.Name); v != m.Name {
 			// Renamed: the command sees v, not the secret's own name.
 			if store.DangerousName(v) && !spec.AllowDangerous {
-				return nil, fmt.Errorf("--env %s=%s: %w", v, m.Name, store.CheckDangerousName(v))
+				return nil, nil, fmt.Errorf("--env %s=%s: %w", v, m.Name, store.CheckDangerousName(v))
 			}
 			names = append(names, m.Name)
 			continue
 		}
 		if store.DangerousName(m.Name) && !spec.AllowDangerous {
 			if named {
-				return nil, fmt.Errorf("secret %s: the name could change what the command runs or loads: %w", m.Name, store.ErrDangerousName)
+				return nil, nil, fmt.Errorf("secret %s: the name could change what the command runs or loads: %w", m.Name, store.ErrDangerousName)
 			}
 			fmt.Fprintf(spec.Stderr, "wsx: warning: %s is left out: the name could change what the command runs or loads; name it with --only and add --allow-dangerous-name to inject it\n", m.Name)
 			continue
 		}
 		names = append(names, m.Name)
 	}
-	return names, nil
+	return names, avail, nil
 }
 
 // pickOnly returns the secrets of avail named in only, in the order of

@@ -51,7 +51,7 @@ var flowMetas = []store.Meta{
 func chooseWith(metas []store.Meta, spec Spec) ([]string, string, error) {
 	var errb bytes.Buffer
 	spec.Source, spec.Stderr = &lister{metas: metas}, &errb
-	names, err := choose(spec)
+	names, _, err := choose(spec)
 	return names, errb.String(), err
 }
 
@@ -99,7 +99,7 @@ func TestChooseDamaged(t *testing.T) {
 	choose1 := func(spec Spec, listErr error) ([]string, string, error) {
 		var errb bytes.Buffer
 		spec.Source, spec.Stderr = &lister{metas: flowMetas, listErr: listErr}, &errb
-		names, err := choose(spec)
+		names, _, err := choose(spec)
 		return names, errb.String(), err
 	}
 	names, stderr, err := choose1(Spec{}, dmg)

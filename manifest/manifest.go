@@ -44,6 +44,8 @@ const (
 //	hosts = ["github.com"]         # git hosts it answers for
 //	required = true                # default true
 //	env = "GH_TOKEN"               # the variable a command gets it in; default name
+//	inject = "proxy"               # env (default) or proxy: a placeholder, and the
+//	                               # value put into requests to the secret's hosts
 type Manifest struct {
 	Path    string
 	Secrets []Secret
@@ -61,6 +63,22 @@ type Secret struct {
 	Required    bool
 	Line        int    // of its [[secret]] header; 0 when unknown
 	Env         string // the variable `wsx exec` puts it in, when not Name
+	// Proxy is `inject = "proxy"`: `wsx exec` gives the command a
+	// placeholder and puts the value into its requests to the secret's
+	// hosts (the store's, never the manifest's). A manifest can ask for
+	// this, never for less.
+	Proxy bool
+}
+
+// Proxied names the secrets declared with inject = "proxy".
+func (m *Manifest) Proxied() []string {
+	var out []string
+	for _, sec := range m.Secrets {
+		if sec.Proxy {
+			out = append(out, sec.Name)
+		}
+	}
+	return out
 }
 
 // Var is the variable `wsx exec` puts the secret in: Env, or its name.
@@ -96,12 +114,13 @@ type rawSecret struct {
 	Hosts       []string `toml:"hosts"`
 	Required    *bool    `toml:"required"`
 	Env         string   `toml:"env"`
+	Inject      string   `toml:"inject"`
 }
 
 // manifestKeys are the keys a manifest may hold, as TOML key paths.
 var manifestKeys = map[string]bool{
 	"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
-	"secret.hosts": true, "secret.required": true, "secret.env": true, "access_audit": true,
+	"secret.hosts": true, "secret.required": true, "secret.env": true, "secret.inject": true, "access_audit": true,
 }
 
 // lineError is a problem in a manifest, with the line it is on.
@@ -286,7 +305,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 			kl = keyLines(lines)
 		}
 		seenKey[ks] = true
-		bad(kl[k[len(k)-1]], "unknown key %q (a [[secret]] has name, type, description, hosts, required and env)", ks)
+		bad(kl[k[len(k)-1]], "unknown key %q (a [[secret]] has name, type, description, hosts, required, env and inject)", ks)
 	}
 	if len(raw.Secret) > maxManifestSecrets {
 		bad(0, "%d secrets is more than %d", len(raw.Secret), maxManifestSecrets)
@@ -371,6 +390,14 @@ func Parse(path string, data []byte) (*Manifest, error) {
 				bad(line, "%s: env %s would change how programs run or what they load (like PATH, LD_PRELOAD, NODE_OPTIONS); a manifest cannot ask for it", label, r.Env)
 				continue
 			}
+		}
+		switch r.Inject {
+		case "", "env":
+		case "proxy":
+			sec.Proxy = true
+		default:
+			bad(line, "%s: inject %q: want env or proxy", label, r.Inject)
+			continue
 		}
 		seen[strings.ToUpper(r.Name)] = len(m.Secrets)
 		m.Secrets = append(m.Secrets, sec)

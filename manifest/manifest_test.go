@@ -282,3 +282,17 @@ func TestParseAccessAudit(t *testing.T) {
 		t.Error("access_audit = \"no\" accepted")
 	}
 }
+
+func TestParseInject(t *testing.T) {
+	m, err := Parse("wsx.toml", []byte("[[secret]]\nname = \"A\"\ninject = \"proxy\"\n[[secret]]\nname = \"B\"\ninject = \"env\"\n[[secret]]\nname = \"C\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Proxied(); !reflect.DeepEqual(got, []string{"A"}) {
+		t.Errorf("Proxied() = %v, want [A]", got)
+	}
+	_, err = Parse("wsx.toml", []byte("[[secret]]\nname = \"A\"\ninject = \"file\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `wsx.toml:1: secret "A": inject "file": want env or proxy`) {
+		t.Errorf("bad inject: %v", err)
+	}
+}

@@ -1,0 +1,48 @@
+// wsx proxy hook for Node.js, loaded with --require through NODE_OPTIONS
+// by `wsx exec --inject proxy`. Node.js before 24 sends fetch() straight
+// to the host whatever HTTPS_PROXY says; this makes its global dispatcher
+// open each connection with a CONNECT through wsx's proxy (WSX_PROXY), so
+// the proxy can put the secrets into the requests. TLS is then verified
+// as usual, with NODE_EXTRA_CA_CERTS. Nothing here may break the program:
+// on any failure fetch() stays as it was.
+'use strict';
+(function () {
+  const proxy = process.env.WSX_PROXY;
+  if (!proxy || typeof fetch !== 'function') return;
+  try {
+    const key = Symbol.for('undici.globalDispatcher.1');
+    if (!globalThis[key]) {
+      // An aborted fetch makes the default dispatcher without connecting.
+      const ac = new AbortController();
+      ac.abort();
+      fetch('http://127.0.0.1:9/', { signal: ac.signal }).catch(() => {});
+    }
+    const Agent = globalThis[key] && globalThis[key].constructor;
+    if (typeof Agent !== 'function') return;
+    const http = require('http');
+    const tls = require('tls');
+    const p = new URL(proxy);
+    const connect = (opts, cb) => {
+      const https = opts.protocol === 'https:';
+      const host = String(opts.hostname).replace(/^\[|\]$/g, '');
+      const port = opts.port || (https ? 443 : 80);
+      const authority = (host.includes(':') ? '[' + host + ']' : host) + ':' + port;
+      const req = http.request({ host: p.hostname, port: p.port, method: 'CONNECT', path: authority, headers: { host: authority } });
+      req.once('connect', (res, sock) => {
+        if (res.statusCode !== 200) {
+          sock.destroy();
+          cb(new Error('wsx proxy answered CONNECT with ' + res.statusCode));
+          return;
+        }
+        if (!https) { cb(null, sock); return; }
+        const ip = require('net').isIP(host) !== 0;
+        const t = tls.connect({ socket: sock, host, servername: ip ? undefined : (opts.servername || host), ALPNProtocols: ['http/1.1'] });
+        t.once('secureConnect', () => cb(null, t));
+        t.once('error', (e) => cb(e));
+      });
+      req.once('error', (e) => cb(e));
+      req.end();
+    };
+    globalThis[key] = new Agent({ connect });
+  } catch (_) { /* fetch stays as it was */ }
+})();
