@@ -97,6 +97,10 @@ func (a *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.got[k]++
 	a.mu.Unlock()
+	if r.URL.Path == "/big" {
+		serveBig(w, r)
+		return
+	}
 	io.WriteString(w, "you sent "+auth+"\n")
 }
 
@@ -120,8 +124,7 @@ type proxyRig struct {
 	gitRoot               string
 }
 
-func newProxyRig(t *testing.T) *proxyRig {
-	requireTools(t, "git", "curl")
+func newProxyRig(t testing.TB) *proxyRig {
 	dir := t.TempDir()
 	ca := newTestCA(t)
 	caFile := filepath.Join(dir, "upstream-ca.pem")
@@ -172,10 +175,15 @@ func newProxyRig(t *testing.T) *proxyRig {
 }
 
 // exec runs `wsx exec --inject proxy -- ARGV` in the rig's directory.
-func (r *proxyRig) exec(t *testing.T, argv ...string) string {
+func (r *proxyRig) exec(t testing.TB, argv ...string) string {
+	t.Helper()
+	return r.execEnv(t, r.env, argv...)
+}
+
+func (r *proxyRig) execEnv(t testing.TB, env []string, argv ...string) string {
 	t.Helper()
 	c := exec.Command(filepath.Join(binDir, "wsx"), append([]string{"exec", "--inject", "proxy", "--"}, argv...)...)
-	c.Dir, c.Env = r.dir, r.env
+	c.Dir, c.Env = r.dir, env
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, &out
 	err := c.Run()
@@ -251,6 +259,7 @@ func (r *proxyRig) checkRecords(t *testing.T, prog string) {
 const childProof = `cat /proc/$$/environ > environ-$1; cat "$(dirname "$SSL_CERT_FILE")"/* > files-$1`
 
 func TestProxyCurl(t *testing.T) {
+	requireTools(t, "git", "curl")
 	r := newProxyRig(t)
 	script := `set -u
 ` + childProof + `
@@ -286,7 +295,7 @@ code bad "$BAD/api/user"
 }
 
 func TestProxyPython(t *testing.T) {
-	requireTools(t, "python3")
+	requireTools(t, "git", "curl", "python3")
 	r := newProxyRig(t)
 	script := `
 import os, sys, subprocess, urllib.request, urllib.error
@@ -312,7 +321,7 @@ for name, url in [("good", os.environ["API"] + "/api/user?key=" + tok), ("other"
 }
 
 func TestProxyNode(t *testing.T) {
-	requireTools(t, "node")
+	requireTools(t, "git", "curl", "node")
 	r := newProxyRig(t)
 	script := `
 const { execFileSync } = require('child_process');
@@ -338,6 +347,7 @@ const tok = process.env.API_TOKEN;
 }
 
 func TestProxyGit(t *testing.T) {
+	requireTools(t, "git", "curl")
 	r := newProxyRig(t)
 	script := `set -eu
 ` + childProof + `

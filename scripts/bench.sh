@@ -40,6 +40,8 @@ gobench ./daemon/ 'BenchmarkDaemonSign/rsa3072/conns=8$' "$n"
 gobench ./e2e/ 'BenchmarkAgentRSS$' 1
 gobench ./scan/ 'BenchmarkScanTree$' 1
 gobench ./daemon/ 'BenchmarkScanRequest$' 200
+gobench ./e2e/ 'BenchmarkProxy$' 1
+gobench ./daemon/ 'BenchmarkUseRequest$' 500
 
 # metric NAME UNIT: the median of UNIT over the runs of benchmark NAME.
 metric() {
@@ -70,6 +72,13 @@ trap 'rm -f "$out" "$figures"' EXIT
 	echo "list-direct-ms $(metric BenchmarkList anchor-ms)"
 	echo "sign $(metric BenchmarkDaemonSign/rsa3072/conns=8 ratio)"
 	echo "rss-KiB $(metric BenchmarkAgentRSS rss-listed-KiB)"
+	echo "proxy-overhead-ms $(metric BenchmarkProxy/agent overhead-ms)"
+	echo "proxy-ms $(metric BenchmarkProxy/agent proxy-ms)"
+	echo "proxy-direct-ms $(metric BenchmarkProxy/agent direct-ms)"
+	echo "proxy-local-overhead-ms $(metric BenchmarkProxy/local overhead-ms)"
+	echo "proxy-dl $(metric BenchmarkProxy/agent dl-ratio)"
+	echo "proxy-dl-MBps $(metric BenchmarkProxy/agent dl-proxy-MB/s)"
+	echo "proxy-dl-direct-MBps $(metric BenchmarkProxy/agent dl-direct-MB/s)"
 } >"$figures"
 if [ -n "${BENCH_SAVE:-}" ]; then
 	{
@@ -103,8 +112,13 @@ row "read one secret at 10 000 ÷ at 10 secrets" "$(x "$(today read)")" "$(x "$(
 row "\`wsx list\` of 10 000 secrets through the agent (direct)" \
 	"$(f "$(today list-ms)" " ms") ($(f "$(today list-direct-ms)" " ms"))" "$(f "$(now list-ms)" " ms") ($(f "$(now list-direct-ms)" " ms"))" "≤ 100 ms" "≤ 30 ms"
 row "rsa-3072 signing, 8 connections ÷ OpenSSH's ssh-agent (time per signature)" "$(x "$(today sign)")" "$(x "$(now sign)")" "≤ 0.6×" "0.4×"
+row "a request through \`wsx exec --inject proxy\`'s proxy, value put in and use recorded by the agent, minus the same request direct (warm connection)" \
+	"$(f "$(today proxy-overhead-ms)" " ms")" "$(f "$(now proxy-overhead-ms)" " ms") ($(f "$(now proxy-ms)" " ms") vs $(f "$(now proxy-direct-ms)" " ms"); store opened by exec: $(f "$(now proxy-local-overhead-ms)" " ms"))" "≤ 1 ms" ""
+row "100 MB download through the proxy (value put in, response masked) ÷ direct" \
+	"$(x "$(today proxy-dl)")" "$(x "$(now proxy-dl)") ($(f "$(now proxy-dl-MBps)" " MB/s") vs $(f "$(now proxy-dl-direct-MBps)" " MB/s"))" "≥ 0.8×" ""
 row "agent RSS with 100 keys, after listing them" "$(f "$(today rss-KiB)" " KiB")" "$(f "$(now rss-KiB)" " KiB")" "≤ 20 MiB" ""
 
 echo
 echo "wsx scan of Go's src tree, 100 secrets + rules: $(metric BenchmarkScanTree/all MB/s) MB/s (values only $(metric BenchmarkScanTree/values MB/s), rules only $(metric BenchmarkScanTree/rules MB/s))"
 echo "wsx scan --staged, the agent's work for 1 file, 100 secrets: $(metric BenchmarkScanRequest ns/op) ns"
+echo "one use of one secret through the agent's API (the proxy makes one per request that needs a value): $(metric BenchmarkUseRequest ns/op) ns"

@@ -124,7 +124,7 @@ func New(cfg Config) (*Proxy, error) {
 		ModifyResponse: p.maskResponse,
 		ErrorHandler:   p.upstreamError,
 		FlushInterval:  -1,
-		ErrorLog:       nil,
+		BufferPool:     &bufferPool{},
 	}
 	p.conns = newConnListener()
 	p.inner = &http.Server{Handler: http.HandlerFunc(p.serveIntercepted), ConnContext: withConn,

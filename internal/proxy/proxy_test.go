@@ -68,7 +68,9 @@ type rig struct {
 // newRig starts an upstream TLS server running h, and a proxy with
 // API_TOKEN bound to it; the client trusts the proxy's CA and the
 // upstream's (for tunnels).
-func newRig(t *testing.T, h http.HandlerFunc, cfg func(*Config)) *rig {
+func newRig(t *testing.T, h http.HandlerFunc, cfg func(*Config)) *rig { return newRigTB(t, h, cfg) }
+
+func newRigTB(t testing.TB, h http.HandlerFunc, cfg func(*Config)) *rig {
 	t.Helper()
 	up := httptest.NewTLSServer(h)
 	t.Cleanup(up.Close)

@@ -190,22 +190,84 @@ func (p *Proxy) maskResponse(resp *http.Response) error {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return nil
 	}
-	body := resp.Body
-	pr, pw := io.Pipe()
-	go func() {
-		mw := m.Writer(pw)
-		_, err := io.Copy(mw, body)
-		if cerr := mw.Close(); err == nil {
-			err = cerr
-		}
-		body.Close()
-		pw.CloseWithError(err)
-	}()
-	resp.Body = pr
+	mb := &maskedBody{src: resp.Body, buf: make([]byte, 32<<10)}
+	mb.mw = m.Writer(&mb.ready)
+	resp.Body = mb
 	resp.ContentLength = -1
 	resp.Header.Del("Content-Length")
 	return nil
 }
+
+// maskedBody is a response body read through a masking writer, in the
+// reader's goroutine: what the writer lets through waits in ready.
+type maskedBody struct {
+	src   io.ReadCloser
+	mw    *mask.Writer
+	ready lockedBuffer
+	buf   []byte
+	err   error // of src, once it ended
+}
+
+func (b *maskedBody) Read(p []byte) (int, error) {
+	for {
+		if n, _ := b.ready.Read(p); n > 0 {
+			return n, nil
+		}
+		if b.err != nil {
+			return 0, b.err
+		}
+		n, err := b.src.Read(b.buf)
+		if n > 0 {
+			if _, werr := b.mw.Write(b.buf[:n]); werr != nil {
+				b.err = werr
+			}
+		}
+		if err != nil && b.err == nil {
+			// The bytes held back as a possible start of a value go out.
+			b.mw.Close()
+			b.err = err
+		}
+	}
+}
+
+func (b *maskedBody) Close() error {
+	b.mw.Close()
+	return b.src.Close()
+}
+
+// lockedBuffer is a bytes.Buffer the masking writer's timer may write to
+// while the body is read.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() == 0 {
+		return 0, nil
+	}
+	return l.b.Read(p)
+}
+
+// bufferPool lends the reverse proxy its copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+func (bp *bufferPool) Get() []byte {
+	if b, ok := bp.p.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, 32<<10)
+}
+
+func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
 
 // quietLog drops the servers' own complaints (a client that hung up):
 // nothing of a request is logged.
