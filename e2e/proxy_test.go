@@ -387,3 +387,29 @@ curl -sS -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $API_TOKEN" 
 	}
 	r.checkRecords(t, "curl")
 }
+
+// Through a running agent, each substitution is a use the agent records:
+// the command's store stays locked in wsx exec (the agent holds it).
+func TestProxyAgent(t *testing.T) {
+	requireTools(t, "git", "curl")
+	r := newProxyRig(t)
+	_, pid, err := startAgent(r.w.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopAgent(pid) })
+	env := append(append([]string(nil), r.env...), "WSX_PASSPHRASE_FILE="+filepath.Join(r.dir, "no-such-file"))
+	script := childProof + `
+curl -sS -w ' %{http_code}\n' -H "Authorization: Bearer $API_TOKEN" "$API/api/user"
+curl -sS -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $API_TOKEN" "$OTHER/api/user"
+`
+	out := r.execEnv(t, env, "sh", "-c", script, "sh", "agent")
+	if out != "you sent ***\n 200\n200\n" {
+		t.Fatalf("output %q", out)
+	}
+	if r.api.count("value") != 1 || r.other.count("placeholder") != 1 {
+		t.Errorf("api got %v, other %v", r.api.got, r.other.got)
+	}
+	r.checkChild(t, "agent")
+	r.checkRecords(t, "curl")
+}

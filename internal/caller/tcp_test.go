@@ -1,0 +1,58 @@
+package caller
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+)
+
+func TestTCPPeer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	local := netip.MustParseAddrPort(s.LocalAddr().String())
+	remote := netip.MustParseAddrPort(s.RemoteAddr().String())
+	uid, pid, err := TCPPeer(local, remote)
+	if err != nil || uid != os.Getuid() {
+		t.Fatalf("TCPPeer = %d, %d, %v; want uid %d", uid, pid, err, os.Getuid())
+	}
+	// This process holds the client's socket, and is not looked at.
+	if pid != 0 {
+		t.Errorf("pid %d", pid)
+	}
+	// The ends swapped are the server's socket, not a peer's.
+	if _, _, err := TCPPeer(netip.MustParseAddrPort("127.0.0.1:1"), remote); !errors.Is(err, ErrNoSocket) {
+		t.Errorf("no such connection: %v", err)
+	}
+}
+
+func TestParseProcAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"0100007F:1F90":                         "127.0.0.1:8080",
+		"00000000000000000000000001000000:0050": "[::1]:80",
+	} {
+		got, ok := parseProcAddr(in)
+		if !ok || got.String() != want {
+			t.Errorf("parseProcAddr(%q) = %v, %v; want %s", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "0100007F", "zz:1", "0100007F:zzzz", "01007F:0050"} {
+		if _, ok := parseProcAddr(bad); ok {
+			t.Errorf("parseProcAddr(%q) accepted", bad)
+		}
+	}
+}
