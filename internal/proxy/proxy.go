@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -411,8 +412,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, t target) {
 		// still takes gzip from the host and unpacks it.
 		out.Header.Del("Accept-Encoding")
 	}
+	if p.intercepts(t) && out.Header.Get("Upgrade") != "" {
+		// After a switch of protocols the bytes would pass unmasked.
+		http.Error(w, "wsx proxy: protocol upgrades (WebSocket, ...) to a host a secret is bound to are refused: what it sends back could not be masked", http.StatusNotImplemented)
+		return
+	}
 	out = out.WithContext(context.WithValue(out.Context(), targetKey{}, t))
-	p.rp.ServeHTTP(w, out)
+	p.rp.ServeHTTP(&maskingWriter{ResponseWriter: w, p: p}, out)
 }
 
 func (s bound) boundTo(t target, path string) bool {
@@ -435,16 +441,25 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 
 // upstreamError answers a request the host could not be reached for,
 // naming the host and why (a certificate that does not verify, ...).
+// The message never holds the URL (its query may hold a value), and is
+// masked all the same.
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	var cert *tls.CertificateVerificationError
-	msg := err.Error()
-	if errors.As(err, &cert) {
-		msg = "the host's certificate does not verify: " + cert.Err.Error()
-	}
 	if errors.Is(err, context.Canceled) {
 		return
 	}
-	http.Error(w, "wsx proxy: "+r.URL.Host+": "+msg, http.StatusBadGateway)
+	var cert *tls.CertificateVerificationError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &cert):
+		err = errors.New("the host's certificate does not verify: " + cert.Err.Error())
+	case errors.As(err, &ue):
+		err = ue.Err
+	}
+	msg := "wsx proxy: " + r.URL.Host + ": " + err.Error()
+	if m := p.masks.get(); m != nil {
+		msg = string(m.Mask([]byte(msg)))
+	}
+	http.Error(w, msg, http.StatusBadGateway)
 }
 
 func cut(s string, n int) string {

@@ -355,3 +355,53 @@ func TestPlaceholderShape(t *testing.T) {
 		t.Error("a token taken for a placeholder")
 	}
 }
+
+func TestEchoesMaskedEverywhere(t *testing.T) {
+	r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
+		v := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		w.Header().Set("Link", "<https://x/"+v+">")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Trailer", "X-Echo")
+		w.Header().Set("X-Header-Echo", v)
+		w.WriteHeader(200)
+		io.WriteString(w, "body "+v)
+		w.Header().Set("X-Echo", v)
+	}, nil)
+	req, _ := http.NewRequest("GET", r.up.URL+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+r.ph)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	all := string(b) + resp.Header.Get("X-Header-Echo") + resp.Trailer.Get("X-Echo") + resp.Header.Get("Link")
+	if strings.Contains(all, testValue) || string(b) != "body ***" || resp.Trailer.Get("X-Echo") != "***" {
+		t.Errorf("echo not masked: body %q header %q trailer %q", b, resp.Header.Get("X-Header-Echo"), resp.Trailer.Get("X-Echo"))
+	}
+}
+
+func TestUpgradeRefused(t *testing.T) {
+	called := false
+	r := newRig(t, func(w http.ResponseWriter, r *http.Request) { called = true }, nil)
+	req, _ := http.NewRequest("GET", r.up.URL+"/ws", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Authorization", "Bearer "+r.ph)
+	if code, _ := get(t, r.client, req); code != http.StatusNotImplemented || called {
+		t.Errorf("upgrade: status %d, reached the host %v", code, called)
+	}
+}
+
+// An error naming the request never shows a value put into its URL.
+func TestErrorMasked(t *testing.T) {
+	r := newRig(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *Config) { c.RootCAs = x509.NewCertPool() })
+	// A first request, so the value is among those masked.
+	req, _ := http.NewRequest("GET", r.up.URL+"/?key="+r.ph, nil)
+	for range 2 {
+		code, body := get(t, r.client, req)
+		if code != http.StatusBadGateway || strings.Contains(body, testValue) {
+			t.Errorf("status %d body %q", code, body)
+		}
+	}
+}

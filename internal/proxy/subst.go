@@ -181,16 +181,11 @@ func (p *Proxy) maskResponse(resp *http.Response) error {
 	if m == nil {
 		return nil
 	}
-	for k, vs := range resp.Header {
-		for i, v := range vs {
-			vs[i] = string(m.Mask([]byte(v)))
-		}
-		resp.Header[k] = vs
-	}
+	maskHeader(m, resp.Header)
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return nil
 	}
-	mb := &maskedBody{src: resp.Body, buf: make([]byte, 32<<10)}
+	mb := &maskedBody{src: resp.Body, buf: make([]byte, 32<<10), m: m, trailer: resp.Trailer}
 	mb.mw = m.Writer(&mb.ready)
 	resp.Body = mb
 	resp.ContentLength = -1
@@ -198,14 +193,43 @@ func (p *Proxy) maskResponse(resp *http.Response) error {
 	return nil
 }
 
+// maskHeader masks every value of h in place.
+func maskHeader(m *mask.Masker, h http.Header) {
+	for k, vs := range h {
+		for i, v := range vs {
+			vs[i] = string(m.Mask([]byte(v)))
+		}
+		h[k] = vs
+	}
+}
+
+// maskingWriter masks the header of every response it writes, the
+// informational ones (103 Early Hints) included, which the reverse proxy
+// passes on before ModifyResponse sees the final one.
+type maskingWriter struct {
+	http.ResponseWriter
+	p *Proxy
+}
+
+func (w *maskingWriter) WriteHeader(code int) {
+	if m := w.p.masks.get(); m != nil {
+		maskHeader(m, w.ResponseWriter.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *maskingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // maskedBody is a response body read through a masking writer, in the
 // reader's goroutine: what the writer lets through waits in ready.
 type maskedBody struct {
-	src   io.ReadCloser
-	mw    *mask.Writer
-	ready lockedBuffer
-	buf   []byte
-	err   error // of src, once it ended
+	src     io.ReadCloser
+	m       *mask.Masker
+	trailer http.Header // filled in by the transport at the body's end
+	mw      *mask.Writer
+	ready   lockedBuffer
+	buf     []byte
+	err     error // of src, once it ended
 }
 
 func (b *maskedBody) Read(p []byte) (int, error) {
@@ -226,6 +250,7 @@ func (b *maskedBody) Read(p []byte) (int, error) {
 			// The bytes held back as a possible start of a value go out.
 			b.mw.Close()
 			b.err = err
+			maskHeader(b.m, b.trailer)
 		}
 	}
 }
