@@ -86,6 +86,10 @@ func execCommand(env *Env) *cli.Command {
 			"(`Secret accessed: NAME (lib/db.js:7)`: node and python through a hook in\n" +
 			"NODE_OPTIONS and PYTHONPATH, shell scripts by their text) unless --no-access-audit\n" +
 			"or access_audit = false in wsx.toml.\n\n" +
+			"With --inject proxy (or inject = \"proxy\" in wsx.toml) a token or password bound to hosts\n" +
+			"(--host) goes in as a placeholder, and HTTPS_PROXY names a proxy in wsx that puts the\n" +
+			"value into the command's requests to those hosts, recording each; SSL_CERT_FILE and its\n" +
+			"kin name the run's CA bundle. See \"Use without seeing\" in the README.\n\n" +
 			"With --pty auto the command gets a pseudo-terminal when wsx's stdout is a terminal.\n" +
 			"With --no-mask (and --pty other than always) wsx replaces itself by the command.\n" +
 			"INT, TERM, HUP, QUIT and WINCH reach the command; if wsx dies, it gets a hangup.\n\n" +
@@ -94,6 +98,7 @@ func execCommand(env *Env) *cli.Command {
 			"  wsx exec --only STRIPE_API_KEY -- node app.js\n" +
 			"  wsx exec --env GH_TOKEN=GITHUB_TOKEN -- gh pr list   # GITHUB_TOKEN's value as GH_TOKEN\n" +
 			"  wsx exec -- sh -c 'echo $GITHUB_TOKEN'      # prints ***\n" +
+			"  wsx exec --inject proxy -- git clone https://github.com/org/private.git\n" +
 			"  wsx exec -- sh -c 'kubectl --kubeconfig \"$KUBECONFIG_FILE\" get pods'\n\n" +
 			"Exit status: the command's, or 128+N when signal N killed it; 126 when it cannot\n" +
 			"be run, 127 when it is not found; wsx's own codes (2 usage, 3 secret not found,\n" +
