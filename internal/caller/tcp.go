@@ -16,19 +16,27 @@ import (
 // ErrNoSocket: no TCP connection with those ends is in /proc/net.
 var ErrNoSocket = errors.New("no such TCP connection")
 
-// TCPPeer finds the local process at the other end of a TCP connection
-// this process accepted on 127.0.0.1 or ::1: local is this end (the
-// listener's address), remote the peer's. It returns the peer socket's
-// owner uid from /proc/net/tcp (or tcp6), and the pid of a process that
-// holds it, when one of this user's processes does (0 otherwise: the
-// peer belongs to someone else, or has exited).
-func TCPPeer(local, remote netip.AddrPort) (uid, pid int, err error) {
+// TCPSocket is the peer's end of a TCP connection this process accepted
+// on 127.0.0.1 or ::1, as /proc/net/tcp (or tcp6) shows it.
+type TCPSocket struct {
+	Inode uint64
+	UID   int // the socket's owner
+}
+
+// TCPPeer finds the other end of a connection this process accepted:
+// local is this end (the listener's address), remote the peer's.
+func TCPPeer(local, remote netip.AddrPort) (TCPSocket, error) {
 	inode, uid, err := tcpInode(remote, local)
 	if err != nil {
-		return -1, 0, err
+		return TCPSocket{UID: -1}, err
 	}
-	return uid, socketHolder(inode), nil
+	return TCPSocket{Inode: inode, UID: uid}, nil
 }
+
+// Holder returns the pid of a process of this user, other than this one,
+// that has the socket open, or 0 (it belongs to someone else, or is
+// gone). It reads every process's fd table: call it once per connection.
+func (s TCPSocket) Holder() int { return socketHolder(s.Inode) }
 
 // tcpInode finds the socket whose local address is src and remote
 // address dst, and returns its inode and owner.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -26,16 +27,31 @@ func TestTCPPeer(t *testing.T) {
 	defer s.Close()
 	local := netip.MustParseAddrPort(s.LocalAddr().String())
 	remote := netip.MustParseAddrPort(s.RemoteAddr().String())
-	uid, pid, err := TCPPeer(local, remote)
-	if err != nil || uid != os.Getuid() {
-		t.Fatalf("TCPPeer = %d, %d, %v; want uid %d", uid, pid, err, os.Getuid())
+	sock, err := TCPPeer(local, remote)
+	if err != nil || sock.UID != os.Getuid() || sock.Inode == 0 {
+		t.Fatalf("TCPPeer = %+v, %v; want uid %d", sock, err, os.Getuid())
 	}
 	// This process holds the client's socket, and is not looked at.
-	if pid != 0 {
+	if pid := sock.Holder(); pid != 0 {
 		t.Errorf("pid %d", pid)
 	}
+	// A child that inherits the client's socket holds it.
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("sleep", "10")
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if pid := sock.Holder(); pid != cmd.Process.Pid {
+		t.Errorf("holder %d, want the child %d", pid, cmd.Process.Pid)
+	}
 	// The ends swapped are the server's socket, not a peer's.
-	if _, _, err := TCPPeer(netip.MustParseAddrPort("127.0.0.1:1"), remote); !errors.Is(err, ErrNoSocket) {
+	if _, err := TCPPeer(netip.MustParseAddrPort("127.0.0.1:1"), remote); !errors.Is(err, ErrNoSocket) {
 		t.Errorf("no such connection: %v", err)
 	}
 }

@@ -157,15 +157,28 @@ func (p *Proxy) Close() error {
 	return nil
 }
 
-// client is what the proxy knows of one accepted connection.
+// client is what the proxy knows of one accepted connection: who is at
+// the other end (found once, from /proc), and for an intercepted one the
+// host CONNECT named.
 type client struct {
 	conn net.Conn
-	once sync.Once
-	uid  int
-	prog string
-	err  error
-	// to is the CONNECT target of an intercepted connection.
-	to target
+
+	uidOnce sync.Once
+	uid     int
+	sock    caller.TCPSocket
+	err     error
+
+	progOnce sync.Once
+	prog     string
+
+	to    target
+	outer *client // of an intercepted connection: the CONNECT's, which knows the rest
+}
+
+// intercepted returns what is known of c for the requests read from
+// its TLS connection to t.
+func (c *client) intercepted(t target) *client {
+	return &client{conn: c.conn, to: t, outer: c}
 }
 
 type connKey struct{}
@@ -182,28 +195,45 @@ func clientOf(ctx context.Context) *client {
 	return c
 }
 
-// peer finds who c is, once.
-func (p *Proxy) peer(c *client) (int, string, error) {
-	c.once.Do(func() {
+// peerUID returns the uid of the process at the other end of c.
+func (p *Proxy) peerUID(c *client) (int, error) {
+	if c.outer != nil {
+		return p.peerUID(c.outer)
+	}
+	c.uidOnce.Do(func() {
 		l, err1 := netip.ParseAddrPort(c.conn.LocalAddr().String())
 		r, err2 := netip.ParseAddrPort(c.conn.RemoteAddr().String())
-		if err1 != nil || err2 != nil {
+		switch {
+		case err1 != nil || err2 != nil:
 			c.uid, c.err = -1, errors.New("not a TCP connection")
-			return
-		}
-		if p.cfg.Peer != nil {
+		case p.cfg.Peer != nil:
 			c.uid, c.prog, c.err = p.cfg.Peer(l, r)
-			return
+			c.progOnce.Do(func() {})
+		default:
+			c.sock, c.err = caller.TCPPeer(l, r)
+			c.uid = c.sock.UID
 		}
-		uid, pid, err := caller.TCPPeer(l, r)
-		c.uid, c.err = uid, err
-		if pid > 0 {
+	})
+	return c.uid, c.err
+}
+
+// program names the program at the other end of c, for records: the base
+// name of its executable, or "" when it cannot be told.
+func (p *Proxy) program(c *client) string {
+	if c.outer != nil {
+		return p.program(c.outer)
+	}
+	if _, err := p.peerUID(c); err != nil {
+		return ""
+	}
+	c.progOnce.Do(func() {
+		if pid := c.sock.Holder(); pid > 0 {
 			if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil {
 				c.prog = caller.Printable(filepath.Base(exe))
 			}
 		}
 	})
-	return c.uid, c.prog, c.err
+	return c.prog
 }
 
 // mine says whether the connection of r comes from this user; others get
@@ -213,8 +243,8 @@ func (p *Proxy) mine(w http.ResponseWriter, r *http.Request) bool {
 	if c == nil {
 		return false
 	}
-	uid, _, err := p.peer(c)
-	if err == nil && (uid == p.uid) {
+	uid, err := p.peerUID(c)
+	if err == nil && uid == p.uid {
 		return true
 	}
 	if hj, ok := w.(http.Hijacker); ok {
@@ -281,6 +311,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		conn.Close()
 		return
@@ -301,9 +332,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tc.SetDeadline(time.Time{})
-	cl := clientOf(r.Context())
-	p.peer(cl)
-	p.conns.push(&interceptedConn{Conn: tc, cl: &client{conn: cl.conn, uid: cl.uid, prog: cl.prog, err: cl.err, to: t}})
+	p.conns.push(&interceptedConn{Conn: tc, cl: clientOf(r.Context()).intercepted(t)})
 }
 
 // tunnel passes the bytes of a CONNECT to t both ways, unread.
@@ -318,6 +347,7 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, t target) {
 		up.Close()
 		return
 	}
+	conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		conn.Close()
 		up.Close()
@@ -362,7 +392,7 @@ type targetKey struct{}
 // records each use (and each placeholder that goes elsewhere as denied),
 // and passes r on to t.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, t target) {
-	_, prog, _ := p.peer(clientOf(r.Context()))
+	prog := p.program(clientOf(r.Context()))
 	found, err := p.find(r)
 	if err != nil {
 		http.Error(w, "wsx proxy: "+err.Error(), http.StatusBadRequest)
