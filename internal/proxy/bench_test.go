@@ -37,6 +37,7 @@ func BenchmarkDownload(b *testing.B) {
 		block[i] = "abcdefghij klmnop\n"[i%18]
 	}
 	r := newRigTB(b, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "67108864")
 		for n := 0; n < size; n += len(block) {
 			w.Write(block)
 		}

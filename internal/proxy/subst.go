@@ -185,7 +185,11 @@ func (p *Proxy) maskResponse(resp *http.Response) error {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return nil
 	}
-	mb := &maskedBody{src: resp.Body, buf: make([]byte, 32<<10), m: m, trailer: resp.Trailer}
+	size := 32 << 10
+	if resp.ContentLength > int64(size) {
+		size = 256 << 10 // a download: large reads and writes
+	}
+	mb := &maskedBody{src: resp.Body, buf: make([]byte, size), m: m, trailer: resp.Trailer, whole: resp.ContentLength > 0}
 	mb.mw = m.Writer(&mb.ready)
 	resp.Body = mb
 	resp.ContentLength = -1
@@ -226,6 +230,7 @@ type maskedBody struct {
 	src     io.ReadCloser
 	m       *mask.Masker
 	trailer http.Header // filled in by the transport at the body's end
+	whole   bool        // the host said how long the body is: not a stream
 	mw      *mask.Writer
 	ready   lockedBuffer
 	buf     []byte
@@ -240,7 +245,7 @@ func (b *maskedBody) Read(p []byte) (int, error) {
 		if b.err != nil {
 			return 0, b.err
 		}
-		n, err := b.src.Read(b.buf)
+		n, err := b.fill()
 		if n > 0 {
 			if _, werr := b.mw.Write(b.buf[:n]); werr != nil {
 				b.err = werr
@@ -251,6 +256,24 @@ func (b *maskedBody) Read(p []byte) (int, error) {
 			b.mw.Close()
 			b.err = err
 			maskHeader(b.m, b.trailer)
+		}
+	}
+}
+
+// tlsRecord is the most a TLS record carries: a read that returns this
+// much probably left more behind, already received.
+const tlsRecord = 16 << 10
+
+// fill reads what src has into buf. For a body of known length it reads
+// on while each read comes back full, so a download goes out in large
+// writes; a stream goes out as it comes.
+func (b *maskedBody) fill() (int, error) {
+	n := 0
+	for {
+		m, err := b.src.Read(b.buf[n:])
+		n += m
+		if err != nil || !b.whole || m < tlsRecord || len(b.buf)-n < tlsRecord {
+			return n, err
 		}
 	}
 }
@@ -289,7 +312,7 @@ func (bp *bufferPool) Get() []byte {
 	if b, ok := bp.p.Get().(*[]byte); ok {
 		return *b
 	}
-	return make([]byte, 32<<10)
+	return make([]byte, 256<<10)
 }
 
 func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
