@@ -125,31 +125,32 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if _, err := LookPath(spec.Argv[0], spec.Parent); err != nil {
 		return 1, fmt.Errorf("%w %s: %w", ErrStart, spec.Argv[0], err)
 	}
-	env, files, err := use(ctx, spec, names)
-	if err != nil {
-		return 1, err
-	}
 	xdg, _ := lookupEnv(spec.Parent, "XDG_RUNTIME_DIR")
 	var pr *proxyRun
 	if len(proxied) > 0 {
 		// Each request that carries a placeholder is a use: the store (or
 		// the agent's client) stays open while the command runs, in this
-		// process, which the command cannot read (non-dumpable).
-		if pr, err = startProxy(spec, proxied, metas, []string{xdg, "/dev/shm"}); err != nil {
-			return 1, err
-		}
-		defer pr.close()
+		// process, which the command cannot read (non-dumpable); it is
+		// closed after the proxy.
 		if spec.Close != nil {
 			defer spec.Close()
 			spec.Close = nil
 		}
+		if pr, err = startProxy(spec, proxied, metas, []string{xdg, "/dev/shm"}); err != nil {
+			return 1, err
+		}
+		defer pr.close()
 		spec.Extra = append(slices.Clone(spec.Extra), pr.env...)
 		if v, ok := lookupInjected(pr.env, "NODE_OPTIONS"); ok {
 			// The access hook adds itself after the proxy's.
 			spec.Parent = append(slices.Clone(spec.Parent), "NODE_OPTIONS="+v)
 		}
-		names = append(names, proxied...)
 	}
+	env, files, err := use(ctx, spec, names)
+	if err != nil {
+		return 1, err
+	}
+	names = append(names, proxied...)
 	if err := CheckInjected(env); err != nil {
 		return 1, err
 	}

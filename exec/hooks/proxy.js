@@ -8,21 +8,15 @@
 'use strict';
 (function () {
   const proxy = process.env.WSX_PROXY;
-  if (!proxy || typeof fetch !== 'function') return;
-  try {
-    const key = Symbol.for('undici.globalDispatcher.1');
-    if (!globalThis[key]) {
-      // An aborted fetch makes the default dispatcher without connecting.
-      const ac = new AbortController();
-      ac.abort();
-      fetch('http://127.0.0.1:9/', { signal: ac.signal }).catch(() => {});
-    }
-    const Agent = globalThis[key] && globalThis[key].constructor;
-    if (typeof Agent !== 'function') return;
-    const http = require('http');
-    const tls = require('tls');
-    const p = new URL(proxy);
-    const connect = (opts, cb) => {
+  const fetch0 = globalThis.fetch;
+  if (!proxy || typeof fetch0 !== 'function') return;
+  const key = Symbol.for('undici.globalDispatcher.1');
+  const p = new URL(proxy);
+
+  const connect = (opts, cb) => {
+    try {
+      const http = require('http');
+      const tls = require('tls');
       const https = opts.protocol === 'https:';
       const host = String(opts.hostname).replace(/^\[|\]$/g, '');
       const port = opts.port || (https ? 443 : 80);
@@ -42,7 +36,46 @@
       });
       req.once('error', (e) => cb(e));
       req.end();
+    } catch (e) {
+      cb(e);
+    }
+  };
+
+  // install replaces the default dispatcher (an undici Agent) by one of
+  // its kind that connects through the proxy; false when there is none.
+  const install = () => {
+    const d = globalThis[key];
+    if (!d || d.__wsxProxy) return !!d;
+    const Agent = d.constructor;
+    if (typeof Agent !== 'function') return false;
+    const a = new Agent({ connect });
+    a.__wsxProxy = true;
+    globalThis[key] = a;
+    return true;
+  };
+  const aborted = () => {
+    const ac = new AbortController();
+    ac.abort();
+    return fetch0('http://127.0.0.1:9/', { signal: ac.signal }).catch(() => {});
+  };
+
+  try {
+    if (!globalThis[key]) {
+      // An aborted fetch makes the default dispatcher without connecting;
+      // Node's own warning about fetch being experimental (18) is its.
+      const warn = process.emitWarning;
+      process.emitWarning = function (w, ...rest) {
+        if (String(w && w.message || w).includes('Fetch API')) return;
+        return warn.call(process, w, ...rest);
+      };
+      try { aborted(); } finally { process.emitWarning = warn; }
+    }
+    if (install()) return;
+    // The dispatcher comes later in this Node.js: make it on first use.
+    let ready = null;
+    globalThis.fetch = function fetch(...args) {
+      if (!ready) ready = aborted().then(install, install);
+      return ready.then(() => fetch0.apply(this, args));
     };
-    globalThis[key] = new Agent({ connect });
   } catch (_) { /* fetch stays as it was */ }
 })();
