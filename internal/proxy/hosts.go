@@ -84,15 +84,29 @@ func parseAuthority(hp, scheme string) (target, error) {
 		}
 		t.port = p
 	}
-	if host == "" || strings.ContainsAny(host, " /@?#") {
-		return t, fmt.Errorf("bad host %q", host)
-	}
-	if a, err := netip.ParseAddr(host); err == nil {
+	if a, err := netip.ParseAddr(host); err == nil && a.Zone() == "" {
 		host = a.Unmap().String()
+	} else if !hostName(host) {
+		return t, fmt.Errorf("bad host %q", host)
 	}
 	// Only ASCII case is normalised, as the credential helper does.
 	t.host = strings.ToLower(host)
 	return t, nil
+}
+
+// hostName says whether s is a DNS name: letters, digits, '-', '_' and
+// dots, at most 253 bytes.
+func hostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // matches says whether a request to t for path falls under b.

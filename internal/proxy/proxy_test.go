@@ -234,6 +234,8 @@ func TestOtherSecretsPlaceholderDenied(t *testing.T) {
 	}
 }
 
+// The host's certificate is verified: one that does not verify gets
+// nothing, and the command a 502 that says why.
 func TestWrongUpstreamCertificate(t *testing.T) {
 	called := false
 	r := newRig(t, func(w http.ResponseWriter, r *http.Request) { called = true }, func(c *Config) { c.RootCAs = x509.NewCertPool() })
@@ -248,6 +250,7 @@ func TestWrongUpstreamCertificate(t *testing.T) {
 	}
 }
 
+// SECURITY.md 53: no record, no value: the request is not sent.
 func TestUseFailsNothingSent(t *testing.T) {
 	called := false
 	r := newRig(t, func(w http.ResponseWriter, r *http.Request) { called = true }, nil)
@@ -282,6 +285,8 @@ func TestUnboundHostTunnelled(t *testing.T) {
 	}
 }
 
+// SECURITY.md 25, for the proxy: a connection from another uid is closed
+// before a request is read.
 func TestOtherUserRefused(t *testing.T) {
 	called := false
 	r := newRig(t, func(w http.ResponseWriter, r *http.Request) { called = true }, func(c *Config) {
