@@ -228,7 +228,7 @@ func (s *session) runExec(o execOptions) error {
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
-		Inject: o.Inject, ProxyNames: manifestProxied(cwd), ProxyBodyTypes: o.ProxyBody,
+		Inject: o.Inject, ProxyNames: manifest.Governing(cwd).Proxied(), ProxyBodyTypes: o.ProxyBody,
 	}
 	if !o.NoAccessAudit && !noAccessAudit(cwd) {
 		// The log stays open while the command runs, for the `accessed`
@@ -265,31 +265,8 @@ func (s *session) runExec(o execOptions) error {
 // records off (access_audit = false). A manifest that cannot be read
 // turns nothing off.
 func noAccessAudit(cwd string) bool {
-	m := governing(cwd)
+	m := manifest.Governing(cwd)
 	return m != nil && m.NoAccessAudit
-}
-
-// manifestProxied names the secrets the wsx.toml governing cwd sends
-// through the proxy (inject = "proxy"), whatever --only says.
-func manifestProxied(cwd string) []string {
-	if m := governing(cwd); m != nil {
-		return m.Proxied()
-	}
-	return nil
-}
-
-// governing is the wsx.toml governing cwd, nil when there is none or it
-// cannot be read.
-func governing(cwd string) *manifest.Manifest {
-	path, found, err := manifest.Find(cwd)
-	if err != nil || !found {
-		return nil
-	}
-	m, err := manifest.Load(path)
-	if err != nil {
-		return nil
-	}
-	return m
 }
 
 // splitOnly reads --only: comma-separated names, repeatable, each once.

@@ -70,8 +70,12 @@ type Secret struct {
 	Proxy bool
 }
 
-// Proxied names the secrets declared with inject = "proxy".
+// Proxied names the secrets declared with inject = "proxy"; none for a
+// nil manifest.
 func (m *Manifest) Proxied() []string {
+	if m == nil {
+		return nil
+	}
 	var out []string
 	for _, sec := range m.Secrets {
 		if sec.Proxy {
@@ -186,6 +190,21 @@ func Find(dir string) (path string, found bool, err error) {
 		}
 		dir = parent
 	}
+}
+
+// Governing returns the manifest that governs dir (Find, Load), or nil
+// when there is none or it cannot be read: for settings that only a
+// manifest read whole may change.
+func Governing(dir string) *Manifest {
+	path, found, err := Find(dir)
+	if err != nil || !found {
+		return nil
+	}
+	m, err := Load(path)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // Load reads and parses the manifest at path. It refuses anything
