@@ -39,7 +39,9 @@ func templateCommand(env *Env) *cli.Command {
 			"  description = \"GitHub API token, repo scope\"\n" +
 			"  hosts = [\"github.com\"]\n" +
 			"  required = true               # default true\n" +
-			"  env = \"GH_TOKEN\"              # the variable wsx exec puts it in; default: name\n\n" +
+			"  env = \"GH_TOKEN\"              # the variable wsx exec puts it in; default: name\n" +
+			"  inject = \"proxy\"              # a placeholder; the value goes only into requests to\n" +
+			"                                # the hosts the store binds it to (wsx exec --inject)\n\n" +
 			"wsx finds it in the current directory or a parent, up to the git repository's root.\n" +
 			"`wsx exec` in such a directory refuses to start while a required secret is missing, and\n" +
 			"injects only the manifest's secrets unless --all is given.",
