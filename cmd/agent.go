@@ -516,7 +516,7 @@ func (s *session) startAgent(o agentOptions) error {
 		if ce.Hint != "" {
 			err = withHint(err, "%s", ce.Hint)
 		}
-		return exitError{code: max(ce.Code, ExitError), err: err}
+		return exitError{Code: max(ce.Code, ExitError), Err: err}
 	}
 	if err != nil {
 		return err
@@ -531,8 +531,8 @@ func (s *session) startAgent(o agentOptions) error {
 func hintOf(err error) string {
 	err = agentHint(err)
 	var he hintedError
-	if errors.As(err, &he) && he.hint != "" {
-		return he.hint
+	if errors.As(err, &he) && he.Hint != "" {
+		return he.Hint
 	}
 	return defaultHint(err)
 }

@@ -79,7 +79,7 @@ func (s *session) runAuditVerify() error {
 	}
 	if !res.OK {
 		fmt.Fprintf(s.env.Stdout, "audit log TAMPERED: record %d (line %d): %s\n", res.BadSeq, res.BadLine, res.Reason)
-		return exitError{code: ExitError}
+		return exitError{Code: ExitError}
 	}
 	fmt.Fprintf(s.env.Stdout, "audit log OK: %d records\n", res.Records)
 	if res.Incomplete {

@@ -104,7 +104,7 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("list: %w", &daemon.RemoteError{Kind: "denied", Message: "uid 1001 (pid 7): permission denied"}), ExitPermission},
 		{fmt.Errorf("open: %w", store.ErrUnsafePermission), ExitPermission},
 		{fmt.Errorf("wsx.toml: %w", manifest.ErrForeign), ExitPermission},
-		{exitError{code: 143}, 143},
+		{exitError{Code: 143}, 143},
 		{fmt.Errorf("audit: %w", audit.ErrUnavailable), ExitError},
 	}
 	for _, tt := range tests {

@@ -35,7 +35,7 @@ func newApp(env *Env) *cli.App {
 		Suggest:              true,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err.Error()}
+			return usageError{Msg: err.Error()}
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

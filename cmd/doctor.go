@@ -137,13 +137,13 @@ func (s *session) runDoctor(ctx context.Context, asJSON bool) error {
 			return err
 		}
 		if r.problems > 0 {
-			return exitError{code: ExitError}
+			return exitError{Code: ExitError}
 		}
 		return nil
 	}
 	if r.problems > 0 {
 		fmt.Fprintf(s.env.Stdout, "\n%d problems found\n", r.problems)
-		return exitError{code: ExitError}
+		return exitError{Code: ExitError}
 	}
 	fmt.Fprintln(s.env.Stdout, "\nno problems found")
 	return nil
@@ -530,7 +530,7 @@ func (s *session) runDoctorName(name string) error {
 		if adv := conventionalName(name); adv != "" {
 			fmt.Fprintf(out, "a valid name like it: %s\n", adv)
 		}
-		return exitError{code: ExitNotFound}
+		return exitError{Code: ExitNotFound}
 	}
 	var names []string
 	openErr := s.open()
@@ -590,7 +590,7 @@ func (s *session) runDoctorName(name string) error {
 	if s.env.Getenv(name) != "" {
 		fmt.Fprintf(out, "$%s is set in this environment, but not from this store: your shell or another tool sets it.\n", name)
 	}
-	return exitError{code: ExitNotFound}
+	return exitError{Code: ExitNotFound}
 }
 
 // doctorFound reports on a secret that is in the store: its state and, when
@@ -603,14 +603,14 @@ func (s *session) doctorFound(name string) error {
 	if err != nil {
 		fmt.Fprintf(out, "The store is locked here (%v), so its details and $%s cannot be checked.\n", err, name)
 		if errors.Is(err, store.ErrWrongPassphrase) {
-			return exitError{code: ExitLocked}
+			return exitError{Code: ExitLocked}
 		}
 		return nil
 	}
 	m, _, err := st.Stat(name)
 	if err != nil {
 		fmt.Fprintf(out, "It does not open: %v\n", err)
-		return exitError{code: ExitError}
+		return exitError{Code: ExitError}
 	}
 	now := s.env.Now()
 	problems := 0
@@ -627,7 +627,7 @@ func (s *session) doctorFound(name string) error {
 		problems += n
 	}
 	if problems > 0 {
-		return exitError{code: ExitError}
+		return exitError{Code: ExitError}
 	}
 	return nil
 }

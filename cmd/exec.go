@@ -233,11 +233,11 @@ func (s *session) runExec(o execOptions) error {
 	case errors.Is(err, exec.ErrStart):
 		return startError(err)
 	case err != nil && code == 1 && !errors.Is(err, exec.ErrNoCommand):
-		return exitError{code: code, err: err}
+		return exitError{Code: code, Err: err}
 	case err != nil:
 		return err
 	case code != 0:
-		return exitError{code: code}
+		return exitError{Code: code}
 	}
 	return nil
 }
@@ -307,9 +307,9 @@ func parseRenames(flags []string) (map[string]string, error) {
 func startError(err error) error {
 	switch {
 	case errors.Is(err, osexec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		return exitError{code: exitNotFound, err: err}
+		return exitError{Code: exitNotFound, Err: err}
 	default:
-		return exitError{code: exitCannotRun, err: err}
+		return exitError{Code: exitCannotRun, Err: err}
 	}
 }
 

@@ -34,13 +34,13 @@ func wantsJSON(args []string) bool {
 // doctor's report) prints nothing.
 func reportJSONError(stdout io.Writer, err error, code int) {
 	var ee exitError
-	if err == nil || (errors.As(err, &ee) && ee.err == nil) {
+	if err == nil || (errors.As(err, &ee) && ee.Err == nil) {
 		return
 	}
 	j := errorJSON{Error: err.Error(), Code: code, Hint: defaultHint(err)}
 	var he hintedError
-	if errors.As(err, &he) && he.hint != "" {
-		j.Hint = he.hint
+	if errors.As(err, &he) && he.Hint != "" {
+		j.Hint = he.Hint
 	}
 	j.Error = strings.TrimSpace(j.Error)
 	writeJSON(stdout, j)

@@ -90,8 +90,8 @@ func TestReadPassphraseFileMode(t *testing.T) {
 		t.Fatalf("mode 0644: err %v, exit %d; want %d", err, exitCode(err), ExitPermission)
 	}
 	var he hintedError
-	if !errors.As(err, &he) || !strings.Contains(he.hint, "chmod 600 "+p) {
-		t.Errorf("hint %q, want the chmod", he.hint)
+	if !errors.As(err, &he) || !strings.Contains(he.Hint, "chmod 600 "+p) {
+		t.Errorf("hint %q, want the chmod", he.Hint)
 	}
 	if err := os.Chmod(p, 0o600); err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func (s *session) runScan(ctx context.Context, o scanOptions) error {
 		fmt.Fprintf(s.env.Stderr, "wsx: warning: the leaks found are not in the audit log: %v\n", err)
 	}
 	s.scanAdvice(o, res.Findings)
-	return exitError{code: ExitError}
+	return exitError{Code: ExitError}
 }
 
 // scanValues returns the matcher of the store's values: the wsx agent's,

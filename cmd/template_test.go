@@ -44,8 +44,8 @@ func TestManifestSecrets(t *testing.T) {
 		t.Fatalf("missing required secrets: found %v, %v", m != nil, err)
 	}
 	var he hintedError
-	if !errors.As(err, &he) || !strings.Contains(he.hint, "wsx add GITHUB_TOKEN --type token") {
-		t.Errorf("hint: %q", he.hint)
+	if !errors.As(err, &he) || !strings.Contains(he.Hint, "wsx add GITHUB_TOKEN --type token") {
+		t.Errorf("hint: %q", he.Hint)
 	}
 	for _, n := range []string{"GITHUB_TOKEN", "DATABASE_PASSWORD", "UNRELATED_TOKEN"} {
 		if code, _, errs := runLC(t, env, "v-"+n+"\n", "add", n); code != 0 {
