@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/secrets"
 )
 
 // auditOptions are the flags of `wsx audit`.
@@ -23,7 +24,7 @@ func (s *session) runAudit(o auditOptions) error {
 	var f audit.Filter
 	f.Secret = o.Secret
 	if o.Since != "" {
-		t, err := parseSince(o.Since, s.env.Now())
+		t, err := secrets.ParseSince(o.Since, s.env.Now())
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -180,13 +181,13 @@ func addCommand(env *Env, name, usage string, createOnly bool) *cli.Command {
 				o.RotateEvery = &r
 			}
 			if c.IsSet("expires") {
-				e, err := parseExpires(c.String("expires"), env.Now())
+				e, err := secrets.ParseExpires(c.String("expires"), env.Now())
 				if err != nil {
 					return err
 				}
 				o.Expires = &e
 			}
-			return s.runAdd(o)
+			return s.run(func(f *secrets.Flows) error { return f.Add(o) })
 		}),
 	}
 }
@@ -212,7 +213,7 @@ func rotateCommand(env *Env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return s.runRotate(rotateOptions{
+			return s.rotate(rotateOptions{
 				Name: n, FromFile: c.String("from-file"), KeyPassFile: c.String("key-passphrase-file"),
 				Undo: c.Bool("undo"), Finish: c.Bool("finish"),
 			})
@@ -249,7 +250,7 @@ func listCommand(env *Env) *cli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			return s.runList(c.Bool("json"))
+			return s.run(func(f *secrets.Flows) error { return f.List(c.Bool("json")) })
 		}),
 	}
 }
@@ -265,7 +266,7 @@ func infoCommand(env *Env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return s.runInfo(n, c.Bool("json"))
+			return s.run(func(f *secrets.Flows) error { return f.Info(n, c.Bool("json")) })
 		}),
 	}
 }

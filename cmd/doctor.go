@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -133,7 +134,7 @@ func (s *session) runDoctor(ctx context.Context, asJSON bool) error {
 	s.doctorDBus(r)
 	r.add(levelNote, "roles", "the daemon's roles (owner, admin, edit, view) tell different unix users apart; every process running as uid %d is the owner, so give someone less only by running their tools as another user", s.env.UID)
 	if asJSON {
-		if err := writeJSON(s.env.Stdout, doctorJSON{Home: s.home, Problems: r.problems, Findings: r.findings}); err != nil {
+		if err := secrets.WriteJSON(s.env.Stdout, doctorJSON{Home: s.home, Problems: r.problems, Findings: r.findings}); err != nil {
 			return err
 		}
 		if r.problems > 0 {
@@ -183,7 +184,7 @@ func (s *session) doctorFiles(r *report) {
 		dir  bool
 	}
 	files := []want{{s.home, true}, {filepath.Join(s.home, "store.json"), false}, {auditPath(s.home), false},
-		{filepath.Join(s.home, remindersFile), false}}
+		{filepath.Join(s.home, secrets.RemindersFile), false}}
 	items := filepath.Join(s.home, "items")
 	if s.st.Backend() == "file" {
 		files = append(files, want{items, true})
@@ -438,8 +439,8 @@ func (s *session) doctorRotation(r *report, metas []store.Meta) {
 	now := s.env.Now()
 	n := 0
 	for _, m := range metas {
-		if ri := rotationAt(m, now); ri.Overdue {
-			r.add(levelWarn, "rotation", "%s is %s (every %s)", m.Name, describeRotation(m, now), formatPeriod(m.RotateEvery))
+		if ri := secrets.RotationAt(m, now); ri.Overdue {
+			r.add(levelWarn, "rotation", "%s is %s (every %s)", m.Name, secrets.DescribeRotation(m, now), secrets.FormatPeriod(m.RotateEvery))
 			r.fix("give it a new value with `wsx rotate %s`", m.Name)
 			n++
 		}
@@ -565,7 +566,7 @@ func (s *session) runDoctorName(name string) error {
 		}
 	}
 	var typos []string
-	for _, c := range closeNames(name, names) {
+	for _, c := range secrets.CloseNames(name, names) {
 		if !strings.EqualFold(c, name) {
 			typos = append(typos, c)
 		}
@@ -614,8 +615,8 @@ func (s *session) doctorFound(name string) error {
 	}
 	now := s.env.Now()
 	problems := 0
-	fmt.Fprintf(out, "Type %s, version %d, rotation: %s.\n", m.Type, m.Version, rotationState(m, now))
-	if rotationAt(m, now).Overdue {
+	fmt.Fprintf(out, "Type %s, version %d, rotation: %s.\n", m.Type, m.Version, secrets.RotationState(m, now))
+	if secrets.RotationAt(m, now).Overdue {
 		fmt.Fprintf(out, "It is overdue for rotation: give it a new value with `wsx rotate %s`.\n", name)
 		problems++
 	}

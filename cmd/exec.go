@@ -13,6 +13,7 @@ import (
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/manifest"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 	"golang.org/x/term"
 )
@@ -225,7 +226,7 @@ func (s *session) runExec(o execOptions) error {
 	var unknown *exec.UnknownNameError
 	switch {
 	case errors.As(err, &unknown):
-		return didYouMean(err, unknown.Name, unknown.Avail)
+		return secrets.DidYouMean(err, unknown.Name, unknown.Avail)
 	case errors.Is(err, store.ErrDangerousName):
 		return withHint(err, "if you mean it, add --allow-dangerous-name to wsx exec")
 	case errors.Is(err, exec.ErrBadEnv):

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/wsxdev/wsx/secrets"
 )
 
 // errorJSON is what a command run with --json prints on stdout when it
@@ -43,5 +45,5 @@ func reportJSONError(stdout io.Writer, err error, code int) {
 		j.Hint = he.Hint
 	}
 	j.Error = strings.TrimSpace(j.Error)
-	writeJSON(stdout, j)
+	secrets.WriteJSON(stdout, j)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -90,7 +91,7 @@ func (s *session) newStorePassphrase(file, nothing string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if why := weakPassphrase(p); why != "" {
+		if why := secrets.WeakPassphrase(p); why != "" {
 			fmt.Fprintf(s.env.Stderr, "wsx: warning: the passphrase in %s is weak: %s\n", file, why)
 		}
 		return p, nil
@@ -119,7 +120,7 @@ func (s *session) newStorePassphrase(file, nothing string) ([]byte, error) {
 	if len(p1) == 0 {
 		return nil, fmt.Errorf("the passphrase is empty; %s: %w", nothing, store.ErrEmptyPassphrase)
 	}
-	if why := weakPassphrase(p1); why != "" {
+	if why := secrets.WeakPassphrase(p1); why != "" {
 		t.Printf("This passphrase is weak: %s. Anyone with a copy of the store can guess at it offline.\n", why)
 		ok, err := confirm(t, "Use it anyway?")
 		if err != nil || !ok {

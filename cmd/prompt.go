@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/wsxdev/wsx/manifest"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -82,7 +83,7 @@ func confirm(t Terminal, question string) (bool, error) {
 // (exit 2): a script says --yes.
 func (s *session) runRemoveAsked(name string, yes bool) error {
 	if yes {
-		return s.runRemove(name)
+		return s.remove(name)
 	}
 	refuse := withHint(usagef("%s was not removed: there is no terminal to ask on, and --yes was not given", name),
 		"`wsx rm --yes %s` removes the secret and every value kept for it without asking; it cannot be undone", name)
@@ -95,7 +96,7 @@ func (s *session) runRemoveAsked(name string, yes bool) error {
 	}
 	i := slices.IndexFunc(metas, func(m store.Meta) bool { return m.Name == name })
 	if i < 0 {
-		return s.runRemove(name) // not found, with the closest names
+		return s.remove(name) // not found, with the closest names
 	}
 	t, err := s.env.Terminal()
 	if err != nil {
@@ -114,7 +115,7 @@ func (s *session) runRemoveAsked(name string, yes bool) error {
 	if !ok {
 		return fmt.Errorf("%s was not removed", name)
 	}
-	return s.runRemove(name)
+	return s.remove(name)
 }
 
 // setNote is what `wsx set --help` adds about the value it replaces.
@@ -125,14 +126,6 @@ func setNote(createOnly bool) string {
 	return "\n\nset replaces a value and does not keep the previous one (it is for a value stored by\n" +
 		"mistake). To change a value that programs or services still use, `wsx rotate NAME`\n" +
 		"keeps the previous one until `wsx rotate NAME --finish`, and --undo brings it back."
-}
-
-// setValueNote ends the line of `wsx set` that changed a value.
-func setValueNote(given bool, name string) string {
-	if !given {
-		return ""
-	}
-	return fmt.Sprintf("; the previous value is not kept (`wsx rotate %s` keeps it until --finish)", name)
 }
 
 // askTemplateValue asks for the value of a manifest's secret: a token or
@@ -150,5 +143,10 @@ func (s *session) askTemplateValue(t Terminal, sec manifest.Secret) ([]byte, err
 	if rest, ok := strings.CutPrefix(path, "~/"); ok && s.env.Getenv("HOME") != "" {
 		path = filepath.Join(s.env.Getenv("HOME"), rest)
 	}
-	return readCapped(path, nil)
+	return secrets.ReadCapped(path, nil)
+}
+
+// remove runs the remove flow.
+func (s *session) remove(name string) error {
+	return s.run(func(f *secrets.Flows) error { return f.Remove(name) })
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/manifest"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -252,21 +252,13 @@ func (s *session) initOne(st secretStore, t Terminal, sec manifest.Secret) (ok b
 		t.Printf("skipped %s\n", sec.Name)
 		return false, nil
 	}
-	v, ssh, err := s.checkValue(secretOptions{Name: sec.Name}, sec.Type, val)
+	f, err := s.flows()
 	if err != nil {
 		return false, err
 	}
 	meta := store.Meta{Name: sec.Name, Type: sec.Type, Description: sec.Description, Hosts: sec.Hosts,
-		RotateEvery: defaultRotation(sec.Type), SSH: ssh}
-	if _, err := st.Add(store.Secret{Meta: meta, Value: v}); err != nil {
-		return false, addHint(sec.Name, err)
-	}
-	warnShort(s.env, sec.Name, v)
-	fmt.Fprintf(s.env.Stderr, "wsx: added %s (%s)\n", sec.Name, sec.Type)
-	if err := s.record(audit.EventCreated, sec.Name, "ok", "from "+manifest.Name); err != nil {
-		return true, err
-	}
-	return true, nil
+		RotateEvery: secrets.DefaultRotation(sec.Type)}
+	return f.AddValue(meta, val, "from "+manifest.Name)
 }
 
 func (s *session) runTemplateDocs(m *manifest.Manifest) error {
