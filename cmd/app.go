@@ -116,6 +116,9 @@ func reportError(stderr io.Writer, err error) int {
 	if errors.As(err, &ee) && ee.Err == nil {
 		return ee.Code
 	}
+	if _, said := errors.AsType[hint.Said](err); said {
+		return exitCode(err)
+	}
 	fmt.Fprintf(stderr, "wsx: %v\n", err)
 	var he hintedError
 	hint := defaultHint(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/store"
 )
 
 // completeArg is the hidden first argument with which the completion
@@ -146,7 +147,7 @@ func completeNames(env *Env) []string {
 		return nil
 	}
 	var out []string
-	for _, n := range itemNames(home) {
+	for _, n := range store.ItemNames(home) {
 		if !strings.HasPrefix(n, credhelper.StoredPrefix) {
 			out = append(out, n)
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/secrets"
 )
 
@@ -36,7 +37,7 @@ func wantsJSON(args []string) bool {
 // doctor's report) prints nothing.
 func reportJSONError(stdout io.Writer, err error, code int) {
 	var ee exitError
-	if err == nil || (errors.As(err, &ee) && ee.Err == nil) {
+	if _, said := errors.AsType[hint.Said](err); err == nil || said || (errors.As(err, &ee) && ee.Err == nil) {
 		return
 	}
 	j := errorJSON{Error: err.Error(), Code: code, Hint: defaultHint(err)}

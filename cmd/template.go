@@ -125,16 +125,6 @@ func missingError(m *manifest.Manifest, missing []manifest.Secret) error {
 		"add each with %s, or run `wsx template init` to be asked for them", strings.Join(cmds, "; "))
 }
 
-// caseTwin returns the name in names that equals name but for case.
-func caseTwin(name string, names []string) string {
-	for _, n := range names {
-		if n != name && strings.EqualFold(n, name) {
-			return n
-		}
-	}
-	return ""
-}
-
 func (s *session) runTemplateCheck(m *manifest.Manifest) error {
 	have, err := s.storeNames()
 	if err != nil {
@@ -164,7 +154,7 @@ func (s *session) runTemplateCheck(m *manifest.Manifest) error {
 			fmt.Fprintf(out, " — %s", sec.Description)
 		}
 		fmt.Fprintf(out, "\n         %s\n", manifest.AddCommand(sec))
-		if twin := caseTwin(sec.Name, have); twin != "" {
+		if twin := secrets.CaseTwin(sec.Name, have); twin != "" {
 			fmt.Fprintf(out, "         (the store has %s: names differ in case)\n", twin)
 		}
 	}

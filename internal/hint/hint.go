@@ -62,3 +62,10 @@ func (e Exit) Error() string {
 }
 
 func (e Exit) Unwrap() error { return e.Err }
+
+// Said marks an error the flow has reported already: cmd prints nothing
+// more and exits with the code of Err.
+type Said struct{ Err error }
+
+func (e Said) Error() string { return e.Err.Error() }
+func (e Said) Unwrap() error { return e.Err }
