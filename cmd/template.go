@@ -46,7 +46,13 @@ func templateCommand(env *Env) *cli.Command {
 		Subcommands: []*cli.Command{
 			sub("check", "list the required secrets missing from the store (exit 3 if any)",
 				"Checks names only, so it needs no passphrase. Prints one line per secret and, for each\n"+
-					"missing one, the command that adds it.", (*session).runTemplateCheck),
+					"missing one, the command that adds it.", func(s *session, m *manifest.Manifest) error {
+					have, err := s.storeNames()
+					if err != nil {
+						return err
+					}
+					return m.Check(s.env.Stdout, s.env.Stderr, have)
+				}),
 			sub("init", "ask for each missing secret on the terminal and store it",
 				"Asks for each missing token or password with a hidden prompt (empty skips it), validates\n"+
 					"and stores it with the manifest's type, description and hosts. For a key or a file it\n"+
@@ -54,30 +60,9 @@ func templateCommand(env *Env) *cli.Command {
 				(*session).runTemplateInit),
 			sub("docs", "print the Markdown a README needs to list the required secrets",
 				"Prints \"Requires these secrets:\" and one list item per secret, optional ones marked.",
-				(*session).runTemplateDocs),
+				func(s *session, m *manifest.Manifest) error { return m.Docs(s.env.Stdout) }),
 		},
 	}
-}
-
-// manifestFor loads the manifest at file, or the one found from the
-// current directory.
-func (s *session) manifestFor(file string) (*manifest.Manifest, error) {
-	if file == "" {
-		cwd := s.env.Getwd()
-		if cwd == "" {
-			return nil, errors.New("the working directory is unknown; name the file with --file")
-		}
-		p, found, err := manifest.Find(cwd)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, withHint(fmt.Errorf("no %s in %s or its parents up to the git root", manifest.Name, cwd),
-				"create one at the repository's root (`wsx template --help` shows the format), or pass --file PATH")
-		}
-		file = p
-	}
-	return manifest.Load(file)
 }
 
 // storeNames lists the secret names in the store without unlocking it.
@@ -86,88 +71,6 @@ func (s *session) storeNames() ([]string, error) {
 		return nil, err
 	}
 	return s.st.Names()
-}
-
-// manifestSecrets finds the manifest that governs cwd and returns it with
-// the names of its secrets that are in the store, in manifest order; m is
-// nil when there is no manifest. When a required secret is missing the
-// error (exit 3) names each one with the command that adds it. It needs no
-// passphrase: it reads names only.
-func (s *session) manifestSecrets(cwd string) (m *manifest.Manifest, names []string, err error) {
-	path, found, err := manifest.Find(cwd)
-	if err != nil || !found {
-		return nil, nil, err
-	}
-	m, err = manifest.Load(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	have, err := s.storeNames()
-	if err != nil {
-		return m, nil, err
-	}
-	missing, present := m.Missing(have)
-	if len(missing) > 0 {
-		return m, nil, missingError(m, missing)
-	}
-	return m, present, nil
-}
-
-// missingError reports the required secrets of m that are missing.
-func missingError(m *manifest.Manifest, missing []manifest.Secret) error {
-	names := make([]string, len(missing))
-	cmds := make([]string, len(missing))
-	for i, sec := range missing {
-		names[i] = sec.Name
-		cmds[i] = "`" + manifest.AddCommand(sec) + "`"
-	}
-	return withHint(fmt.Errorf("%s requires secrets that are not in the store: %s: %w", m.Path, strings.Join(names, ", "), store.ErrNotFound),
-		"add each with %s, or run `wsx template init` to be asked for them", strings.Join(cmds, "; "))
-}
-
-func (s *session) runTemplateCheck(m *manifest.Manifest) error {
-	have, err := s.storeNames()
-	if err != nil {
-		return err
-	}
-	missing, _ := m.Missing(have)
-	present := make(map[string]bool, len(have))
-	for _, n := range have {
-		present[n] = true
-	}
-	out := s.env.Stdout
-	for _, sec := range m.Secrets {
-		kind := string(sec.Type)
-		if !sec.Required {
-			kind += ", optional"
-		}
-		switch {
-		case present[sec.Name]:
-			fmt.Fprintf(out, "ok       %s (%s)\n", sec.Name, kind)
-			continue
-		case sec.Required:
-			fmt.Fprintf(out, "missing  %s (%s)", sec.Name, kind)
-		default:
-			fmt.Fprintf(out, "absent   %s (%s)", sec.Name, kind)
-		}
-		if sec.Description != "" {
-			fmt.Fprintf(out, " — %s", sec.Description)
-		}
-		fmt.Fprintf(out, "\n         %s\n", manifest.AddCommand(sec))
-		if twin := secrets.CaseTwin(sec.Name, have); twin != "" {
-			fmt.Fprintf(out, "         (the store has %s: names differ in case)\n", twin)
-		}
-	}
-	if len(missing) > 0 {
-		names := make([]string, len(missing))
-		for i, sec := range missing {
-			names[i] = sec.Name
-		}
-		return withHint(fmt.Errorf("%d required secrets of %s are missing: %s: %w", len(missing), m.Path, strings.Join(names, ", "), store.ErrNotFound),
-			"add each with the command above it, or run `wsx template init` to be asked for them")
-	}
-	fmt.Fprintf(s.env.Stderr, "wsx: every required secret of %s is in the store\n", m.Path)
-	return nil
 }
 
 func (s *session) runTemplateInit(m *manifest.Manifest) error {
@@ -218,7 +121,7 @@ func (s *session) runTemplateInit(m *manifest.Manifest) error {
 	}
 	fmt.Fprintf(s.env.Stderr, "wsx: added %d of the %d secrets missing from the store\n", added, len(todo))
 	if len(stillMissing) > 0 {
-		return missingError(m, stillMissing)
+		return manifest.MissingError(m, stillMissing)
 	}
 	return nil
 }
@@ -251,29 +154,13 @@ func (s *session) initOne(st secretStore, t Terminal, sec manifest.Secret) (ok b
 	return f.AddValue(meta, val, "from "+manifest.Name)
 }
 
-func (s *session) runTemplateDocs(m *manifest.Manifest) error {
-	var b strings.Builder
-	if len(m.Secrets) == 0 {
-		b.WriteString("Requires no secrets.\n")
-	} else {
-		b.WriteString("Requires these secrets:\n\n")
-		for _, sec := range m.Secrets {
-			kind := string(sec.Type)
-			if !sec.Required {
-				kind += ", optional"
-			}
-			fmt.Fprintf(&b, "- %s (%s)", sec.Name, kind)
-			if sec.Description != "" {
-				fmt.Fprintf(&b, " — %s", sec.Description)
-			}
-			if len(sec.Hosts) > 0 {
-				fmt.Fprintf(&b, " (for %s)", strings.Join(sec.Hosts, ", "))
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("\nAdd them with `wsx template init`, or one by one with `wsx add NAME --type TYPE`;\n" +
-			"`wsx template check` lists the ones still missing.\n")
-	}
-	_, err := fmt.Fprint(s.env.Stdout, b.String())
-	return err
+// manifestFor loads the manifest at file, or the one found from the
+// current directory.
+func (s *session) manifestFor(file string) (*manifest.Manifest, error) {
+	return manifest.Locate(s.env.Getwd(), file)
+}
+
+// manifestSecrets is manifest.Governing over this store's names.
+func (s *session) manifestSecrets(cwd string) (*manifest.Manifest, []string, error) {
+	return manifest.Governing(cwd, s.storeNames)
 }

@@ -548,14 +548,14 @@ func (d *Doctor) Name(name string) error {
 		fmt.Fprintf(out, "%s is not in the store in %s (%s backend, %d secrets).\n", name, d.Home, d.st.Backend(), len(names))
 	}
 	var reasons []string
-	if twin := secrets.CaseTwin(name, names); twin != "" {
+	if twin := store.CaseTwin(name, names); twin != "" {
 		reasons = append(reasons, fmt.Sprintf("a case mismatch: the store has %s; names are case-sensitive, so ask for %s", twin, twin))
 	}
 	for _, other := range d.otherStores() {
 		items := store.ItemNames(other)
 		if slices.Contains(items, name) {
 			reasons = append(reasons, fmt.Sprintf("it is in another workspace's store, %s: use it with WSX_HOME=%s", other, other))
-		} else if twin := secrets.CaseTwin(name, items); twin != "" {
+		} else if twin := store.CaseTwin(name, items); twin != "" {
 			reasons = append(reasons, fmt.Sprintf("another workspace's store, %s, has %s (differs in case): use it with WSX_HOME=%s", other, twin, other))
 		}
 	}

@@ -632,13 +632,3 @@ func (f *Flows) AddValue(m store.Meta, val []byte, detail string) (added bool, e
 	fmt.Fprintf(f.Stderr, "wsx: added %s (%s)\n", m.Name, m.Type)
 	return true, f.record(audit.EventCreated, m.Name, "ok", detail)
 }
-
-// CaseTwin returns the name in names that equals name but for case.
-func CaseTwin(name string, names []string) string {
-	for _, n := range names {
-		if n != name && strings.EqualFold(n, name) {
-			return n
-		}
-	}
-	return ""
-}

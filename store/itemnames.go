@@ -22,3 +22,13 @@ func ItemNames(home string) []string {
 	}
 	return out
 }
+
+// CaseTwin returns the name in names that equals name but for case.
+func CaseTwin(name string, names []string) string {
+	for _, n := range names {
+		if n != name && strings.EqualFold(n, name) {
+			return n
+		}
+	}
+	return ""
+}

@@ -89,12 +89,14 @@ var bans = []ban{
 // allowed lifts a ban for one import, and says why. Each must be in use
 // (TestAllowedInUse): a lifted ban nobody needs goes back in force.
 var allowed = []ban{
+	{"manifest", "internal/hint", "a manifest's flows (template check, a missing secret) say their fix the way every flow does; internal/hint is a leaf"},
 	{"audit", "internal/mask", "the shortest value worth masking is one rule, mask.MinMaskLen, for output and records alike; internal/mask is a leaf, so the foundation still depends on nothing that could depend on it"},
 }
 
 // leaves are wsx packages that import no other wsx package, and why.
 var leaves = map[string]string{
 	"internal/nodump": "keeps any process out of core files: a leaf, so main and exec may use it",
+	"internal/hint":   "the errors flows return beside their fix (usage, exit code): a leaf, so every flow may use it",
 	"internal/mask":   "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
 }
 
