@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	osexec "os/exec"
-	"slices"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/credhelper"
@@ -174,11 +172,11 @@ func (s *session) runExec(o execOptions) error {
 		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),
 			"the secrets are in this environment already; run the command directly, or add --allow-nested")
 	}
-	only, err := splitOnly(o.Only)
+	only, err := exec.ParseOnly(o.Only)
 	if err != nil {
 		return err
 	}
-	renames, err := parseRenames(o.Env)
+	renames, err := exec.ParseRenames(o.Env)
 	if err != nil {
 		return err
 	}
@@ -194,15 +192,7 @@ func (s *session) runExec(o execOptions) error {
 			o.manifest, o.governed, o.renames = names, true, m.Renames()
 		}
 	}
-	// --env wins over the manifest's env for the same secret.
-	for old, v := range o.renames {
-		if _, ok := renames[old]; !ok {
-			if renames == nil {
-				renames = map[string]string{}
-			}
-			renames[old] = v
-		}
-	}
+	renames = exec.MergeRenames(renames, o.renames)
 	st, err := s.unlocked()
 	if err != nil {
 		return err
@@ -214,7 +204,7 @@ func (s *session) runExec(o execOptions) error {
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
 	}
-	if !o.NoAccessAudit && !noAccessAudit(cwd) {
+	if !o.NoAccessAudit && !manifest.NoAccessAudit(cwd) {
 		// The log stays open while the command runs, for the `accessed`
 		// records; the store is locked as before.
 		spec.Access, spec.Close = st, s.lockKeepLog
@@ -241,66 +231,6 @@ func (s *session) runExec(o execOptions) error {
 		return exitError{Code: code}
 	}
 	return nil
-}
-
-// noAccessAudit says the wsx.toml governing cwd turns the `accessed`
-// records off (access_audit = false). A manifest that cannot be read
-// turns nothing off.
-func noAccessAudit(cwd string) bool {
-	path, found, err := manifest.Find(cwd)
-	if err != nil || !found {
-		return false
-	}
-	m, err := manifest.Load(path)
-	return err == nil && m.NoAccessAudit
-}
-
-// splitOnly reads --only: comma-separated names, repeatable, each once.
-func splitOnly(only []string) ([]string, error) {
-	if len(only) == 0 {
-		return nil, nil
-	}
-	var names []string
-	for _, n := range only {
-		for part := range strings.SplitSeq(n, ",") {
-			if part = strings.TrimSpace(part); part != "" && !slices.Contains(names, part) {
-				names = append(names, part)
-			}
-		}
-	}
-	if len(names) == 0 {
-		return nil, usagef("--only needs at least one NAME")
-	}
-	return names, nil
-}
-
-// parseRenames reads --env: NEW=OLD, repeatable, into a map from OLD to
-// NEW. Each secret is renamed once, and each NEW names one secret.
-func parseRenames(flags []string) (map[string]string, error) {
-	if len(flags) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]string, len(flags))
-	vars := make(map[string]string, len(flags))
-	for _, f := range flags {
-		v, old, ok := strings.Cut(strings.TrimSpace(f), "=")
-		if !ok {
-			return nil, usagef("--env %q: want NEW=OLD, e.g. --env GH_TOKEN=GITHUB_TOKEN", f)
-		}
-		for _, n := range []string{v, old} {
-			if err := store.ValidateName(n); err != nil {
-				return nil, usagef("--env %s: %v", f, err)
-			}
-		}
-		if prev, dup := out[old]; dup && prev != v {
-			return nil, usagef("--env: %s is renamed twice, to %s and %s", old, prev, v)
-		}
-		if prev, dup := vars[v]; dup && prev != old {
-			return nil, usagef("--env: both %s and %s would go in as %s", prev, old, v)
-		}
-		out[old], vars[v] = v, old
-	}
-	return out, nil
 }
 
 // startError reports a command that could not be started with the exit

@@ -136,3 +136,15 @@ func (m *Manifest) Docs(w io.Writer) error {
 	_, err := fmt.Fprint(w, b.String())
 	return err
 }
+
+// NoAccessAudit says the wsx.toml governing cwd turns the `accessed`
+// records off (access_audit = false). A manifest that cannot be read
+// turns nothing off.
+func NoAccessAudit(cwd string) bool {
+	path, found, err := Find(cwd)
+	if err != nil || !found {
+		return false
+	}
+	m, err := Load(path)
+	return err == nil && m.NoAccessAudit
+}
