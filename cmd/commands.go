@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
@@ -373,7 +374,7 @@ func gitCommand(env *Env) *cli.Command {
 				if c.Bool("local") {
 					scope = "--local"
 				}
-				return s.runGitSetup(c.Context, gitSetupOptions{Scope: scope})
+				return credhelper.Setup(c.Context, scope, s.env.Stderr)
 			}),
 		}, gitHookCommand(env)},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/doctor"
 	"github.com/wsxdev/wsx/store"
 )
@@ -66,6 +67,6 @@ func (s *session) doctor() *doctor.Doctor {
 		AgentLocked: func() int { return s.agentLocked },
 		Unlocked:    s.unlocked,
 		Hint:        defaultHint,
-		GitHelpers:  func(ctx context.Context) ([]string, error) { return gitHelpers(ctx, "") },
+		GitHelpers:  func(ctx context.Context) ([]string, error) { return credhelper.GitHelpers(ctx, "") },
 	}
 }
