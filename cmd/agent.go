@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -158,87 +157,41 @@ func noAgentHint(err error) error {
 	return withHint(err, "start one with `eval \"$(wsx agent -s)\"`")
 }
 
-// reloadAgent is `wsx agent reload`: the agent serves again the store
-// keys removed with ssh-add -d/-D.
+// reloadAgent is `wsx agent reload` (daemon.Reload).
 func (s *session) reloadAgent() error {
-	cl, st, err := s.dialDaemon()
-	if errors.Is(err, daemon.ErrNoDaemon) {
-		return noAgentHint(err)
-	}
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	if st.Locked {
-		return withHint(fmt.Errorf("the wsx agent (pid %d): %w", st.PID, store.ErrLocked), "`wsx unlock` unlocks it and serves every store key again")
-	}
-	if _, err := cl.Reload(); err != nil {
-		return err
-	}
-	if len(st.HiddenKeys) > 0 {
-		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) serves again: %s\n", st.PID, strings.Join(st.HiddenKeys, ", "))
-	} else {
-		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) reloaded the store's keys\n", st.PID)
-	}
-	return nil
+	return s.control(noAgentHint, func(c *daemon.Client, st daemon.Status) error { return daemon.Reload(c, st, s.env.Stderr) })
 }
 
 func (s *session) runLock() error {
-	cl, st, err := s.dialDaemon()
-	if errors.Is(err, daemon.ErrNoDaemon) {
+	return s.control(func(err error) error {
 		fmt.Fprintln(s.env.Stderr, "wsx: no wsx agent is running; without one the store is unlocked only inside each command")
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	if st.Locked {
-		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) is already locked\n", st.PID)
-		return nil
-	}
-	if _, err := cl.Lock(); err != nil {
-		return err
-	}
-	fmt.Fprintf(s.env.Stderr, "wsx: locked the wsx agent (pid %d)\n", st.PID)
-	return nil
+	}, func(c *daemon.Client, st daemon.Status) error { return daemon.Lock(c, st, s.env.Stderr) })
 }
 
 func (s *session) runUnlock() error {
-	cl, st, err := s.dialDaemon()
-	if errors.Is(err, daemon.ErrNoDaemon) {
-		return noAgentHint(err)
-	}
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	if !st.Locked && !st.AgentLocked {
-		if len(st.HiddenKeys) > 0 {
-			if _, err := cl.Reload(); err != nil {
+	return s.control(noAgentHint, func(c *daemon.Client, st daemon.Status) error {
+		return daemon.Unlock(c, st, s.env.Stderr, func(unlock func([]byte) error) error {
+			if err := s.open(); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) serves the store keys removed with ssh-add again: %s\n", st.PID, strings.Join(st.HiddenKeys, ", "))
-			return nil
-		}
-		fmt.Fprintf(s.env.Stderr, "wsx: the wsx agent (pid %d) is already unlocked\n", st.PID)
-		return nil
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
-	unlock := func(p []byte) error {
-		_, err := cl.Unlock(p)
-		return err
-	}
-	if s.st.NeedsPassphrase() {
-		err = s.unlockWith("Passphrase for the wsx store: ", unlock)
-	} else {
-		err = unlock(nil)
+			if !s.st.NeedsPassphrase() {
+				return unlock(nil)
+			}
+			return s.unlockWith("Passphrase for the wsx store: ", unlock)
+		})
+	})
+}
+
+// control runs op on the agent of this store; none answering is absent's.
+func (s *session) control(absent func(error) error, op func(*daemon.Client, daemon.Status) error) error {
+	c, st, err := s.dialDaemon()
+	if errors.Is(err, daemon.ErrNoDaemon) {
+		return absent(err)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.env.Stderr, "wsx: unlocked the wsx agent (pid %d)\n", st.PID)
-	return nil
+	defer c.Close()
+	return op(c, st)
 }
