@@ -3,28 +3,12 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/store"
 )
-
-// runDir is where the agent's sockets live: WSX_HOME/run when WSX_HOME is
-// set, else $XDG_RUNTIME_DIR/wsx (wsx-NAME for WSX_WORKSPACE=NAME), else
-// the store's home/run.
-func runDir(env *Env, home string) string {
-	if env.Getenv("WSX_HOME") != "" {
-		return filepath.Join(home, "run")
-	}
-	if x := env.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
-		if name, err := storeDirName(env); err == nil {
-			return filepath.Join(x, name)
-		}
-	}
-	return filepath.Join(home, "run")
-}
 
 const agentUsage = `usage: wsx agent [-c | -s] [-Dd] [-a SOCKET] [-t LIFE] [--lock-after DURATION] [CMD [ARG...]]
        wsx agent [-c | -s] -k

@@ -9,61 +9,20 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/internal/home"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
-// homeDir is where the store, the audit log and the run directory live:
-// WSX_HOME when set, else $XDG_DATA_HOME/wsx, else ~/.local/share/wsx. A
-// workspace named by WSX_WORKSPACE gets its own store there: wsx-NAME.
-func homeDir(env *Env) (string, error) {
-	if h := env.Getenv("WSX_HOME"); h != "" {
-		return filepath.Abs(h)
-	}
-	name, err := storeDirName(env)
-	if err != nil {
-		return "", err
-	}
-	if x := env.Getenv("XDG_DATA_HOME"); x != "" {
-		return filepath.Join(x, name), nil
-	}
-	if h := env.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".local", "share", name), nil
-	}
-	return "", errors.New("cannot find a home for the store: set WSX_HOME or HOME")
-}
+// homeDir is the store's home (home.Dir).
+func homeDir(env *Env) (string, error) { return home.Dir(env.Getenv) }
 
-// storeDirName is the name of the store's directory, and of its run
-// directory: "wsx", or "wsx-NAME" for the workspace WSX_WORKSPACE=NAME.
-func storeDirName(env *Env) (string, error) {
-	ws := env.Getenv("WSX_WORKSPACE")
-	if ws == "" {
-		return "wsx", nil
-	}
-	if !validWorkspace(ws) {
-		return "", usagef("WSX_WORKSPACE=%q: a workspace name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", ws)
-	}
-	return "wsx-" + ws, nil
-}
+// auditPath is the audit log of the store in h.
+func auditPath(h string) string { return filepath.Join(h, "audit.log") }
 
-func validWorkspace(ws string) bool {
-	if len(ws) == 0 || len(ws) > 64 {
-		return false
-	}
-	for i, r := range ws {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		case i > 0 && (r == '.' || r == '_' || r == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// auditPath is the audit log of the store in home.
-func auditPath(home string) string { return filepath.Join(home, "audit.log") }
+// runDir is where the agent's sockets live (home.RunDir).
+func runDir(env *Env, h string) string { return home.RunDir(env.Getenv, h) }
 
 // secretStore is the store a command works on (secrets.Store).
 type secretStore = secrets.Store
