@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wsxdev/wsx/internal/clidoc"
 	"github.com/wsxdev/wsx/internal/hint"
 
 	"golang.org/x/term"
@@ -77,7 +78,7 @@ func Main(ctx context.Context, env Env) int {
 		env.Args = append([]string{"wsx", "credential"}, env.Args[1:]...)
 	}
 	app := newApp(&env)
-	if len(env.Args) > 1 && env.Args[1] == completeArg {
+	if len(env.Args) > 1 && env.Args[1] == clidoc.CompleteArg {
 		return runComplete(&env, app, env.Args[2:])
 	}
 	err := app.RunContext(ctx, interspersed(app, env.Args))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/internal/clidoc"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
@@ -315,16 +316,16 @@ func completionCommand(env *Env) *cli.Command {
 			}
 			switch shell {
 			case "bash":
-				_, err = fmt.Fprint(env.Stdout, bashCompletion)
+				_, err = fmt.Fprint(env.Stdout, clidoc.BashCompletion)
 				return err
 			case "zsh":
-				_, err = fmt.Fprint(env.Stdout, "autoload -U +X bashcompinit && bashcompinit\n"+bashCompletion)
+				_, err = fmt.Fprint(env.Stdout, "autoload -U +X bashcompinit && bashcompinit\n"+clidoc.BashCompletion)
 				return err
 			case "fish":
-				_, err = fmt.Fprint(env.Stdout, fishCompletion)
+				_, err = fmt.Fprint(env.Stdout, clidoc.FishCompletion)
 				return err
 			case "man":
-				return writeManPage(env.Stdout, c.App)
+				return clidoc.WriteMan(env.Stdout, c.App)
 			}
 			return usagef("unknown shell %q: bash, zsh, fish or man", shell)
 		},

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/internal/clidoc"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -162,7 +163,7 @@ func TestCompletions(t *testing.T) {
 	} {
 		words := strings.Split(tc.line, " ")
 		var got []string
-		for _, c := range completions(&env, app, words[:len(words)-1], words[len(words)-1], false) {
+		for _, c := range clidoc.Completions(app, words[:len(words)-1], words[len(words)-1], false, func() []string { return completeNames(&env) }) {
 			if strings.HasPrefix(c, words[len(words)-1]) {
 				got = append(got, c)
 			}
