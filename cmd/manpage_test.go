@@ -65,4 +65,3 @@ func isRequest(l string) bool {
 	}
 	return false
 }
-
