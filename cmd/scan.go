@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/scan"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -94,32 +95,7 @@ func (s *session) scanValues() (scan.Matcher, error) {
 	case err != nil:
 		return nil, err
 	}
-	metas, err := st.List()
-	if err != nil && metas == nil {
-		return nil, err
-	}
-	if err != nil {
-		fmt.Fprintf(s.env.Stderr, "wsx: warning: %v; the other secrets are looked for\n", err)
-	}
-	// Matching is not a use: the values stay in this process, which
-	// holds the store unlocked anyway, and no program receives them.
-	var vals []scan.Value
-	for _, m := range metas {
-		sec, err := s.st.Get(m.Name)
-		if err != nil {
-			fmt.Fprintf(s.env.Stderr, "wsx: warning: secret %s is not looked for: %v\n", m.Name, err)
-			continue
-		}
-		vals = append(vals, scan.Value{Secret: sec.Name, Bytes: sec.Value.Bytes()})
-		if !sec.PreviousValue.IsZero() {
-			vals = append(vals, scan.Value{Secret: sec.Name, Previous: true, Bytes: sec.PreviousValue.Bytes()})
-		}
-	}
-	vm, short := scan.NewValueMatcher(vals)
-	for _, name := range short {
-		fmt.Fprintf(s.env.Stderr, "wsx: note: %s is shorter than %d bytes: too short to look for\n", name, scan.MinValueLen)
-	}
-	return vm, nil
+	return secrets.ScanMatcher(st, s.st, s.env.Stderr)
 }
 
 // gitHookCommand is `wsx git hook install`.
