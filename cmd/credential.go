@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/wsxdev/wsx/credhelper"
-	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -31,33 +29,13 @@ func (s *session) runCredential(op string) error {
 		return credhelper.Run(s.c.Context, op, opts)
 	}
 	if c, ok := s.viaDaemon(); ok {
-		in, err := io.ReadAll(io.LimitReader(s.env.Stdin, credentialInputLimit+1))
-		if err != nil {
-			return fmt.Errorf("credential %s: read the request: %w", op, err)
-		}
-		if len(in) > credentialInputLimit {
-			return fmt.Errorf("credential %s: the request is larger than %d bytes", op, credentialInputLimit)
-		}
-		defer clear(in)
-		out, note, sent, err := c.Credential(s.c.Context, s.home, op, in)
-		defer clear(out)
-		if err == nil {
-			if note != "" {
-				io.WriteString(s.env.Stderr, note)
-			}
-			if _, err := s.env.Stdout.Write(out); err != nil {
-				return err
-			}
-			for _, m := range sent {
-				opts.Remind(m)
-			}
-			return nil
-		}
-		if !errors.Is(err, daemon.ErrNoDaemon) && !errors.Is(err, store.ErrLocked) {
+		in, err := c.CredentialGit(s.c.Context, s.home, op, s.env.Stdin, s.env.Stdout, s.env.Stderr, opts.Remind)
+		if in == nil {
 			return err
 		}
 		// The agent went away or locked meanwhile: the store opened here
 		// answers, as without an agent.
+		defer clear(in)
 		opts.Stdin = bytes.NewReader(in)
 		s.client.Close()
 		s.client = nil
@@ -77,10 +55,6 @@ func (s *session) runCredential(op string) error {
 	opts.UnlockHint = s.gitUnlockHint()
 	return credhelper.Run(s.c.Context, op, opts)
 }
-
-// credentialInputLimit bounds what git may send the helper through the
-// agent; the protocol's own limits (credhelper.Parse) are smaller.
-const credentialInputLimit = 1 << 20
 
 // unlockedForGit unlocks the store as every command does, except that it
 // does not ask on the terminal when git was told not to prompt
