@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/secrets"
-	"github.com/wsxdev/wsx/store"
 )
 
 func templateCommand(env *Env) *cli.Command {
@@ -78,16 +77,7 @@ func (s *session) runTemplateInit(m *manifest.Manifest) error {
 	if err != nil {
 		return err
 	}
-	present := make(map[string]bool, len(have))
-	for _, n := range have {
-		present[n] = true
-	}
-	var todo []manifest.Secret
-	for _, sec := range m.Secrets {
-		if !present[sec.Name] {
-			todo = append(todo, sec)
-		}
-	}
+	todo := secrets.Missing(m, have)
 	if len(todo) == 0 {
 		fmt.Fprintf(s.env.Stderr, "wsx: every secret of %s is in the store already\n", m.Path)
 		return nil
@@ -102,56 +92,11 @@ func (s *session) runTemplateInit(m *manifest.Manifest) error {
 			"add each with %s", strings.Join(cmds, "; "))
 	}
 	defer t.Close()
-	st, err := s.unlocked()
+	f, err := s.flows()
 	if err != nil {
 		return err
 	}
-	var stillMissing []manifest.Secret
-	added := 0
-	for _, sec := range todo {
-		ok, err := s.initOne(st, t, sec)
-		if err != nil {
-			fmt.Fprintf(s.env.Stderr, "wsx: %v\n", err)
-		}
-		if ok {
-			added++
-		} else if sec.Required {
-			stillMissing = append(stillMissing, sec)
-		}
-	}
-	fmt.Fprintf(s.env.Stderr, "wsx: added %d of the %d secrets missing from the store\n", added, len(todo))
-	if len(stillMissing) > 0 {
-		return manifest.MissingError(m, stillMissing)
-	}
-	return nil
-}
-
-// initOne asks for one secret of a manifest and stores it. ok is false when
-// it was skipped or refused.
-func (s *session) initOne(st secretStore, t Terminal, sec manifest.Secret) (ok bool, err error) {
-	opt := ""
-	if !sec.Required {
-		opt = ", optional"
-	}
-	if sec.Description != "" {
-		t.Printf("%s (%s%s): %s\n", sec.Name, sec.Type, opt, sec.Description)
-	}
-	val, err := s.askTemplateValue(t, sec)
-	if err != nil {
-		return false, fmt.Errorf("secret %s: %w", sec.Name, err)
-	}
-	defer clear(val)
-	if len(val) == 0 {
-		t.Printf("skipped %s\n", sec.Name)
-		return false, nil
-	}
-	f, err := s.flows()
-	if err != nil {
-		return false, err
-	}
-	meta := store.Meta{Name: sec.Name, Type: sec.Type, Description: sec.Description, Hosts: sec.Hosts,
-		RotateEvery: secrets.DefaultRotation(sec.Type)}
-	return f.AddValue(meta, val, "from "+manifest.Name)
+	return f.Fill(m, todo, t.Printf, func(sec manifest.Secret) ([]byte, error) { return s.askTemplateValue(t, sec) })
 }
 
 // manifestFor loads the manifest at file, or the one found from the
