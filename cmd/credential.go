@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/store"
@@ -61,7 +60,7 @@ func (s *session) runCredential(op string) error {
 // (GIT_TERMINAL_PROMPT=0, e.g. a background fetch): the store then counts
 // as locked, and git goes on without wsx.
 func (s *session) unlockedForGit() (secretStore, error) {
-	if s.passphraseFile() == "" && !gitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
+	if s.passphraseFile() == "" && !credhelper.GitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
 		s.viaDaemon()
 		if s.agentErr != nil {
 			return nil, s.agentErr
@@ -74,14 +73,4 @@ func (s *session) unlockedForGit() (secretStore, error) {
 		}
 	}
 	return s.unlocked()
-}
-
-// gitMayPrompt reads GIT_TERMINAL_PROMPT as git reads a boolean; unset
-// means git may prompt.
-func gitMayPrompt(v string) bool {
-	switch strings.ToLower(v) {
-	case "0", "false", "no", "off":
-		return false
-	}
-	return true
 }

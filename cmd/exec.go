@@ -101,18 +101,9 @@ func execCommand(env *Env) *cli.Command {
 			if c.NArg() == 0 {
 				return usagef("exec needs a command: `wsx exec [options] -- COMMAND [ARGS...]`")
 			}
-			return s.runExec(execOptions{
-				Argv:        c.Args().Slice(),
-				Only:        c.StringSlice("only"),
-				Env:         c.StringSlice("env"),
-				NoMask:      c.Bool("no-mask"),
-				PTY:         c.String("pty"),
-				AllowNested: c.Bool("allow-nested"),
-				All:         c.Bool("all"),
-
-				AllowDangerous: c.Bool("allow-dangerous-name"),
-				NoAccessAudit:  c.Bool("no-access-audit"),
-			})
+			o := execOpts(c, c.Args().Slice(), c.String("pty"))
+			o.All = c.Bool("all")
+			return s.runExec(o)
 		}),
 	}
 }
@@ -144,19 +135,18 @@ func shellCommand(env *Env) *cli.Command {
 			if !c.Bool("no-mask") && env.StdinIsTerminal && isTerminal(env.Stdout) {
 				pty = exec.PTYAlways
 			}
-			return s.runExec(execOptions{
-				Argv:        []string{sh},
-				Only:        c.StringSlice("only"),
-				Env:         c.StringSlice("env"),
-				NoMask:      c.Bool("no-mask"),
-				PTY:         pty,
-				AllowNested: c.Bool("allow-nested"),
-				Shell:       true,
-
-				AllowDangerous: c.Bool("allow-dangerous-name"),
-				NoAccessAudit:  c.Bool("no-access-audit"),
-			})
+			o := execOpts(c, []string{sh}, pty)
+			o.Shell = true
+			return s.runExec(o)
 		}),
+	}
+}
+
+// execOpts reads the flags exec and shell share.
+func execOpts(c *cli.Context, argv []string, pty string) execOptions {
+	return execOptions{
+		Argv: argv, Only: c.StringSlice("only"), Env: c.StringSlice("env"), NoMask: c.Bool("no-mask"), PTY: pty,
+		AllowNested: c.Bool("allow-nested"), AllowDangerous: c.Bool("allow-dangerous-name"), NoAccessAudit: c.Bool("no-access-audit"),
 	}
 }
 

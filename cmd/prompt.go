@@ -90,7 +90,11 @@ func (s *session) runRemoveAsked(name string, yes bool) error {
 	if !s.env.StdinIsTerminal {
 		return refuse
 	}
-	metas, err := s.listSecrets()
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	metas, err := st.List()
 	if err != nil {
 		return err
 	}

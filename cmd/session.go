@@ -142,15 +142,6 @@ func (s *session) unlocked() (secretStore, error) {
 	return s.direct()
 }
 
-// listSecrets unlocks the store and lists its secrets.
-func (s *session) listSecrets() ([]store.Meta, error) {
-	st, err := s.unlocked()
-	if err != nil {
-		return nil, err
-	}
-	return st.List()
-}
-
 // direct opens and unlocks the store here, leaving the agent aside.
 func (s *session) direct() (secretStore, error) {
 	if s.client != nil {
@@ -215,11 +206,6 @@ func (s *session) passphraseFile() string {
 		}
 	}
 	return s.env.Getenv("WSX_PASSPHRASE_FILE")
-}
-
-// record appends an audit record for an event of this command.
-func (s *session) record(ev audit.Event, name, result, detail string) error {
-	return s.recordCLI(audit.Record{Event: ev, Secret: name, Result: result, Detail: detail})
 }
 
 // recordCLI appends r as an event of this command, via the command line,

@@ -134,3 +134,13 @@ func git(ctx context.Context, args ...string) (string, error) {
 	}
 	return out.String(), nil
 }
+
+// GitMayPrompt reads GIT_TERMINAL_PROMPT as git reads a boolean; unset
+// means git may prompt.
+func GitMayPrompt(v string) bool {
+	switch strings.ToLower(v) {
+	case "0", "false", "no", "off":
+		return false
+	}
+	return true
+}
