@@ -27,17 +27,17 @@ func (s *session) runCredential(op string) error {
 	default:
 		return credhelper.Run(s.c.Context, op, opts)
 	}
-	if c, ok := s.viaDaemon(); ok {
+	if c, ok := s.viaDaemon(true); ok {
 		in, err := c.CredentialGit(s.c.Context, s.home, op, s.env.Stdin, s.env.Stdout, s.env.Stderr, opts.Remind)
 		if in == nil {
 			return err
 		}
-		// The agent went away or locked meanwhile: the store opened here
-		// answers, as without an agent.
+		// No agent answered unlocked (or it went away or locked
+		// meanwhile): the store opened here answers, as without an agent,
+		// after asking the agent's status.
 		defer clear(in)
 		opts.Stdin = bytes.NewReader(in)
-		s.client.Close()
-		s.client = nil
+		s.doubt()
 	}
 	st, err := s.unlockedForGit()
 	switch {
@@ -61,7 +61,7 @@ func (s *session) runCredential(op string) error {
 // as locked, and git goes on without wsx.
 func (s *session) unlockedForGit() (secretStore, error) {
 	if s.passphraseFile() == "" && !credhelper.GitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
-		s.viaDaemon()
+		s.viaDaemon(false)
 		if s.agentErr != nil {
 			return nil, s.agentErr
 		}

@@ -58,7 +58,7 @@ func (s *session) doctor() *doctor.Doctor {
 			return s.st, err
 		},
 		Agent: func() (secretStore, bool) {
-			c, ok := s.viaDaemon()
+			c, ok := s.viaDaemon(false)
 			if !ok {
 				return nil, false
 			}

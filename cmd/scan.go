@@ -80,7 +80,7 @@ func scanCommand(env *Env) *cli.Command {
 // a store, or with one that cannot be unlocked here, the scan looks for
 // known formats only and says so.
 func (s *session) scanValues() (scan.Matcher, error) {
-	if c, ok := s.viaDaemon(); ok {
+	if c, ok := s.viaDaemon(false); ok {
 		return c.ScanMatcher(), nil
 	}
 	st, err := s.direct()

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -41,6 +42,23 @@ type session struct {
 	agentLocked int            // pid of an agent that answered locked
 	agentAsked  bool           // viaDaemon dialled the agent already
 	agentErr    error          // an agent that is not the user's own (ErrUntrusted)
+	unasked     bool           // client was made without asking the agent's status
+	doubted     bool           // an unasked client failed: ask the status from now on
+}
+
+// apiSocket is the agent's API socket for this store.
+func (s *session) apiSocket() string {
+	return filepath.Join(runDir(s.env, s.home), daemon.APISocketName)
+}
+
+// doubt drops a client made without asking the agent's status, after a
+// request found the agent absent, locked or not the user's: the next
+// viaDaemon asks.
+func (s *session) doubt() {
+	if s.client != nil {
+		s.client.Close()
+	}
+	s.client, s.unasked, s.doubted = nil, false, true
 }
 
 // daemonDialTimeout bounds the wait for the agent's status.
@@ -50,7 +68,7 @@ const daemonDialTimeout = 2 * time.Second
 // daemon.ErrNoDaemon when none answers (or the one that answers serves
 // another store).
 func (s *session) dialDaemon() (*daemon.Client, daemon.Status, error) {
-	sock := filepath.Join(runDir(s.env, s.home), daemon.APISocketName)
+	sock := s.apiSocket()
 	c, st, err := daemon.Dial(sock, daemonDialTimeout)
 	if err != nil {
 		return nil, st, err
@@ -65,12 +83,23 @@ func (s *session) dialDaemon() (*daemon.Client, daemon.Status, error) {
 // viaDaemon returns a client of the wsx agent when one serves this store
 // unlocked. WSX_NO_AGENT=1 turns it off. The agent is dialled at most once
 // per command: an agent that was absent or locked is not asked again.
-func (s *session) viaDaemon() (*daemon.Client, bool) {
+// unasked skips asking its status when a socket is there: each request
+// names the store (daemon.HomeHeader), and the caller falls back (doubt)
+// when one finds the agent absent, locked or not the user's.
+func (s *session) viaDaemon(unasked bool) (*daemon.Client, bool) {
 	if s.client != nil {
 		return s.client, true
 	}
 	if s.agentAsked || s.env.Getenv("WSX_NO_AGENT") != "" {
 		return nil, false
+	}
+	if sock := s.apiSocket(); unasked && !s.doubted {
+		if _, err := os.Lstat(sock); err != nil {
+			s.agentAsked = true
+			return nil, false
+		}
+		s.client, s.unasked = daemon.NewClientFor(sock, s.home), true
+		return s.client, true
 	}
 	s.agentAsked = true
 	c, st, err := s.dialDaemon()
@@ -128,7 +157,7 @@ func (s *session) unlocked() (secretStore, error) {
 	if s.st != nil && !s.st.Locked() {
 		return s.local(), nil
 	}
-	if c, ok := s.viaDaemon(); ok {
+	if c, ok := s.viaDaemon(true); ok {
 		return s.viaAgent(c), nil
 	}
 	if s.agentErr != nil {
@@ -233,7 +262,19 @@ func (s *session) local() *secrets.Local {
 // viaAgent is the agent's store through c, and the store opened here
 // once the agent is gone.
 func (s *session) viaAgent(c *daemon.Client) secretStore {
-	return secrets.Fallback{Agent: c, Gone: daemon.ErrNoDaemon, Direct: s.direct}
+	if s.unasked {
+		return &secrets.Fallback{Agent: c, Gone: agentUnsure, Direct: func() (secretStore, error) {
+			s.doubt()
+			return s.unlocked()
+		}}
+	}
+	return &secrets.Fallback{Agent: c, Gone: func(err error) bool { return errors.Is(err, daemon.ErrNoDaemon) }, Direct: s.direct}
+}
+
+// agentUnsure says err is an answer that asking the status first would
+// have avoided: no agent, a locked one, one that is not the user's.
+func agentUnsure(err error) bool {
+	return errors.Is(err, daemon.ErrNoDaemon) || errors.Is(err, store.ErrLocked) || errors.Is(err, daemon.ErrUntrusted)
 }
 
 func (s *session) close() {

@@ -15,9 +15,9 @@ const credentialInputLimit = 1 << 20
 
 // CredentialGit is `wsx credential OP` through the agent: git's request
 // read from in goes in one request (Credential), the answer to out, the
-// agent's note to errw, and remind is told the secrets sent. When the agent
-// went away or locked meanwhile, it returns the request it read, for the
-// store opened here to answer; else nil.
+// agent's note to errw, and remind is told the secrets sent. When no agent
+// answers, or it is locked or not the user's, it returns the request it
+// read, for the caller to answer otherwise; else nil.
 func (c *Client) CredentialGit(ctx context.Context, home, op string, in io.Reader, out, errw io.Writer, remind func(store.Meta)) ([]byte, error) {
 	req, err := io.ReadAll(io.LimitReader(in, credentialInputLimit+1))
 	if err != nil {
@@ -41,7 +41,7 @@ func (c *Client) CredentialGit(ctx context.Context, home, op string, in io.Reade
 		}
 		return nil, nil
 	}
-	if !errors.Is(err, ErrNoDaemon) && !errors.Is(err, store.ErrLocked) {
+	if !errors.Is(err, ErrNoDaemon) && !errors.Is(err, store.ErrLocked) && !errors.Is(err, ErrUntrusted) {
 		clear(req)
 		return nil, err
 	}

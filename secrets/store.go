@@ -133,22 +133,28 @@ func (l *Local) VerifyAudit() (audit.VerifyResult, error) {
 	return release.Verify(l.St, l.AuditPath)
 }
 
-// Fallback is the store as the wsx agent serves it (Agent). When the
-// agent goes away between two requests (it was stopping: `wsx agent CMD`
-// ends when CMD does), a request that failed with Gone is made again on
-// the store Direct opens here, as if there had been no agent. Nothing was
-// done by a request that could not connect, so making it again is safe.
+// Fallback is the store as the wsx agent serves it (Agent). When a
+// request fails in a way Gone recognises (the agent went away between two
+// requests, as `wsx agent CMD` does when CMD ends; or, for a client that
+// did not ask the agent's status first, an agent that is locked), the
+// request is made again on the store Direct returns, and every later one
+// goes there. Nothing was done by such a request, so making it again is
+// safe.
 type Fallback struct {
 	Agent  Store
-	Gone   error // the error of a request that found nobody listening
+	Gone   func(error) bool
 	Direct func() (Store, error)
+	then   Store // Direct's store, once a request fell back
 }
 
-// again runs op on the agent's store, and on the store opened here when
+// again runs op on the agent's store, and on the one Direct returns once
 // the agent is gone.
-func again[T any](d Fallback, op func(Store) (T, error)) (T, error) {
+func again[T any](d *Fallback, op func(Store) (T, error)) (T, error) {
+	if d.then != nil {
+		return op(d.then)
+	}
 	v, err := op(d.Agent)
-	if !errors.Is(err, d.Gone) {
+	if err == nil || !d.Gone(err) {
 		return v, err
 	}
 	st, err := d.Direct()
@@ -156,20 +162,21 @@ func again[T any](d Fallback, op func(Store) (T, error)) (T, error) {
 		var zero T
 		return zero, err
 	}
+	d.then = st
 	return op(st)
 }
 
 // again0 is again for an operation that returns only an error.
-func again0(d Fallback, op func(Store) error) error {
+func again0(d *Fallback, op func(Store) error) error {
 	_, err := again(d, func(st Store) (struct{}, error) { return struct{}{}, op(st) })
 	return err
 }
 
-func (d Fallback) List() ([]store.Meta, error) {
+func (d *Fallback) List() ([]store.Meta, error) {
 	return again(d, func(st Store) ([]store.Meta, error) { return st.List() })
 }
 
-func (d Fallback) Stat(name string) (store.Meta, int, error) {
+func (d *Fallback) Stat(name string) (store.Meta, int, error) {
 	var size int
 	m, err := again(d, func(st Store) (store.Meta, error) {
 		m, n, err := st.Stat(name)
@@ -179,31 +186,31 @@ func (d Fallback) Stat(name string) (store.Meta, int, error) {
 	return m, size, err
 }
 
-func (d Fallback) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
+func (d *Fallback) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
 	return again(d, func(st Store) (store.Meta, error) { return st.Add(sec, opts...) })
 }
 
-func (d Fallback) Edit(name string, e store.Edit) (store.Meta, error) {
+func (d *Fallback) Edit(name string, e store.Edit) (store.Meta, error) {
 	return again(d, func(st Store) (store.Meta, error) { return st.Edit(name, e) })
 }
 
-func (d Fallback) Remove(name string) error {
+func (d *Fallback) Remove(name string) error {
 	return again0(d, func(st Store) error { return st.Remove(name) })
 }
 
-func (d Fallback) Compare(name string, v store.Value) (store.Match, error) {
+func (d *Fallback) Compare(name string, v store.Value) (store.Match, error) {
 	return again(d, func(st Store) (store.Match, error) { return st.Compare(name, v) })
 }
 
-func (d Fallback) Use(ctx context.Context, names []string, rec release.Record) ([]store.Secret, error) {
+func (d *Fallback) Use(ctx context.Context, names []string, rec release.Record) ([]store.Secret, error) {
 	return again(d, func(st Store) ([]store.Secret, error) { return st.Use(ctx, names, rec) })
 }
 
-func (d Fallback) Record(rs ...audit.Record) error {
+func (d *Fallback) Record(rs ...audit.Record) error {
 	return again0(d, func(st Store) error { return st.Record(rs...) })
 }
 
-func (d Fallback) VerifyAudit() (audit.VerifyResult, error) {
+func (d *Fallback) VerifyAudit() (audit.VerifyResult, error) {
 	return again(d, func(st Store) (audit.VerifyResult, error) { return st.VerifyAudit() })
 }
 
