@@ -99,10 +99,12 @@ type rawSecret struct {
 }
 
 // manifestKeys are the keys a manifest may hold, as TOML key paths.
-var manifestKeys = map[string]bool{
-	"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
-	"secret.hosts": true, "secret.required": true, "secret.env": true, "access_audit": true,
-}
+var manifestKeys = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
+		"secret.hosts": true, "secret.required": true, "secret.env": true, "access_audit": true,
+	}
+})
 
 // lineError is a problem in a manifest, with the line it is on.
 type lineError struct {
@@ -276,7 +278,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	var kl map[string]int
 	for _, k := range md.Keys() {
 		ks := k.String()
-		if manifestKeys[ks] || seenKey[ks] {
+		if manifestKeys()[ks] || seenKey[ks] {
 			continue
 		}
 		if len(errs) == maxManifestErrors {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 )
@@ -21,13 +22,15 @@ const CompleteArg = "__complete"
 var nameCommands = []string{"info", "set", "rm", "remove", "rotate", "doctor"}
 
 // fixedValues are the values of flags and arguments that have a small set.
-var fixedValues = map[string][]string{
-	"type":       {"token", "password", "key", "file"},
-	"pty":        {"auto", "always", "never"},
-	"backend":    {"file", "secret-service", "keyctl", "pass"},
-	"completion": {"bash", "zsh", "fish", "man"},
-	"credential": {"get", "store", "erase", "capability"},
-}
+var fixedValues = sync.OnceValue(func() map[string][]string {
+	return map[string][]string{
+		"type":       {"token", "password", "key", "file"},
+		"pty":        {"auto", "always", "never"},
+		"backend":    {"file", "secret-service", "keyctl", "pass"},
+		"completion": {"bash", "zsh", "fish", "man"},
+		"credential": {"get", "store", "erase", "capability"},
+	}
+})
 
 // Complete prints on w the completions of words (see CompleteArg); names
 // lists the store's secret names. It is false when words are too few.
@@ -110,7 +113,7 @@ func Completions(app *cli.App, prev []string, cur string, fish bool, names func(
 	case slices.Contains(nameCommands, cmd.Name):
 		return names()
 	}
-	return fixedValues[cmd.Name]
+	return fixedValues()[cmd.Name]
 }
 
 // flagValues completes the value of the flag called name.
@@ -131,7 +134,7 @@ func flagValues(names func() []string, name, cur string, fish bool) []string {
 		}
 		return out
 	case "type", "pty", "backend":
-		return fixedValues[name]
+		return fixedValues()[name]
 	}
 	if fish {
 		return completeFiles(cur)
