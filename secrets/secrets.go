@@ -105,14 +105,22 @@ func (f *Flows) Add(o Options) error {
 	return f.create(st, o)
 }
 
+// typeOr reads --type, or gives def when it was not given.
+func typeOr(flag string, def store.Type) (store.Type, error) {
+	if flag == "" {
+		return def, nil
+	}
+	t, err := store.ParseType(flag)
+	if err != nil {
+		return "", hint.Usagef("%v", err)
+	}
+	return t, nil
+}
+
 func (f *Flows) create(st Store, o Options) error {
-	typ := store.TypeToken
-	if o.Type != "" {
-		t, err := store.ParseType(o.Type)
-		if err != nil {
-			return hint.Usagef("%v", err)
-		}
-		typ = t
+	typ, err := typeOr(o.Type, store.TypeToken)
+	if err != nil {
+		return err
 	}
 	val, given, err := f.Prompt.Value(o.Name, typ, o.FromFile, true)
 	if err != nil {
@@ -139,13 +147,9 @@ func (f *Flows) create(st Store, o Options) error {
 }
 
 func (f *Flows) update(st Store, cur store.Meta, o Options) error {
-	typ := cur.Type
-	if o.Type != "" {
-		t, err := store.ParseType(o.Type)
-		if err != nil {
-			return hint.Usagef("%v", err)
-		}
-		typ = t
+	typ, err := typeOr(o.Type, cur.Type)
+	if err != nil {
+		return err
 	}
 	val, given, err := f.Prompt.Value(o.Name, typ, o.FromFile, false)
 	if err != nil {
