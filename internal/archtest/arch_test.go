@@ -117,10 +117,11 @@ var allowed = []ban{
 
 // leaves are wsx packages that import no other wsx package, and why.
 var leaves = map[string]string{
-	"internal/nodump": "keeps any process out of core files: a leaf, so main and exec may use it",
-	"internal/clidoc": "renders the command tree cmd builds: it imports no wsx package",
-	"internal/hint":   "the errors flows return beside their fix (usage, exit code): a leaf, so every flow may use it",
-	"internal/mask":   "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
+	"internal/nokwallet": "sets an environment variable before 99designs/keyring's init: it must import nothing that could make it wait",
+	"internal/nodump":    "keeps any process out of core files: a leaf, so main and exec may use it",
+	"internal/clidoc":    "renders the command tree cmd builds: it imports no wsx package",
+	"internal/hint":      "the errors flows return beside their fix (usage, exit code): a leaf, so every flow may use it",
+	"internal/mask":      "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone
