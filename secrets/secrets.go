@@ -6,6 +6,7 @@
 package secrets
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -524,7 +525,7 @@ func (f *Flows) List(asJSON bool) error {
 		fmt.Fprintln(f.Stderr, "wsx: no secrets yet; add one with `wsx add NAME`")
 		return err
 	}
-	tw := tabwriter.NewWriter(f.Stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(f.Stdout, 2)
 	fmt.Fprintln(tw, "NAME\tTYPE\tAGE\tROTATION\tHOSTS\tDESCRIPTION")
 	rows := make([]string, 0, len(metas)+len(damaged))
 	for _, m := range metas {
@@ -559,7 +560,7 @@ func (f *Flows) Info(name string, asJSON bool) error {
 	if asJSON {
 		return WriteJSON(f.Stdout, ToJSON(m, now))
 	}
-	tw := tabwriter.NewWriter(f.Stdout, 0, 4, 1, ' ', 0)
+	tw := newTable(f.Stdout, 1)
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
@@ -635,4 +636,23 @@ func (f *Flows) AddValue(m store.Meta, val []byte, detail string) (added bool, e
 	WarnShort(f.Stderr, m.Name, v)
 	fmt.Fprintf(f.Stderr, "wsx: added %s (%s)\n", m.Name, m.Type)
 	return true, f.record(audit.EventCreated, m.Name, "ok", detail)
+}
+
+// table is a tabwriter over a buffer of w, so a table of 10 000 rows is a
+// few writes rather than one per cell; Flush writes it all.
+type table struct {
+	*tabwriter.Writer
+	bw *bufio.Writer
+}
+
+func newTable(w io.Writer, padding int) table {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return table{tabwriter.NewWriter(bw, 0, 4, padding, ' ', 0), bw}
+}
+
+func (t table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	return t.bw.Flush()
 }

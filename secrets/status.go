@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/wsxdev/wsx/store"
@@ -110,7 +109,7 @@ func (f *Flows) Status(asJSON bool) error {
 		fmt.Fprintln(f.Stderr, "wsx: no secrets yet; add one with `wsx add NAME`")
 		return nil
 	}
-	tw := tabwriter.NewWriter(f.Stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(f.Stdout, 2)
 	fmt.Fprintln(tw, "NAME\tTYPE\tAGE\tEVERY\tDUE\tSTATUS")
 	overdue, pending := 0, []string{}
 	for _, m := range metas {
