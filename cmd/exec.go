@@ -2,9 +2,7 @@ package cmd
 
 import (
 	"errors"
-	"io"
 	"io/fs"
-	"os"
 	osexec "os/exec"
 
 	"github.com/urfave/cli/v2"
@@ -13,7 +11,6 @@ import (
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
-	"golang.org/x/term"
 )
 
 // Exit codes of a command that could not be run, as shells and env(1)
@@ -132,7 +129,7 @@ func shellCommand(env *Env) *cli.Command {
 			// A pty only to mask what the shell writes to the terminal;
 			// without masking it uses the terminal as it is.
 			pty := exec.PTYNever
-			if !c.Bool("no-mask") && env.StdinIsTerminal && isTerminal(env.Stdout) {
+			if !c.Bool("no-mask") && env.StdinIsTerminal && exec.IsTerminal(env.Stdout) {
 				pty = exec.PTYAlways
 			}
 			o := execOpts(c, []string{sh}, pty)
@@ -191,7 +188,7 @@ func (s *session) runExec(o execOptions) error {
 		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous, Rename: renames,
 		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
 		Parent: s.env.Environ(), Cwd: cwd,
-		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
+		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: exec.IsTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
 	}
 	if !o.NoAccessAudit && !manifest.NoAccessAudit(cwd) {
@@ -232,22 +229,4 @@ func startError(err error) error {
 	default:
 		return exitError{Code: exitCannotRun, Err: err}
 	}
-}
-
-// isTerminal reports whether w is a terminal, without switching it to
-// blocking mode as File.Fd would.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || f == nil {
-		return false
-	}
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	is := false
-	if sc.Control(func(fd uintptr) { is = term.IsTerminal(int(fd)) }) != nil {
-		return false
-	}
-	return is
 }

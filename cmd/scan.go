@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/scan"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
@@ -134,7 +135,7 @@ func (s *session) runScan(ctx context.Context, o scanOptions) error {
 		}
 		opts.Values = m
 	}
-	if o.Mode == scan.ModeHistory && isTerminal(s.env.Stderr) {
+	if o.Mode == scan.ModeHistory && exec.IsTerminal(s.env.Stderr) {
 		opts.Progress = scan.ProgressBar(s.env.Stderr, s.env.Now)
 	}
 	return scan.Command(ctx, opts, scan.Out{Format: o.Format, Version: Version, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
