@@ -287,6 +287,48 @@ func (f *Flows) recordRotation(ev audit.Event, name, detail, flag string) error 
 	return f.recordCLI(audit.Record{Event: ev, Secret: name, Result: "ok", Detail: detail, Context: &audit.Context{Command: cmd}})
 }
 
+// ErrNotAsked is what an ask function returns when there is no terminal
+// to ask on.
+var ErrNotAsked = errors.New("no terminal to ask on")
+
+// RemoveAsked is `wsx rm`: it removes the secret name once ask said yes,
+// or at once with yes. Like gh's destructive commands, it refuses to
+// remove without asking when stdin is not a terminal (canAsk) and yes is
+// not given: a usage error, as a script says --yes.
+func (f *Flows) RemoveAsked(name, home string, yes, canAsk bool, ask func(question string) (bool, error)) error {
+	if yes {
+		return f.Remove(name)
+	}
+	refuse := hint.With(hint.Usagef("%s was not removed: there is no terminal to ask on, and --yes was not given", name),
+		"`wsx rm --yes %s` removes the secret and every value kept for it without asking; it cannot be undone", name)
+	if !canAsk {
+		return refuse
+	}
+	metas, err := f.Store.List()
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(metas, func(m store.Meta) bool { return m.Name == name })
+	if i < 0 {
+		return f.Remove(name) // not found, with the closest names
+	}
+	m := metas[i]
+	what := fmt.Sprintf("%s (%s, version %d)", m.Name, m.Type, m.Version)
+	if m.Previous != nil {
+		what = fmt.Sprintf("%s (%s, version %d and the kept value of version %d)", m.Name, m.Type, m.Version, m.Previous.Version)
+	}
+	ok, err := ask(fmt.Sprintf("Remove %s from the store in %s? It cannot be undone.", what, home))
+	switch {
+	case errors.Is(err, ErrNotAsked):
+		return refuse
+	case err != nil:
+		return err
+	case !ok:
+		return fmt.Errorf("%s was not removed", name)
+	}
+	return f.Remove(name)
+}
+
 // Remove is `wsx rm` once asked: it removes the secret and records it.
 func (f *Flows) Remove(name string) error {
 	st := f.Store
