@@ -10,25 +10,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsxdev/wsx/store"
 )
 
 // TestLockedAgentHoldsNoValue is SECURITY.md 67: after `wsx lock` (and
 // after the idle lock) the agent's memory holds no value, no key and no
-// MAC key. A token and an SSH key are used through the agent (a wsx exec
-// fetch, a signature whose peer's argv is masked), then the agent is
-// locked and its memory read through /proc/PID/mem, which needs root.
-// Before the lock the same scan finds them, so the test can fail.
+// MAC key, in the build `make build` makes. A token and SSH keys are used
+// through the agent (a wsx exec fetch, signatures with a store key and an
+// ssh-add'ed one, whose peer's argv is masked with the values), then the
+// agent is locked and its memory read through /proc/PID/mem, which needs
+// root. Before the lock the same scan finds them, so the test can fail.
 func TestLockedAgentHoldsNoValue(t *testing.T) {
 	requireTools(t, "ssh-add", "ssh-keygen")
 	if os.Geteuid() != 0 {
 		t.Skip("reading another process's memory needs root")
-	}
-	if os.Getenv("WSX_E2E_GOEXPERIMENT") != "runtimesecret" {
-		t.Skip("needs the binary built with GOEXPERIMENT=runtimesecret (WSX_E2E_GOEXPERIMENT=runtimesecret)")
 	}
 	dir := shortTempDir(t)
 	pass := filepath.Join(dir, "pass")
@@ -78,16 +79,18 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 	run("", "ssh-add", "-q", added)
 	run("", "sh", "-c", "ssh-add -T "+key+".pub "+added+".pub; : "+canaryValue)
 
-	secrets := map[string][]byte{"token": []byte(canaryValue), "store key seed": seed, "added key seed": addedSeed}
-	before := scanMemory(t, pid, secrets)
-	if len(before) == 0 {
-		t.Fatal("nothing found in the unlocked agent's memory: the scan cannot fail")
+	secrets := map[string][]byte{"token": []byte(canaryValue), "store key seed": seed, "added key seed": addedSeed,
+		"audit MAC key": auditKey(t, filepath.Join(dir, "h"), "memory test passphrase")}
+	before, _ := scanMemory(t, pid, secrets)
+	for name := range secrets {
+		if !slices.Contains(before, name) {
+			t.Fatalf("the %s is not found in the unlocked agent's memory: the scan cannot fail", name)
+		}
 	}
-	t.Logf("unlocked agent holds: %v", before)
 
 	run("", "wsx", "lock")
-	if found := scanMemory(t, pid, secrets); len(found) > 0 {
-		t.Fatalf("after wsx lock the agent's memory still holds: %v", found)
+	if found, where := scanMemory(t, pid, secrets); len(found) > 0 {
+		t.Fatalf("after wsx lock the agent's memory still holds: %v\n%s", found, where)
 	}
 	// The added key comes back with the unlock.
 	run("", "wsx", "unlock")
@@ -118,9 +121,9 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // the lock's collections
-	if found := scanMemory(t, pid, secrets); len(found) > 0 {
-		t.Fatalf("after the idle lock the agent's memory still holds: %v", found)
+	time.Sleep(500 * time.Millisecond) // the lock's erasing, after its record
+	if found, where := scanMemory(t, pid, secrets); len(found) > 0 {
+		t.Fatalf("after the idle lock the agent's memory still holds: %v\n%s", found, where)
 	}
 }
 
@@ -180,9 +183,28 @@ func decodeSSHPub(t *testing.T, line []byte) []byte {
 	return blob[len(blob)-32:]
 }
 
+// auditKey is the MAC key of the audit log of the store in home.
+func auditKey(t *testing.T, home, pass string) []byte {
+	t.Helper()
+	st, err := store.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Unlock([]byte(pass)); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Lock()
+	k, err := st.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // scanMemory reads every readable mapping of process pid and returns the
-// names of the secrets found in it.
-func scanMemory(t *testing.T, pid int, secrets map[string][]byte) []string {
+// names of the secrets found in it, and where each copy is, with the
+// bytes around it.
+func scanMemory(t *testing.T, pid int, secrets map[string][]byte) (names []string, where string) {
 	t.Helper()
 	maps, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
 	if err != nil {
@@ -195,6 +217,7 @@ func scanMemory(t *testing.T, pid int, secrets map[string][]byte) []string {
 	}
 	defer mem.Close()
 	found := map[string]bool{}
+	var w strings.Builder
 	sc := bufio.NewScanner(maps)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -219,16 +242,24 @@ func scanMemory(t *testing.T, pid int, secrets map[string][]byte) []string {
 			continue
 		}
 		for name, s := range secrets {
-			if bytes.Contains(buf[:n], s) {
+			b := buf[:n]
+			for off := 0; ; {
+				i := bytes.Index(b[off:], s)
+				if i < 0 {
+					break
+				}
 				found[name] = true
+				at := off + i
+				lo, hi := max(at-64, 0), min(at+len(s)+64, len(b))
+				fmt.Fprintf(&w, "%s at %#x in %s: %q\n", name, start+uint64(at), sc.Text(), b[lo:hi])
+				off += i + len(s)
 			}
 		}
 	}
-	var out []string
 	for name := range found {
-		out = append(out, name)
+		names = append(names, name)
 	}
-	return out
+	return names, w.String()
 }
 
 func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
