@@ -2,9 +2,6 @@
 
 package erase
 
-// Enabled reports whether Do erases.
-const Enabled = false
-
 // Do runs f, then overwrites the stack f used; see the package doc.
 func Do(f func()) {
 	f()
