@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/store"
+	"golang.org/x/crypto/ssh"
 )
 
 // TestLockedAgentHoldsNoValue is SECURITY.md 67: after `wsx lock` (and
@@ -60,6 +62,11 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 	run("", "wsx", "add", "MEM_KEY", "--type", "key", "--from-file", key)
 	seed := ed25519Seed(t, key)
 	os.Remove(key)
+	rsaKey := filepath.Join(dir, "rsa")
+	run("", "ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "r", "-f", rsaKey)
+	run("", "wsx", "add", "MEM_RSA", "--type", "key", "--from-file", rsaKey)
+	rsaPrime := rsaPrimeForms(t, rsaKey)
+	os.Remove(rsaKey)
 	added := filepath.Join(dir, "added")
 	run("", "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "added", "-f", added)
 	addedSeed := ed25519Seed(t, added)
@@ -77,10 +84,11 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 	// key added with ssh-add and used.
 	run("", "wsx", "exec", "--only", "MEM_TOKEN", "--", "sh", "-c", "test -n \"$MEM_TOKEN\"")
 	run("", "ssh-add", "-q", added)
-	run("", "sh", "-c", "ssh-add -T "+key+".pub "+added+".pub; : "+canaryValue)
+	run("", "sh", "-c", "ssh-add -T "+key+".pub "+rsaKey+".pub "+added+".pub; : "+canaryValue)
 
 	secrets := map[string][]byte{"token": []byte(canaryValue), "store key seed": seed, "added key seed": addedSeed,
-		"audit MAC key": auditKey(t, filepath.Join(dir, "h"), "memory test passphrase")}
+		"audit MAC key":     auditKey(t, filepath.Join(dir, "h"), "memory test passphrase"),
+		"rsa prime (bytes)": rsaPrime[0], "rsa prime (words)": rsaPrime[1]}
 	before, _ := scanMemory(t, pid, secrets)
 	for name := range secrets {
 		if !slices.Contains(before, name) {
@@ -109,7 +117,7 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 	env = append(env, "SSH_AUTH_SOCK="+vars["SSH_AUTH_SOCK"], "SSH_AGENT_PID="+vars["SSH_AGENT_PID"])
 	run("", "wsx", "exec", "--only", "MEM_TOKEN", "--", "sh", "-c", "test -n \"$MEM_TOKEN\"")
 	run("", "ssh-add", "-q", added)
-	run("", "sh", "-c", "ssh-add -T "+key+".pub "+added+".pub; : "+canaryValue)
+	run("", "sh", "-c", "ssh-add -T "+key+".pub "+rsaKey+".pub "+added+".pub; : "+canaryValue)
 	logPath := filepath.Join(dir, "h", "audit.log")
 	for i := 0; ; i++ {
 		b, _ := os.ReadFile(logPath)
@@ -152,6 +160,30 @@ func ed25519Seed(t *testing.T, path string) []byte {
 	}
 	t.Fatal("no ed25519 seed found in " + path)
 	return nil
+}
+
+// rsaPrimeForms returns the low 32 bytes of the first prime of the RSA
+// key at path as the key file holds them (big-endian) and as Go's numbers
+// hold them in memory (little-endian words).
+func rsaPrimeForms(t *testing.T, path string) [2][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ssh.ParseRawPrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		t.Fatalf("%s is not an RSA key", path)
+	}
+	be := rk.Primes[0].Bytes()
+	be = be[len(be)-32:]
+	le := slices.Clone(be)
+	slices.Reverse(le)
+	return [2][]byte{bytes.Clone(be), le}
 }
 
 func decodePEMBody(t *testing.T, b []byte) []byte {

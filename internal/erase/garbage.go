@@ -1,12 +1,16 @@
 package erase
 
 import (
+	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Garbage zeroes the memory the process no longer uses, so that what was
@@ -38,6 +42,7 @@ func Garbage() {
 	defer gcMu.Unlock()
 	clearStack()
 	collect()
+	clearFreeStacks()
 	collect()
 	clearFreeStacks()
 	collect()
@@ -47,6 +52,53 @@ func Garbage() {
 		fillClass(c, unused, true)
 	}
 	debug.FreeOSMemory()
+	clearSignalFrames()
+}
+
+// clearSignalFrames overwrites the register state each thread's signal
+// handler saved on its signal stack (the runtime's preemption signals
+// save vector registers there, which may still hold key bytes a copy
+// passed through): goroutines on every processor load zeros into the
+// vector registers, then every thread gets the runtime's preemption
+// signal, whose handler saves the cleared registers over the old ones.
+func clearSignalFrames() {
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) * 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			clearVectors()
+		}()
+	}
+	clearVectors()
+	wg.Wait()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return
+	}
+	pid := os.Getpid()
+	for _, t := range tasks {
+		if tid, err := strconv.Atoi(t.Name()); err == nil {
+			_ = unix.Tgkill(pid, tid, unix.SIGURG)
+		}
+	}
+	clearVectors()
+}
+
+// clearVectors copies zeros through the vector registers memmove uses.
+//
+//go:noinline
+func clearVectors() {
+	var a, b [1024]byte
+	copy(a[:], b[:])
+	touchVec(&a)
+}
+
+//go:noinline
+func touchVec(b *[1024]byte) {
+	if b[0] != 0 {
+		panic("erase: copied zeros are not zero")
+	}
 }
 
 var gcMu sync.Mutex
@@ -199,11 +251,15 @@ func fillClass(c sizeClass, unused uint64, scan bool) {
 	heldBytes, heldPtrs = nil, nil
 }
 
-// clearStack overwrites the unused part of the calling goroutine's stack,
+// Stack overwrites the unused part of the calling goroutine's stack,
 // below the caller's frame, with zeros: frames of zeroed memory, one below
 // the other, down to the end of the stack (at most 64 KiB). When the
 // runtime grows the stack to make room for one more frame, the old stack,
-// now zeroed to its end, is freed and the descent stops.
+// now zeroed to its end, is freed and the descent stops. A goroutine that
+// handled a secret calls it before it blocks: the collector may move a
+// blocked goroutine's stack, and the copy it frees is not zeroed.
+func Stack() { clearStack() }
+
 func clearStack() {
 	var top byte
 	zeroFrames(&top, uintptr(unsafe.Pointer(&top)), 64<<10/frameSize)
