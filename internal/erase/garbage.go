@@ -7,6 +7,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -20,37 +21,65 @@ import (
 // zeroing it; Garbage
 //
 //   - collects, waits for the cleanups the collection queued (crypto's key
-//     caches evict entries whose key died) and collects again, twice, so
-//     pooled buffers (kept for one collection more) are freed too;
+//     caches evict entries whose key died) and collects again, so pooled
+//     buffers (kept for one collection more) are freed too, and gives the
+//     free pages back to the system (which zeroes them), so that no span
+//     taken afterwards starts with old bytes in its unused slots;
 //   - allocates, in every small size class, scan and noscan, every free
 //     slot of the spans in use, which the allocator zeroes as it hands
-//     them out, and drops them;
+//     them out, and drops them (on one processor, so that no other
+//     processor's cache keeps spans aside, and with no collection
+//     running, so that no span is being swept aside);
 //   - takes, on as many goroutines, every free stack of each pooled size
 //     (2 to 16 KiB; dead goroutines', and those the collector shrank or
 //     grew away from) and zeroes it to its end;
 //   - collects once more and gives every free page back to the system
 //     (which zeroes it): large objects, emptied spans, dead goroutines'
 //     stacks;
+//   - loads zeros into the vector registers and has every thread take a
+//     signal, so the register state saved on the signal stacks is zeros;
 //   - before all that, overwrites the unused part of the calling
 //     goroutine's stack (as Do does for the handlers).
 //
 // Not reached: what is still referenced (callers wipe that first), the
-// unused stack of other goroutines, and CPU registers. It takes a few
-// milliseconds on a small heap; one Garbage runs at a time.
+// unused stack of live goroutines (those that handle secrets clear their
+// own: Do, Stack), free stacks smaller than the runtime's starting size,
+// and registers of threads that run none of its goroutines. It takes
+// about a tenth of a second on a small heap; one Garbage runs at a time.
 func Garbage() {
-	gcMu.Lock()
+	// Waiting by sleeps, not in Lock: a synctest bubble's clock moves
+	// only while its goroutines are blocked durably, which a mutex is not.
+	for !gcMu.TryLock() {
+		time.Sleep(time.Millisecond)
+	}
 	defer gcMu.Unlock()
 	clearStack()
 	collect()
+	// Free pages to the system first: the stack spans the goroutines
+	// below take, and the heap spans filling takes, then start zeroed.
+	debug.FreeOSMemory()
 	clearFreeStacks()
 	collect()
 	clearFreeStacks()
-	collect()
-	unused := heapUnused()
-	for _, c := range sizeClasses {
-		fillClass(c, unused, false)
-		fillClass(c, unused, true)
+	// One processor while filling: the spans another processor's cache
+	// holds are out of this goroutine's reach; giving up a processor
+	// flushes its cache. And no collection: one starting meanwhile would
+	// leave spans to be swept, which the allocator passes over when the
+	// sweeper has them, and takes fresh spans instead.
+	procs := runtime.GOMAXPROCS(1)
+	gcPercent := debug.SetGCPercent(-1)
+	// Twice: what the first round's collections freed only through the
+	// cleanups they ran is filled by the second.
+	for range 2 {
+		collect()
+		unused := heapUnused()
+		for _, c := range sizeClasses {
+			fillClass(c, unused, false)
+			fillClass(c, unused, true)
+		}
 	}
+	debug.SetGCPercent(gcPercent)
+	runtime.GOMAXPROCS(procs)
 	debug.FreeOSMemory()
 	clearSignalFrames()
 }
@@ -103,69 +132,96 @@ func touchVec(b *[1024]byte) {
 
 var gcMu sync.Mutex
 
-// collect runs a collection and waits (at most 100 ms) for the cleanups it
-// made due.
+// collect runs a collection and waits (about 100 ms at most) for the
+// cleanups it made due, then collects again. The wait polls a flag: the
+// cleanup runs outside any synctest bubble the caller may be in, where it
+// may not close the bubble's channels.
 func collect() {
-	done := make(chan struct{})
+	var done atomic.Bool
 	sentinel := new([16]byte)
-	runtime.AddCleanup(sentinel, func(ch chan struct{}) { close(ch) }, done)
+	runtime.AddCleanup(sentinel, func(d *atomic.Bool) { d.Store(true) }, &done)
 	sentinel = nil
 	runtime.GC()
-	select {
-	case <-done:
-	case <-time.After(100 * time.Millisecond):
+	for i := 0; i < 100 && !done.Load(); i++ {
+		time.Sleep(time.Millisecond)
 	}
 	runtime.KeepAlive(sentinel)
 	runtime.GC()
 }
 
-// clearFreeStacks zeroes the free goroutine stacks the runtime keeps
-// for reuse: for each pooled stack size, as many goroutines as that size
-// fits in the stack memory grow to it, zeroing each stack they leave, and
-// wait for one another, so that each holds a distinct stack; then each
-// zeroes the rest of its own and ends.
+// clearFreeStacks zeroes the free goroutine stacks the runtime keeps for
+// reuse. Goroutines, as many as the stack memory has stacks of the
+// smallest size, start and wait for one another, so that each holds a
+// distinct starting stack. Then each zeroes its stack to the end, which
+// makes the runtime move it to one twice as large, and so on up to a
+// stack size of its own (2 to 16 KiB), zeroes most of that one and waits
+// again, so that the stacks of that size are held at once; then it zeroes
+// the rest, and ends. Stacks smaller than the runtime's starting size
+// (it adapts it to the average use) are reached only when a goroutine
+// grows through them.
 func clearFreeStacks() {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
 	metrics.Read(s)
-	stacks := uint64(1 << 20)
+	stacks := uintptr(1 << 20)
 	if s[0].Value.Kind() == metrics.KindUint64 {
-		stacks = s[0].Value.Uint64()
+		stacks = uintptr(min(s[0].Value.Uint64(), 64<<20))
 	}
-	stacks = min(stacks, 64<<20)
-	var grown sync.WaitGroup
-	release := make(chan struct{})
-	var done sync.WaitGroup
-	for moves, size := 0, uint64(2<<10); size <= 16<<10; moves, size = moves+1, size*2 {
+	var started, grown, done sync.WaitGroup
+	start, release := make(chan struct{}), make(chan struct{})
+	for size := uintptr(2 << 10); size <= 16<<10; size *= 2 {
 		n := int(stacks/size) + 8
+		started.Add(n)
 		grown.Add(n)
 		done.Add(n)
 		for range n {
 			go func() {
 				defer done.Done()
+				started.Done()
+				<-start
 				var top byte
-				// Down to the stack of this size, zeroing those left.
-				zeroUntilMoved(&top, moves)
-				// Most of it, without growing, then wait.
-				var mid byte
-				zeroFrames(&mid, uintptr(unsafe.Pointer(&mid)), int(size-2<<10)/frameSize)
+				cur := stackSize(descend(&top)) * 2
+				for cur < size {
+					descend(&top)
+					cur *= 2
+				}
+				if cur == size {
+					var mid byte
+					zeroFrames(&mid, uintptr(unsafe.Pointer(&mid)), int(size-2<<10)/frameSize, nil)
+				}
 				grown.Done()
 				<-release
-				// The rest: down until the stack grows away from it.
-				zeroUntilMoved(&top, 1)
+				if cur == size {
+					descend(&top)
+				}
 			}()
 		}
 	}
+	started.Wait()
+	close(start)
 	grown.Wait()
 	close(release)
 	done.Wait()
 }
 
-// zeroUntilMoved goes down in zeroed frames until the stack has moved
-// (grown) moves times; top points into the caller's frame.
-func zeroUntilMoved(top *byte, moves int) {
-	for ; moves > 0; moves-- {
-		zeroFrames(top, uintptr(unsafe.Pointer(top)), 1<<20/frameSize)
+// descend goes down in zeroed frames until the stack moves (grows), and
+// returns how far below top it got on the old stack; top points into the
+// caller's frame.
+func descend(top *byte) uintptr {
+	at := uintptr(unsafe.Pointer(top))
+	deepest := at
+	zeroFrames(top, at, 1<<20/frameSize, &deepest)
+	return at - deepest
+}
+
+// stackSize is the size of a stack that descend left after reaching
+// depth: the runtime keeps the last 928 bytes (the guard) and more for
+// the frames above and the last call's, and stack sizes are powers of 2.
+func stackSize(depth uintptr) uintptr {
+	size := uintptr(2 << 10)
+	for size < depth+1024 {
+		size *= 2
 	}
+	return size
 }
 
 // heapUnused is the heap memory held in spans but in no object.
@@ -262,20 +318,28 @@ func Stack() { clearStack() }
 
 func clearStack() {
 	var top byte
-	zeroFrames(&top, uintptr(unsafe.Pointer(&top)), 64<<10/frameSize)
+	zeroFrames(&top, uintptr(unsafe.Pointer(&top)), 64<<10/frameSize, nil)
 }
 
 const frameSize = 256
 
-// zeroFrames is one zeroed frame; top points into the frame of the first
-// call, and no longer equals at once the stack moved.
+// zeroFrames is one zeroed frame, and n more below it; top points into
+// the frame of the first call, and no longer equals at once the stack
+// moved, which ends the descent. deepest, when not nil, gets the address
+// of the deepest frame on the old stack.
 //
 //go:noinline
-func zeroFrames(top *byte, at uintptr, n int) {
+func zeroFrames(top *byte, at uintptr, n int, deepest *uintptr) {
 	var b [frameSize]byte
 	touch(&b)
-	if n > 0 && uintptr(unsafe.Pointer(top)) == at {
-		zeroFrames(top, at, n-1)
+	if uintptr(unsafe.Pointer(top)) != at {
+		return
+	}
+	if deepest != nil {
+		*deepest = uintptr(unsafe.Pointer(&b))
+	}
+	if n > 0 {
+		zeroFrames(top, at, n-1, deepest)
 	}
 }
 

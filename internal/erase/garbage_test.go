@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -18,7 +19,7 @@ func TestGarbageZeroesFreedObjects(t *testing.T) {
 	}
 	defer mem.Close()
 	pattern := bytes.Repeat([]byte("erase-me-"), 8)[:64]
-	for _, size := range []int{64, 96, 1024, 4096} {
+	for _, size := range []int{64, 96, 1024, 1280, 1408, 4096, 9472} {
 		var live [][]byte
 		var freed []uintptr
 		for i := range 256 {
@@ -117,5 +118,68 @@ func plant(depth int, pattern []byte, at *uintptr) {
 func touchPad(b *[64]byte) {
 	if b[63] == 1 {
 		panic("unreachable")
+	}
+}
+
+// TestStackSize checks that descend measures the stack it leaves: a
+// goroutine's stacks double, from the size the runtime starts it with.
+func TestStackSize(t *testing.T) {
+	sizes := make(chan []uintptr)
+	go func() {
+		var top byte
+		var got []uintptr
+		for range 4 {
+			got = append(got, stackSize(descend(&top)))
+		}
+		sizes <- got
+	}()
+	got := <-sizes
+	for i := 1; i < len(got); i++ {
+		if got[i] != 2*got[i-1] {
+			t.Fatalf("stack sizes %v do not double", got)
+		}
+	}
+	if got[0] < 2<<10 {
+		t.Fatalf("a first stack of %d bytes", got[0])
+	}
+}
+
+// TestGarbageClearsDeadStacks leaves a pattern on the stack of a goroutine
+// that ends: the stack, kept for reuse, still holds it; after Garbage it
+// does not.
+func TestGarbageClearsDeadStacks(t *testing.T) {
+	mem, err := os.Open("/proc/self/mem")
+	if err != nil {
+		t.Skip("no /proc/self/mem:", err)
+	}
+	defer mem.Close()
+	pattern := []byte("dead-stack-pattern-0123456789-abcdef")
+	found := func(ats []uintptr) int {
+		n := 0
+		buf := make([]byte, len(pattern))
+		for _, at := range ats {
+			if _, err := mem.ReadAt(buf, int64(at)); err == nil && bytes.Equal(buf, pattern) {
+				n++
+			}
+		}
+		return n
+	}
+	var ats []uintptr
+	for _, depth := range []int{5, 30, 60, 120} {
+		ch := make(chan uintptr)
+		go func() {
+			var at uintptr
+			plant(depth, pattern, &at)
+			ch <- at
+		}()
+		ats = append(ats, <-ch)
+	}
+	time.Sleep(10 * time.Millisecond) // the goroutines end
+	if found(ats) == 0 {
+		t.Fatal("no pattern left on the dead goroutines' stacks: the test cannot fail")
+	}
+	Garbage()
+	if n := found(ats); n > 0 {
+		t.Errorf("%d of %d patterns still on free stacks after Garbage", n, len(ats))
 	}
 }
