@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -100,6 +101,13 @@ func sortByUrgency(metas []store.Meta) {
 
 func (s *session) runStatus(asJSON bool) error {
 	metas, err := s.listSecrets()
+	if de, ok := errors.AsType[*store.DamagedError](err); ok {
+		// Secrets that cannot be read do not hide the others' ages.
+		for _, w := range de.Warnings() {
+			fmt.Fprintf(s.env.Stderr, "wsx: %s\n", w)
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
