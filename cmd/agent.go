@@ -49,9 +49,10 @@ type agentOptions struct {
 	Help       bool
 	Reload     bool // `wsx agent reload`
 
-	child    bool // the detached daemon
-	shared   bool // the detached daemon of CMD mode: may start beside another
-	watchPID int  // the child exits when this process does (CMD mode)
+	child    bool   // the detached daemon
+	shared   bool   // the detached daemon of CMD mode: may start beside another
+	watchPID int    // the child exits when this process does (CMD mode)
+	runDir   string // the child's run directory, when not the usual one (a git session)
 }
 
 const agentUsage = `usage: wsx agent [-c | -s] [-Dd] [-a SOCKET] [-t LIFE] [--lock-after DURATION] [CMD [ARG...]]
@@ -153,6 +154,12 @@ func parseAgentArgs(args []string) (agentOptions, error) {
 				o.child = true
 			case "shared":
 				o.shared = true
+			case "run-dir":
+				v, ok := value()
+				if !ok || !filepath.IsAbs(v) {
+					return bad("bad --run-dir")
+				}
+				o.runDir = v
 			case "watch-pid":
 				v, ok := value()
 				pid, err := strconv.Atoi(v)
@@ -376,8 +383,12 @@ func (s *session) alwaysNewAgent() bool { return s.env.Getenv("WSX_AGENT_REUSE")
 
 // agentConfig is the daemon configuration the options describe.
 func (s *session) agentConfig(o agentOptions, logf, debugf func(string, ...any)) daemon.Config {
+	dir := o.runDir
+	if dir == "" {
+		dir = runDir(s.env, s.home)
+	}
 	return daemon.Config{
-		Home: s.home, RunDir: runDir(s.env, s.home), AuditPath: auditPath(s.home),
+		Home: s.home, RunDir: dir, AuditPath: auditPath(s.home),
 		StoreOptions: s.openOptions(), AgentSocket: o.Socket, LockAfter: o.LockAfter, Lifetime: o.Lifetime,
 		// A second agent beside one that serves the store: asked for by
 		// a socket of its own, the foreground or a command.

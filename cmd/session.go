@@ -100,6 +100,7 @@ type session struct {
 	agentLocked int            // pid of an agent that answered locked
 	agentAsked  bool           // viaDaemon dialled the agent already
 	agentErr    error          // an agent that is not the user's own (ErrUntrusted)
+	afterUnlock func([]byte)   // given the passphrase that unlocked the store here
 }
 
 // daemonDialTimeout bounds the wait for the agent's status.
@@ -246,6 +247,9 @@ func (s *session) unlockStore(p []byte) error {
 	err := s.st.Unlock(p)
 	if errors.Is(err, store.ErrWrongPassphrase) {
 		release.NoteFailedUnlock(auditPath(s.home), audit.ViaCLI, s.env.PID, s.env.Now())
+	}
+	if err == nil && s.afterUnlock != nil {
+		s.afterUnlock(p)
 	}
 	return err
 }
