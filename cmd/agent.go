@@ -301,9 +301,13 @@ func (s *session) runAgent(o agentOptions) error {
 	case o.Kill:
 		return s.killAgent(o)
 	case o.child:
-		return daemon.RunChild(s.agentConfig(o, nil, nil), o.watchPID, func(err error) (int, string) {
+		err := daemon.RunChild(s.agentConfig(o, nil, nil), o.watchPID, func(err error) (int, string) {
 			return exitCode(err), hintOf(err)
 		})
+		if o.runDir != "" {
+			os.Remove(o.runDir) // a git session's, empty once its sockets are gone
+		}
+		return err
 	case o.Foreground:
 		return s.runAgentForeground(o)
 	}
