@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/internal/caller"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -27,7 +30,11 @@ func (s *session) runCredential(op string) error {
 	default:
 		return credhelper.Run(s.c.Context, op, opts)
 	}
-	if c, ok := s.viaDaemon(true); ok {
+	c, ok := s.viaDaemon(true)
+	if !ok {
+		c, ok = s.viaGitSession()
+	}
+	if ok {
 		in, err := c.CredentialGit(s.c.Context, s.home, op, s.env.Stdin, s.env.Stdout, s.env.Stderr, opts.Remind)
 		if in == nil {
 			return err
@@ -39,6 +46,7 @@ func (s *session) runCredential(op string) error {
 		opts.Stdin = bytes.NewReader(in)
 		s.doubt()
 	}
+	s.keepForGit()
 	st, err := s.unlockedForGit()
 	switch {
 	case errors.Is(err, store.ErrNotInitialized):
@@ -53,6 +61,42 @@ func (s *session) runCredential(op string) error {
 	}
 	opts.UnlockHint = s.gitUnlockHint()
 	return credhelper.Run(s.c.Context, op, opts)
+}
+
+// viaGitSession returns a client of the agent that keeps the store open
+// for the git command this helper runs for (daemon.GitSessionDir), when
+// an earlier run of the helper started one; only when no agent serves.
+func (s *session) viaGitSession() (*daemon.Client, bool) {
+	g, ok := caller.GitCommand(s.env.PID)
+	if !ok || s.agentErr != nil || s.agentLocked != 0 || s.env.Getenv("WSX_NO_AGENT") != "" {
+		return nil, false
+	}
+	c, ok := daemon.DialGitSession(runDir(s.env, s.home), s.home, g, daemonDialTimeout)
+	if ok {
+		s.client = c
+	}
+	return c, ok
+}
+
+// keepForGit makes a passphrase typed on the terminal start the git
+// command's session, so that git's next runs of the helper ask nothing.
+func (s *session) keepForGit() {
+	g, ok := caller.GitCommand(s.env.PID)
+	if !ok || s.passphraseFile() != "" || s.env.Getenv("WSX_NO_AGENT") != "" {
+		return
+	}
+	s.afterUnlock = func(p []byte) {
+		if s.agentErr != nil || s.agentLocked != 0 {
+			return // the user's agent is locked, or one is not the user's
+		}
+		exe, err := os.Executable()
+		if err == nil {
+			err = daemon.StartGitSession(exe, runDir(s.env, s.home), g, daemon.Unlocking{Passphrase: p, Given: true})
+		}
+		if err != nil {
+			fmt.Fprintf(s.env.Stderr, "wsx: the store is not kept open for the rest of this git command, which may ask again: %v\n", err)
+		}
+	}
 }
 
 // unlockedForGit unlocks the store as every command does, except that it

@@ -44,6 +44,7 @@ type session struct {
 	agentErr    error          // an agent that is not the user's own (ErrUntrusted)
 	unasked     bool           // client was made without asking the agent's status
 	doubted     bool           // an unasked client failed: ask the status from now on
+	afterUnlock func([]byte)   // given the passphrase that unlocked the store here
 }
 
 // apiSocket is the agent's API socket for this store.
@@ -207,6 +208,9 @@ func (s *session) unlockStore(p []byte) error {
 	err := s.st.Unlock(p)
 	if errors.Is(err, store.ErrWrongPassphrase) {
 		release.NoteFailedUnlock(auditPath(s.home), audit.ViaCLI, s.env.PID, s.env.Now())
+	}
+	if err == nil && s.afterUnlock != nil {
+		s.afterUnlock(p)
 	}
 	return err
 }

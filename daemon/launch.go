@@ -52,9 +52,10 @@ type Args struct {
 	Help       bool
 	Reload     bool // `wsx agent reload`
 
-	Child    bool // the detached daemon
-	Shared   bool // the detached daemon of CMD mode: may start beside another
-	WatchPID int  // the child exits when this process does (CMD mode)
+	Child    bool   // the detached daemon
+	Shared   bool   // the detached daemon of CMD mode: may start beside another
+	WatchPID int    // the child exits when this process does (CMD mode)
+	RunDir   string // the child's run directory, when not the usual one (a git session)
 }
 
 // ParseArgs reads ssh-agent's command line, getopt style: clustered
@@ -110,6 +111,12 @@ func ParseArgs(args []string) (Args, error) {
 				o.Child = true
 			case "shared":
 				o.Shared = true
+			case "run-dir":
+				v, ok := value()
+				if !ok || !filepath.IsAbs(v) {
+					return bad("bad --run-dir")
+				}
+				o.RunDir = v
 			case "watch-pid":
 				v, ok := value()
 				pid, err := strconv.Atoi(v)
@@ -254,9 +261,13 @@ func (l *Launch) Run() error {
 	case o.Kill:
 		return l.killAgent(o)
 	case o.Child:
-		return RunChild(l.agentConfig(o, nil, nil), o.WatchPID, func(err error) (int, string) {
+		err := RunChild(l.agentConfig(o, nil, nil), o.WatchPID, func(err error) (int, string) {
 			return l.Describe(agentHint(err))
 		})
+		if o.RunDir != "" {
+			os.Remove(o.RunDir) // a git session's, empty once its sockets are gone
+		}
+		return err
 	case o.Foreground:
 		return l.runAgentForeground(o)
 	}
@@ -336,8 +347,12 @@ func (l *Launch) alwaysNewAgent() bool { return l.Getenv("WSX_AGENT_REUSE") == "
 
 // agentConfig is the daemon configuration the options describe.
 func (l *Launch) agentConfig(o Args, logf, debugf func(string, ...any)) Config {
+	dir := o.RunDir
+	if dir == "" {
+		dir = l.RunDir
+	}
 	return Config{
-		Home: l.Home, RunDir: l.RunDir, AuditPath: l.AuditPath,
+		Home: l.Home, RunDir: dir, AuditPath: l.AuditPath,
 		StoreOptions: l.StoreOptions, AgentSocket: o.Socket, LockAfter: o.LockAfter, Lifetime: o.Lifetime,
 		// A second agent beside one that serves the store: asked for by
 		// a socket of its own, the foreground or a command.

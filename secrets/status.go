@@ -3,6 +3,7 @@ package secrets
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -80,6 +81,13 @@ func SortByUrgency(metas []store.Meta) {
 // Status is `wsx status`: each secret's age and rotation, overdue first.
 func (f *Flows) Status(asJSON bool) error {
 	metas, err := f.Store.List()
+	if de, ok := errors.AsType[*store.DamagedError](err); ok {
+		// Secrets that cannot be read do not hide the others' ages.
+		for _, w := range de.Warnings() {
+			fmt.Fprintf(f.Stderr, "wsx: %s\n", w)
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
