@@ -26,6 +26,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/unixsock"
 )
 
@@ -510,9 +511,12 @@ func TestAuthorizeEachRequest(t *testing.T) {
 	allowed.Store(true)
 	var deniedCount atomic.Int32
 	_, sock := startOurs(t, Options{Clock: newFakeClock()}, ServeOptions{
-		Authorize: func(p Peer) error {
+		Authorize: func(p Peer, a access.Action) error {
 			if p.PID != os.Getpid() || !allowed.Load() {
 				return ErrPeerDenied
+			}
+			if a != access.Connect && a != access.Read {
+				return fmt.Errorf("%s: %w", a, ErrPeerDenied)
 			}
 			return nil
 		},
@@ -522,11 +526,19 @@ func TestAuthorizeEachRequest(t *testing.T) {
 	if reply, err := roundTrip(c, []byte{11}); err != nil || reply[0] != 12 {
 		t.Fatalf("allowed request: %v, %v", reply, err)
 	}
+	// A lock (22, passphrase "p") its role does not allow: a failure
+	// answer, the agent untouched, the connection kept.
+	if reply, err := roundTrip(c, []byte{22, 0, 0, 0, 1, 'p'}); err != nil || reply[0] != 5 {
+		t.Fatalf("refused request: %v, %v", reply, err)
+	}
+	if reply, err := roundTrip(c, []byte{11}); err != nil || reply[0] != 12 {
+		t.Fatalf("request after a refusal: %v, %v", reply, err)
+	}
 	allowed.Store(false)
 	if _, err := roundTrip(c, []byte{11}); err == nil {
 		t.Fatal("revoked peer served")
 	}
-	if deniedCount.Load() != 1 {
+	if deniedCount.Load() != 2 {
 		t.Fatalf("OnDenied called %d times", deniedCount.Load())
 	}
 }
