@@ -33,6 +33,8 @@ package access
 import (
 	"errors"
 	"fmt"
+	"os/user"
+	"strconv"
 	"strings"
 )
 
@@ -341,3 +343,56 @@ func ParseSubject(s string) (Kind, string, error) {
 	}
 	return k, name, nil
 }
+
+// Resolve turns `wsx share`'s subject (alice, @dev) into the grant's
+// subject: its kind, id and name, looked up on this system.
+func Resolve(subject string) (Grant, error) {
+	k, name, err := ParseSubject(subject)
+	if err != nil {
+		return Grant{}, err
+	}
+	g := Grant{Kind: k, Name: name}
+	if k == Group {
+		gr, err := user.LookupGroup(name)
+		if err != nil {
+			return Grant{}, fmt.Errorf("group %s: no such group here: %w", name, ErrInvalidGrant)
+		}
+		g.ID, err = strconv.Atoi(gr.Gid)
+		return g, err
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return Grant{}, fmt.Errorf("user %s: no such user here: %w", name, ErrInvalidGrant)
+	}
+	g.ID, err = strconv.Atoi(u.Uid)
+	return g, err
+}
+
+// Change grants g (or, with revoke, takes back the grant to g's subject)
+// on behalf of a peer of role by, and returns the grants and the grant
+// that was there before (zero when none). Granting or revoking admin
+// needs ShareAdmin (the owner); anything else needs Share. The owner
+// cannot be given a role: it has them all.
+func Change(gs Grants, by Role, g Grant, revoke bool, owner int) (Grants, Grant, error) {
+	if !by.Allows(Share) {
+		return gs, Grant{}, fmt.Errorf("the %s role cannot share the workspace: %w", by, ErrDenied)
+	}
+	if g.Kind == User && (g.ID == owner || g.ID == 0) {
+		return gs, Grant{}, fmt.Errorf("%s owns the workspace (or is root) and has every role already: %w", g.Name, ErrInvalidGrant)
+	}
+	prev, had := gs.Find(g.Kind, g.ID)
+	if (g.Role == Admin.String() || prev.Role == Admin.String()) && !by.Allows(ShareAdmin) {
+		return gs, prev, fmt.Errorf("only the owner grants or revokes admin: %w", ErrDenied)
+	}
+	if revoke {
+		if !had {
+			return gs, prev, fmt.Errorf("%s has no grant here: %w", g.Subject(), ErrNotGranted)
+		}
+		return gs.Without(g.Kind, g.ID), prev, nil
+	}
+	out, err := gs.Set(g)
+	return out, prev, err
+}
+
+// ErrNotGranted: unshare of a subject that has no grant.
+var ErrNotGranted = errors.New("not shared with them")
