@@ -45,6 +45,7 @@ type agentOptions struct {
 	Lifetime   time.Duration // -t
 	LockAfter  time.Duration // --lock-after
 	PassFile   string        // --passphrase-file after `agent`
+	SharedDir  string        // --shared-dir: sockets for guests (wsx share)
 	Command    []string      // CMD ARGS
 	Help       bool
 	Reload     bool // `wsx agent reload`
@@ -70,6 +71,8 @@ the terminal; with none of them it starts locked until ` + "`wsx unlock`" + `).
   -k              kill the agent named by SSH_AGENT_PID (a wsx agent of yours)
   -t LIFE         default lifetime of added keys: 600, 10m, 1h30m
   --lock-after D  lock the store after D without use (default 1h; 0 never)
+  --shared-dir D  also serve both sockets in D, for the users and groups of
+                  ` + "`wsx share`" + ` (D yours, mode 0750; the sockets take its group)
   CMD [ARG...]    run CMD with the agent, and stop the agent when CMD exits
   reload          serve again the store keys removed with ssh-add -d/-D
 
@@ -143,6 +146,12 @@ func parseAgentArgs(args []string) (agentOptions, error) {
 					return bad("invalid --lock-after %q: use a duration such as 30m, 1h or 0 (never)", v)
 				}
 				o.LockAfter = d
+			case "shared-dir":
+				v, ok := value()
+				if !ok || !filepath.IsAbs(v) {
+					return bad("--shared-dir needs an absolute directory")
+				}
+				o.SharedDir = filepath.Clean(v)
 			case "passphrase-file":
 				v, ok := value()
 				if !ok {
@@ -377,7 +386,7 @@ func (s *session) alwaysNewAgent() bool { return s.env.Getenv("WSX_AGENT_REUSE")
 // agentConfig is the daemon configuration the options describe.
 func (s *session) agentConfig(o agentOptions, logf, debugf func(string, ...any)) daemon.Config {
 	return daemon.Config{
-		Home: s.home, RunDir: runDir(s.env, s.home), AuditPath: auditPath(s.home),
+		Home: s.home, RunDir: runDir(s.env, s.home), AuditPath: auditPath(s.home), SharedDir: o.SharedDir,
 		StoreOptions: s.openOptions(), AgentSocket: o.Socket, LockAfter: o.LockAfter, Lifetime: o.Lifetime,
 		// A second agent beside one that serves the store: asked for by
 		// a socket of its own, the foreground or a command.
@@ -499,6 +508,9 @@ func (s *session) startAgent(o agentOptions) error {
 	args := []string{"agent", daemon.ChildFlag, "--lock-after", o.LockAfter.String()}
 	if o.Socket != "" {
 		args = append(args, "-a", o.Socket)
+	}
+	if o.SharedDir != "" {
+		args = append(args, "--shared-dir", o.SharedDir)
 	}
 	if o.Lifetime > 0 {
 		args = append(args, "-t", strconv.FormatInt(int64(o.Lifetime/time.Second), 10))

@@ -131,7 +131,7 @@ func (s *session) runDoctor(ctx context.Context, asJSON bool) error {
 		s.doctorRotation(r, metas)
 	}
 	s.doctorDBus(r)
-	r.add(levelNote, "roles", "the daemon's roles (owner, admin, edit, view) tell different unix users apart; every process running as uid %d is the owner, so give someone less only by running their tools as another user", s.env.UID)
+	r.add(levelNote, "roles", "roles separate different unix users only (`wsx share USER view|edit|admin`); the same uid is not another user: every process of uid %d is the owner, so give someone less only by running their tools as another user", s.env.UID)
 	if asJSON {
 		if err := writeJSON(s.env.Stdout, doctorJSON{Home: s.home, Problems: r.problems, Findings: r.findings}); err != nil {
 			return err

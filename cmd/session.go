@@ -128,10 +128,17 @@ func (s *session) viaDaemon() (*daemon.Client, bool) {
 	if s.client != nil {
 		return s.client, true
 	}
-	if s.agentAsked || s.env.Getenv("WSX_NO_AGENT") != "" {
+	if s.agentAsked || s.env.Getenv("WSX_NO_AGENT") != "" && s.env.Getenv("WSX_AGENT") == "" {
 		return nil, false
 	}
 	s.agentAsked = true
+	if g, err := s.guest(); err != nil || g != nil {
+		if err == nil {
+			_, err = s.guestStore(g)
+		}
+		s.agentErr = err
+		return s.client, err == nil
+	}
 	c, st, err := s.dialDaemon()
 	if err != nil {
 		if errors.Is(err, daemon.ErrUntrusted) {
@@ -210,8 +217,15 @@ func (s *session) listSecrets() ([]store.Meta, error) {
 	return st.List()
 }
 
-// direct opens and unlocks the store here, leaving the agent aside.
+// direct opens and unlocks the store here, leaving the agent aside. A
+// guest of another user's agent (WSX_AGENT) never does.
 func (s *session) direct() (secretStore, error) {
+	if s.env.Getenv("WSX_AGENT") != "" {
+		if s.agentErr != nil {
+			return nil, s.agentErr
+		}
+		return nil, fmt.Errorf("the agent WSX_AGENT names stopped: %w", daemon.ErrNoDaemon)
+	}
 	if s.client != nil {
 		s.client.Close()
 		s.client = nil

@@ -81,71 +81,47 @@ func (d *Daemon) actorAs(uid int, role access.Role) audit.Actor {
 	return a
 }
 
-// shareRequest is the body of POST /v1/grants: a subject (alice, @dev),
-// and a role, or none to revoke.
-type shareRequest struct {
-	Subject string `json:"subject"`
-	Role    string `json:"role,omitempty"`
-	Revoke  bool   `json:"revoke,omitempty"`
-}
-
-// shareResponse is the grant made or revoked, and every grant after it.
+// shareResponse is the grant made or revoked, or every grant.
 type shareResponse struct {
 	Grant  access.Grant  `json:"grant"`
-	Grants access.Grants `json:"grants"`
+	Grants access.Grants `json:"grants,omitempty"`
 }
 
-// change applies req on behalf of p and records it.
-func (d *Daemon) change(req shareRequest, by access.Role, p sshagent.Peer) (shareResponse, error) {
-	g, err := access.Resolve(req.Subject)
-	if err != nil {
-		return shareResponse{}, err
-	}
-	if !req.Revoke {
-		role, err := access.ParseRole(req.Role)
-		if err != nil {
-			return shareResponse{}, err
-		}
-		g.Role = role.String()
-	}
+// change applies req on behalf of p, of role by, and records it.
+func (d *Daemon) change(req access.Request, by access.Role, p sshagent.Peer) (access.Grant, error) {
 	rel, err := d.released()
 	if err != nil {
-		return shareResponse{}, err
+		return access.Grant{}, err
 	}
 	d.mu.RLock()
 	key := d.grantsKey
 	d.mu.RUnlock()
-	var prev access.Grant
-	gs, err := d.grants.Update(key, func(gs access.Grants) (access.Grants, error) {
-		out, pg, err := access.Change(gs, by, g, req.Revoke, d.owner)
-		prev = pg
-		return out, err
-	})
+	g, err := access.Apply(d.grants, key, req, by, d.owner)
 	if err != nil {
-		return shareResponse{}, err
+		return access.Grant{}, err
 	}
 	ev := audit.EventGranted
 	if req.Revoke {
-		ev, g = audit.EventRevoked, prev
+		ev = audit.EventRevoked
 	}
 	d.logf("%s: %s", ev, g)
 	if _, err := rel.Append(audit.Record{Event: ev, Via: audit.ViaAPI, Result: audit.ResultOK, Detail: g.String(),
 		Actor: d.actorAs(p.UID, by), Process: d.describe(p.PID).proc}); err != nil {
-		return shareResponse{}, fmt.Errorf("the grant was changed, but not recorded: %w", err)
+		return g, fmt.Errorf("the grant was changed, but not recorded: %w", err)
 	}
-	return shareResponse{Grant: g, Grants: gs}, nil
+	return g, nil
 }
 
 func (d *Daemon) handleShare(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error {
-	var req shareRequest
+	var req access.Request
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	resp, err := d.change(req, roleOf(r), p)
+	g, err := d.change(req, roleOf(r), p)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, resp)
+	return writeJSON(w, http.StatusOK, shareResponse{Grant: g})
 }
 
 func (d *Daemon) handleGrants(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
@@ -159,14 +135,14 @@ func (d *Daemon) handleGrants(w http.ResponseWriter, _ *http.Request, _ sshagent
 // Share grants role to subject (alice, @dev) on the daemon.
 func (c *Client) Share(subject, role string) (access.Grant, error) {
 	var resp shareResponse
-	err := c.do(context.Background(), http.MethodPost, "/v1/grants", shareRequest{Subject: subject, Role: role}, &resp)
+	err := c.do(context.Background(), http.MethodPost, "/v1/grants", access.Request{Subject: subject, Role: role}, &resp)
 	return resp.Grant, err
 }
 
 // Unshare takes back subject's grant on the daemon.
 func (c *Client) Unshare(subject string) (access.Grant, error) {
 	var resp shareResponse
-	err := c.do(context.Background(), http.MethodPost, "/v1/grants", shareRequest{Subject: subject, Revoke: true}, &resp)
+	err := c.do(context.Background(), http.MethodPost, "/v1/grants", access.Request{Subject: subject, Revoke: true}, &resp)
 	return resp.Grant, err
 }
 

@@ -671,6 +671,7 @@ type Status struct {
 	AgentLocked bool      `json:"agent_locked"` // by ssh-add -x
 	AgentSocket string    `json:"agent_socket"`
 	APISocket   string    `json:"api_socket"`
+	SharedDir   string    `json:"shared_dir,omitempty"` // where guests reach the agent
 	Keys        int       `json:"keys"`                  // store keys served, as last listed
 	AddedKeys   int       `json:"added_keys"`            // keys added with ssh-add
 	HiddenKeys  []string  `json:"hidden_keys,omitempty"` // store keys removed with ssh-add -d/-D
@@ -683,6 +684,7 @@ func (d *Daemon) Status() Status {
 	s := Status{
 		PID: d.pid, Home: d.st.Home(), StoreID: d.st.ID(), Locked: d.st.Locked(),
 		AgentLocked: d.agent.LockedByClient(), AgentSocket: d.opts.AgentSocket, APISocket: d.APISocket(),
+		SharedDir: d.opts.SharedDir,
 		AddedKeys: d.agent.AddedKeys(), LockAfter: d.opts.LockAfter.String(), Started: d.start.UTC(),
 	}
 	if !s.Locked {

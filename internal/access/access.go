@@ -396,3 +396,40 @@ func Change(gs Grants, by Role, g Grant, revoke bool, owner int) (Grants, Grant,
 
 // ErrNotGranted: unshare of a subject that has no grant.
 var ErrNotGranted = errors.New("not shared with them")
+
+// Request is a change of grants: `wsx share SUBJECT ROLE` or, with
+// Revoke, `wsx unshare SUBJECT`.
+type Request struct {
+	Subject string `json:"subject"`
+	Role    string `json:"role,omitempty"`
+	Revoke  bool   `json:"revoke,omitempty"`
+}
+
+// Apply makes req on the grants file f (opened with key), on behalf of a
+// peer of role by, in a workspace of owner. It returns the grant made, or
+// the one revoked, for the audit log.
+func Apply(f *File, key []byte, req Request, by Role, owner int) (Grant, error) {
+	g, err := Resolve(req.Subject)
+	if err != nil {
+		return Grant{}, err
+	}
+	if !req.Revoke {
+		role, err := ParseRole(req.Role)
+		if err != nil {
+			return Grant{}, err
+		}
+		g.Role = role.String()
+	}
+	var prev Grant
+	if _, err := f.Update(key, func(gs Grants) (Grants, error) {
+		out, pg, err := Change(gs, by, g, req.Revoke, owner)
+		prev = pg
+		return out, err
+	}); err != nil {
+		return Grant{}, err
+	}
+	if req.Revoke {
+		return prev, nil
+	}
+	return g, nil
+}
