@@ -671,7 +671,7 @@ type Status struct {
 	AgentLocked bool      `json:"agent_locked"` // by ssh-add -x
 	AgentSocket string    `json:"agent_socket"`
 	APISocket   string    `json:"api_socket"`
-	SharedDir   string    `json:"shared_dir,omitempty"` // where guests reach the agent
+	SharedDir   string    `json:"shared_dir,omitempty"`  // where guests reach the agent
 	Keys        int       `json:"keys"`                  // store keys served, as last listed
 	AddedKeys   int       `json:"added_keys"`            // keys added with ssh-add
 	HiddenKeys  []string  `json:"hidden_keys,omitempty"` // store keys removed with ssh-add -d/-D
