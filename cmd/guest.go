@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/user"
@@ -49,11 +50,18 @@ func (s *session) guest() (*guestAgent, error) {
 func (s *session) dialGuest(g *guestAgent) (*daemon.Client, daemon.Status, error) {
 	sock := filepath.Join(g.dir, daemon.APISocketName)
 	c, st, err := daemon.DialGuest(sock, g.uid, daemonDialTimeout)
-	if err != nil {
-		if errors.Is(err, daemon.ErrNoDaemon) {
-			err = withHint(err, "ask %s to start it: `wsx agent --shared-dir %s`", g.owner, g.dir)
-		}
+	var re *daemon.RemoteError
+	switch {
+	case err == nil:
+	case errors.Is(err, daemon.ErrNoDaemon):
+		return nil, st, withHint(err, "ask %s to start it: `wsx agent --shared-dir %s`", g.owner, g.dir)
+	case errors.Is(err, daemon.ErrUntrusted), errors.As(err, &re), errors.Is(err, context.DeadlineExceeded):
 		return nil, st, err
+	default:
+		// The agent closes a connection it lets nobody make before any
+		// answer: for a guest, that is a refusal.
+		return nil, st, withHint(fmt.Errorf("%s's agent at %s closed the connection: %w", g.owner, sock, errPermission),
+			"ask %s to share the workspace with you (`wsx share %s ROLE`)", g.owner, s.env.Getenv("USER"))
 	}
 	s.home = st.Home
 	return c, st, nil

@@ -109,6 +109,12 @@ const daemonDialTimeout = 2 * time.Second
 // daemon.ErrNoDaemon when none answers (or the one that answers serves
 // another store).
 func (s *session) dialDaemon() (*daemon.Client, daemon.Status, error) {
+	if g, err := s.guest(); err != nil || g != nil {
+		if err != nil {
+			return nil, daemon.Status{}, err
+		}
+		return s.dialGuest(g)
+	}
 	sock := filepath.Join(runDir(s.env, s.home), daemon.APISocketName)
 	c, st, err := daemon.Dial(sock, daemonDialTimeout)
 	if err != nil {
@@ -168,10 +174,14 @@ func (s *session) openOptions() store.OpenOptions {
 	return store.OpenOptions{PassDir: s.env.Getenv("PASSWORD_STORE_DIR")}
 }
 
-// open opens the store, locked.
+// open opens the store, locked. A guest of another user's agent
+// (WSX_AGENT) never opens it: it works through the agent or not at all.
 func (s *session) open() error {
 	if s.st != nil {
 		return nil
+	}
+	if s.env.Getenv("WSX_AGENT") != "" {
+		return fmt.Errorf("a guest (WSX_AGENT) works through its owner's agent only, never on the store itself: %w", errPermission)
 	}
 	st, err := store.Open(s.home, s.openOptions())
 	if err != nil {
@@ -220,11 +230,8 @@ func (s *session) listSecrets() ([]store.Meta, error) {
 // direct opens and unlocks the store here, leaving the agent aside. A
 // guest of another user's agent (WSX_AGENT) never does.
 func (s *session) direct() (secretStore, error) {
-	if s.env.Getenv("WSX_AGENT") != "" {
-		if s.agentErr != nil {
-			return nil, s.agentErr
-		}
-		return nil, fmt.Errorf("the agent WSX_AGENT names stopped: %w", daemon.ErrNoDaemon)
+	if s.env.Getenv("WSX_AGENT") != "" && s.agentErr != nil {
+		return nil, s.agentErr
 	}
 	if s.client != nil {
 		s.client.Close()
