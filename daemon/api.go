@@ -130,8 +130,8 @@ func (d *Daemon) apiServer() *http.Server {
 	route("DELETE /v1/secrets/{name}", access.Write, true, d.handleRemove)
 	route("POST /v1/secrets/{name}/compare", access.Use, true, d.handleCompare)
 	route("POST /v1/use", access.Use, true, d.handleUse)
-	// get is a use; store and erase (credentials git asks to keep) write:
-	// handleCredential asks for Write itself.
+	// get is a use; a store or erase that writes asks for Write too
+	// (credSecrets).
 	route("POST /v1/credential/{op}", access.Use, true, d.handleCredential)
 	route("POST /v1/audit", access.Use, true, d.handleAudit)
 	route("GET /v1/audit/verify", access.Write, true, d.handleVerify)
@@ -333,12 +333,6 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 	if filepath.Clean(req.Home) != filepath.Clean(d.st.Home()) {
 		return fmt.Errorf("this agent serves %s, not %s: %w", d.st.Home(), req.Home, ErrNoDaemon)
 	}
-	if op := r.PathValue("op"); op == "store" || op == "erase" {
-		if _, err := d.authorize(p, access.Write); err != nil {
-			d.denied(p, audit.ViaCredential, err)
-			return err
-		}
-	}
 	rel, err := d.released()
 	if err != nil {
 		return err
@@ -348,7 +342,15 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 	var remind []store.Meta
 	err = credhelper.Run(r.Context(), r.PathValue("op"), credhelper.Options{
 		Stdin: bytes.NewReader(req.Input), Stdout: &out, Stderr: &note,
-		Secrets: credSecrets{d, rel, d.peer(r, p)},
+		Secrets: credSecrets{d, rel, d.peer(r, p), func() error {
+			// Credentials git asks to keep, or to erase, are writes:
+			// asked of the peer's role when the helper does write.
+			if _, err := d.authorize(p, access.Write); err != nil {
+				d.denied(p, audit.ViaCredential, err)
+				return err
+			}
+			return nil
+		}},
 		Remind:  func(m store.Meta) { remind = append(remind, m) },
 	})
 	if err != nil {
@@ -358,11 +360,13 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 }
 
 // credSecrets is the store as the credential helper uses it in the
-// daemon: uses and records are the peer's.
+// daemon: uses and records are the peer's, and so is the right to write
+// (mayWrite, asked before each write).
 type credSecrets struct {
-	d    *Daemon
-	rel  *release.Store
-	peer release.Peer
+	d        *Daemon
+	rel      *release.Store
+	peer     release.Peer
+	mayWrite func() error
 }
 
 func (c credSecrets) List() ([]store.Meta, error) { return c.d.st.List() }
@@ -372,6 +376,9 @@ func (c credSecrets) Compare(name string, v store.Value) (store.Match, error) {
 }
 
 func (c credSecrets) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
+	if err := c.mayWrite(); err != nil {
+		return store.Meta{}, err
+	}
 	m, err := c.d.st.Add(sec, opts...)
 	if err == nil {
 		c.d.changed()
@@ -380,6 +387,9 @@ func (c credSecrets) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta
 }
 
 func (c credSecrets) Edit(name string, e store.Edit) (store.Meta, error) {
+	if err := c.mayWrite(); err != nil {
+		return store.Meta{}, err
+	}
 	m, err := c.d.st.Edit(name, e)
 	if err == nil {
 		c.d.changed()
@@ -388,6 +398,9 @@ func (c credSecrets) Edit(name string, e store.Edit) (store.Meta, error) {
 }
 
 func (c credSecrets) Remove(name string) error {
+	if err := c.mayWrite(); err != nil {
+		return err
+	}
 	err := c.d.st.Remove(name)
 	if err == nil {
 		c.d.changed()

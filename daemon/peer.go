@@ -96,7 +96,7 @@ func (d *Daemon) onSign(p sshagent.Peer, key, bindDest string) error {
 // denied records a refused connection, when the log is open. Its argv is
 // masked as every record is.
 func (d *Daemon) denied(p sshagent.Peer, via string, err error) {
-	d.logf("refused a connection to the %s socket: %v", via, err)
+	d.logf("refused a request on the %s socket: %v", via, err)
 	if _, lerr := d.released(); lerr != nil {
 		return // locked: nothing is recorded
 	}

@@ -318,6 +318,9 @@ func (c *Checker) guestRole(p Peer) (Role, error) {
 		return None, fmt.Errorf("uid %d (pid %d): nobody else may use this agent: %w", p.UID, p.PID, ErrDenied)
 	}
 	gs, err := c.Grants()
+	if errors.Is(err, ErrGuestLocked) {
+		return None, err // changed while locked: known again at the unlock
+	}
 	if err != nil {
 		return None, fmt.Errorf("uid %d (pid %d): grants unavailable (%v): %w", p.UID, p.PID, err, ErrDenied)
 	}

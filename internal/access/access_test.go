@@ -294,3 +294,47 @@ func TestSealedFile(t *testing.T) {
 		t.Fatalf("flipped byte: %v", err)
 	}
 }
+
+// Who may change which grant: admin needs the owner; edit and view share
+// nothing; the owner and root are never granted a role.
+func TestChange(t *testing.T) {
+	gs := Grants{{Kind: User, ID: alice, Name: "alice", Role: "admin"}}
+	edit := Grant{Kind: User, ID: bob, Name: "bob", Role: "edit"}
+	if out, _, err := Change(gs, Admin, edit, false, owner); err != nil || len(out) != 2 {
+		t.Fatalf("admin shares edit: %v %v", out, err)
+	}
+	for _, by := range []Role{View, Edit} {
+		if _, _, err := Change(gs, by, edit, false, owner); !errors.Is(err, ErrDenied) {
+			t.Errorf("%s shares: %v", by, err)
+		}
+	}
+	admin := Grant{Kind: User, ID: bob, Name: "bob", Role: "admin"}
+	if _, _, err := Change(gs, Admin, admin, false, owner); !errors.Is(err, ErrDenied) {
+		t.Errorf("admin grants admin: %v", err)
+	}
+	if _, _, err := Change(gs, Admin, Grant{Kind: User, ID: alice, Name: "alice"}, true, owner); !errors.Is(err, ErrDenied) {
+		t.Errorf("admin revokes an admin: %v", err)
+	}
+	out, prev, err := Change(gs, Owner, Grant{Kind: User, ID: alice, Name: "alice"}, true, owner)
+	if err != nil || len(out) != 0 || prev.Role != "admin" {
+		t.Errorf("owner revokes admin: %v %v %v", out, prev, err)
+	}
+	if _, _, err := Change(gs, Owner, Grant{Kind: User, ID: carol, Name: "carol"}, true, owner); !errors.Is(err, ErrNotGranted) {
+		t.Errorf("revoke of nobody: %v", err)
+	}
+	for _, id := range []int{owner, 0} {
+		if _, _, err := Change(gs, Owner, Grant{Kind: User, ID: id, Name: "x", Role: "view"}, false, owner); !errors.Is(err, ErrInvalidGrant) {
+			t.Errorf("grant to uid %d: %v", id, err)
+		}
+	}
+}
+
+// Grants changed while the workspace is locked cannot be read: guests are
+// told it is locked.
+func TestCheckGrantsLocked(t *testing.T) {
+	c := &Checker{Owner: owner, Identify: fakeProc{11: {UID: alice}}.identify,
+		Grants: func() (Grants, error) { return nil, ErrGuestLocked }}
+	if _, err := c.Check(Peer{alice, 11}, Read); !errors.Is(err, ErrGuestLocked) {
+		t.Fatalf("%v", err)
+	}
+}
