@@ -351,7 +351,7 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 			}
 			return nil
 		}},
-		Remind:  func(m store.Meta) { remind = append(remind, m) },
+		Remind: func(m store.Meta) { remind = append(remind, m) },
 	})
 	if err != nil {
 		return err
