@@ -484,6 +484,10 @@ func (s *session) startAgent(o agentOptions) error {
 		if err != nil {
 			return err
 		}
+		if ok && o.SharedDir != "" && st.SharedDir != o.SharedDir {
+			return withHint(fmt.Errorf("the wsx agent (pid %d) already serves this store, not in %s: %w", st.PID, o.SharedDir, daemon.ErrAgentRunning),
+				"stop it (`wsx agent -k`, with its SSH_AGENT_PID) and start it again with --shared-dir")
+		}
 		if ok {
 			return s.printAgentEnv(o, st.AgentSocket, st.PID, true)
 		}
