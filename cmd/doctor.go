@@ -117,6 +117,10 @@ type doctorJSON struct {
 
 func (s *session) runDoctor(ctx context.Context, asJSON bool) error {
 	r := &report{w: s.env.Stdout, json: asJSON}
+	if g, err := s.guest(); g != nil || err != nil {
+		s.doctorGuest(ctx, r, g, err)
+		return r.finish(s.env.Stdout, s.home, asJSON)
+	}
 	st, names := s.doctorStore(r)
 	var metas []store.Meta
 	if st != nil {
@@ -132,8 +136,13 @@ func (s *session) runDoctor(ctx context.Context, asJSON bool) error {
 	}
 	s.doctorDBus(r)
 	r.add(levelNote, "roles", "roles separate different unix users only (`wsx share USER view|edit|admin`); the same uid is not another user: every process of uid %d is the owner, so give someone less only by running their tools as another user", s.env.UID)
+	return r.finish(s.env.Stdout, s.home, asJSON)
+}
+
+// finish prints the summary (or the JSON report) and returns the exit.
+func (r *report) finish(w io.Writer, home string, asJSON bool) error {
 	if asJSON {
-		if err := writeJSON(s.env.Stdout, doctorJSON{Home: s.home, Problems: r.problems, Findings: r.findings}); err != nil {
+		if err := writeJSON(w, doctorJSON{Home: home, Problems: r.problems, Findings: r.findings}); err != nil {
 			return err
 		}
 		if r.problems > 0 {
@@ -142,10 +151,10 @@ func (s *session) runDoctor(ctx context.Context, asJSON bool) error {
 		return nil
 	}
 	if r.problems > 0 {
-		fmt.Fprintf(s.env.Stdout, "\n%d problems found\n", r.problems)
+		fmt.Fprintf(w, "\n%d problems found\n", r.problems)
 		return exitError{code: ExitError}
 	}
-	fmt.Fprintln(s.env.Stdout, "\nno problems found")
+	fmt.Fprintln(w, "\nno problems found")
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/internal/access"
+	"github.com/wsxdev/wsx/store"
 )
 
 // guestAgent is the agent of another user a command is a guest of:
@@ -228,4 +229,37 @@ func (s *session) printGuestSetup(g access.Grant) error {
 	_, err = fmt.Fprintf(s.env.Stdout, "give %s these lines:\n  export WSX_AGENT=%s:%s SSH_AUTH_SOCK=%s\n",
 		g.Subject(), me.Username, dir, filepath.Join(dir, daemon.AgentSocketName))
 	return err
+}
+
+// doctorGuest is doctor for a guest: the owner's agent and the role it
+// gives, git and ssh as for anyone, and the secrets' rotation as listed.
+func (s *session) doctorGuest(ctx context.Context, r *report, g *guestAgent, err error) {
+	var metas []store.Meta
+	sock := ""
+	if err == nil {
+		sock = filepath.Join(g.dir, daemon.AgentSocketName)
+		var c *daemon.Client
+		var st daemon.Status
+		if c, st, err = s.dialGuest(g); err == nil {
+			defer c.Close()
+			if st.Locked {
+				r.add(levelNote, "agent", "%s's agent (pid %d) is locked; only %s unlocks it", g.owner, st.PID, g.owner)
+			} else {
+				r.add(levelOK, "agent", "%s's agent (pid %d) serves you with the %s role", g.owner, st.PID, st.Role)
+				metas, _ = c.List()
+			}
+		}
+	}
+	if err != nil {
+		r.add(levelFail, "agent", "%v", err)
+		if h := hintOf(err); h != "" {
+			r.fix("%s", h)
+		}
+	}
+	s.doctorGit(ctx, r, metas)
+	s.doctorSSH(r, metas, sock)
+	if metas != nil {
+		s.doctorRotation(r, metas)
+	}
+	r.add(levelNote, "roles", "roles separate different unix users only: you (uid %d) are a guest of %s, and every process of uid %d has your role", s.env.UID, s.env.Getenv("WSX_AGENT"), s.env.UID)
 }

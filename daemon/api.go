@@ -193,8 +193,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-func (d *Daemon) handleStatus(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
-	return writeJSON(w, http.StatusOK, d.Status())
+func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
+	st := d.Status()
+	st.Role = roleOf(r).String()
+	return writeJSON(w, http.StatusOK, st)
 }
 
 func (d *Daemon) handleLock(w http.ResponseWriter, _ *http.Request, p sshagent.Peer) error {

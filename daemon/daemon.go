@@ -675,6 +675,7 @@ type Status struct {
 	AgentSocket string    `json:"agent_socket"`
 	APISocket   string    `json:"api_socket"`
 	SharedDir   string    `json:"shared_dir,omitempty"`  // where guests reach the agent
+	Role        string    `json:"role,omitempty"`        // the asker's: owner, admin, edit, view
 	Keys        int       `json:"keys"`                  // store keys served, as last listed
 	AddedKeys   int       `json:"added_keys"`            // keys added with ssh-add
 	HiddenKeys  []string  `json:"hidden_keys,omitempty"` // store keys removed with ssh-add -d/-D
