@@ -504,6 +504,21 @@ func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request, p sshagent.
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	// A record of a change is asked of the role that may make it: a
+	// guest that may only use cannot record that a secret was changed.
+	for _, rec := range req.Records {
+		a := access.Use
+		switch rec.Event {
+		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted:
+			a = access.Write
+		case audit.EventPassphrase:
+			a = access.Passwd
+		}
+		if _, err := d.authorize(p, a); err != nil {
+			d.denied(p, audit.ViaAPI, err)
+			return err
+		}
+	}
 	rel, err := d.released()
 	if err != nil {
 		return err

@@ -121,6 +121,18 @@ func TestGuestRoles(t *testing.T) {
 			t.Errorf("edit POST %s: %d", path, code)
 		}
 	}
+	// Its records: where it read a secret, yes; a change it cannot make,
+	// or a passphrase change, no.
+	accessed := audit.Record{Event: audit.EventAccessed, Secret: "API_TOKEN", Via: audit.ViaExec, Result: audit.ResultOK}
+	if code, body := asGuest(t, d, "POST", "/v1/audit", auditRequest{Records: []audit.Record{accessed}}); code != http.StatusNoContent {
+		t.Fatalf("edit records an access: %d %s", code, body)
+	}
+	for _, ev := range []audit.Event{audit.EventDeleted, audit.EventPassphrase} {
+		rec := audit.Record{Event: ev, Secret: "API_TOKEN", Via: audit.ViaCLI, Result: audit.ResultOK}
+		if code, _ := asGuest(t, d, "POST", "/v1/audit", auditRequest{Records: []audit.Record{accessed, rec}}); code != http.StatusForbidden {
+			t.Errorf("edit records %s: %d", ev, code)
+		}
+	}
 
 	grantGuest(t, d, "admin")
 	if code, body := asGuest(t, d, "POST", "/v1/secrets", add); code != http.StatusCreated {
