@@ -338,3 +338,37 @@ func TestCheckGrantsLocked(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// The check's cost per request: the owner's (the uid alone) and a
+// guest's (a stat of the grants file and a read of /proc/PID/status).
+func BenchmarkCheck(b *testing.B) {
+	home := b.TempDir()
+	key, _ := KeyFrom(make([]byte, 32))
+	f := NewFile(home, "s")
+	me := os.Geteuid()
+	if _, err := f.Update(key, func(gs Grants) (Grants, error) {
+		return gs.Set(Grant{Kind: User, ID: me, Name: "me", Role: "edit"})
+	}); err != nil {
+		b.Fatal(err)
+	}
+	c := &Checker{Owner: me, Grants: func() (Grants, error) { return f.Load(key) }, Identify: ProcIdentity}
+	b.Run("owner", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Check(Peer{me, os.Getpid()}, Use); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	guest := *c
+	guest.Owner = me + 1 // this process as a guest (root stays the owner)
+	if me == 0 {
+		b.Skip("root is always the owner")
+	}
+	b.Run("guest", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := guest.Check(Peer{me, os.Getpid()}, Use); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
