@@ -7,7 +7,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
@@ -16,53 +15,36 @@ import (
 	"github.com/wsxdev/wsx/store"
 )
 
-// guestAgent is the agent of another user a command is a guest of:
-// WSX_AGENT=USER:DIR, DIR being the directory the owner's `wsx agent
-// --shared-dir DIR` serves (what `wsx share` prints).
-type guestAgent struct {
-	owner string
-	uid   int
-	dir   string
-}
-
-// guest reads WSX_AGENT; nil when unset.
-func (s *session) guest() (*guestAgent, error) {
+// guest reads WSX_AGENT: the agent of another user this command is a
+// guest of; nil when unset.
+func (s *session) guest() (*daemon.GuestAgent, error) {
 	v := s.env.Getenv("WSX_AGENT")
 	if v == "" {
 		return nil, nil
 	}
-	name, dir, ok := strings.Cut(v, ":")
-	if !ok || name == "" || !filepath.IsAbs(dir) {
-		return nil, usagef("WSX_AGENT=%q: give the owner and the shared directory, as `wsx share` prints them: WSX_AGENT=USER:/path/to/dir", v)
-	}
-	u, err := user.Lookup(name)
+	g, err := daemon.ParseGuestAgent(v)
 	if err != nil {
-		return nil, usagef("WSX_AGENT=%q: no user %s here", v, name)
+		return nil, usageError{err.Error()}
 	}
-	uid, err := strconv.Atoi(u.Uid)
-	if err != nil {
-		return nil, usagef("WSX_AGENT=%q: user %s has uid %q", v, name, u.Uid)
-	}
-	return &guestAgent{owner: name, uid: uid, dir: filepath.Clean(dir)}, nil
+	return &g, nil
 }
 
 // dialGuest connects to the agent WSX_AGENT names, trusting only its
 // owner; the command then works on that agent's store.
-func (s *session) dialGuest(g *guestAgent) (*daemon.Client, daemon.Status, error) {
-	sock := filepath.Join(g.dir, daemon.APISocketName)
-	c, st, err := daemon.DialGuest(sock, g.uid, daemonDialTimeout)
+func (s *session) dialGuest(g *daemon.GuestAgent) (*daemon.Client, daemon.Status, error) {
+	c, st, err := g.Dial()
 	var re *daemon.RemoteError
 	switch {
 	case err == nil:
 	case errors.Is(err, daemon.ErrNoDaemon):
-		return nil, st, withHint(err, "ask %s to start it: `wsx agent --shared-dir %s`", g.owner, g.dir)
+		return nil, st, withHint(err, "ask %s to start it: `wsx agent --shared-dir %s`", g.Owner, g.Dir)
 	case errors.Is(err, daemon.ErrUntrusted), errors.As(err, &re), errors.Is(err, context.DeadlineExceeded):
 		return nil, st, err
 	default:
 		// The agent closes a connection it lets nobody make before any
 		// answer: for a guest, that is a refusal.
-		return nil, st, withHint(fmt.Errorf("%s's agent at %s closed the connection: %w", g.owner, sock, errPermission),
-			"ask %s to share the workspace with you (`wsx share %s ROLE`)", g.owner, s.env.Getenv("USER"))
+		return nil, st, withHint(fmt.Errorf("%s's agent at %s closed the connection: %w", g.Owner, g.APISocket(), errPermission),
+			"ask %s to share the workspace with you (`wsx share %s ROLE`)", g.Owner, s.env.Getenv("USER"))
 	}
 	s.home = st.Home
 	return c, st, nil
@@ -70,14 +52,14 @@ func (s *session) dialGuest(g *guestAgent) (*daemon.Client, daemon.Status, error
 
 // guestStore is the store a guest works on: the owner's agent, unlocked.
 // A guest never opens the store itself and never unlocks it.
-func (s *session) guestStore(g *guestAgent) (secretStore, error) {
+func (s *session) guestStore(g *daemon.GuestAgent) (secretStore, error) {
 	c, st, err := s.dialGuest(g)
 	if err != nil {
 		return nil, err
 	}
 	if st.Locked {
 		c.Close()
-		return nil, fmt.Errorf("%s's agent (pid %d): %w", g.owner, st.PID, guestLockedErr)
+		return nil, fmt.Errorf("%s's agent (pid %d): %w", g.Owner, st.PID, guestLockedErr)
 	}
 	s.client = c
 	return daemonStore{s, c}, nil
@@ -147,31 +129,12 @@ func (s *session) changeGrants(req access.Request) (access.Grant, error) {
 	if err != nil {
 		return access.Grant{}, err
 	}
-	f, key, err := s.grantsFile()
-	if err != nil {
-		return access.Grant{}, err
-	}
-	defer clear(key)
-	g, err := access.Apply(f, key, req, access.Owner, s.env.UID)
+	g, rec, err := daemon.ShareOn(s.st, req, s.env.UID)
 	if err != nil {
 		return g, err
 	}
-	ev := audit.EventGranted
-	if req.Revoke {
-		ev = audit.EventRevoked
-	}
-	return g, st.Record(audit.Record{Event: ev, Via: audit.ViaCLI, Result: audit.ResultOK, Detail: g.String()})
-}
-
-// grantsFile is the grants file of the store opened here, and its key.
-func (s *session) grantsFile() (*access.File, []byte, error) {
-	ak, err := s.st.AuditKey()
-	if err != nil {
-		return nil, nil, err
-	}
-	defer clear(ak)
-	key, err := access.KeyFrom(ak)
-	return access.NewFile(s.home, s.st.ID()), key, err
+	rec.Via = audit.ViaCLI
+	return g, st.Record(rec)
 }
 
 func (s *session) listGrants(asJSON bool) error {
@@ -188,12 +151,8 @@ func (s *session) listGrants(asJSON bool) error {
 		if _, err := s.direct(); err != nil {
 			return err
 		}
-		f, key, err := s.grantsFile()
-		if err != nil {
-			return err
-		}
-		defer clear(key)
-		if gs, err = f.Load(key); err != nil {
+		var err error
+		if gs, err = daemon.GrantsOn(s.st); err != nil {
 			return err
 		}
 	}
@@ -218,9 +177,9 @@ func (s *session) printGuestSetup(g access.Grant) error {
 		}
 	}
 	if dir == "" {
-		fmt.Fprintf(s.env.Stdout, "guests reach the agent through a shared directory: start it with `wsx agent --shared-dir DIR`\n"+
-			"(DIR yours, mode 0750, its group %s's), then `wsx share` again prints what to give them\n", g.Subject())
-		return nil
+		_, err := fmt.Fprintf(s.env.Stdout, "%s reaches the agent through a shared directory: start it with `wsx agent --shared-dir DIR`\n"+
+			"(a directory of yours, mode 0750, whose group holds your guests); `wsx share --list` then shows the grants\n", g.Subject())
+		return err
 	}
 	me, err := user.LookupId(strconv.Itoa(s.env.UID))
 	if err != nil {
@@ -233,19 +192,19 @@ func (s *session) printGuestSetup(g access.Grant) error {
 
 // doctorGuest is doctor for a guest: the owner's agent and the role it
 // gives, git and ssh as for anyone, and the secrets' rotation as listed.
-func (s *session) doctorGuest(ctx context.Context, r *report, g *guestAgent, err error) {
+func (s *session) doctorGuest(ctx context.Context, r *report, g *daemon.GuestAgent, err error) {
 	var metas []store.Meta
 	sock := ""
 	if err == nil {
-		sock = filepath.Join(g.dir, daemon.AgentSocketName)
+		sock = g.AgentSocket()
 		var c *daemon.Client
 		var st daemon.Status
 		if c, st, err = s.dialGuest(g); err == nil {
 			defer c.Close()
 			if st.Locked {
-				r.add(levelNote, "agent", "%s's agent (pid %d) is locked; only %s unlocks it", g.owner, st.PID, g.owner)
+				r.add(levelNote, "agent", "%s's agent (pid %d) is locked; only %s unlocks it", g.Owner, st.PID, g.Owner)
 			} else {
-				r.add(levelOK, "agent", "%s's agent (pid %d) serves you with the %s role", g.owner, st.PID, st.Role)
+				r.add(levelOK, "agent", "%s's agent (pid %d) serves you with the %s role", g.Owner, st.PID, st.Role)
 				metas, _ = c.List()
 			}
 		}

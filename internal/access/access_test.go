@@ -288,6 +288,9 @@ func TestSealedFile(t *testing.T) {
 		t.Fatalf("other key: %v", err)
 	}
 	data, _ = os.ReadFile(filepath.Join(home, FileName))
+	if _, err := Open(key, "store-1", append(append([]byte(nil), data...), " {}"...)); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("data after the grants: %v", err)
+	}
 	data[len(data)-5] ^= 1
 	os.WriteFile(filepath.Join(home, FileName), data, 0o600)
 	if _, err := NewFile(home, "store-1").Load(key); !errors.Is(err, ErrDamaged) {

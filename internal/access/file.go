@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,6 +90,9 @@ func Open(key []byte, storeID string, data []byte) (Grants, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil || s.V != 1 {
 		return nil, fmt.Errorf("not a grants file: %w", ErrDamaged)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("data after the grants: %w", ErrDamaged)
 	}
 	g, err := gcm(key)
 	if err != nil {
