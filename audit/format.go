@@ -61,6 +61,9 @@ func (r Record) String() string {
 	if r.Event == EventGranted || r.Event == EventRevoked {
 		b.WriteString(": ")
 		b.WriteString(escape(r.Detail))
+		if r.Actor.Role != "" {
+			b.WriteString(" (" + escape(r.Actor.who()) + ")") // an admin guest's
+		}
 		return b.String()
 	}
 	ctx := r.contextText()
@@ -72,10 +75,7 @@ func (r Record) String() string {
 	}
 	if r.Actor.Role != "" {
 		// A guest's use: the user first, `(alice: deploy.sh:3)`.
-		who := r.Actor.User
-		if who == "" {
-			who = "uid " + strconv.Itoa(r.Actor.UID)
-		}
+		who := r.Actor.who()
 		if ctx != "" {
 			ctx = who + ": " + ctx
 		} else {
@@ -107,6 +107,14 @@ func (r Record) contextText() string {
 	default:
 		return c.Dest
 	}
+}
+
+// who names the actor: its user name, else its uid.
+func (a Actor) who() string {
+	if a.User != "" {
+		return a.User
+	}
+	return "uid " + strconv.Itoa(a.UID)
 }
 
 // escape replaces unprintable runes and invalid UTF-8 with Go escapes.

@@ -41,6 +41,11 @@ func TestRecordString(t *testing.T) {
 			return r
 		}(), "2024-06-12 14:31:01 - Secret used: K (uid 1001)"},
 		{"granted", rec(EventGranted, "", nil, "alice edit"), "2024-06-12 14:31:01 - Access granted: alice edit"},
+		{"granted by an admin guest", func() Record {
+			r := rec(EventGranted, "", nil, "bob view")
+			r.Actor = Actor{UID: 1001, User: "alice", Role: "admin"}
+			return r
+		}(), "2024-06-12 14:31:01 - Access granted: bob view (alice)"},
 		{"revoked", rec(EventRevoked, "", nil, "@dev\x1b view"), "2024-06-12 14:31:01 - Access revoked: @dev\\x1b view"},
 		{"updated", rec(EventUpdated, "T", nil, ""), "2024-06-12 14:31:01 - Secret updated: T"},
 		{"rotated", rec(EventRotated, "T", nil, ""), "2024-06-12 14:31:01 - Secret rotated: T"},

@@ -181,12 +181,16 @@ func (s *session) printGuestSetup(g access.Grant) error {
 			"(a directory of yours, mode 0750, whose group holds your guests); `wsx share --list` then shows the grants\n", g.Subject())
 		return err
 	}
-	me, err := user.LookupId(strconv.Itoa(s.env.UID))
-	if err != nil {
+	owner := ""
+	if ga, _ := s.guest(); ga != nil {
+		owner = ga.Owner // an admin guest shares its owner's workspace
+	} else if me, err := user.LookupId(strconv.Itoa(s.env.UID)); err == nil {
+		owner = me.Username
+	} else {
 		return err
 	}
-	_, err = fmt.Fprintf(s.env.Stdout, "give %s these lines:\n  export WSX_AGENT=%s:%s SSH_AUTH_SOCK=%s\n",
-		g.Subject(), me.Username, dir, filepath.Join(dir, daemon.AgentSocketName))
+	_, err := fmt.Fprintf(s.env.Stdout, "give %s these lines:\n  export WSX_AGENT=%s:%s SSH_AUTH_SOCK=%s\n",
+		g.Subject(), owner, dir, filepath.Join(dir, daemon.AgentSocketName))
 	return err
 }
 
