@@ -2,6 +2,7 @@ package sshagent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -598,4 +599,73 @@ func TestServeStop(t *testing.T) {
 		t.Error("socket left behind")
 	}
 	_ = io.EOF
+}
+
+// Each request is asked of Authorize with its action before the agent
+// sees it: a role without it gets a failure and the agent is untouched.
+func TestAuthorizeActions(t *testing.T) {
+	var mu sync.Mutex
+	var asked []access.Action
+	allow := map[access.Action]bool{access.Connect: true, access.Read: true}
+	a, sock := startOurs(t, Options{Clock: newFakeClock()}, ServeOptions{
+		Authorize: func(p Peer, act access.Action) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if act != access.Connect {
+				asked = append(asked, act)
+			}
+			if !allow[act] {
+				return fmt.Errorf("%s: %w", act, ErrPeerDenied)
+			}
+			return nil
+		},
+	})
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Add(agent.AddedKey{PrivateKey: priv, Comment: "local"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	client := agent.NewClient(c).(agent.ExtendedAgent)
+	keys, err := client.List()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("list: %v, %v", keys, err)
+	}
+	pub := keys[0]
+	if _, err := client.Sign(pub, []byte("data")); err == nil {
+		t.Error("signed")
+	}
+	if err := client.Add(agent.AddedKey{PrivateKey: priv}); err == nil {
+		t.Error("added")
+	}
+	if err := client.Remove(pub); err == nil {
+		t.Error("removed")
+	}
+	if err := client.RemoveAll(); err == nil {
+		t.Error("removed all")
+	}
+	if err := client.Lock([]byte("p")); err == nil {
+		t.Error("locked")
+	}
+	if err := client.Unlock([]byte("p")); err == nil {
+		t.Error("unlocked")
+	}
+	if _, err := client.Extension("query", nil); err != nil {
+		t.Errorf("query: %v", err)
+	}
+	want := []access.Action{access.Read, access.Sign, access.Write, access.Write, access.Write, access.Lock, access.Unlock, access.Read}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(asked, want) {
+		t.Fatalf("asked %v, want %v", asked, want)
+	}
+	if a.AddedKeys() != 1 || a.Locked() {
+		t.Fatalf("the agent changed: %d keys, locked %v", a.AddedKeys(), a.Locked())
+	}
 }
