@@ -32,10 +32,10 @@ func (d *Daemon) newChecker() *access.Checker {
 // (a grant revoked by a command that opened the store itself counts at
 // the next request).
 func (d *Daemon) loadGrants() (access.Grants, error) {
+	// Held while the key is used: a lock wipes it under the write lock.
 	d.mu.RLock()
-	key := d.grantsKey
-	d.mu.RUnlock()
-	return d.grants.Load(key)
+	defer d.mu.RUnlock()
+	return d.grants.Load(d.grantsKey)
 }
 
 // guestLocked is a guest's request while the workspace is locked: only
@@ -94,9 +94,8 @@ func (d *Daemon) change(req access.Request, by access.Role, p sshagent.Peer) (ac
 		return access.Grant{}, err
 	}
 	d.mu.RLock()
-	key := d.grantsKey
+	g, err := access.Apply(d.grants, d.grantsKey, req, by, d.owner)
 	d.mu.RUnlock()
-	g, err := access.Apply(d.grants, key, req, by, d.owner)
 	if err != nil {
 		return access.Grant{}, err
 	}

@@ -49,9 +49,8 @@ func asGuest(t *testing.T, d *Daemon, method, path string, body any) (int, strin
 func grantGuest(t *testing.T, d *Daemon, role string) {
 	t.Helper()
 	d.mu.RLock()
-	key := d.grantsKey
-	d.mu.RUnlock()
-	if _, err := d.grants.Update(key, func(gs access.Grants) (access.Grants, error) {
+	defer d.mu.RUnlock()
+	if _, err := d.grants.Update(d.grantsKey, func(gs access.Grants) (access.Grants, error) {
 		gs = gs.Without(access.User, guestUID)
 		if role == "" {
 			return gs, nil

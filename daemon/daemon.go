@@ -403,7 +403,7 @@ func (d *Daemon) lock(reason string, collect bool) error {
 	d.flushUnlockFailures()
 	d.record(audit.Record{Event: audit.EventLocked, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: reason,
 		Actor: d.actor(d.owner)})
-	if _, err := d.grants.Load(d.grantsKey); err != nil {
+	if _, err := d.loadGrants(); err != nil {
 		d.logf("grants: %v", err) // read now: guests learn it is locked
 	}
 	d.mu.Lock()
