@@ -16,6 +16,8 @@ const TimeLayout = "2006-01-02 15:04:05"
 var verbs = sync.OnceValue(func() map[Event]string {
 	return map[Event]string{
 		EventPassphrase: "Store passphrase changed",
+		EventGranted:    "Access granted",
+		EventRevoked:    "Access revoked",
 
 		EventCreated:  "Secret created",
 		EventUpdated:  "Secret updated",
@@ -40,7 +42,10 @@ var verbs = sync.OnceValue(func() map[Event]string {
 // first of: Context.File with ":line" when Line is set, Context.Command,
 // Context.Host, Context.Dest. A denied record with none of those shows its
 // Detail there instead, as does an accessed record whose result is an
-// error (the hooks were unavailable). Nothing else is shown. Control characters, invalid
+// error (the hooks were unavailable). A guest's record (Actor.Role set)
+// names the guest first: `(alice: deploy.sh:3)`. Granted and revoked
+// records show their Detail: `Access granted: alice edit`. Nothing else is
+// shown. Control characters, invalid
 // UTF-8 and other unprintable runes from the record are escaped, so a
 // crafted file name cannot drive the terminal.
 func (r Record) String() string {
@@ -56,12 +61,29 @@ func (r Record) String() string {
 		b.WriteString(": ")
 		b.WriteString(escape(r.Secret))
 	}
+	if r.Event == EventGranted || r.Event == EventRevoked {
+		b.WriteString(": ")
+		b.WriteString(escape(r.Detail))
+		if r.Actor.Role != "" {
+			b.WriteString(" (" + escape(r.Actor.who()) + ")") // an admin guest's
+		}
+		return b.String()
+	}
 	ctx := r.contextText()
 	switch {
 	case ctx == "" && r.Event == EventDenied:
 		ctx = r.Detail
 	case r.Event == EventAccessed && r.Result == ResultError && r.Detail != "":
 		ctx = r.Detail // where it was read is not known
+	}
+	if r.Actor.Role != "" {
+		// A guest's use: the user first, `(alice: deploy.sh:3)`.
+		who := r.Actor.who()
+		if ctx != "" {
+			ctx = who + ": " + ctx
+		} else {
+			ctx = who
+		}
 	}
 	if ctx != "" {
 		b.WriteString(" (")
@@ -88,6 +110,14 @@ func (r Record) contextText() string {
 	default:
 		return c.Dest
 	}
+}
+
+// who names the actor: its user name, else its uid.
+func (a Actor) who() string {
+	if a.User != "" {
+		return a.User
+	}
+	return "uid " + strconv.Itoa(a.UID)
 }
 
 // escape replaces unprintable runes and invalid UTF-8 with Go escapes.
