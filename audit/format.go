@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -12,20 +13,24 @@ import (
 // TimeLayout is the layout of the time in a record's human line.
 const TimeLayout = "2006-01-02 15:04:05"
 
-var verbs = map[Event]string{
-	EventPassphrase: "Store passphrase changed",
+var verbs = sync.OnceValue(func() map[Event]string {
+	return map[Event]string{
+		EventPassphrase: "Store passphrase changed",
+		EventGranted:    "Access granted",
+		EventRevoked:    "Access revoked",
 
-	EventCreated:  "Secret created",
-	EventUpdated:  "Secret updated",
-	EventRotated:  "Secret rotated",
-	EventDeleted:  "Secret deleted",
-	EventUsed:     "Secret used",
-	EventAccessed: "Secret accessed",
-	EventDenied:   "Secret denied",
-	EventLocked:   "Store locked",
-	EventUnlocked: "Store unlocked",
-	EventLeaked:   "Secret leaked",
-}
+		EventCreated:  "Secret created",
+		EventUpdated:  "Secret updated",
+		EventRotated:  "Secret rotated",
+		EventDeleted:  "Secret deleted",
+		EventUsed:     "Secret used",
+		EventAccessed: "Secret accessed",
+		EventDenied:   "Secret denied",
+		EventLocked:   "Store locked",
+		EventUnlocked: "Store unlocked",
+		EventLeaked:   "Secret leaked",
+	}
+})
 
 // String returns the record's human line, in the location of r.Time
 // (callers convert to local time first):
@@ -37,14 +42,17 @@ var verbs = map[Event]string{
 // first of: Context.File with ":line" when Line is set, Context.Command,
 // Context.Host, Context.Dest. A denied record with none of those shows its
 // Detail there instead, as does an accessed record whose result is an
-// error (the hooks were unavailable). Nothing else is shown. Control characters, invalid
+// error (the hooks were unavailable). A guest's record (Actor.Role set)
+// names the guest first: `(alice: deploy.sh:3)`. Granted and revoked
+// records show their Detail: `Access granted: alice edit`. Nothing else is
+// shown. Control characters, invalid
 // UTF-8 and other unprintable runes from the record are escaped, so a
 // crafted file name cannot drive the terminal.
 func (r Record) String() string {
 	var b strings.Builder
 	b.WriteString(r.Time.Format(TimeLayout))
 	b.WriteString(" - ")
-	verb, ok := verbs[r.Event]
+	verb, ok := verbs()[r.Event]
 	if !ok {
 		verb = "Event " + escape(string(r.Event))
 	}
@@ -53,12 +61,29 @@ func (r Record) String() string {
 		b.WriteString(": ")
 		b.WriteString(escape(r.Secret))
 	}
+	if r.Event == EventGranted || r.Event == EventRevoked {
+		b.WriteString(": ")
+		b.WriteString(escape(r.Detail))
+		if r.Actor.Role != "" {
+			b.WriteString(" (" + escape(r.Actor.who()) + ")") // an admin guest's
+		}
+		return b.String()
+	}
 	ctx := r.contextText()
 	switch {
 	case ctx == "" && r.Event == EventDenied:
 		ctx = r.Detail
 	case r.Event == EventAccessed && r.Result == ResultError && r.Detail != "":
 		ctx = r.Detail // where it was read is not known
+	}
+	if r.Actor.Role != "" {
+		// A guest's use: the user first, `(alice: deploy.sh:3)`.
+		who := r.Actor.who()
+		if ctx != "" {
+			ctx = who + ": " + ctx
+		} else {
+			ctx = who
+		}
 	}
 	if ctx != "" {
 		b.WriteString(" (")
@@ -85,6 +110,14 @@ func (r Record) contextText() string {
 	default:
 		return c.Dest
 	}
+}
+
+// who names the actor: its user name, else its uid.
+func (a Actor) who() string {
+	if a.User != "" {
+		return a.User
+	}
+	return "uid " + strconv.Itoa(a.UID)
 }
 
 // escape replaces unprintable runes and invalid UTF-8 with Go escapes.

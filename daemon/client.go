@@ -25,6 +25,7 @@ import (
 // agent or on a store opened here.
 type Client struct {
 	socket string
+	home   string // the store the caller means; "" asks no check
 	hc     *http.Client
 }
 
@@ -37,11 +38,22 @@ const maxResponse = MaxRequestBody + 1<<20
 // NewClient returns a client of the API socket at socket. Nothing is
 // dialled until the first request.
 func NewClient(socket string) *Client {
+	// Nothing is sent before the socket's directory and the process
+	// listening on it are known to be the user's own (or root's).
+	return newClient(socket, func(ctx context.Context) (net.Conn, error) { return unixsock.Dial(ctx, socket) })
+}
+
+// NewGuestClient is NewClient for a guest of another user's agent: the
+// socket's directory and the process listening on it must be owner's
+// (the user the guest named) or root's.
+func NewGuestClient(socket string, owner int) *Client {
+	return newClient(socket, func(ctx context.Context) (net.Conn, error) { return unixsock.DialOwner(ctx, socket, owner) })
+}
+
+func newClient(socket string, dial func(context.Context) (net.Conn, error)) *Client {
 	tr := &http.Transport{
-		// Nothing is sent before the socket's directory and the process
-		// listening on it are known to be the user's own (or root's).
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return unixsock.Dial(ctx, socket)
+			return dial(ctx)
 		},
 		DisableCompression: true,
 		MaxIdleConns:       2,
@@ -50,12 +62,33 @@ func NewClient(socket string) *Client {
 	return &Client{socket: socket, hc: &http.Client{Transport: tr, Timeout: ClientTimeout}}
 }
 
+// HomeHeader names the store a request is meant for: an agent serving
+// another store answers it with an error wrapping ErrNoDaemon, so a
+// client may skip asking the status first.
+const HomeHeader = "Wsx-Home"
+
+// NewClientFor is NewClient for requests meant for the store in home
+// (HomeHeader).
+func NewClientFor(socket, home string) *Client {
+	c := NewClient(socket)
+	c.home = home
+	return c
+}
+
 // Dial returns a client of the daemon on socket and its status, or an
 // error wrapping ErrNoDaemon when nothing answers there within timeout,
 // or ErrUntrusted when the socket's directory or the process answering is
 // not the user's (nothing is sent to it then).
 func Dial(socket string, timeout time.Duration) (*Client, Status, error) {
-	c := NewClient(socket)
+	return dialWith(NewClient(socket), timeout)
+}
+
+// DialGuest is Dial for a guest of owner's agent (NewGuestClient).
+func DialGuest(socket string, owner int, timeout time.Duration) (*Client, Status, error) {
+	return dialWith(NewGuestClient(socket, owner), timeout)
+}
+
+func dialWith(c *Client, timeout time.Duration) (*Client, Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	st, err := c.Status(ctx)
@@ -87,6 +120,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.home != "" {
+		req.Header.Set(HomeHeader, c.home)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -122,10 +122,12 @@ type rawSecret struct {
 }
 
 // manifestKeys are the keys a manifest may hold, as TOML key paths.
-var manifestKeys = map[string]bool{
-	"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
-	"secret.hosts": true, "secret.required": true, "secret.env": true, "secret.inject": true, "access_audit": true,
-}
+var manifestKeys = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
+		"secret.hosts": true, "secret.required": true, "secret.env": true, "secret.inject": true, "access_audit": true,
+	}
+})
 
 // lineError is a problem in a manifest, with the line it is on.
 type lineError struct {
@@ -192,10 +194,10 @@ func Find(dir string) (path string, found bool, err error) {
 	}
 }
 
-// Governing returns the manifest that governs dir (Find, Load), or nil
-// when there is none or it cannot be read: for settings that only a
-// manifest read whole may change.
-func Governing(dir string) *Manifest {
+// ProxiedIn names the secrets the manifest governing dir declares with
+// inject = "proxy", whatever else picks the secrets (--only, --all);
+// none when there is no manifest or it cannot be read.
+func ProxiedIn(dir string) []string {
 	path, found, err := Find(dir)
 	if err != nil || !found {
 		return nil
@@ -204,7 +206,7 @@ func Governing(dir string) *Manifest {
 	if err != nil {
 		return nil
 	}
-	return m
+	return m.Proxied()
 }
 
 // Load reads and parses the manifest at path. It refuses anything
@@ -314,7 +316,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	var kl map[string]int
 	for _, k := range md.Keys() {
 		ks := k.String()
-		if manifestKeys[ks] || seenKey[ks] {
+		if manifestKeys()[ks] || seenKey[ks] {
 			continue
 		}
 		if len(errs) == maxManifestErrors {
