@@ -57,7 +57,7 @@ func execFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
 		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "inject secrets whose names could change what the command runs (LD_PRELOAD, NODE_OPTIONS, ...)"},
 		&cli.BoolFlag{Name: "no-access-audit", Usage: "do not record where the command reads each secret (no node/python hooks)"},
-		&cli.StringFlag{Name: "inject", Value: exec.InjectEnv, Usage: "how secrets reach the command, `MODE`: env (values) or proxy (placeholders; an HTTPS proxy puts the values into requests to each secret's --host)"},
+		&cli.StringFlag{Name: "inject", Usage: "how secrets reach the command, `MODE`: env (values; the default) or proxy (placeholders; an HTTPS proxy puts the values into requests to each secret's --host; the default for a guest with the edit role)"},
 		&cli.StringSliceFlag{Name: "proxy-body", Usage: "with --inject proxy, replace placeholders in request bodies of media `TYPE` too (repeatable)"},
 	}
 }
@@ -86,7 +86,8 @@ func execCommand(env *Env) *cli.Command {
 			"With --inject proxy (or inject = \"proxy\" in wsx.toml) a token or password bound to hosts\n" +
 			"(--host) goes in as a placeholder, and HTTPS_PROXY names a proxy in wsx that puts the\n" +
 			"value into the command's requests to those hosts, recording each; SSL_CERT_FILE and its\n" +
-			"kin name the run's CA bundle. See \"Use without seeing\" in the README.\n\n" +
+			"kin name the run's CA bundle. It is the default for a guest with the edit role (`wsx\n" +
+			"share`); --inject env gives it the values. See \"Use without seeing\" in the README.\n\n" +
 			"With --pty auto the command gets a pseudo-terminal when wsx's stdout is a terminal.\n" +
 			"With --no-mask (and --pty other than always) wsx replaces itself by the command.\n" +
 			"INT, TERM, HUP, QUIT and WINCH reach the command; if wsx dies, it gets a hangup.\n\n" +
@@ -166,7 +167,7 @@ func (s *session) runExec(o execOptions) error {
 	default:
 		return usagef("--pty %q: want auto, always or never", o.PTY)
 	}
-	if o.Inject != exec.InjectEnv && o.Inject != exec.InjectProxy {
+	if o.Inject != "" && o.Inject != exec.InjectEnv && o.Inject != exec.InjectProxy {
 		return usagef("--inject %q: want env or proxy", o.Inject)
 	}
 	if !o.AllowNested && exec.Nested([]string{exec.EnvMarker + "=" + s.env.Getenv(exec.EnvMarker)}) {
@@ -204,7 +205,7 @@ func (s *session) runExec(o execOptions) error {
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: exec.IsTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
-		Inject: o.Inject, ProxyNames: manifest.ProxiedIn(cwd), ProxyBodyTypes: o.ProxyBody,
+		Inject: o.Inject, Role: s.guestRole, ProxyNames: manifest.ProxiedIn(cwd), ProxyBodyTypes: o.ProxyBody,
 	}
 	if !o.NoAccessAudit && !manifest.NoAccessAudit(cwd) {
 		// The log stays open while the command runs, for the `accessed`

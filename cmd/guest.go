@@ -46,7 +46,7 @@ func (s *session) dialGuest(g *daemon.GuestAgent) (*daemon.Client, daemon.Status
 		return nil, st, withHint(fmt.Errorf("%s's agent at %s closed the connection: %w", g.Owner, g.APISocket(), errPermission),
 			"ask %s to share the workspace with you (`wsx share %s ROLE`)", g.Owner, s.env.Getenv("USER"))
 	}
-	s.home = st.Home
+	s.home, s.guestRole = st.Home, st.Role
 	return c, st, nil
 }
 

@@ -45,6 +45,7 @@ type session struct {
 	unasked     bool           // client was made without asking the agent's status
 	doubted     bool           // an unasked client failed: ask the status from now on
 	afterUnlock func([]byte)   // given the passphrase that unlocked the store here
+	guestRole   string         // a guest's role at its owner's agent (Status.Role)
 }
 
 // apiSocket is the agent's API socket for this store.

@@ -70,11 +70,13 @@ type Spec struct {
 	Access AccessRecorder
 
 	// Inject is how every chosen secret reaches the command: InjectEnv
-	// ("" too) or InjectProxy, placeholders and an HTTPS proxy that puts
-	// the values into requests to each secret's hosts (internal/proxy),
-	// so the command never holds them. This is the one switch a role
-	// that may use but not see the values turns on.
+	// or InjectProxy, placeholders and an HTTPS proxy that puts the
+	// values into requests to each secret's hosts (internal/proxy), so
+	// the command never holds them; "" is DefaultInject(Role).
 	Inject string
+	// Role is the role the agent gives this user when it is a guest of
+	// another user's agent (daemon.Status.Role); "" otherwise.
+	Role string
 	// ProxyNames go through the proxy whatever Inject says (`inject =
 	// "proxy"` in wsx.toml); each must be a token or password with a host.
 	ProxyNames []string
@@ -117,6 +119,9 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	names, metas, err := choose(spec)
 	if err != nil {
 		return 1, err
+	}
+	if spec.Inject == "" {
+		spec.Inject = DefaultInject(spec.Role)
 	}
 	names, proxied, err := splitProxied(spec, names, metas)
 	if err != nil {

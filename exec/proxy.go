@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/proxy"
 	"github.com/wsxdev/wsx/store"
 )
@@ -24,6 +25,18 @@ const (
 	// the value into the command's requests to the secret's hosts.
 	InjectProxy = "proxy"
 )
+
+// DefaultInject is how secrets reach a command when neither --inject nor
+// a wsx.toml says: InjectProxy for a guest with the edit role, which may
+// use the values but not see them, so its programs hold placeholders
+// only; InjectEnv for the owner and everyone else. role is the agent's
+// name for the guest's role (daemon.Status.Role), "" for no guest.
+func DefaultInject(role string) string {
+	if role == access.Edit.String() {
+		return InjectProxy
+	}
+	return InjectEnv
+}
 
 // ErrNotProxied: a secret named for the proxy cannot go through it.
 var ErrNotProxied = errors.New("cannot go through the proxy")

@@ -123,3 +123,38 @@ func TestCABundle(t *testing.T) {
 		t.Errorf("bundle %q", b)
 	}
 }
+
+// A guest with the edit role gets placeholders unless it asks for the
+// values (--inject env); the owner, an admin and no guest get the values.
+func TestRunDefaultInjectByRole(t *testing.T) {
+	for _, c := range []struct {
+		role, inject string
+		proxied      bool
+	}{
+		{"edit", "", true},
+		{"edit", InjectEnv, false},
+		{"", "", false},
+		{"owner", "", false},
+		{"admin", "", false},
+		{"view", "", false},
+		{"admin", InjectProxy, true},
+	} {
+		src := &recLister{lister: lister{metas: proxyMetas[:1]}}
+		var out, errb bytes.Buffer
+		code, err := Run(context.Background(), Spec{
+			Argv: []string{"sh", "-c", `printf '%s\n' "$API_TOKEN"`}, Source: src, Role: c.role, Inject: c.inject,
+			Parent: []string{"PATH=" + os.Getenv("PATH")}, Stdout: &out, Stderr: &errb, PTY: PTYNever,
+		})
+		if err != nil || code != 0 {
+			t.Fatalf("role %q inject %q: Run: %d %v\n%s", c.role, c.inject, code, err, errb.String())
+		}
+		// The value, released at the start, is masked in the output.
+		got := strings.TrimSpace(out.String())
+		if proxy.IsPlaceholder(got) != c.proxied || !c.proxied && got != "***" {
+			t.Errorf("role %q inject %q: API_TOKEN=%q, proxied want %v", c.role, c.inject, got, c.proxied)
+		}
+		if released := len(src.used) != 0; released == c.proxied {
+			t.Errorf("role %q inject %q: released %v at the start, want none only with the proxy", c.role, c.inject, src.used)
+		}
+	}
+}
