@@ -74,9 +74,10 @@ func shareCommands(env *Env) []*cli.Command {
 		Usage:     "let another unix user or group use this workspace: view, edit or admin",
 		ArgsUsage: "USER|@GROUP view|edit|admin",
 		Description: "view: names, types, hosts, ages, status; no value, signature or credential.\n" +
-			"edit: wsx exec, the git credential helper and SSH signing, audited under the\n" +
-			"guest's name; no command shows a value. admin: everything but sharing admin,\n" +
-			"passwd and unlock. Guests reach the agent started with --shared-dir DIR.",
+			"edit: wsx exec (placeholders and the proxy unless --inject env), the git credential\n" +
+			"helper and SSH signing, audited under the guest's name; no command shows a value.\n" +
+			"admin: everything but sharing admin, passwd and unlock. Guests reach the agent\n" +
+			"started with --shared-dir DIR.",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "list", Usage: "list the grants"},
 			&cli.BoolFlag{Name: "json", Usage: "with --list, print JSON"}},
 		Action: action(env, func(s *session, c *cli.Context) error { return s.share(c, false) }),
