@@ -56,7 +56,7 @@ func execFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-mask", Usage: "do not mask secret values in the output"},
 		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
 		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "inject secrets whose names could change what the command runs (LD_PRELOAD, NODE_OPTIONS, ...)"},
-		&cli.BoolFlag{Name: "no-access-audit", Usage: "do not record where the command reads each secret (no node/python hooks)"},
+		&cli.BoolFlag{Name: "no-access-audit", Aliases: []string{"no-trace"}, Usage: "do not record where the command reads each secret (no node/python hooks)"},
 		&cli.StringFlag{Name: "inject", Usage: "how secrets reach the command, `MODE`: env (values; the default) or proxy (placeholders; an HTTPS proxy puts the values into requests to each secret's --host; the default for a guest with the edit role)"},
 		&cli.StringSliceFlag{Name: "proxy-body", Usage: "with --inject proxy, replace placeholders in request bodies of media `TYPE` too (repeatable)"},
 	}
