@@ -195,6 +195,10 @@ func (s *session) runExec(o execOptions) error {
 		}
 	}
 	renames = exec.MergeRenames(renames, o.renames)
+	proxied, err := manifest.ProxiedIn(cwd)
+	if err != nil {
+		return err
+	}
 	st, err := s.unlocked()
 	if err != nil {
 		return err
@@ -205,7 +209,7 @@ func (s *session) runExec(o execOptions) error {
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: exec.IsTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
-		Inject: o.Inject, Role: s.guestRole, ProxyNames: manifest.ProxiedIn(cwd), ProxyBodyTypes: o.ProxyBody,
+		Inject: o.Inject, Role: s.guestRole, ProxyNames: proxied, ProxyBodyTypes: o.ProxyBody,
 	}
 	if !o.NoAccessAudit && !manifest.NoAccessAudit(cwd) {
 		// The log stays open while the command runs, for the `accessed`

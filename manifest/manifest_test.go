@@ -296,3 +296,33 @@ func TestParseInject(t *testing.T) {
 		t.Errorf("bad inject: %v", err)
 	}
 }
+
+// ProxiedIn reads the manifest governing a directory for the secrets it
+// sends through the proxy; none without one, an error when it cannot be
+// read (the values would go in the environment instead).
+func TestProxiedIn(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ProxiedIn(sub); got != nil || err != nil {
+		t.Errorf("no manifest: %v %v", got, err)
+	}
+	write := func(s string) {
+		if err := os.WriteFile(filepath.Join(dir, Name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("[[secret]]\nname = \"A\"\ninject = \"proxy\"\n[[secret]]\nname = \"B\"\n")
+	if got, err := ProxiedIn(sub); err != nil || !reflect.DeepEqual(got, []string{"A"}) {
+		t.Errorf("ProxiedIn = %v %v, want [A]", got, err)
+	}
+	write("[[secret]]\nname = \"A\"\ninject = \"sometimes\"\n")
+	if got, err := ProxiedIn(sub); err == nil || !strings.Contains(err.Error(), "sometimes") {
+		t.Errorf("unreadable manifest: %v %v", got, err)
+	}
+}
