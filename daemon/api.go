@@ -234,7 +234,7 @@ func (d *Daemon) handleReload(w http.ResponseWriter, _ *http.Request, _ sshagent
 	return writeJSON(w, http.StatusOK, d.Status())
 }
 
-func (d *Daemon) handleList(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
+func (d *Daemon) handleList(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
 	metas, err := d.st.List()
 	if err != nil && metas == nil {
 		return err
@@ -251,6 +251,9 @@ func (d *Daemon) handleList(w http.ResponseWriter, _ *http.Request, _ sshagent.P
 	}
 	if resp.Secrets == nil {
 		resp.Secrets = []store.Meta{}
+	}
+	if r.Header.Get("Accept") == metasType {
+		return writeMetas(w, resp)
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }
