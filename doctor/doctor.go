@@ -481,18 +481,19 @@ func (d *Doctor) checkRotation(r *report, metas []store.Meta) {
 
 // doctorDBus warns that keyring's D-Bus lookup may start a session bus in
 // every wsx process (see ARCHITECTURE.md): godbus runs dbus-launch when
-// DBUS_SESSION_BUS_ADDRESS is unset (or "autolaunch:") and there is no
-// /run/user/UID/bus.
+// DBUS_SESSION_BUS_ADDRESS is "autolaunch:" and there is no
+// /run/user/UID/bus. Where it is not set at all, internal/nokwallet stops
+// the lookup before it starts.
 func (d *Doctor) checkDBus(r *report) {
-	if a := d.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+	if a := d.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "autolaunch:" {
 		return
 	}
 	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/bus", d.UID)); err == nil {
 		return
 	}
 	if p, err := exec.LookPath("dbus-launch"); err == nil {
-		r.add(levelWarn, "dbus", "DBUS_SESSION_BUS_ADDRESS is not set and %s is installed: every wsx process may start a dbus-daemon", p)
-		r.fix("run wsx in a session with a D-Bus session bus, or set DBUS_SESSION_BUS_ADDRESS to a value such as disabled: to stop the lookup")
+		r.add(levelWarn, "dbus", "DBUS_SESSION_BUS_ADDRESS is autolaunch: and %s is installed: every wsx process may start a dbus-daemon", p)
+		r.fix("run wsx in a session with a D-Bus session bus, or unset DBUS_SESSION_BUS_ADDRESS to stop the lookup")
 	}
 }
 
