@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"github.com/urfave/cli/v2"
-	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/secrets"
@@ -92,104 +91,50 @@ func shareCommands(env *Env) []*cli.Command {
 // serves the store unlocked (it records the change), else on the store
 // opened here.
 func (s *session) share(c *cli.Context, revoke bool) error {
+	gr, err := s.granter()
+	if err != nil {
+		return err
+	}
 	if !revoke && c.Bool("list") {
-		return s.listGrants(c.Bool("json"))
+		return secrets.ListGrants(s.env.Stdout, gr, c.Bool("json"))
 	}
 	args := c.Args().Slice()
 	if revoke && len(args) != 1 || !revoke && len(args) != 2 {
 		return usagef("usage: wsx share USER|@GROUP view|edit|admin; wsx unshare USER|@GROUP; wsx share --list")
 	}
-	req := access.Request{Subject: args[0], Revoke: revoke}
-	if !revoke {
-		req.Role = args[1]
-	}
-	g, err := s.changeGrants(req)
-	if err != nil {
-		return err
-	}
-	if revoke {
-		_, err := fmt.Fprintf(s.env.Stdout, "unshared: %s had %s\n", g.Subject(), g.Role)
-		return err
-	}
-	fmt.Fprintf(s.env.Stdout, "shared with %s: %s\n", g.Subject(), g.Role)
-	return s.printGuestSetup(g)
+	return secrets.Share(s.env.Stdout, gr, args[0], args[len(args)-1], revoke, s.shared)
 }
 
-func (s *session) changeGrants(req access.Request) (access.Grant, error) {
+// granter is the grants `wsx share` works on: the agent's, or the store's
+// opened here.
+func (s *session) granter() (secrets.Granter, error) {
 	if c, ok := s.viaDaemon(false); ok {
-		if req.Revoke {
-			return c.Unshare(req.Subject)
-		}
-		return c.Share(req.Subject, req.Role)
+		return c, nil
 	}
 	if s.agentErr != nil {
-		return access.Grant{}, s.agentErr
+		return nil, s.agentErr
 	}
 	st, err := s.direct()
 	if err != nil {
-		return access.Grant{}, err
+		return nil, err
 	}
-	g, rec, err := daemon.ShareOn(s.st, req, s.env.UID)
-	if err != nil {
-		return g, err
-	}
-	rec.Via = audit.ViaCLI
-	return g, st.Record(rec)
+	return daemon.LocalGrants{St: s.st, Owner: s.env.UID, Record: st.Record}, nil
 }
 
-func (s *session) listGrants(asJSON bool) error {
-	var gs access.Grants
-	if c, ok := s.viaDaemon(false); ok {
-		var err error
-		if gs, err = c.Grants(); err != nil {
-			return err
-		}
-	} else {
-		if s.agentErr != nil {
-			return s.agentErr
-		}
-		if _, err := s.direct(); err != nil {
-			return err
-		}
-		var err error
-		if gs, err = daemon.GrantsOn(s.st); err != nil {
-			return err
-		}
-	}
-	if asJSON {
-		if gs == nil {
-			gs = access.Grants{}
-		}
-		return secrets.WriteJSON(s.env.Stdout, gs)
-	}
-	for _, g := range gs {
-		fmt.Fprintf(s.env.Stdout, "%-24s %s\n", g.Subject(), g.Role)
-	}
-	return nil
-}
-
-// printGuestSetup tells the owner what to give the guest.
-func (s *session) printGuestSetup(g access.Grant) error {
-	dir := ""
+// shared is where guests reach the agent: its shared directory, if any.
+func (s *session) shared() (secrets.Shared, error) {
+	var sh secrets.Shared
 	if s.client != nil {
-		if st, err := s.client.Status(s.c.Context); err == nil {
-			dir = st.SharedDir
+		if st, err := s.client.Status(s.c.Context); err == nil && st.SharedDir != "" {
+			sh.Dir, sh.Agent = st.SharedDir, filepath.Join(st.SharedDir, daemon.AgentSocketName)
 		}
 	}
-	if dir == "" {
-		_, err := fmt.Fprintf(s.env.Stdout, "%s reaches the agent through a shared directory: start it with `wsx agent --shared-dir DIR`\n"+
-			"(a directory of yours, mode 0750, whose group holds your guests); `wsx share --list` then shows the grants\n", g.Subject())
-		return err
-	}
-	owner := ""
 	if ga, _ := s.guest(); ga != nil {
-		owner = ga.Owner // an admin guest shares its owner's workspace
+		sh.Owner = ga.Owner // an admin guest shares its owner's workspace
 	} else if me, err := user.LookupId(strconv.Itoa(s.env.UID)); err == nil {
-		owner = me.Username
-	} else {
-		return err
+		sh.Owner = me.Username
+	} else if sh.Dir != "" {
+		return sh, err
 	}
-	_, err := fmt.Fprintf(s.env.Stdout, "give %s these lines:\n  export WSX_AGENT=%s:%s SSH_AUTH_SOCK=%s\n",
-		g.Subject(), owner, dir, filepath.Join(dir, daemon.AgentSocketName))
-	return err
+	return sh, nil
 }

@@ -95,3 +95,38 @@ func GrantsOn(st *store.Store) (access.Grants, error) {
 	defer clear(key)
 	return f.Load(key)
 }
+
+// Granter changes and lists a workspace's grants: the agent's (Client),
+// or those of a store opened here by its owner (LocalGrants).
+type Granter interface {
+	Share(subject, role string) (access.Grant, error)
+	Unshare(subject string) (access.Grant, error)
+	Grants() (access.Grants, error)
+}
+
+// LocalGrants are the grants of St, opened and unlocked here by its owner
+// (uid Owner) without an agent; Record appends each change's record.
+type LocalGrants struct {
+	St     *store.Store
+	Owner  int
+	Record func(...audit.Record) error
+}
+
+func (l LocalGrants) Share(subject, role string) (access.Grant, error) {
+	return l.apply(access.Request{Subject: subject, Role: role})
+}
+
+func (l LocalGrants) Unshare(subject string) (access.Grant, error) {
+	return l.apply(access.Request{Subject: subject, Revoke: true})
+}
+
+func (l LocalGrants) Grants() (access.Grants, error) { return GrantsOn(l.St) }
+
+func (l LocalGrants) apply(req access.Request) (access.Grant, error) {
+	g, rec, err := ShareOn(l.St, req, l.Owner)
+	if err != nil {
+		return g, err
+	}
+	rec.Via = audit.ViaCLI
+	return g, l.Record(rec)
+}
