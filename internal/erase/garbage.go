@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -159,11 +160,12 @@ func collect() {
 // (it adapts it to the average use) are reached only when a goroutine
 // grows through them.
 func clearFreeStacks() {
-	// MemStats, not runtime/metrics: that package's initialiser would
-	// cost every wsx process more than reading the stats costs a lock.
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	stacks := uintptr(min(ms.StackInuse, 64<<20))
+	s := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
+	metrics.Read(s)
+	stacks := uintptr(1 << 20)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		stacks = uintptr(min(s[0].Value.Uint64(), 64<<20))
+	}
 	var started, grown, done sync.WaitGroup
 	start, release := make(chan struct{}), make(chan struct{})
 	for size := uintptr(2 << 10); size <= 16<<10; size *= 2 {
@@ -224,9 +226,12 @@ func stackSize(depth uintptr) uintptr {
 
 // heapUnused is the heap memory held in spans but in no object.
 func heapUnused() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse - min(ms.HeapAlloc, ms.HeapInuse)
+	s := []metrics.Sample{{Name: "/memory/classes/heap/unused:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 1 << 20
+	}
+	return s[0].Value.Uint64()
 }
 
 // sizeClass is one of the runtime's small object size classes: objects of
