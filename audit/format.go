@@ -25,6 +25,7 @@ var verbs = map[Event]string{
 	EventLocked:   "Store locked",
 	EventUnlocked: "Store unlocked",
 	EventLeaked:   "Secret leaked",
+	EventFetched:  "Secret fetched",
 }
 
 // String returns the record's human line, in the location of r.Time
@@ -37,7 +38,8 @@ var verbs = map[Event]string{
 // first of: Context.File with ":line" when Line is set, Context.Command,
 // Context.Host, Context.Dest. A denied record with none of those shows its
 // Detail there instead, as does an accessed record whose result is an
-// error (the hooks were unavailable). Nothing else is shown. Control characters, invalid
+// error (the hooks were unavailable); a fetched record always shows its
+// Detail (`Secret fetched: DATABASE_URL (vault secret/app v3)`). Nothing else is shown. Control characters, invalid
 // UTF-8 and other unprintable runes from the record are escaped, so a
 // crafted file name cannot drive the terminal.
 func (r Record) String() string {
@@ -59,6 +61,8 @@ func (r Record) String() string {
 		ctx = r.Detail
 	case r.Event == EventAccessed && r.Result == ResultError && r.Detail != "":
 		ctx = r.Detail // where it was read is not known
+	case r.Event == EventFetched && r.Detail != "":
+		ctx = r.Detail // the source and version, or why the fetch failed
 	}
 	if ctx != "" {
 		b.WriteString(" (")

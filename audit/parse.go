@@ -125,7 +125,7 @@ func validate(r Record) error {
 
 func knownEvent(e Event) bool {
 	switch e {
-	case EventPassphrase:
+	case EventPassphrase, EventFetched:
 		return true
 	case EventCreated, EventUpdated, EventRotated, EventDeleted, EventUsed,
 		EventAccessed, EventDenied, EventLocked, EventUnlocked, EventLeaked:
