@@ -458,6 +458,9 @@ func (s *session) runAgentForeground(o agentOptions) error {
 		return err
 	}
 	defer clear(u.Passphrase)
+	if err := s.fetchBeforeAgent(u); err != nil {
+		return err
+	}
 	err = daemon.RunForeground(d, u, os.Environ(), func() error {
 		clear(u.Passphrase)
 		return s.printAgentEnv(o, d.AgentSocket(), os.Getpid(), false)
@@ -491,6 +494,9 @@ func (s *session) startAgent(o agentOptions) error {
 	defer clear(u.Passphrase)
 	if !u.Given {
 		fmt.Fprintln(s.env.Stderr, "wsx: no passphrase file and no terminal: the agent starts locked; `wsx unlock` unlocks it")
+	}
+	if err := s.fetchBeforeAgent(u); err != nil {
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {

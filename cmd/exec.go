@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/manifest"
@@ -182,6 +183,9 @@ func (s *session) runExec(o execOptions) error {
 		return err
 	}
 	cwd := s.env.Getwd()
+	if err := s.fetchStale(cwd, only, audit.ViaExec); err != nil {
+		return err
+	}
 	if !o.All && len(only) == 0 {
 		// A project that declares its secrets gets those, and does not
 		// start while a required one is missing.

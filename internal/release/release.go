@@ -194,7 +194,7 @@ func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 	for i, r := range rs {
 		switch r.Event {
 		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventDenied, audit.EventAccessed,
-			audit.EventPassphrase, audit.EventLeaked:
+			audit.EventPassphrase, audit.EventLeaked, audit.EventFetched:
 		case audit.EventUsed:
 			return fmt.Errorf("%w: %w", audit.ErrInvalidRecord, errUseOnly)
 		default:

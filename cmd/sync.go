@@ -1,0 +1,203 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/fetch"
+	"github.com/wsxdev/wsx/manifest"
+	"github.com/wsxdev/wsx/provider"
+	"github.com/wsxdev/wsx/store"
+)
+
+func syncCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "sync",
+		Usage:     "fetch the secrets wsx.toml sources from company secret services into the store",
+		ArgsUsage: "[NAME...]",
+		Description: "Fetches every secret of the project's wsx.toml that has a source (or the NAMEs)\n" +
+			"from its service (vault://, pass://, sops://) and stores it; the value it replaces is\n" +
+			"kept as a rotation keeps it (`wsx rotate NAME --undo` brings it back). Prints one\n" +
+			"line per secret: fetched, unchanged, cached (the service was unreachable: the stored\n" +
+			"value stays, unless required_fresh) or failed. `wsx exec` and `wsx agent` fetch\n" +
+			"at start only what is missing or older than its ttl.\n\n" +
+			"Examples:\n" +
+			"  wsx sync\n" +
+			"  wsx sync DATABASE_URL --json\n\n" +
+			"Exit status: 0 when every secret has a value; 3 when a source has no such secret,\n" +
+			"5 when a service refused the credentials, 1 for other failures.",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+		Action: action(env, func(s *session, c *cli.Context) error {
+			return s.runSync(c.Args().Slice(), c.Bool("json"))
+		}),
+	}
+}
+
+// runSync is `wsx sync`.
+func (s *session) runSync(names []string, asJSON bool) error {
+	path, found, err := manifest.Find(s.env.Getwd())
+	if err != nil {
+		return err
+	}
+	if !found {
+		return usagef("no %s here or above: `wsx sync` fetches the secrets it sources", manifest.Name)
+	}
+	m, err := manifest.Load(path)
+	if err != nil {
+		return err
+	}
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	o := s.fetchOptions(m, audit.ViaCLI)
+	o.Names, o.All = names, true
+	if isTerminal(s.env.Stderr) {
+		o.Progress = func(done, total int, name string) {
+			fmt.Fprintf(s.env.Stderr, "\r\033[K[%-20s] %d/%d %s", bar(done, total, 20), done, total, name)
+			if done == total {
+				fmt.Fprint(s.env.Stderr, "\r\033[K")
+			}
+		}
+	}
+	results, err := fetch.Run(s.c.Context, st, o)
+	if asJSON {
+		b, jerr := json.MarshalIndent(struct {
+			Secrets []fetch.Result `json:"secrets"`
+		}{results}, "", "  ")
+		if jerr != nil {
+			return jerr
+		}
+		fmt.Fprintf(s.env.Stdout, "%s\n", b)
+		if err != nil {
+			reportError(s.env.Stderr, fetchHint(err))
+			return exitError{code: exitCode(err)}
+		}
+		return nil
+	}
+	for _, r := range results {
+		what := r.Detail
+		if what == "" {
+			what = r.Source
+		}
+		fmt.Fprintf(s.env.Stdout, "%-24s %-9s %s\n", r.Name, r.Status, what)
+	}
+	if len(results) == 0 {
+		fmt.Fprintf(s.env.Stderr, "wsx: %s sources no secret (source = \"vault://...\")\n", m.Path)
+	}
+	return fetchHint(err)
+}
+
+func bar(done, total, width int) string {
+	n := width * done / max(total, 1)
+	b := make([]byte, width)
+	for i := range b {
+		b[i] = ' '
+		if i < n {
+			b[i] = '#'
+		}
+	}
+	return string(b)
+}
+
+// fetchOptions are the options of a fetch for this session.
+func (s *session) fetchOptions(m *manifest.Manifest, via string) fetch.Options {
+	return fetch.Options{
+		Manifest: m, Via: via, Home: s.home, Now: s.env.Now,
+		Warn: func(format string, args ...any) {
+			fmt.Fprintf(s.env.Stderr, "wsx: warning: "+format+"\n", args...)
+		},
+	}
+}
+
+// fetchStale fetches, before a command starts, the sourced secrets of
+// the wsx.toml governing cwd that are missing or older than their ttl
+// (only those in names, when given). It unlocks nothing when none is.
+func (s *session) fetchStale(cwd string, names []string, via string) error {
+	path, found, err := manifest.Find(cwd)
+	if err != nil || !found {
+		return nil // the command reports the manifest's problems itself
+	}
+	m, err := manifest.Load(path)
+	if err != nil || len(m.Sourced()) == 0 {
+		return nil
+	}
+	have, err := s.storeNames()
+	if err != nil {
+		return err
+	}
+	if !fetch.Stale(m, s.home, have, names, s.env.Now()) {
+		return nil
+	}
+	st, err := s.unlocked()
+	if err != nil {
+		return err
+	}
+	o := s.fetchOptions(m, via)
+	o.Names = sourcedOf(m, names)
+	_, err = fetch.Run(s.c.Context, st, o)
+	return fetchHint(err)
+}
+
+// sourcedOf keeps the names m sources.
+func sourcedOf(m *manifest.Manifest, names []string) []string {
+	var out []string
+	for _, n := range names {
+		for _, sec := range m.Sourced() {
+			if sec.Name == n {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// fetchHint adds the fix to a fetch's error.
+func fetchHint(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, provider.ErrAuth):
+		return withHint(err, "the service refused the credentials: check the secrets named in the [provider.NAME] table of wsx.toml (`wsx rotate VAULT_TOKEN` to replace one)")
+	case errors.Is(err, provider.ErrNotFound):
+		return withHint(err, "check the source in wsx.toml (path, #key, ?version) against the service")
+	case errors.Is(err, provider.ErrUnavailable):
+		return withHint(err, "check the service's address and the network; a stored value is used when the service is down unless required_fresh = true")
+	case errors.Is(err, store.ErrInvalidValue):
+		return withHint(err, "the service holds a value this secret's type refuses (a token or password is one line without NUL); fix it there, or give the secret another type in wsx.toml")
+	}
+	return err
+}
+
+// fetchBeforeAgent fetches, before `wsx agent` starts, the sourced
+// secrets that are missing or older than their ttl, on the store unlocked
+// with the agent's passphrase, so the agent starts with them.
+func (s *session) fetchBeforeAgent(u daemon.Unlocking) error {
+	if !u.Given || s.st != nil {
+		return nil
+	}
+	if err := s.open(); err != nil {
+		return err
+	}
+	defer s.close()
+	path, found, err := manifest.Find(s.env.Getwd())
+	if err != nil || !found {
+		return nil
+	}
+	m, err := manifest.Load(path)
+	if err != nil || len(m.Sourced()) == 0 {
+		return nil
+	}
+	have, err := s.st.Names()
+	if err != nil || !fetch.Stale(m, s.home, have, nil, s.env.Now()) {
+		return err
+	}
+	if err := s.st.Unlock(u.Passphrase); err != nil {
+		return err
+	}
+	return s.fetchStale(s.env.Getwd(), nil, audit.ViaAgent)
+}
