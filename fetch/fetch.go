@@ -296,7 +296,7 @@ func (f *fetcher) one(ctx context.Context, sec manifest.Secret, state map[string
 		} else if !meta.Updated.IsZero() {
 			when = "at " + meta.Updated.Local().Format("2006-01-02 15:04")
 		}
-		f.o.Warn("%s: %s is unreachable; using the value stored %s", sec.Name, src.Name(), when)
+		f.o.Warn("%s: %s is unreachable; using the value stored %s (%v)", sec.Name, src.Name(), when, errors.Unwrap(err))
 	} else if errors.Is(err, provider.ErrUnavailable) && have {
 		r.Err = fmt.Errorf("%w; %s is required_fresh, so the stored value is not used", err, sec.Name)
 	}

@@ -15,6 +15,14 @@ for entry in git:git ssh:openssh-client ssh-add:openssh-client ssh-agent:openssh
 		case " $packages " in *" $pkg "*) ;; *) packages="$packages $pkg" ;; esac
 	fi
 done
+# pass and gpg: the pass provider's scenarios (e2e/testdata/provider).
+for entry in pass:pass gpg:gnupg; do
+	tool=${entry%%:*} pkg=${entry#*:}
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		missing="$missing $tool"
+		case " $packages " in *" $pkg "*) ;; *) packages="$packages $pkg" ;; esac
+	fi
+done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

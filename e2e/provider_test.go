@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestProviders runs the company secret service scenarios
+// (testdata/provider/*.txtar): wsx sync, exec and agent fetching from
+// Vault's KV v2 engine behind e2e/vaultfront, from pass with gnupg, and
+// from sops files, each ending with the canary scan.
+func TestProviders(t *testing.T) {
+	requireTools(t, "pass", "gpg", "gpgconf")
+	front := vaultFront(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "provider"),
+		RequireUniqueNames:  true,
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Values[vaultFrontKey{}] = front
+			env.Values[vaultHolderKey{}] = &vaultHolder{}
+			env.Setenv("VAULT_E2E_TOKEN", "hvs.e2e-throwaway-token")
+			return setup(env)
+		},
+		Condition: condition,
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"wsx":     cmdWSX,
+			"run":     cmdRun,
+			"status":  cmdStatus,
+			"canary":  cmdCanary,
+			"vault":   cmdVault,
+			"gpghome": cmdGPGHome,
+			"subst":   cmdSubst,
+		},
+	})
+}
+
+type vaultFrontKey struct{}
+
+// vaultFront builds e2e/vaultfront (its own module: Vault's engine and
+// its dependencies stay out of wsx's go.mod) once per version of its
+// sources, into the user's cache directory, and returns the binary.
+func vaultFront(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(file), "vaultfront")
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum", "main.go"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(b)
+	}
+	fmt.Fprint(h, runtime.Version())
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	bin := filepath.Join(cache, "wsx-e2e", "vaultfront-"+hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	t.Logf("building e2e/vaultfront (Vault's KV engine) into %s; later runs reuse it", bin)
+	build := exec.Command("go", "build", "-o", bin+".tmp", ".")
+	build.Dir = src
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build vaultfront: %v\n%s", err, out)
+	}
+	if err := os.Rename(bin+".tmp", bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// cmdVault drives the Vault front:
+//
+//	vault start [-delay D] [-approle ROLE:SECRET]   start it; $VAULT_ADDR is its address
+//	vault stop                                      stop it (the address then refuses)
+//	vault put PATH KEY=VALUE|KEY=@FILE...           write a version of secret/PATH
+func cmdVault(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: vault start|stop|put ...")
+	}
+	holder := ts.Value(vaultHolderKey{}).(*vaultHolder)
+	switch args[0] {
+	case "start":
+		if holder.cmd != nil {
+			ts.Fatalf("vault start: already running")
+		}
+		bin := ts.Value(vaultFrontKey{}).(string)
+		addrFile := ts.MkAbs("vault.addr")
+		os.Remove(addrFile)
+		cmd := exec.Command(bin, append([]string{"-addr-file", addrFile, "-token", ts.Getenv("VAULT_E2E_TOKEN")}, args[1:]...)...)
+		cmd.Stderr = os.Stderr
+		ts.Check(cmd.Start())
+		holder.cmd = cmd
+		ts.Defer(func() {
+			if holder.cmd == cmd {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+		})
+		for i := 0; ; i++ {
+			b, err := os.ReadFile(addrFile)
+			if err == nil {
+				ts.Setenv("VAULT_ADDR", string(b))
+				break
+			}
+			if i == 100 {
+				ts.Fatalf("vaultfront did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	case "stop":
+		if holder.cmd == nil {
+			ts.Fatalf("vault stop: not running")
+		}
+		holder.cmd.Process.Kill()
+		holder.cmd.Wait()
+		holder.cmd = nil
+	case "put":
+		if len(args) < 3 {
+			ts.Fatalf("usage: vault put PATH KEY=VALUE|KEY=@FILE...")
+		}
+		data := map[string]string{}
+		for _, kv := range args[2:] {
+			k, v, _ := strings.Cut(kv, "=")
+			if f, ok := strings.CutPrefix(v, "@"); ok {
+				v = strings.TrimSuffix(ts.ReadFile(f), "\n")
+			}
+			data[k] = v
+		}
+		body, _ := json.Marshal(map[string]any{"data": data})
+		req, _ := http.NewRequest(http.MethodPost, ts.Getenv("VAULT_ADDR")+"/v1/secret/data/"+args[1], bytes.NewReader(body))
+		req.Header.Set("X-Vault-Token", ts.Getenv("VAULT_E2E_TOKEN"))
+		resp, err := http.DefaultClient.Do(req)
+		ts.Check(err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			ts.Fatalf("vault put: %s", resp.Status)
+		}
+	default:
+		ts.Fatalf("usage: vault start|stop|put ...")
+	}
+}
+
+// vaultHolder is the script's running front, if any.
+type vaultHolderKey struct{}
+type vaultHolder struct{ cmd *exec.Cmd }
+
+// cmdGPGHome makes a throwaway gnupg home with a key (ed25519, without a
+// passphrase, or with the one given) and a pass store initialised for it:
+// GNUPGHOME, PASSWORD_STORE_DIR and GPG_KEY are set. The home is short
+// (gpg-agent's socket lives in it) and its agent is stopped at the end.
+//
+//	gpghome [PASSPHRASE]
+func cmdGPGHome(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: gpghome [PASSPHRASE]")
+	}
+	home, err := os.MkdirTemp("", "wsxg")
+	ts.Check(err)
+	ts.Check(os.Chmod(home, 0o700))
+	ts.Setenv("GNUPGHOME", home)
+	ts.Defer(func() {
+		kill := exec.Command("gpgconf", "--kill", "all")
+		kill.Env = append(os.Environ(), "GNUPGHOME="+home)
+		kill.Run()
+		os.RemoveAll(home)
+	})
+	pw := ""
+	if len(args) == 1 {
+		pw = args[0]
+	}
+	gen := exec.Command("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", pw,
+		"--quick-gen-key", "wsx e2e <e2e@wsx.invalid>", "ed25519", "default", "never")
+	gen.Env = append(os.Environ(), "GNUPGHOME="+home)
+	if out, err := gen.CombinedOutput(); err != nil {
+		ts.Fatalf("gpg key: %v\n%s", err, out)
+	}
+	ts.Setenv("GPG_KEY", "e2e@wsx.invalid")
+	store := ts.MkAbs("password-store")
+	ts.Setenv("PASSWORD_STORE_DIR", store)
+	init := exec.Command("pass", "init", "e2e@wsx.invalid")
+	init.Env = append(os.Environ(), "GNUPGHOME="+home, "PASSWORD_STORE_DIR="+store, "HOME="+ts.Getenv("HOME"))
+	if out, err := init.CombinedOutput(); err != nil {
+		ts.Fatalf("pass init: %v\n%s", err, out)
+	}
+}
+
+// cmdSubst replaces each $NAME of the script's environment in FILE:
+// manifests name addresses and directories known only at run time.
+//
+//	subst FILE
+func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: subst FILE")
+	}
+	path := ts.MkAbs(args[0])
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	out := os.Expand(string(b), func(k string) string {
+		if v := ts.Getenv(k); v != "" {
+			return v
+		}
+		return "$" + k
+	})
+	fi, err := os.Stat(path)
+	ts.Check(err)
+	ts.Check(os.WriteFile(path, []byte(out), fi.Mode()&fs.ModePerm))
+}
