@@ -162,7 +162,7 @@ func fetchHint(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, provider.ErrAuth):
-		return withHint(err, "the service refused the credentials: check the secrets named in the [provider.NAME] table of wsx.toml (`wsx rotate VAULT_TOKEN` to replace one)")
+		return withHint(err, "the service refused the credentials: check the secrets holding its credentials (named in the error, or in wsx.toml's [provider.NAME] table); `wsx set NAME` replaces one")
 	case errors.Is(err, provider.ErrNotFound):
 		return withHint(err, "check the source in wsx.toml (path, #key, ?version) against the service")
 	case errors.Is(err, provider.ErrUnavailable):

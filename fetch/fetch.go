@@ -261,6 +261,7 @@ func (f *fetcher) one(ctx context.Context, sec manifest.Secret, state map[string
 	}
 	f.src = src
 	res, err := f.fetch(ctx, src)
+	inner := err
 	if err == nil {
 		r.Version, r.Detail = res.Version, res.Detail
 		err = f.put(sec, res.Value, have, meta)
@@ -271,6 +272,7 @@ func (f *fetcher) one(ctx context.Context, sec manifest.Secret, state map[string
 		case err == nil:
 			r.Status = StatusFetched
 		default:
+			inner = fmt.Errorf("%s: %w", src.Name(), err)
 			err = fmt.Errorf("%s from %s: %w", sec.Name, src.Name(), err)
 		}
 	} else {
@@ -278,7 +280,7 @@ func (f *fetcher) one(ctx context.Context, sec manifest.Secret, state map[string
 	}
 	rec := audit.Record{Event: audit.EventFetched, Secret: sec.Name, Via: f.o.Via, Result: audit.ResultOK, Detail: r.Detail}
 	if err != nil {
-		rec.Result, rec.Detail = audit.ResultError, detail(err)
+		rec.Result, rec.Detail = audit.ResultError, detail(inner)
 	}
 	if rerr := f.st.Record(rec); rerr != nil && err == nil {
 		err = fmt.Errorf("record the fetch of %s: %w", sec.Name, rerr)
@@ -303,9 +305,10 @@ func (f *fetcher) one(ctx context.Context, sec manifest.Secret, state map[string
 	return r
 }
 
-// detail is err as a record's detail: its text, cut to 200 bytes.
+// detail is a failed fetch's record detail: "failed: " and why, cut to
+// 200 bytes.
 func detail(err error) string {
-	s := err.Error()
+	s := "failed: " + err.Error()
 	if len(s) > 200 {
 		s = s[:200]
 	}

@@ -92,7 +92,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusNotFound)
 		return
 	}
-	if path == "auth/approle/login" && r.Method == http.MethodPost {
+	if path == "auth/approle/login" && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
 		f.login(w, r)
 		return
 	}

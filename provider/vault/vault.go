@@ -182,7 +182,7 @@ func (v *Vault) login(ctx context.Context, c *api.Client) error {
 			// Vault answers 400 "invalid role or secret ID".
 			return fmt.Errorf("vault AppRole login with %s and %s: %w", v.roleSecret, v.idSecret, provider.ErrAuth)
 		}
-		return classify("vault AppRole login", err)
+		return classify(fmt.Sprintf("vault AppRole login with %s and %s", v.roleSecret, v.idSecret), err)
 	}
 	if resp == nil || resp.Auth == nil || resp.Auth.ClientToken == "" {
 		return fmt.Errorf("vault AppRole login with %s and %s: no token in the answer: %w", v.roleSecret, v.idSecret, provider.ErrAuth)
