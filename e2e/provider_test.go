@@ -164,7 +164,8 @@ func cmdVault(ts *testscript.TestScript, neg bool, args []string) {
 type vaultHolderKey struct{}
 type vaultHolder struct{ cmd *exec.Cmd }
 
-// cmdGPGHome makes a throwaway gnupg home with a key (ed25519, without a
+// cmdGPGHome makes a throwaway gnupg home with a key (ed25519 with a
+// cv25519 subkey, without a
 // passphrase, or with the one given) and a pass store initialised for it:
 // GNUPGHOME, PASSWORD_STORE_DIR and GPG_KEY are set. The home is short
 // (gpg-agent's socket lives in it) and its agent is stopped at the end.
@@ -189,7 +190,7 @@ func cmdGPGHome(ts *testscript.TestScript, neg bool, args []string) {
 		pw = args[0]
 	}
 	gen := exec.Command("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", pw,
-		"--quick-gen-key", "wsx e2e <e2e@wsx.invalid>", "ed25519", "default", "never")
+		"--quick-gen-key", "wsx e2e <e2e@wsx.invalid>", "future-default", "default", "never")
 	gen.Env = append(os.Environ(), "GNUPGHOME="+home)
 	if out, err := gen.CombinedOutput(); err != nil {
 		ts.Fatalf("gpg key: %v\n%s", err, out)
