@@ -16,9 +16,13 @@ import (
 
 var update = flag.Bool("update", false, "write testdata/app.enc.yaml and app.enc.json anew")
 
-// e2eValue, with -update, also writes e2e.enc.yaml holding it at db.url:
-// the fixture of the e2e scenario, which holds the e2e canary.
-var e2eValue = flag.String("e2e-value", "", "with -update: write testdata/e2e.enc.yaml holding this value at db.url")
+// e2eValue, with -update, also writes the file named by e2eOut holding it
+// at db.url, and a two-line value at db.cert: the fixture of the e2e
+// scenario (e2e/testdata/provider/sops.txtar), which holds the e2e canary.
+var (
+	e2eValue = flag.String("e2e-value", "", "with -update: write -e2e-out holding this value at db.url")
+	e2eOut   = flag.String("e2e-out", "", "with -e2e-value: the file to write")
+)
 
 const plain = `db:
     password: hunter2-but-longer
@@ -66,11 +70,11 @@ func TestFixtures(t *testing.T) {
 			os.WriteFile(filepath.Join("testdata", f.name), b, 0o644)
 		}
 		if *e2eValue != "" {
-			b, err := encrypt("db:\n    url: "+*e2eValue+"\n    port: \"5432\"\n", "2026-12-04T03:00:00Z", false, id.Recipient())
+			b, err := encrypt("db:\n    url: "+*e2eValue+"\n    cert: \"line1\\nline2\"\n", "2026-12-04T03:00:00Z", false, id.Recipient())
 			if err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(filepath.Join("testdata", "e2e.enc.yaml"), b, 0o644)
+			os.WriteFile(*e2eOut, b, 0o644)
 		}
 	}
 	p, err := Open(provider.Settings{"dir": "testdata"}, creds{"SOPS_AGE_KEY": idText})
