@@ -84,6 +84,14 @@ var bans = []ban{
 	{"internal/unixsock", "credhelper", "unixsock is plumbing and knows no feature"},
 	{"internal/unixsock", "exec", "unixsock is plumbing and knows no feature"},
 	{"internal/unixsock", "cmd", "only cmd knows the command line and the terminal"},
+	{"fetch", "cmd", "only cmd knows the command line and the terminal"},
+	{"fetch", "daemon", "fetch stores through the small interface it declares: the store opened here, or the agent's"},
+	{"fetch", "exec", "exec gets names and values from the store; the fetch happened before"},
+	{"fetch", "credhelper", "feature packages never import each other"},
+	{"fetch", "sshagent", "feature packages never import each other"},
+	{"store", "fetch", "store is the foundation and knows no feature"},
+	{"audit", "fetch", "audit is the foundation and knows no feature"},
+	{"exec", "fetch", "exec runs the command; `wsx exec` fetches before it (cmd)"},
 }
 
 // allowed lifts a ban for one import, and says why. Each must be in use
@@ -96,6 +104,7 @@ var allowed = []ban{
 var leaves = map[string]string{
 	"internal/nodump": "keeps any process out of core files: a leaf, so main and exec may use it",
 	"internal/mask":   "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
+	"provider":        "providers talk to secret services and return what they fetch; they neither keep nor release values (fetch stores them through the store's checks), so they import no other wsx package",
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone.
@@ -103,9 +112,12 @@ var onlyIn = map[string]struct{ Pkg, Why string }{
 	// scan --history reads commits through the git binary instead
 	// (`git log -p`): the user's git sees exactly what it committed, with
 	// its configuration, and is already required for the hook it serves.
-	"github.com/go-git/go-git/v5": {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)"},
-	"github.com/urfave/cli/v2":    {"cmd", "only cmd knows the command line"},
-	"github.com/BurntSushi/toml":  {"manifest", "wsx.toml is parsed in one place, strictly"},
+	"github.com/go-git/go-git/v5":    {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)"},
+	"github.com/urfave/cli/v2":       {"cmd", "only cmd knows the command line"},
+	"github.com/BurntSushi/toml":     {"manifest", "wsx.toml is parsed in one place, strictly"},
+	"github.com/hashicorp/vault/api": {"provider/vault", "Vault's client and its many dependencies stay in its provider"},
+	"filippo.io/age":                 {"provider/sops", "age decrypts sops files' data keys, and nothing else"},
+	"gopkg.in/yaml.v3":               {"provider/sops", "YAML is read for sops files only"},
 }
 
 type pkg struct {
