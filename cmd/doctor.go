@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -183,7 +184,7 @@ func (s *session) doctorFiles(r *report) {
 		dir  bool
 	}
 	files := []want{{s.home, true}, {filepath.Join(s.home, "store.json"), false}, {auditPath(s.home), false},
-		{filepath.Join(s.home, remindersFile), false}}
+		{filepath.Join(s.home, remindersFile), false}, {filepath.Join(s.home, fetch.StateFile), false}}
 	items := filepath.Join(s.home, "items")
 	if s.st.Backend() == "file" {
 		files = append(files, want{items, true})

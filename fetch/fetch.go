@@ -108,8 +108,8 @@ type Result struct {
 	Err     error  `json:"-"`
 }
 
-// stateFile keeps when each secret was fetched.
-const stateFile = "fetched.json"
+// StateFile, under WSX_HOME, keeps when each secret was fetched.
+const StateFile = "fetched.json"
 
 // maxState bounds what is read of it.
 const maxState = 1 << 20
@@ -411,7 +411,7 @@ func readState(home string) map[string]fetchedAt {
 	if home == "" {
 		return out
 	}
-	fh, err := os.Open(filepath.Join(home, stateFile))
+	fh, err := os.Open(filepath.Join(home, StateFile))
 	if err != nil {
 		return out
 	}
@@ -428,8 +428,8 @@ func writeState(home string, state map[string]fetchedAt) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(home, stateFile), append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", stateFile, err)
+	if err := atomicfile.WriteFile(filepath.Join(home, StateFile), append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", StateFile, err)
 	}
 	return nil
 }
