@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
-	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/store"
@@ -212,7 +211,7 @@ func (s *session) runExec(o execOptions) error {
 	}
 	spec := exec.Spec{
 		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous, Rename: renames,
-		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
+		Source: st, Skip: s.notForPrograms(only, o.governed, renames), Chosen: s.remindOverdue, Close: s.close,
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,

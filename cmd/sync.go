@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/manifest"
@@ -139,8 +141,20 @@ func (s *session) fetchStale(cwd string, names []string, via string) error {
 	}
 	o := s.fetchOptions(m, via)
 	o.Names = sourcedOf(m, names)
-	_, err = fetch.Run(s.c.Context, st, o)
-	return fetchHint(err)
+	results, _ := fetch.Run(s.c.Context, st, o)
+	// A secret the project does not require does not stop the command.
+	var errs []error
+	for _, r := range results {
+		if r.Err == nil {
+			continue
+		}
+		if i := slices.IndexFunc(m.Secrets, func(sec manifest.Secret) bool { return sec.Name == r.Name }); i >= 0 && !m.Secrets[i].Required {
+			fmt.Fprintf(s.env.Stderr, "wsx: warning: %v\n", r.Err)
+			continue
+		}
+		errs = append(errs, r.Err)
+	}
+	return fetchHint(errors.Join(errs...))
 }
 
 // sourcedOf keeps the names m sources.
@@ -200,4 +214,18 @@ func (s *session) fetchBeforeAgent(u daemon.Unlocking) error {
 		return err
 	}
 	return s.fetchStale(s.env.Getwd(), nil, audit.ViaAgent)
+}
+
+// notForPrograms says which secrets `wsx exec` leaves out: credentials
+// git asked to store, and, unless a secret is named (--only, wsx.toml,
+// --env), those providers read their credentials from.
+func (s *session) notForPrograms(only []string, governed bool, renames map[string]string) func(store.Meta) bool {
+	creds := fetch.Credentials(s.home)
+	if len(only) > 0 || governed || len(creds) == 0 {
+		return credhelper.IsStored
+	}
+	return func(m store.Meta) bool {
+		_, renamed := renames[m.Name]
+		return credhelper.IsStored(m) || (!renamed && slices.Contains(creds, m.Name))
+	}
 }

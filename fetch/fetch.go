@@ -163,8 +163,14 @@ func Run(ctx context.Context, st Store, o Options) ([]Result, error) {
 			errs = append(errs, r.Err)
 		}
 		if r.Status == StatusFetched || r.Status == StatusUnchanged {
-			state[sec.Name] = fetchedAt{Time: o.Now().UTC(), Source: sec.Source, Version: r.Version}
+			state.Secrets[sec.Name] = fetchedAt{Time: o.Now().UTC(), Source: sec.Source, Version: r.Version}
 			changed = true
+		}
+		for name := range f.creds {
+			if !slices.Contains(state.Credentials, name) {
+				state.Credentials = append(state.Credentials, name)
+				changed = true
+			}
 		}
 		results = append(results, r)
 	}
@@ -195,8 +201,8 @@ func Stale(m *manifest.Manifest, home string, have []string, names []string, now
 	return false
 }
 
-func stale(sec manifest.Secret, state map[string]fetchedAt, now time.Time) bool {
-	at, ok := state[sec.Name]
+func stale(sec manifest.Secret, state *fetchState, now time.Time) bool {
+	at, ok := state.Secrets[sec.Name]
 	if !ok || at.Source != sec.Source {
 		return sec.TTL > 0
 	}
@@ -242,7 +248,7 @@ func (f *fetcher) Secret(ctx context.Context, name string) ([]byte, error) {
 }
 
 // one fetches sec, unless it is fresh.
-func (f *fetcher) one(ctx context.Context, sec manifest.Secret, state map[string]fetchedAt) Result {
+func (f *fetcher) one(ctx context.Context, sec manifest.Secret, state *fetchState) Result {
 	r := Result{Name: sec.Name, Source: sec.Source}
 	meta, _, statErr := f.st.Stat(sec.Name)
 	have := statErr == nil
@@ -293,7 +299,7 @@ func (f *fetcher) one(ctx context.Context, sec manifest.Secret, state map[string
 		r.Status, r.Err = StatusCached, nil
 		r.Error = err.Error()
 		when := "at an unknown time"
-		if at, ok := state[sec.Name]; ok {
+		if at, ok := state.Secrets[sec.Name]; ok {
 			when = "at " + at.Time.Local().Format("2006-01-02 15:04")
 		} else if !meta.Updated.IsZero() {
 			when = "at " + meta.Updated.Local().Format("2006-01-02 15:04")
@@ -406,8 +412,28 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func readState(home string) map[string]fetchedAt {
-	out := map[string]fetchedAt{}
+// fetchState is what StateFile holds: names, sources and times.
+type fetchState struct {
+	// Secrets are the sourced secrets fetched, by name.
+	Secrets map[string]fetchedAt `json:"secrets"`
+	// Credentials are the secrets providers read their credentials
+	// from: `wsx exec` leaves them out unless they are named.
+	Credentials []string `json:"credentials,omitempty"`
+}
+
+// Credentials are the names of the secrets that providers have read
+// their credentials from, as kept in home's StateFile.
+func Credentials(home string) []string {
+	return readState(home).Credentials
+}
+
+func readState(home string) *fetchState {
+	out := &fetchState{}
+	defer func() {
+		if out.Secrets == nil {
+			out.Secrets = map[string]fetchedAt{}
+		}
+	}()
 	if home == "" {
 		return out
 	}
@@ -417,13 +443,13 @@ func readState(home string) map[string]fetchedAt {
 	}
 	defer fh.Close()
 	b, err := io.ReadAll(io.LimitReader(fh, maxState))
-	if err == nil {
-		json.Unmarshal(b, &out)
+	if err == nil && json.Unmarshal(b, out) != nil {
+		out = &fetchState{}
 	}
 	return out
 }
 
-func writeState(home string, state map[string]fetchedAt) error {
+func writeState(home string, state *fetchState) error {
 	b, err := json.MarshalIndent(state, "", "  ")
 	if err != nil {
 		return err

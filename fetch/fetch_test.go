@@ -159,6 +159,9 @@ func TestFetchStoresAndKeepsPrevious(t *testing.T) {
 	if len(st.used) != 1 || st.used[0] != "FAKE_TOKEN fetch vault secret/app" {
 		t.Errorf("credential uses %v", st.used)
 	}
+	if c := Credentials(o.Home); len(c) != 1 || c[0] != "FAKE_TOKEN" {
+		t.Errorf("credentials kept: %v", c)
+	}
 	// Again: unchanged, nothing written.
 	res, err = Run(context.Background(), st, o)
 	if err != nil || res[0].Status != StatusUnchanged {
