@@ -418,8 +418,8 @@ func Parse(path string, data []byte) (*Manifest, error) {
 				bad(line, "%s: %v", label, err)
 				continue
 			}
-			if _, ok := raw.Provider[src.Scheme]; !ok && src.Scheme != "pass" && src.Scheme != "sops" {
-				bad(line, "%s: source %s needs a [provider.%s] table (its address and credentials)", label, r.Source, src.Scheme)
+			if _, ok := raw.Provider[src.Scheme]; !ok && src.Scheme == "vault" {
+				bad(line, "%s: source %s needs a [provider.%s] table with its address", label, r.Source, src.Scheme)
 				continue
 			}
 			sec.Source = r.Source
