@@ -250,6 +250,12 @@ func plural(n int) string {
 // progressBar draws the history scan's progress on stderr, at most ten
 // times a second.
 func progressBar(env *Env) func(done, total int) {
+	return labelledBar(env, "scanning history", "commits")
+}
+
+// labelledBar draws a progress bar on stderr, at most ten times a
+// second: "LABEL [====    ] 4/8 UNIT".
+func labelledBar(env *Env, label, unit string) func(done, total int) {
 	var last time.Time
 	return func(done, total int) {
 		now := env.Now()
@@ -258,12 +264,12 @@ func progressBar(env *Env) func(done, total int) {
 		}
 		last = now
 		if total <= 0 {
-			fmt.Fprintf(env.Stderr, "\rscanning history: %d commits", done)
+			fmt.Fprintf(env.Stderr, "\r%s: %d %s", label, done, unit)
 			return
 		}
 		const width = 30
 		fill := min(width, done*width/total)
-		fmt.Fprintf(env.Stderr, "\rscanning history [%s%s] %d/%d commits", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total)
+		fmt.Fprintf(env.Stderr, "\r%s [%s%s] %d/%d %s", label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, unit)
 	}
 }
 

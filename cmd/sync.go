@@ -59,8 +59,9 @@ func (s *session) runSync(names []string, asJSON bool) error {
 	o := s.fetchOptions(m, audit.ViaCLI)
 	o.Names, o.All = names, true
 	if isTerminal(s.env.Stderr) {
-		o.Progress = func(done, total int, name string) {
-			fmt.Fprintf(s.env.Stderr, "\r\033[K[%-20s] %d/%d %s", bar(done, total, 20), done, total, name)
+		draw := labelledBar(s.env, "fetching", "secrets")
+		o.Progress = func(done, total int, _ string) {
+			draw(done, total)
 			if done == total {
 				fmt.Fprint(s.env.Stderr, "\r\033[K")
 			}
@@ -92,18 +93,6 @@ func (s *session) runSync(names []string, asJSON bool) error {
 		fmt.Fprintf(s.env.Stderr, "wsx: %s sources no secret (source = \"vault://...\")\n", m.Path)
 	}
 	return fetchHint(err)
-}
-
-func bar(done, total, width int) string {
-	n := width * done / max(total, 1)
-	b := make([]byte, width)
-	for i := range b {
-		b[i] = ' '
-		if i < n {
-			b[i] = '#'
-		}
-	}
-	return string(b)
 }
 
 // fetchOptions are the options of a fetch for this session.
