@@ -178,7 +178,8 @@ func fetchHint(err error) error {
 
 // fetchBeforeAgent fetches, before `wsx agent` starts, the sourced
 // secrets that are missing or older than their ttl, on the store unlocked
-// with the agent's passphrase, so the agent starts with them.
+// with the agent's passphrase, so the agent starts with them. A failed
+// fetch is a warning: the agent starts with what the store has.
 func (s *session) fetchBeforeAgent(u daemon.Unlocking) error {
 	if !u.Given || s.st != nil {
 		return nil
@@ -202,7 +203,12 @@ func (s *session) fetchBeforeAgent(u daemon.Unlocking) error {
 	if err := s.st.Unlock(u.Passphrase); err != nil {
 		return err
 	}
-	return s.fetchStale(s.env.Getwd(), nil, audit.ViaAgent)
+	// The agent serves what the store has either way: a failed fetch is
+	// a warning here, not a reason to stay down.
+	if err := s.fetchStale(s.env.Getwd(), nil, audit.ViaAgent); err != nil {
+		fmt.Fprintf(s.env.Stderr, "wsx: warning: %v\n", err)
+	}
+	return nil
 }
 
 // notForPrograms says which secrets `wsx exec` leaves out: credentials

@@ -38,13 +38,14 @@ func TestProviders(t *testing.T) {
 		},
 		Condition: condition,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"wsx":     cmdWSX,
-			"run":     cmdRun,
-			"status":  cmdStatus,
-			"canary":  cmdCanary,
-			"vault":   cmdVault,
-			"gpghome": cmdGPGHome,
-			"subst":   cmdSubst,
+			"wsx":      cmdWSX,
+			"run":      cmdRun,
+			"status":   cmdStatus,
+			"canary":   cmdCanary,
+			"vault":    cmdVault,
+			"gpghome":  cmdGPGHome,
+			"subst":    cmdSubst,
+			"agentenv": cmdAgentEnv,
 		},
 	})
 }
