@@ -9,13 +9,15 @@
 // Settings ([provider.vault]): address (required), namespace, auth
 // ("token", the default, or "approle"), token_secret (the wsx secret
 // holding the token; VAULT_TOKEN), role_id_secret and secret_id_secret
-// (VAULT_ROLE_ID, VAULT_SECRET_ID), approle_mount ("approle"). The client
+// (VAULT_ROLE_ID, VAULT_SECRET_ID), approle_mount ("approle"), ca_cert (a
+// PEM file of the CA of the server's certificate; default the system's). The client
 // ignores Vault's environment variables (VAULT_ADDR, VAULT_TOKEN, ...):
 // what it uses is in the manifest and the store.
 package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,13 +42,14 @@ type Vault struct {
 	tokenSecret              string
 	roleSecret, idSecret     string
 	approleMount             string
+	caCert                   string // a PEM file of the CA that signed the server's certificate
 	creds                    provider.Creds
 	timeout                  time.Duration // the client's own bound per request
 }
 
 // Open checks s and returns a provider for the Vault it names.
 func Open(s provider.Settings, creds provider.Creds) (provider.Provider, error) {
-	if err := s.Check(table, "address", "namespace", "auth", "token_secret", "role_id_secret", "secret_id_secret", "approle_mount"); err != nil {
+	if err := s.Check(table, "address", "namespace", "auth", "token_secret", "role_id_secret", "secret_id_secret", "approle_mount", "ca_cert"); err != nil {
 		return nil, err
 	}
 	v := &Vault{creds: creds}
@@ -66,6 +69,7 @@ func Open(s provider.Settings, creds provider.Creds) (provider.Provider, error) 
 	v.roleSecret = str("role_id_secret", "VAULT_ROLE_ID")
 	v.idSecret = str("secret_id_secret", "VAULT_SECRET_ID")
 	v.approleMount = str("approle_mount", "approle")
+	v.caCert = str("ca_cert", "")
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +96,11 @@ func (v *Vault) client() (*api.Client, error) {
 	cfg := &api.Config{Address: v.address, MaxRetries: 0}
 	cfg.HttpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	cfg.Timeout = v.timeout
+	if v.caCert != "" {
+		if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: v.caCert}); err != nil {
+			return nil, fmt.Errorf("[provider.vault]: ca_cert %s: %w", v.caCert, err)
+		}
+	}
 	c, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vault client: %w", err)
@@ -204,6 +213,10 @@ func classify(what string, err error) error {
 			return fmt.Errorf("%s: vault answered %d: %w", what, re.StatusCode, provider.ErrUnavailable)
 		}
 		return fmt.Errorf("%s: vault answered %d", what, re.StatusCode)
+	}
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return fmt.Errorf("%s: the server's certificate is not trusted (name its CA with ca_cert in [provider.vault]): %v", what, cv.Err)
 	}
 	if errors.Is(err, api.ErrSecretNotFound) {
 		return fmt.Errorf("%s: %w", what, provider.ErrNotFound)

@@ -3,9 +3,12 @@ package vault
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +192,33 @@ func TestOpen(t *testing.T) {
 			t.Errorf("%v accepted", s)
 		}
 	}
+}
+
+// TestCACert: a server whose certificate the system does not trust is
+// refused, and reached with its CA named by ca_cert.
+func TestCACert(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"data":{"data":{"k":"v"},"metadata":{"version":1}}}`))
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pem.Encode(mustCreate(t, ca), &pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	good := creds{"VAULT_TOKEN": "t"}
+	if _, err := fetch(t, provider.Settings{"address": srv.URL}, good, "vault://secret/app#k"); err == nil || errors.Is(err, provider.ErrUnavailable) || !strings.Contains(err.Error(), "ca_cert") {
+		t.Errorf("an untrusted certificate: %v, want a refusal naming ca_cert (not a server down)", err)
+	}
+	if res, err := fetch(t, provider.Settings{"address": srv.URL, "ca_cert": ca}, good, "vault://secret/app#k"); err != nil || string(res.Value) != "v" {
+		t.Errorf("with ca_cert: %q %v", res.Value, err)
+	}
+}
+
+func mustCreate(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
