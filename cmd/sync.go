@@ -129,34 +129,14 @@ func (s *session) fetchStale(cwd string, names []string, via string) error {
 		return err
 	}
 	o := s.fetchOptions(m, via)
-	o.Names = sourcedOf(m, names)
-	results, _ := fetch.Run(s.c.Context, st, o)
-	// A secret the project does not require does not stop the command.
-	var errs []error
-	for _, r := range results {
-		if r.Err == nil {
-			continue
-		}
-		if i := slices.IndexFunc(m.Secrets, func(sec manifest.Secret) bool { return sec.Name == r.Name }); i >= 0 && !m.Secrets[i].Required {
-			fmt.Fprintf(s.env.Stderr, "wsx: warning: %v\n", r.Err)
-			continue
-		}
-		errs = append(errs, r.Err)
-	}
-	return fetchHint(errors.Join(errs...))
-}
-
-// sourcedOf keeps the names m sources.
-func sourcedOf(m *manifest.Manifest, names []string) []string {
-	var out []string
-	for _, n := range names {
-		for _, sec := range m.Sourced() {
-			if sec.Name == n {
-				out = append(out, n)
-			}
+	o.OptionalWarn = true
+	for _, sec := range m.Sourced() {
+		if slices.Contains(names, sec.Name) {
+			o.Names = append(o.Names, sec.Name)
 		}
 	}
-	return out
+	_, err = fetch.Run(s.c.Context, st, o)
+	return fetchHint(err)
 }
 
 // fetchHint adds the fix to a fetch's error.

@@ -83,6 +83,10 @@ type Options struct {
 	Warn func(format string, args ...any)
 	// Sleep waits between tries; it returns early with ctx's error.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OptionalWarn makes a failed fetch of a secret the manifest does not
+	// require a warning rather than an error: a command that starts
+	// does not stop for it.
+	OptionalWarn bool
 }
 
 // Status is what became of one sourced secret.
@@ -160,7 +164,11 @@ func Run(ctx context.Context, st Store, o Options) ([]Result, error) {
 		r := f.one(ctx, sec, state)
 		if r.Err != nil {
 			r.Error = r.Err.Error()
-			errs = append(errs, r.Err)
+			if o.OptionalWarn && !sec.Required {
+				o.Warn("%v", r.Err)
+			} else {
+				errs = append(errs, r.Err)
+			}
 		}
 		if r.Status == StatusFetched || r.Status == StatusUnchanged {
 			state.Secrets[sec.Name] = fetchedAt{Time: o.Now().UTC(), Source: sec.Source, Version: r.Version}

@@ -288,3 +288,25 @@ func TestStale(t *testing.T) {
 		t.Errorf("%+v %v", res, err)
 	}
 }
+
+// TestOptionalWarn: with OptionalWarn, a secret that is not required
+// fails with a warning, and the required one's failure is the error.
+func TestOptionalWarn(t *testing.T) {
+	st, _, o := setup(t, base+`
+[[secret]]
+name = "EXTRA"
+source = "vault://secret/app#nope"
+required = false
+`)
+	o.OptionalWarn = true
+	var warned []string
+	o.Warn = func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }
+	res, err := Run(context.Background(), st, o)
+	if err != nil || res[1].Status != StatusFailed || len(warned) != 1 || !strings.Contains(warned[0], "EXTRA") {
+		t.Fatalf("%+v %v %q", res, err, warned)
+	}
+	o.OptionalWarn = false
+	if _, err := Run(context.Background(), st, o); !errors.Is(err, provider.ErrNotFound) {
+		t.Fatalf("without OptionalWarn: %v", err)
+	}
+}
