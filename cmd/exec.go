@@ -11,7 +11,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
+	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/store"
 	"golang.org/x/term"
@@ -211,10 +213,14 @@ func (s *session) runExec(o execOptions) error {
 	}
 	spec := exec.Spec{
 		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous, Rename: renames,
-		Source: st, Skip: s.notForPrograms(only, o.governed, renames), Chosen: s.remindOverdue, Close: s.close,
+		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
+	}
+	if skip := fetch.NotForPrograms(s.home, renames); skip != nil && len(only) == 0 && !o.governed {
+		// Provider credentials go in only when named.
+		spec.Skip = func(m store.Meta) bool { return credhelper.IsStored(m) || skip(m) }
 	}
 	if !o.NoAccessAudit && !noAccessAudit(cwd) {
 		// The log stays open while the command runs, for the `accessed`

@@ -1,14 +1,11 @@
 package cmd
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
-	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/manifest"
@@ -68,29 +65,15 @@ func (s *session) runSync(names []string, asJSON bool) error {
 		}
 	}
 	results, err := fetch.Run(s.c.Context, st, o)
-	if asJSON {
-		b, jerr := json.MarshalIndent(struct {
-			Secrets []fetch.Result `json:"secrets"`
-		}{results}, "", "  ")
-		if jerr != nil {
-			return jerr
-		}
-		fmt.Fprintf(s.env.Stdout, "%s\n", b)
-		if err != nil {
-			reportError(s.env.Stderr, fetchHint(err))
-			return exitError{code: exitCode(err)}
-		}
-		return nil
-	}
-	for _, r := range results {
-		what := r.Detail
-		if what == "" {
-			what = r.Source
-		}
-		fmt.Fprintf(s.env.Stdout, "%-24s %-9s %s\n", r.Name, r.Status, what)
+	if werr := fetch.WriteResults(s.env.Stdout, results, asJSON); werr != nil {
+		return werr
 	}
 	if len(results) == 0 {
 		fmt.Fprintf(s.env.Stderr, "wsx: %s sources no secret (source = \"vault://...\")\n", m.Path)
+	}
+	if err != nil && asJSON {
+		// The answer is on stdout already; the error goes to stderr only.
+		return exitError{code: reportError(s.env.Stderr, fetchHint(err))}
 	}
 	return fetchHint(err)
 }
@@ -109,32 +92,20 @@ func (s *session) fetchOptions(m *manifest.Manifest, via string) fetch.Options {
 // the wsx.toml governing cwd that are missing or older than their ttl
 // (only those in names, when given). It unlocks nothing when none is.
 func (s *session) fetchStale(cwd string, names []string, via string) error {
-	path, found, err := manifest.Find(cwd)
-	if err != nil || !found {
-		return nil // the command reports the manifest's problems itself
-	}
-	m, err := manifest.Load(path)
-	if err != nil || len(m.Sourced()) == 0 {
+	m := fetch.Sourcing(cwd)
+	if m == nil {
 		return nil
 	}
 	have, err := s.storeNames()
-	if err != nil {
+	if err != nil || !fetch.Stale(m, s.home, have, names, s.env.Now()) {
 		return err
-	}
-	if !fetch.Stale(m, s.home, have, names, s.env.Now()) {
-		return nil
 	}
 	st, err := s.unlocked()
 	if err != nil {
 		return err
 	}
 	o := s.fetchOptions(m, via)
-	o.OptionalWarn = true
-	for _, sec := range m.Sourced() {
-		if slices.Contains(names, sec.Name) {
-			o.Names = append(o.Names, sec.Name)
-		}
-	}
+	o.Names, o.OptionalWarn = fetch.Only(m, names), true
 	_, err = fetch.Run(s.c.Context, st, o)
 	return fetchHint(err)
 }
@@ -161,46 +132,22 @@ func fetchHint(err error) error {
 // with the agent's passphrase, so the agent starts with them. A failed
 // fetch is a warning: the agent starts with what the store has.
 func (s *session) fetchBeforeAgent(u daemon.Unlocking) error {
-	if !u.Given || s.st != nil {
+	m := fetch.Sourcing(s.env.Getwd())
+	if !u.Given || s.st != nil || m == nil {
 		return nil
 	}
 	if err := s.open(); err != nil {
 		return err
 	}
 	defer s.close()
-	path, found, err := manifest.Find(s.env.Getwd())
-	if err != nil || !found {
-		return nil
-	}
-	m, err := manifest.Load(path)
-	if err != nil || len(m.Sourced()) == 0 {
-		return nil
-	}
-	have, err := s.st.Names()
-	if err != nil || !fetch.Stale(m, s.home, have, nil, s.env.Now()) {
+	if have, err := s.st.Names(); err != nil || !fetch.Stale(m, s.home, have, nil, s.env.Now()) {
 		return err
 	}
 	if err := s.st.Unlock(u.Passphrase); err != nil {
 		return err
 	}
-	// The agent serves what the store has either way: a failed fetch is
-	// a warning here, not a reason to stay down.
 	if err := s.fetchStale(s.env.Getwd(), nil, audit.ViaAgent); err != nil {
 		fmt.Fprintf(s.env.Stderr, "wsx: warning: %v\n", err)
 	}
 	return nil
-}
-
-// notForPrograms says which secrets `wsx exec` leaves out: credentials
-// git asked to store, and, unless a secret is named (--only, wsx.toml,
-// --env), those providers read their credentials from.
-func (s *session) notForPrograms(only []string, governed bool, renames map[string]string) func(store.Meta) bool {
-	creds := fetch.Credentials(s.home)
-	if len(only) > 0 || governed || len(creds) == 0 {
-		return credhelper.IsStored
-	}
-	return func(m store.Meta) bool {
-		_, renamed := renames[m.Name]
-		return credhelper.IsStored(m) || (!renamed && slices.Contains(creds, m.Name))
-	}
 }
