@@ -8,9 +8,9 @@ LDFLAGS := -s -w -X github.com/wsxdev/wsx/cmd.Version=$(VERSION)
 # whose initialisation every wsx process would pay; wsx writes its man page
 # itself. e2e/e2e_test.go builds with the same tags.
 TAGS    := urfave_cli_no_docs
-# GOEXPERIMENT=runtimesecret erases what the agent's request handlers
-# leave on the heap (internal/erase). Off by default: with it the detached
-# agent still dies at start in e2e/testdata/doctor_setup.txtar.
+# A locked agent holds no secret in memory without any GOEXPERIMENT
+# (internal/erase); `GOEXPERIMENT=runtimesecret make build` adds
+# runtime/secret's erasure to the request handlers.
 
 .PHONY: build install test unit e2e deps demo bench lint fuzz clean compare-gitleaks
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -12,21 +13,23 @@ import (
 // TimeLayout is the layout of the time in a record's human line.
 const TimeLayout = "2006-01-02 15:04:05"
 
-var verbs = map[Event]string{
-	EventPassphrase: "Store passphrase changed",
+var verbs = sync.OnceValue(func() map[Event]string {
+	return map[Event]string{
+		EventPassphrase: "Store passphrase changed",
 
-	EventCreated:  "Secret created",
-	EventUpdated:  "Secret updated",
-	EventRotated:  "Secret rotated",
-	EventDeleted:  "Secret deleted",
-	EventUsed:     "Secret used",
-	EventAccessed: "Secret accessed",
-	EventDenied:   "Secret denied",
-	EventLocked:   "Store locked",
-	EventUnlocked: "Store unlocked",
-	EventLeaked:   "Secret leaked",
-	EventFetched:  "Secret fetched",
-}
+		EventCreated:  "Secret created",
+		EventUpdated:  "Secret updated",
+		EventRotated:  "Secret rotated",
+		EventDeleted:  "Secret deleted",
+		EventUsed:     "Secret used",
+		EventAccessed: "Secret accessed",
+		EventDenied:   "Secret denied",
+		EventLocked:   "Store locked",
+		EventUnlocked: "Store unlocked",
+		EventLeaked:   "Secret leaked",
+		EventFetched:  "Secret fetched",
+	}
+})
 
 // String returns the record's human line, in the location of r.Time
 // (callers convert to local time first):
@@ -46,7 +49,7 @@ func (r Record) String() string {
 	var b strings.Builder
 	b.WriteString(r.Time.Format(TimeLayout))
 	b.WriteString(" - ")
-	verb, ok := verbs[r.Event]
+	verb, ok := verbs()[r.Event]
 	if !ok {
 		verb = "Event " + escape(string(r.Event))
 	}

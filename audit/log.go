@@ -224,33 +224,57 @@ func (l *Log) backgroundSync() {
 // wrapping ErrUnavailable means nothing was recorded: do not release the
 // secret.
 func (l *Log) Append(r Record) (Record, error) {
-	r, seen, err := l.prepare(r)
+	out, err := l.AppendAll([]Record{r})
 	if err != nil {
 		return Record{}, err
+	}
+	return out[0], nil
+}
+
+// AppendAll appends rs in order, as Append appends each, under one lock
+// of the file. On an error the records before the failed one stay
+// appended and are returned.
+func (l *Log) AppendAll(rs []Record) ([]Record, error) {
+	prepared := make([]Record, len(rs))
+	seen := make([]Record, len(rs))
+	for i, r := range rs {
+		var err error
+		if prepared[i], seen[i], err = l.prepare(r); err != nil {
+			return nil, err
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return Record{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, l.path, os.ErrClosed)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, l.path, os.ErrClosed)
 	}
 	if l.syncErr != nil {
 		// The last fsync failed: no new record until one succeeds.
 		if err := l.syncLocked(); err != nil {
-			return Record{}, err
+			return nil, err
 		}
 	}
 	f, err := l.acquire()
 	if err != nil {
-		return Record{}, err
+		return nil, err
 	}
-	out, err := l.appendLocked(f, r, seen, l.syncDelay <= 0)
+	out := make([]Record, 0, len(rs))
+	for i := range prepared {
+		var w Record
+		if w, err = l.appendLocked(f, prepared[i], seen[i], l.syncDelay <= 0); err != nil {
+			break
+		}
+		out = append(out, w)
+	}
 	funlock(f)
+	if l.syncDelay > 0 {
+		l.written += uint64(len(out))
+	}
 	if err != nil {
-		l.drop()
-		return Record{}, err
+		l.drop() // syncs what was written
+		return out, err
 	}
 	if l.syncDelay > 0 {
-		l.written++
 		if l.timer == nil {
 			l.timer = time.AfterFunc(l.syncDelay, l.backgroundSync)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -178,15 +179,16 @@ func schemaOf(t reflect.Type) schema {
 	return s
 }
 
-// recordSchema is read-only after package initialisation.
-var recordSchema = schemaOf(reflect.TypeFor[Record]())
+// recordSchema is made at the first parse (not at every wsx start) and
+// read-only after.
+var recordSchema = sync.OnceValue(func() schema { return schemaOf(reflect.TypeFor[Record]()) })
 
 // checkKeys walks the tokens of a JSON object and rejects what
 // encoding/json would silently accept: duplicate keys, keys that match a
 // field only when case is ignored, and null values.
 func checkKeys(line []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(line))
-	if err := walkObject(dec, recordSchema, 0); err != nil {
+	if err := walkObject(dec, recordSchema(), 0); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {

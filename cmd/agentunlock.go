@@ -20,7 +20,7 @@ func (s *session) unlockAgent() (st secretStore, ok bool, err error) {
 	}
 	if !status.Locked {
 		s.client = c
-		return daemonStore{s, c}, true, nil
+		return s.viaAgent(c), true, nil
 	}
 	prompt := fmt.Sprintf("Passphrase for the wsx store (unlocks the wsx agent, pid %d): ", status.PID)
 	err = s.unlockWith(prompt, func(p []byte) error {
@@ -36,5 +36,5 @@ func (s *session) unlockAgent() (st secretStore, ok bool, err error) {
 	}
 	fmt.Fprintf(s.env.Stderr, "wsx: unlocked the wsx agent (pid %d); later commands go through it until `wsx lock` or its idle lock\n", status.PID)
 	s.client, s.agentLocked = c, 0
-	return daemonStore{s, c}, true, nil
+	return s.viaAgent(c), true, nil
 }

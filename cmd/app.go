@@ -18,6 +18,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wsxdev/wsx/internal/clidoc"
+	"github.com/wsxdev/wsx/internal/hint"
+
 	"golang.org/x/term"
 )
 
@@ -75,7 +78,7 @@ func Main(ctx context.Context, env Env) int {
 		env.Args = append([]string{"wsx", "credential"}, env.Args[1:]...)
 	}
 	app := newApp(&env)
-	if len(env.Args) > 1 && env.Args[1] == completeArg {
+	if len(env.Args) > 1 && env.Args[1] == clidoc.CompleteArg {
 		return runComplete(&env, app, env.Args[2:])
 	}
 	err := app.RunContext(ctx, interspersed(app, env.Args))
@@ -86,47 +89,17 @@ func Main(ctx context.Context, env Env) int {
 	return code
 }
 
-// usageError marks an error in how wsx was invoked (exit code 2).
-type usageError struct{ msg string }
+// The errors of flows, as package hint defines them.
+type (
+	usageError  = hint.Usage
+	exitError   = hint.Exit
+	hintedError = hint.Error
+)
 
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return usageError{fmt.Sprintf(format, args...)}
-}
-
-// exitError carries an exit code chosen by a command itself, such as the
-// status of a child process or a failed verification.
-type exitError struct {
-	code int
-	err  error // nil when the command already said everything
-}
-
-func (e exitError) Error() string {
-	if e.err == nil {
-		return "exit status " + strconv.Itoa(e.code)
-	}
-	return e.err.Error()
-}
-
-func (e exitError) Unwrap() error { return e.err }
-
-// hintedError adds a fix to an error at the edge, after the message that
-// names what went wrong.
-type hintedError struct {
-	err  error
-	hint string
-}
-
-func (e hintedError) Error() string { return e.err.Error() }
-func (e hintedError) Unwrap() error { return e.err }
-
-func withHint(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return hintedError{err, fmt.Sprintf(format, args...)}
-}
+var (
+	usagef   = hint.Usagef
+	withHint = hint.With
+)
 
 func actor(env *Env) (int, string) {
 	name := ""
@@ -141,14 +114,17 @@ func reportError(stderr io.Writer, err error) int {
 		return 0
 	}
 	var ee exitError
-	if errors.As(err, &ee) && ee.err == nil {
-		return ee.code
+	if errors.As(err, &ee) && ee.Err == nil {
+		return ee.Code
+	}
+	if _, said := errors.AsType[hint.Said](err); said {
+		return exitCode(err)
 	}
 	fmt.Fprintf(stderr, "wsx: %v\n", err)
 	var he hintedError
 	hint := defaultHint(err)
-	if errors.As(err, &he) && he.hint != "" {
-		hint = he.hint
+	if errors.As(err, &he) && he.Hint != "" {
+		hint = he.Hint
 	}
 	if hint != "" {
 		fmt.Fprintf(stderr, "hint: %s\n", hint)

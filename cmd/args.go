@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/internal/clidoc"
 )
 
 // interspersed moves the flags that follow a command's arguments in front of
@@ -20,7 +21,7 @@ func interspersed(app *cli.App, args []string) []string {
 		if args[i] == "--" {
 			return args
 		}
-		i += flagWidth(app.Flags, args[i])
+		i += clidoc.FlagWidth(app.Flags, args[i])
 	}
 	if i >= len(args) {
 		return args
@@ -31,7 +32,7 @@ func interspersed(app *cli.App, args []string) []string {
 	}
 	start := i + 1
 	for len(cmd.Subcommands) > 0 && start < len(args) {
-		sub := findSub(cmd, args[start])
+		sub := clidoc.FindSub(cmd, args[start])
 		if sub == nil {
 			break
 		}
@@ -48,7 +49,7 @@ func interspersed(app *cli.App, args []string) []string {
 			break
 		}
 		if strings.HasPrefix(a, "-") && a != "-" {
-			w := flagWidth(cmd.Flags, a)
+			w := clidoc.FlagWidth(cmd.Flags, a)
 			end := min(j+w, len(args))
 			flags = append(flags, args[j:end]...)
 			j = end - 1
@@ -59,34 +60,4 @@ func interspersed(app *cli.App, args []string) []string {
 	out := append([]string{}, args[:start]...)
 	out = append(out, flags...)
 	return append(out, pos...)
-}
-
-func findSub(cmd *cli.Command, name string) *cli.Command {
-	for _, s := range cmd.Subcommands {
-		if s.HasName(name) {
-			return s
-		}
-	}
-	return nil
-}
-
-// flagWidth is how many arguments the flag in arg takes up: 2 when it
-// expects a value in the next argument, else 1.
-func flagWidth(flags []cli.Flag, arg string) int {
-	name := strings.TrimLeft(arg, "-")
-	if strings.Contains(name, "=") {
-		return 1
-	}
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n != name {
-				continue
-			}
-			if dg, ok := f.(cli.DocGenerationFlag); ok && dg.TakesValue() {
-				return 2
-			}
-			return 1
-		}
-	}
-	return 1
 }

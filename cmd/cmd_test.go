@@ -18,6 +18,7 @@ import (
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/manifest"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -40,53 +41,6 @@ func TestInterspersed(t *testing.T) {
 	}
 }
 
-func TestParseRotateEvery(t *testing.T) {
-	good := map[string]time.Duration{"90d": 90 * day, "2w": 14 * day, "720h": 720 * time.Hour, "never": 0}
-	for in, want := range good {
-		got, err := parseRotateEvery(in)
-		if err != nil || got != want {
-			t.Errorf("parseRotateEvery(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "-1d", "soon", "1.5d", "d"} {
-		if _, err := parseRotateEvery(in); exitCode(err) != ExitUsage {
-			t.Errorf("parseRotateEvery(%q): err %v, want a usage error", in, err)
-		}
-	}
-}
-
-func TestParseSince(t *testing.T) {
-	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	got, err := parseSince("24h", now)
-	if err != nil || !got.Equal(now.Add(-24*time.Hour)) {
-		t.Errorf("24h: %v %v", got, err)
-	}
-	got, err = parseSince("7d", now)
-	if err != nil || !got.Equal(now.Add(-7*day)) {
-		t.Errorf("7d: %v %v", got, err)
-	}
-	got, err = parseSince("2026-11-01T00:00:00Z", now)
-	if err != nil || !got.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("RFC 3339: %v %v", got, err)
-	}
-	if _, err := parseSince("last tuesday", now); exitCode(err) != ExitUsage {
-		t.Errorf("bad --since: %v", err)
-	}
-}
-
-func TestCloseNames(t *testing.T) {
-	names := []string{"GITHUB_TOKEN", "GITLAB_TOKEN", "NPM_TOKEN", "DATABASE_URL"}
-	if got := closeNames("github_token", names); len(got) == 0 || got[0] != "GITHUB_TOKEN" {
-		t.Errorf("case mismatch: %v", got)
-	}
-	if got := closeNames("GITHUB_TOKN", names); len(got) == 0 || got[0] != "GITHUB_TOKEN" {
-		t.Errorf("typo: %v", got)
-	}
-	if got := closeNames("AWS_SECRET", names); len(got) != 0 {
-		t.Errorf("unrelated name matched %v", got)
-	}
-}
-
 func TestExitCodes(t *testing.T) {
 	tests := []struct {
 		err  error
@@ -104,7 +58,7 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("list: %w", &daemon.RemoteError{Kind: "denied", Message: "uid 1001 (pid 7): permission denied"}), ExitPermission},
 		{fmt.Errorf("open: %w", store.ErrUnsafePermission), ExitPermission},
 		{fmt.Errorf("wsx.toml: %w", manifest.ErrForeign), ExitPermission},
-		{exitError{code: 143}, 143},
+		{exitError{Code: 143}, 143},
 		{fmt.Errorf("audit: %w", audit.ErrUnavailable), ExitError},
 	}
 	for _, tt := range tests {
@@ -177,7 +131,7 @@ func TestMainAddListJSON(t *testing.T) {
 	if strings.Contains(out.String()+errb.String(), value) {
 		t.Fatal("the value appeared in the output")
 	}
-	var got []secretJSON
+	var got []secrets.JSONMeta
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("list --json: %v", err)
 	}
@@ -241,7 +195,7 @@ func TestDaemonGoneFallsBack(t *testing.T) {
 	}
 	defer s.close()
 	s.client = daemon.NewClient(filepath.Join(t.TempDir(), "api.sock"))
-	ds := daemonStore{s, s.client}
+	ds := s.viaAgent(s.client)
 	metas, err := ds.List()
 	if err != nil {
 		t.Fatalf("List after the agent went away: %v", err)
@@ -252,36 +206,7 @@ func TestDaemonGoneFallsBack(t *testing.T) {
 	if s.client != nil {
 		t.Fatal("the session still uses the gone agent")
 	}
-	if err := s.record(audit.EventAccessed, "API_TOKEN", "ok", ""); err != nil {
+	if err := s.recordCLI(audit.Record{Event: audit.EventAccessed, Secret: "API_TOKEN", Result: "ok"}); err != nil {
 		t.Fatalf("record after fallback: %v", err)
-	}
-}
-
-func TestWorkspaceHomes(t *testing.T) {
-	vars := map[string]string{"HOME": "/h", "XDG_DATA_HOME": "/data", "XDG_RUNTIME_DIR": "/run/user/1"}
-	env := &Env{Getenv: func(k string) string { return vars[k] }}
-	check := func(wantHome, wantRun string) {
-		t.Helper()
-		home, err := homeDir(env)
-		if err != nil || home != wantHome {
-			t.Fatalf("homeDir = %q, %v; want %q", home, err, wantHome)
-		}
-		if run := runDir(env, home); run != wantRun {
-			t.Fatalf("runDir = %q, want %q", run, wantRun)
-		}
-	}
-	check("/data/wsx", "/run/user/1/wsx")
-	vars["WSX_WORKSPACE"] = "billing-api"
-	check("/data/wsx-billing-api", "/run/user/1/wsx-billing-api")
-	delete(vars, "XDG_DATA_HOME")
-	check("/h/.local/share/wsx-billing-api", "/run/user/1/wsx-billing-api")
-	vars["WSX_HOME"] = "/explicit"
-	check("/explicit", "/explicit/run")
-	delete(vars, "WSX_HOME")
-	for _, bad := range []string{"../x", "a/b", "-x", ".hidden", strings.Repeat("w", 65), "sp ace"} {
-		vars["WSX_WORKSPACE"] = bad
-		if _, err := homeDir(env); exitCode(err) != ExitUsage {
-			t.Errorf("WSX_WORKSPACE=%q: err %v, want a usage error", bad, err)
-		}
 	}
 }

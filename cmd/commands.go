@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/internal/clidoc"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -35,7 +38,7 @@ func newApp(env *Env) *cli.App {
 		Suggest:              true,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err.Error()}
+			return usageError{Msg: err.Error()}
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -181,13 +184,13 @@ func addCommand(env *Env, name, usage string, createOnly bool) *cli.Command {
 				o.RotateEvery = &r
 			}
 			if c.IsSet("expires") {
-				e, err := parseExpires(c.String("expires"), env.Now())
+				e, err := secrets.ParseExpires(c.String("expires"), env.Now())
 				if err != nil {
 					return err
 				}
 				o.Expires = &e
 			}
-			return s.runAdd(o)
+			return s.run(func(f *secrets.Flows) error { return f.Add(o) })
 		}),
 	}
 }
@@ -213,7 +216,7 @@ func rotateCommand(env *Env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return s.runRotate(rotateOptions{
+			return s.rotate(rotateOptions{
 				Name: n, FromFile: c.String("from-file"), KeyPassFile: c.String("key-passphrase-file"),
 				Undo: c.Bool("undo"), Finish: c.Bool("finish"),
 			})
@@ -250,7 +253,7 @@ func listCommand(env *Env) *cli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			return s.runList(c.Bool("json"))
+			return s.run(func(f *secrets.Flows) error { return f.List(c.Bool("json")) })
 		}),
 	}
 }
@@ -266,7 +269,7 @@ func infoCommand(env *Env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return s.runInfo(n, c.Bool("json"))
+			return s.run(func(f *secrets.Flows) error { return f.Info(n, c.Bool("json")) })
 		}),
 	}
 }
@@ -314,16 +317,16 @@ func completionCommand(env *Env) *cli.Command {
 			}
 			switch shell {
 			case "bash":
-				_, err = fmt.Fprint(env.Stdout, bashCompletion)
+				_, err = fmt.Fprint(env.Stdout, clidoc.BashCompletion)
 				return err
 			case "zsh":
-				_, err = fmt.Fprint(env.Stdout, "autoload -U +X bashcompinit && bashcompinit\n"+bashCompletion)
+				_, err = fmt.Fprint(env.Stdout, "autoload -U +X bashcompinit && bashcompinit\n"+clidoc.BashCompletion)
 				return err
 			case "fish":
-				_, err = fmt.Fprint(env.Stdout, fishCompletion)
+				_, err = fmt.Fprint(env.Stdout, clidoc.FishCompletion)
 				return err
 			case "man":
-				return writeManPage(env.Stdout, c.App)
+				return clidoc.WriteMan(env.Stdout, c.App)
 			}
 			return usagef("unknown shell %q: bash, zsh, fish or man", shell)
 		},
@@ -373,7 +376,7 @@ func gitCommand(env *Env) *cli.Command {
 				if c.Bool("local") {
 					scope = "--local"
 				}
-				return s.runGitSetup(c.Context, gitSetupOptions{Scope: scope})
+				return credhelper.Setup(c.Context, scope, s.env.Stderr)
 			}),
 		}, gitHookCommand(env)},
 	}

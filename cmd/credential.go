@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
+	"os"
 
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/internal/caller"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -30,38 +30,23 @@ func (s *session) runCredential(op string) error {
 	default:
 		return credhelper.Run(s.c.Context, op, opts)
 	}
-	if c, ok := s.viaDaemon(); ok {
-		in, err := io.ReadAll(io.LimitReader(s.env.Stdin, credentialInputLimit+1))
-		if err != nil {
-			return fmt.Errorf("credential %s: read the request: %w", op, err)
-		}
-		if len(in) > credentialInputLimit {
-			return fmt.Errorf("credential %s: the request is larger than %d bytes", op, credentialInputLimit)
-		}
-		defer clear(in)
-		out, note, sent, err := c.Credential(s.c.Context, s.home, op, in)
-		defer clear(out)
-		if err == nil {
-			if note != "" {
-				io.WriteString(s.env.Stderr, note)
-			}
-			if _, err := s.env.Stdout.Write(out); err != nil {
-				return err
-			}
-			for _, m := range sent {
-				opts.Remind(m)
-			}
-			return nil
-		}
-		if !errors.Is(err, daemon.ErrNoDaemon) && !errors.Is(err, store.ErrLocked) {
+	c, ok := s.viaDaemon(true)
+	if !ok {
+		c, ok = s.viaGitSession()
+	}
+	if ok {
+		in, err := c.CredentialGit(s.c.Context, s.home, op, s.env.Stdin, s.env.Stdout, s.env.Stderr, opts.Remind)
+		if in == nil {
 			return err
 		}
-		// The agent went away or locked meanwhile: the store opened here
-		// answers, as without an agent.
+		// No agent answered unlocked (or it went away or locked
+		// meanwhile): the store opened here answers, as without an agent,
+		// after asking the agent's status.
+		defer clear(in)
 		opts.Stdin = bytes.NewReader(in)
-		s.client.Close()
-		s.client = nil
+		s.doubt()
 	}
+	s.keepForGit()
 	st, err := s.unlockedForGit()
 	switch {
 	case errors.Is(err, store.ErrNotInitialized):
@@ -78,17 +63,49 @@ func (s *session) runCredential(op string) error {
 	return credhelper.Run(s.c.Context, op, opts)
 }
 
-// credentialInputLimit bounds what git may send the helper through the
-// agent; the protocol's own limits (credhelper.Parse) are smaller.
-const credentialInputLimit = 1 << 20
+// viaGitSession returns a client of the agent that keeps the store open
+// for the git command this helper runs for (daemon.GitSessionDir), when
+// an earlier run of the helper started one; only when no agent serves.
+func (s *session) viaGitSession() (*daemon.Client, bool) {
+	g, ok := caller.GitCommand(s.env.PID)
+	if !ok || s.agentErr != nil || s.agentLocked != 0 || s.env.Getenv("WSX_NO_AGENT") != "" {
+		return nil, false
+	}
+	c, ok := daemon.DialGitSession(runDir(s.env, s.home), s.home, g, daemonDialTimeout)
+	if ok {
+		s.client = c
+	}
+	return c, ok
+}
+
+// keepForGit makes a passphrase typed on the terminal start the git
+// command's session, so that git's next runs of the helper ask nothing.
+func (s *session) keepForGit() {
+	g, ok := caller.GitCommand(s.env.PID)
+	if !ok || s.passphraseFile() != "" || s.env.Getenv("WSX_NO_AGENT") != "" {
+		return
+	}
+	s.afterUnlock = func(p []byte) {
+		if s.agentErr != nil || s.agentLocked != 0 {
+			return // the user's agent is locked, or one is not the user's
+		}
+		exe, err := os.Executable()
+		if err == nil {
+			err = daemon.StartGitSession(exe, runDir(s.env, s.home), g, daemon.Unlocking{Passphrase: p, Given: true})
+		}
+		if err != nil {
+			fmt.Fprintf(s.env.Stderr, "wsx: the store is not kept open for the rest of this git command, which may ask again: %v\n", err)
+		}
+	}
+}
 
 // unlockedForGit unlocks the store as every command does, except that it
 // does not ask on the terminal when git was told not to prompt
 // (GIT_TERMINAL_PROMPT=0, e.g. a background fetch): the store then counts
 // as locked, and git goes on without wsx.
 func (s *session) unlockedForGit() (secretStore, error) {
-	if s.passphraseFile() == "" && !gitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
-		s.viaDaemon()
+	if s.passphraseFile() == "" && !credhelper.GitMayPrompt(s.env.Getenv("GIT_TERMINAL_PROMPT")) {
+		s.viaDaemon(false)
 		if s.agentErr != nil {
 			return nil, s.agentErr
 		}
@@ -100,14 +117,4 @@ func (s *session) unlockedForGit() (secretStore, error) {
 		}
 	}
 	return s.unlocked()
-}
-
-// gitMayPrompt reads GIT_TERMINAL_PROMPT as git reads a boolean; unset
-// means git may prompt.
-func gitMayPrompt(v string) bool {
-	switch strings.ToLower(v) {
-	case "0", "false", "no", "off":
-		return false
-	}
-	return true
 }

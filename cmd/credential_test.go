@@ -41,7 +41,7 @@ func TestAgentDialledOnce(t *testing.T) {
 		}
 	}()
 	for range 3 {
-		if _, ok := s.viaDaemon(); ok {
+		if _, ok := s.viaDaemon(false); ok {
 			t.Fatal("viaDaemon: a socket that answers nothing counts as an agent")
 		}
 	}

@@ -35,7 +35,7 @@ func exitCode(err error) int {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ee):
-		return ee.code
+		return ee.Code
 	case errors.As(err, &ue):
 		return ExitUsage
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, provider.ErrNotFound):

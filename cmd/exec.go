@@ -2,12 +2,8 @@ package cmd
 
 import (
 	"errors"
-	"io"
 	"io/fs"
-	"os"
 	osexec "os/exec"
-	"slices"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
@@ -15,8 +11,8 @@ import (
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/manifest"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
-	"golang.org/x/term"
 )
 
 // Exit codes of a command that could not be run, as shells and env(1)
@@ -104,18 +100,9 @@ func execCommand(env *Env) *cli.Command {
 			if c.NArg() == 0 {
 				return usagef("exec needs a command: `wsx exec [options] -- COMMAND [ARGS...]`")
 			}
-			return s.runExec(execOptions{
-				Argv:        c.Args().Slice(),
-				Only:        c.StringSlice("only"),
-				Env:         c.StringSlice("env"),
-				NoMask:      c.Bool("no-mask"),
-				PTY:         c.String("pty"),
-				AllowNested: c.Bool("allow-nested"),
-				All:         c.Bool("all"),
-
-				AllowDangerous: c.Bool("allow-dangerous-name"),
-				NoAccessAudit:  c.Bool("no-access-audit"),
-			})
+			o := execOpts(c, c.Args().Slice(), c.String("pty"))
+			o.All = c.Bool("all")
+			return s.runExec(o)
 		}),
 	}
 }
@@ -144,22 +131,21 @@ func shellCommand(env *Env) *cli.Command {
 			// A pty only to mask what the shell writes to the terminal;
 			// without masking it uses the terminal as it is.
 			pty := exec.PTYNever
-			if !c.Bool("no-mask") && env.StdinIsTerminal && isTerminal(env.Stdout) {
+			if !c.Bool("no-mask") && env.StdinIsTerminal && exec.IsTerminal(env.Stdout) {
 				pty = exec.PTYAlways
 			}
-			return s.runExec(execOptions{
-				Argv:        []string{sh},
-				Only:        c.StringSlice("only"),
-				Env:         c.StringSlice("env"),
-				NoMask:      c.Bool("no-mask"),
-				PTY:         pty,
-				AllowNested: c.Bool("allow-nested"),
-				Shell:       true,
-
-				AllowDangerous: c.Bool("allow-dangerous-name"),
-				NoAccessAudit:  c.Bool("no-access-audit"),
-			})
+			o := execOpts(c, []string{sh}, pty)
+			o.Shell = true
+			return s.runExec(o)
 		}),
+	}
+}
+
+// execOpts reads the flags exec and shell share.
+func execOpts(c *cli.Context, argv []string, pty string) execOptions {
+	return execOptions{
+		Argv: argv, Only: c.StringSlice("only"), Env: c.StringSlice("env"), NoMask: c.Bool("no-mask"), PTY: pty,
+		AllowNested: c.Bool("allow-nested"), AllowDangerous: c.Bool("allow-dangerous-name"), NoAccessAudit: c.Bool("no-access-audit"),
 	}
 }
 
@@ -175,16 +161,16 @@ func (s *session) runExec(o execOptions) error {
 		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),
 			"the secrets are in this environment already; run the command directly, or add --allow-nested")
 	}
-	only, err := splitOnly(o.Only)
+	only, err := exec.ParseOnly(o.Only)
 	if err != nil {
 		return err
 	}
-	renames, err := parseRenames(o.Env)
+	renames, err := exec.ParseRenames(o.Env)
 	if err != nil {
 		return err
 	}
 	cwd := s.env.Getwd()
-	if err := s.fetchStale(cwd, only, audit.ViaExec); err != nil {
+	if err := s.fetchCommand().Stale(s.c.Context, only, audit.ViaExec); err != nil {
 		return err
 	}
 	if !o.All && len(only) == 0 {
@@ -198,15 +184,7 @@ func (s *session) runExec(o execOptions) error {
 			o.manifest, o.governed, o.renames = names, true, m.Renames()
 		}
 	}
-	// --env wins over the manifest's env for the same secret.
-	for old, v := range o.renames {
-		if _, ok := renames[old]; !ok {
-			if renames == nil {
-				renames = map[string]string{}
-			}
-			renames[old] = v
-		}
-	}
+	renames = exec.MergeRenames(renames, o.renames)
 	st, err := s.unlocked()
 	if err != nil {
 		return err
@@ -215,14 +193,14 @@ func (s *session) runExec(o execOptions) error {
 		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous, Rename: renames,
 		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
 		Parent: s.env.Environ(), Cwd: cwd,
-		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: isTerminal(s.env.Stdout),
+		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: exec.IsTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
 	}
 	if skip := fetch.NotForPrograms(s.home, renames); skip != nil && len(only) == 0 && !o.governed {
 		// Provider credentials go in only when named.
 		spec.Skip = func(m store.Meta) bool { return credhelper.IsStored(m) || skip(m) }
 	}
-	if !o.NoAccessAudit && !noAccessAudit(cwd) {
+	if !o.NoAccessAudit && !manifest.NoAccessAudit(cwd) {
 		// The log stays open while the command runs, for the `accessed`
 		// records; the store is locked as before.
 		spec.Access, spec.Close = st, s.lockKeepLog
@@ -234,7 +212,7 @@ func (s *session) runExec(o execOptions) error {
 	var unknown *exec.UnknownNameError
 	switch {
 	case errors.As(err, &unknown):
-		return didYouMean(err, unknown.Name, unknown.Avail)
+		return secrets.DidYouMean(err, unknown.Name, unknown.Avail)
 	case errors.Is(err, store.ErrDangerousName):
 		return withHint(err, "if you mean it, add --allow-dangerous-name to wsx exec")
 	case errors.Is(err, exec.ErrBadEnv):
@@ -242,73 +220,13 @@ func (s *session) runExec(o execOptions) error {
 	case errors.Is(err, exec.ErrStart):
 		return startError(err)
 	case err != nil && code == 1 && !errors.Is(err, exec.ErrNoCommand):
-		return exitError{code: code, err: err}
+		return exitError{Code: code, Err: err}
 	case err != nil:
 		return err
 	case code != 0:
-		return exitError{code: code}
+		return exitError{Code: code}
 	}
 	return nil
-}
-
-// noAccessAudit says the wsx.toml governing cwd turns the `accessed`
-// records off (access_audit = false). A manifest that cannot be read
-// turns nothing off.
-func noAccessAudit(cwd string) bool {
-	path, found, err := manifest.Find(cwd)
-	if err != nil || !found {
-		return false
-	}
-	m, err := manifest.Load(path)
-	return err == nil && m.NoAccessAudit
-}
-
-// splitOnly reads --only: comma-separated names, repeatable, each once.
-func splitOnly(only []string) ([]string, error) {
-	if len(only) == 0 {
-		return nil, nil
-	}
-	var names []string
-	for _, n := range only {
-		for part := range strings.SplitSeq(n, ",") {
-			if part = strings.TrimSpace(part); part != "" && !slices.Contains(names, part) {
-				names = append(names, part)
-			}
-		}
-	}
-	if len(names) == 0 {
-		return nil, usagef("--only needs at least one NAME")
-	}
-	return names, nil
-}
-
-// parseRenames reads --env: NEW=OLD, repeatable, into a map from OLD to
-// NEW. Each secret is renamed once, and each NEW names one secret.
-func parseRenames(flags []string) (map[string]string, error) {
-	if len(flags) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]string, len(flags))
-	vars := make(map[string]string, len(flags))
-	for _, f := range flags {
-		v, old, ok := strings.Cut(strings.TrimSpace(f), "=")
-		if !ok {
-			return nil, usagef("--env %q: want NEW=OLD, e.g. --env GH_TOKEN=GITHUB_TOKEN", f)
-		}
-		for _, n := range []string{v, old} {
-			if err := store.ValidateName(n); err != nil {
-				return nil, usagef("--env %s: %v", f, err)
-			}
-		}
-		if prev, dup := out[old]; dup && prev != v {
-			return nil, usagef("--env: %s is renamed twice, to %s and %s", old, prev, v)
-		}
-		if prev, dup := vars[v]; dup && prev != old {
-			return nil, usagef("--env: both %s and %s would go in as %s", prev, old, v)
-		}
-		out[old], vars[v] = v, old
-	}
-	return out, nil
 }
 
 // startError reports a command that could not be started with the exit
@@ -316,26 +234,8 @@ func parseRenames(flags []string) (map[string]string, error) {
 func startError(err error) error {
 	switch {
 	case errors.Is(err, osexec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		return exitError{code: exitNotFound, err: err}
+		return exitError{Code: exitNotFound, Err: err}
 	default:
-		return exitError{code: exitCannotRun, err: err}
+		return exitError{Code: exitCannotRun, Err: err}
 	}
-}
-
-// isTerminal reports whether w is a terminal, without switching it to
-// blocking mode as File.Fd would.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || f == nil {
-		return false
-	}
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	is := false
-	if sc.Control(func(fd uintptr) { is = term.IsTerminal(int(fd)) }) != nil {
-		return false
-	}
-	return is
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/wsxdev/wsx/internal/hint"
+	"github.com/wsxdev/wsx/secrets"
 )
 
 // errorJSON is what a command run with --json prints on stdout when it
@@ -34,14 +37,14 @@ func wantsJSON(args []string) bool {
 // doctor's report) prints nothing.
 func reportJSONError(stdout io.Writer, err error, code int) {
 	var ee exitError
-	if err == nil || (errors.As(err, &ee) && ee.err == nil) {
+	if _, said := errors.AsType[hint.Said](err); err == nil || said || (errors.As(err, &ee) && ee.Err == nil) {
 		return
 	}
 	j := errorJSON{Error: err.Error(), Code: code, Hint: defaultHint(err)}
 	var he hintedError
-	if errors.As(err, &he) && he.hint != "" {
-		j.Hint = he.hint
+	if errors.As(err, &he) && he.Hint != "" {
+		j.Hint = he.Hint
 	}
 	j.Error = strings.TrimSpace(j.Error)
-	writeJSON(stdout, j)
+	secrets.WriteJSON(stdout, j)
 }

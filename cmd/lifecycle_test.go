@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -21,6 +22,9 @@ type lcClock struct{ t time.Time }
 
 func (c *lcClock) now() time.Time          { return c.t }
 func (c *lcClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// day is a day, as rotation periods count it.
+const day = 24 * time.Hour
 
 func newLCClock() *lcClock {
 	return &lcClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
@@ -49,41 +53,6 @@ func lcStore(t *testing.T) (Env, *lcClock) {
 		t.Fatalf("init: exit %d: %s", code, errs)
 	}
 	return env, clock
-}
-
-func TestDescribeRotation(t *testing.T) {
-	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	m := store.Meta{Name: "API_TOKEN", Created: created, RotateEvery: 90 * day}
-	tests := []struct {
-		now  time.Time
-		want string
-		left int
-	}{
-		{created.Add(78 * day), "due in 12d", 12},
-		{created.Add(90*day - time.Hour), "due in 1h", 0},
-		{created.Add(95*day + 3*time.Hour), "OVERDUE 5d", -5},
-	}
-	for _, tt := range tests {
-		if got := describeRotation(m, tt.now); got != tt.want {
-			t.Errorf("describeRotation at +%v = %q, want %q", tt.now.Sub(created), got, tt.want)
-		}
-		r := rotationAt(m, tt.now)
-		if r.DaysLeft != tt.left || r.Overdue != strings.HasPrefix(tt.want, "OVERDUE") {
-			t.Errorf("rotationAt at +%v = %+v, want %d days left", tt.now.Sub(created), r, tt.left)
-		}
-	}
-	// A rotation resets the count; "never" has no due date.
-	m.Rotated = created.Add(80 * day)
-	if got := describeRotation(m, created.Add(95*day)); got != "due in 75d" {
-		t.Errorf("after a rotation: %q", got)
-	}
-	m.Previous = &store.PreviousMeta{Version: 1, Type: store.TypeToken}
-	if got := rotationState(m, created.Add(95*day)); got != "due in 75d, old value kept" {
-		t.Errorf("rotation pending: %q", got)
-	}
-	if got := describeRotation(store.Meta{Created: created}, created.Add(1000*day)); got != "-" {
-		t.Errorf("no rotation period: %q", got)
-	}
 }
 
 func TestStatusWithClock(t *testing.T) {
@@ -124,7 +93,7 @@ func TestStatusWithClock(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status --json: exit %d: %s", code, errs)
 	}
-	var rows []statusJSON
+	var rows []secrets.StatusJSON
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +113,7 @@ func TestStatusWithClock(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
 	}
-	var gh statusJSON
+	var gh secrets.StatusJSON
 	for _, r := range rows {
 		if r.Name == "GITHUB_TOKEN" {
 			gh = r
@@ -248,7 +217,7 @@ func TestRemindOverdue(t *testing.T) {
 		!strings.Contains(got, "wsx rotate OLD_TOKEN") {
 		t.Fatalf("first reminder: %q", got)
 	}
-	path := filepath.Join(home, remindersFile)
+	path := filepath.Join(home, secrets.RemindersFile)
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("reminders file: %v %v", fi, err)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -61,20 +61,12 @@ func (s *session) runPasswd(newFile string) error {
 		return err
 	}
 	defer clear(pass)
-	if bytes.Equal(pass, cur) {
-		return errors.New("the new passphrase is the current one; nothing was changed")
-	}
-	if err := s.st.ChangePassphrase(pass); err != nil {
+	if err := s.local().Passwd(cur, pass, s.env.Stderr, s.home); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.env.Stderr, "wsx: changed the passphrase of the store in %s; the old one no longer opens it\n", s.home)
 	if c, st, err := s.dialDaemon(); err == nil {
 		c.Close()
 		fmt.Fprintf(s.env.Stderr, "wsx: the running wsx agent (pid %d) keeps serving; its next unlock takes the new passphrase\n", st.PID)
-	}
-	if err := s.recordCLI(audit.Record{Event: audit.EventPassphrase, Result: audit.ResultOK, Detail: "passphrase changed",
-		Context: &audit.Context{Command: "wsx passwd"}}); err != nil {
-		return fmt.Errorf("the passphrase was changed, but its audit record was not written: %w", err)
 	}
 	return nil
 }
@@ -90,7 +82,7 @@ func (s *session) newStorePassphrase(file, nothing string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if why := weakPassphrase(p); why != "" {
+		if why := secrets.WeakPassphrase(p); why != "" {
 			fmt.Fprintf(s.env.Stderr, "wsx: warning: the passphrase in %s is weak: %s\n", file, why)
 		}
 		return p, nil
@@ -119,7 +111,7 @@ func (s *session) newStorePassphrase(file, nothing string) ([]byte, error) {
 	if len(p1) == 0 {
 		return nil, fmt.Errorf("the passphrase is empty; %s: %w", nothing, store.ErrEmptyPassphrase)
 	}
-	if why := weakPassphrase(p1); why != "" {
+	if why := secrets.WeakPassphrase(p1); why != "" {
 		t.Printf("This passphrase is weak: %s. Anyone with a copy of the store can guess at it offline.\n", why)
 		ok, err := confirm(t, "Use it anyway?")
 		if err != nil || !ok {

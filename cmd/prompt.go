@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/wsxdev/wsx/manifest"
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -76,45 +76,22 @@ func confirm(t Terminal, question string) (bool, error) {
 	return a == "y" || a == "yes", nil
 }
 
-// runRemoveAsked removes the secret name after asking on the terminal,
-// unless yes. Like gh's destructive commands, it refuses to remove
-// without asking when stdin is not a terminal and --yes is not given
-// (exit 2): a script says --yes.
+// runRemoveAsked is `wsx rm`: secrets.Flows.RemoveAsked with the
+// terminal to ask on.
 func (s *session) runRemoveAsked(name string, yes bool) error {
-	if yes {
-		return s.runRemove(name)
+	if !yes && !s.env.StdinIsTerminal { // refused before any unlock
+		return (&secrets.Flows{}).RemoveAsked(name, s.home, false, false, nil)
 	}
-	refuse := withHint(usagef("%s was not removed: there is no terminal to ask on, and --yes was not given", name),
-		"`wsx rm --yes %s` removes the secret and every value kept for it without asking; it cannot be undone", name)
-	if !s.env.StdinIsTerminal {
-		return refuse
-	}
-	metas, err := s.listSecrets()
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(metas, func(m store.Meta) bool { return m.Name == name })
-	if i < 0 {
-		return s.runRemove(name) // not found, with the closest names
-	}
-	t, err := s.env.Terminal()
-	if err != nil {
-		return refuse
-	}
-	defer t.Close()
-	m := metas[i]
-	what := fmt.Sprintf("%s (%s, version %d)", m.Name, m.Type, m.Version)
-	if m.Previous != nil {
-		what = fmt.Sprintf("%s (%s, version %d and the kept value of version %d)", m.Name, m.Type, m.Version, m.Previous.Version)
-	}
-	ok, err := confirm(t, fmt.Sprintf("Remove %s from the store in %s? It cannot be undone.", what, s.home))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s was not removed", name)
-	}
-	return s.runRemove(name)
+	return s.run(func(f *secrets.Flows) error {
+		return f.RemoveAsked(name, s.home, yes, s.env.StdinIsTerminal, func(q string) (bool, error) {
+			t, err := s.env.Terminal()
+			if err != nil {
+				return false, secrets.ErrNotAsked
+			}
+			defer t.Close()
+			return confirm(t, q)
+		})
+	})
 }
 
 // setNote is what `wsx set --help` adds about the value it replaces.
@@ -125,14 +102,6 @@ func setNote(createOnly bool) string {
 	return "\n\nset replaces a value and does not keep the previous one (it is for a value stored by\n" +
 		"mistake). To change a value that programs or services still use, `wsx rotate NAME`\n" +
 		"keeps the previous one until `wsx rotate NAME --finish`, and --undo brings it back."
-}
-
-// setValueNote ends the line of `wsx set` that changed a value.
-func setValueNote(given bool, name string) string {
-	if !given {
-		return ""
-	}
-	return fmt.Sprintf("; the previous value is not kept (`wsx rotate %s` keeps it until --finish)", name)
 }
 
 // askTemplateValue asks for the value of a manifest's secret: a token or
@@ -150,5 +119,5 @@ func (s *session) askTemplateValue(t Terminal, sec manifest.Secret) ([]byte, err
 	if rest, ok := strings.CutPrefix(path, "~/"); ok && s.env.Getenv("HOME") != "" {
 		path = filepath.Join(s.env.Getenv("HOME"), rest)
 	}
-	return readCapped(path, nil)
+	return secrets.ReadCapped(path, nil)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/internal/clidoc"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -90,8 +91,8 @@ func TestReadPassphraseFileMode(t *testing.T) {
 		t.Fatalf("mode 0644: err %v, exit %d; want %d", err, exitCode(err), ExitPermission)
 	}
 	var he hintedError
-	if !errors.As(err, &he) || !strings.Contains(he.hint, "chmod 600 "+p) {
-		t.Errorf("hint %q, want the chmod", he.hint)
+	if !errors.As(err, &he) || !strings.Contains(he.Hint, "chmod 600 "+p) {
+		t.Errorf("hint %q, want the chmod", he.Hint)
 	}
 	if err := os.Chmod(p, 0o600); err != nil {
 		t.Fatal(err)
@@ -162,7 +163,7 @@ func TestCompletions(t *testing.T) {
 	} {
 		words := strings.Split(tc.line, " ")
 		var got []string
-		for _, c := range completions(&env, app, words[:len(words)-1], words[len(words)-1], false) {
+		for _, c := range clidoc.Completions(app, words[:len(words)-1], words[len(words)-1], false, func() []string { return completeNames(&env) }) {
 			if strings.HasPrefix(c, words[len(words)-1]) {
 				got = append(got, c)
 			}

@@ -6,9 +6,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/manifest"
-	"github.com/wsxdev/wsx/store"
+	"github.com/wsxdev/wsx/secrets"
 )
 
 func templateCommand(env *Env) *cli.Command {
@@ -46,7 +45,13 @@ func templateCommand(env *Env) *cli.Command {
 		Subcommands: []*cli.Command{
 			sub("check", "list the required secrets missing from the store (exit 3 if any)",
 				"Checks names only, so it needs no passphrase. Prints one line per secret and, for each\n"+
-					"missing one, the command that adds it.", (*session).runTemplateCheck),
+					"missing one, the command that adds it.", func(s *session, m *manifest.Manifest) error {
+					have, err := s.storeNames()
+					if err != nil {
+						return err
+					}
+					return m.Check(s.env.Stdout, s.env.Stderr, have)
+				}),
 			sub("init", "ask for each missing secret on the terminal and store it",
 				"Asks for each missing token or password with a hidden prompt (empty skips it), validates\n"+
 					"and stores it with the manifest's type, description and hosts. For a key or a file it\n"+
@@ -54,30 +59,9 @@ func templateCommand(env *Env) *cli.Command {
 				(*session).runTemplateInit),
 			sub("docs", "print the Markdown a README needs to list the required secrets",
 				"Prints \"Requires these secrets:\" and one list item per secret, optional ones marked.",
-				(*session).runTemplateDocs),
+				func(s *session, m *manifest.Manifest) error { return m.Docs(s.env.Stdout) }),
 		},
 	}
-}
-
-// manifestFor loads the manifest at file, or the one found from the
-// current directory.
-func (s *session) manifestFor(file string) (*manifest.Manifest, error) {
-	if file == "" {
-		cwd := s.env.Getwd()
-		if cwd == "" {
-			return nil, errors.New("the working directory is unknown; name the file with --file")
-		}
-		p, found, err := manifest.Find(cwd)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, withHint(fmt.Errorf("no %s in %s or its parents up to the git root", manifest.Name, cwd),
-				"create one at the repository's root (`wsx template --help` shows the format), or pass --file PATH")
-		}
-		file = p
-	}
-	return manifest.Load(file)
 }
 
 // storeNames lists the secret names in the store without unlocking it.
@@ -88,113 +72,12 @@ func (s *session) storeNames() ([]string, error) {
 	return s.st.Names()
 }
 
-// manifestSecrets finds the manifest that governs cwd and returns it with
-// the names of its secrets that are in the store, in manifest order; m is
-// nil when there is no manifest. When a required secret is missing the
-// error (exit 3) names each one with the command that adds it. It needs no
-// passphrase: it reads names only.
-func (s *session) manifestSecrets(cwd string) (m *manifest.Manifest, names []string, err error) {
-	path, found, err := manifest.Find(cwd)
-	if err != nil || !found {
-		return nil, nil, err
-	}
-	m, err = manifest.Load(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	have, err := s.storeNames()
-	if err != nil {
-		return m, nil, err
-	}
-	missing, present := m.Missing(have)
-	if len(missing) > 0 {
-		return m, nil, missingError(m, missing)
-	}
-	return m, present, nil
-}
-
-// missingError reports the required secrets of m that are missing.
-func missingError(m *manifest.Manifest, missing []manifest.Secret) error {
-	names := make([]string, len(missing))
-	cmds := make([]string, len(missing))
-	for i, sec := range missing {
-		names[i] = sec.Name
-		cmds[i] = "`" + manifest.AddCommand(sec) + "`"
-	}
-	return withHint(fmt.Errorf("%s requires secrets that are not in the store: %s: %w", m.Path, strings.Join(names, ", "), store.ErrNotFound),
-		"add each with %s, or run `wsx template init` to be asked for them", strings.Join(cmds, "; "))
-}
-
-// caseTwin returns the name in names that equals name but for case.
-func caseTwin(name string, names []string) string {
-	for _, n := range names {
-		if n != name && strings.EqualFold(n, name) {
-			return n
-		}
-	}
-	return ""
-}
-
-func (s *session) runTemplateCheck(m *manifest.Manifest) error {
-	have, err := s.storeNames()
-	if err != nil {
-		return err
-	}
-	missing, _ := m.Missing(have)
-	present := make(map[string]bool, len(have))
-	for _, n := range have {
-		present[n] = true
-	}
-	out := s.env.Stdout
-	for _, sec := range m.Secrets {
-		kind := string(sec.Type)
-		if !sec.Required {
-			kind += ", optional"
-		}
-		switch {
-		case present[sec.Name]:
-			fmt.Fprintf(out, "ok       %s (%s)\n", sec.Name, kind)
-			continue
-		case sec.Required:
-			fmt.Fprintf(out, "missing  %s (%s)", sec.Name, kind)
-		default:
-			fmt.Fprintf(out, "absent   %s (%s)", sec.Name, kind)
-		}
-		if sec.Description != "" {
-			fmt.Fprintf(out, " — %s", sec.Description)
-		}
-		fmt.Fprintf(out, "\n         %s\n", manifest.AddCommand(sec))
-		if twin := caseTwin(sec.Name, have); twin != "" {
-			fmt.Fprintf(out, "         (the store has %s: names differ in case)\n", twin)
-		}
-	}
-	if len(missing) > 0 {
-		names := make([]string, len(missing))
-		for i, sec := range missing {
-			names[i] = sec.Name
-		}
-		return withHint(fmt.Errorf("%d required secrets of %s are missing: %s: %w", len(missing), m.Path, strings.Join(names, ", "), store.ErrNotFound),
-			"add each with the command above it, or run `wsx template init` to be asked for them")
-	}
-	fmt.Fprintf(s.env.Stderr, "wsx: every required secret of %s is in the store\n", m.Path)
-	return nil
-}
-
 func (s *session) runTemplateInit(m *manifest.Manifest) error {
 	have, err := s.storeNames()
 	if err != nil {
 		return err
 	}
-	present := make(map[string]bool, len(have))
-	for _, n := range have {
-		present[n] = true
-	}
-	var todo []manifest.Secret
-	for _, sec := range m.Secrets {
-		if !present[sec.Name] {
-			todo = append(todo, sec)
-		}
-	}
+	todo := secrets.Missing(m, have)
 	if len(todo) == 0 {
 		fmt.Fprintf(s.env.Stderr, "wsx: every secret of %s is in the store already\n", m.Path)
 		return nil
@@ -209,89 +92,20 @@ func (s *session) runTemplateInit(m *manifest.Manifest) error {
 			"add each with %s", strings.Join(cmds, "; "))
 	}
 	defer t.Close()
-	st, err := s.unlocked()
+	f, err := s.flows()
 	if err != nil {
 		return err
 	}
-	var stillMissing []manifest.Secret
-	added := 0
-	for _, sec := range todo {
-		ok, err := s.initOne(st, t, sec)
-		if err != nil {
-			fmt.Fprintf(s.env.Stderr, "wsx: %v\n", err)
-		}
-		if ok {
-			added++
-		} else if sec.Required {
-			stillMissing = append(stillMissing, sec)
-		}
-	}
-	fmt.Fprintf(s.env.Stderr, "wsx: added %d of the %d secrets missing from the store\n", added, len(todo))
-	if len(stillMissing) > 0 {
-		return missingError(m, stillMissing)
-	}
-	return nil
+	return f.Fill(m, todo, t.Printf, func(sec manifest.Secret) ([]byte, error) { return s.askTemplateValue(t, sec) })
 }
 
-// initOne asks for one secret of a manifest and stores it. ok is false when
-// it was skipped or refused.
-func (s *session) initOne(st secretStore, t Terminal, sec manifest.Secret) (ok bool, err error) {
-	opt := ""
-	if !sec.Required {
-		opt = ", optional"
-	}
-	if sec.Description != "" {
-		t.Printf("%s (%s%s): %s\n", sec.Name, sec.Type, opt, sec.Description)
-	}
-	val, err := s.askTemplateValue(t, sec)
-	if err != nil {
-		return false, fmt.Errorf("secret %s: %w", sec.Name, err)
-	}
-	defer clear(val)
-	if len(val) == 0 {
-		t.Printf("skipped %s\n", sec.Name)
-		return false, nil
-	}
-	v, ssh, err := s.checkValue(secretOptions{Name: sec.Name}, sec.Type, val)
-	if err != nil {
-		return false, err
-	}
-	meta := store.Meta{Name: sec.Name, Type: sec.Type, Description: sec.Description, Hosts: sec.Hosts,
-		RotateEvery: defaultRotation(sec.Type), SSH: ssh}
-	if _, err := st.Add(store.Secret{Meta: meta, Value: v}); err != nil {
-		return false, addHint(sec.Name, err)
-	}
-	warnShort(s.env, sec.Name, v)
-	fmt.Fprintf(s.env.Stderr, "wsx: added %s (%s)\n", sec.Name, sec.Type)
-	if err := s.record(audit.EventCreated, sec.Name, "ok", "from "+manifest.Name); err != nil {
-		return true, err
-	}
-	return true, nil
+// manifestFor loads the manifest at file, or the one found from the
+// current directory.
+func (s *session) manifestFor(file string) (*manifest.Manifest, error) {
+	return manifest.Locate(s.env.Getwd(), file)
 }
 
-func (s *session) runTemplateDocs(m *manifest.Manifest) error {
-	var b strings.Builder
-	if len(m.Secrets) == 0 {
-		b.WriteString("Requires no secrets.\n")
-	} else {
-		b.WriteString("Requires these secrets:\n\n")
-		for _, sec := range m.Secrets {
-			kind := string(sec.Type)
-			if !sec.Required {
-				kind += ", optional"
-			}
-			fmt.Fprintf(&b, "- %s (%s)", sec.Name, kind)
-			if sec.Description != "" {
-				fmt.Fprintf(&b, " — %s", sec.Description)
-			}
-			if len(sec.Hosts) > 0 {
-				fmt.Fprintf(&b, " (for %s)", strings.Join(sec.Hosts, ", "))
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("\nAdd them with `wsx template init`, or one by one with `wsx add NAME --type TYPE`;\n" +
-			"`wsx template check` lists the ones still missing.\n")
-	}
-	_, err := fmt.Fprint(s.env.Stdout, b.String())
-	return err
+// manifestSecrets is manifest.Governing over this store's names.
+func (s *session) manifestSecrets(cwd string) (*manifest.Manifest, []string, error) {
+	return manifest.Governing(cwd, s.storeNames)
 }

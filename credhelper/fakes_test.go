@@ -29,6 +29,9 @@ type fakeSecrets struct {
 	gets    map[string]int // values read, by name
 	listErr error
 	aud     *fakeAuditor // where uses and other events are recorded
+	// damaged are secrets that cannot be read: List leaves them out and
+	// names them in a *store.DamagedError; every other read fails.
+	damaged map[string]error
 }
 
 func newFakeSecrets(now func() time.Time, secs ...store.Secret) *fakeSecrets {
@@ -60,11 +63,27 @@ func (f *fakeSecrets) List() ([]store.Meta, error) {
 		return nil, f.listErr
 	}
 	var out []store.Meta
+	var dmg store.DamagedError
 	for _, s := range f.m {
+		if err, ok := f.damaged[s.Name]; ok {
+			dmg.Names, dmg.Errs = append(dmg.Names, s.Name), append(dmg.Errs, err)
+			continue
+		}
 		out = append(out, copySecret(s).Meta)
 	}
 	slices.SortFunc(out, func(a, b store.Meta) int { return strings.Compare(a.Name, b.Name) })
+	if len(dmg.Names) > 0 {
+		return out, &dmg
+	}
 	return out, nil
+}
+
+// readErr is the error reading the secret called name fails with, if any.
+func (f *fakeSecrets) readErr(name string) error {
+	if err, ok := f.damaged[name]; ok {
+		return fmt.Errorf("secret %s: %w", name, err)
+	}
+	return nil
 }
 
 // Use records each use with the auditor, then returns the values, as
@@ -80,6 +99,9 @@ func (f *fakeSecrets) Use(_ context.Context, names []string, rec release.Record)
 	}
 	var out []store.Secret
 	for _, name := range names {
+		if err := f.readErr(name); err != nil {
+			return nil, err
+		}
 		f.gets[name]++
 		s, ok := f.m[name]
 		if !ok {
@@ -102,6 +124,9 @@ func (f *fakeSecrets) Compare(name string, v store.Value) (store.Match, error) {
 	defer f.mu.Unlock()
 	if f.locked {
 		return store.MatchNone, store.ErrLocked
+	}
+	if err := f.readErr(name); err != nil {
+		return store.MatchNone, err
 	}
 	s, ok := f.m[name]
 	switch {
@@ -152,6 +177,9 @@ func (f *fakeSecrets) Add(s store.Secret, _ ...store.AddOptions) (store.Meta, er
 func (f *fakeSecrets) Edit(name string, e store.Edit) (store.Meta, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.readErr(name); err != nil {
+		return store.Meta{}, err
+	}
 	s, ok := f.m[name]
 	if !ok {
 		return store.Meta{}, fmt.Errorf("edit %s: %w", name, store.ErrNotFound)

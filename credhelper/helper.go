@@ -176,10 +176,34 @@ func safeValue(sec store.Secret) bool {
 	return (!sec.Value.IsZero() || sec.Type == store.TypePassword) && !bytes.ContainsAny(sec.Value.Bytes(), "\n\r\x00")
 }
 
-func (h *helper) get() error {
+// list returns the metadata of the secrets that can be read. Secrets that
+// cannot be read do not stop the helper, as they do not stop wsx exec: each
+// is named on stderr and the others answer. Only the credential stored for
+// exactly this request is needed by name; when it cannot be read, the
+// operation fails, naming it.
+func (h *helper) list() ([]store.Meta, error) {
 	metas, err := h.opts.Secrets.List()
+	de, ok := errors.AsType[*store.DamagedError](err)
+	if !ok {
+		if err != nil {
+			return nil, fmt.Errorf("list secrets: %w", err)
+		}
+		return metas, nil
+	}
+	name := keyOf(h.t).name()
+	if cause := de.Cause(name); cause != nil {
+		return nil, fmt.Errorf("%s, the credential stored for %s, cannot be read: %w", name, display(h.req.Host), cause)
+	}
+	for _, w := range de.Warnings() {
+		h.note("%s", w)
+	}
+	return metas, nil
+}
+
+func (h *helper) get() error {
+	metas, err := h.list()
 	if err != nil {
-		return fmt.Errorf("list secrets: %w", err)
+		return err
 	}
 	named, stored, needsPath := candidates(metas, h.t)
 	now := h.opts.Now()
@@ -263,9 +287,9 @@ func (h *helper) store() error {
 	if !req.HasPassword || !req.HasUsername || req.Ephemeral || h.expired() || !validScheme(h.t.protocol) {
 		return nil // nothing git's store helper would keep, or not meant to be kept
 	}
-	metas, err := h.opts.Secrets.List()
+	metas, err := h.list()
 	if err != nil {
-		return fmt.Errorf("list secrets: %w", err)
+		return err
 	}
 	named, _, _ := candidates(metas, h.t)
 	for _, c := range named {
@@ -337,9 +361,9 @@ func (h *helper) changed(ev audit.Event, name string) error {
 }
 
 func (h *helper) erase() error {
-	metas, err := h.opts.Secrets.List()
+	metas, err := h.list()
 	if err != nil {
-		return fmt.Errorf("list secrets: %w", err)
+		return err
 	}
 	named, stored, _ := candidates(metas, h.t)
 	if h.req.HasPassword {

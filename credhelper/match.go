@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/wsxdev/wsx/store"
 )
@@ -170,10 +171,12 @@ type candidate struct {
 }
 
 // usernameConventions are the user names hosts expect with a token.
-var usernameConventions = map[string]string{
-	"github.com": "x-access-token",
-	"gitlab.com": "oauth2",
-}
+var usernameConventions = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		"github.com": "x-access-token",
+		"gitlab.com": "oauth2",
+	}
+})
 
 // fallbackTokenUser is sent with a token for hosts without a convention.
 const fallbackTokenUser = "x-access-token"
@@ -214,7 +217,7 @@ func namedCandidate(m store.Meta, t target) (c candidate, ok, needsPath bool) {
 	case t.username != "":
 		c.username = t.username
 	case m.Type == store.TypeToken:
-		c.username = usernameConventions[t.host]
+		c.username = usernameConventions()[t.host]
 		if c.username == "" {
 			c.username = fallbackTokenUser
 		}

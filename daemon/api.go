@@ -103,6 +103,10 @@ func (d *Daemon) apiServer() *http.Server {
 				writeError(w, err)
 				return
 			}
+			if h := r.Header.Get(HomeHeader); h != "" && filepath.Clean(h) != filepath.Clean(d.st.Home()) {
+				writeError(w, fmt.Errorf("this agent serves %s, not %s: %w", d.st.Home(), h, ErrNoDaemon))
+				return
+			}
 			if active {
 				d.touch()
 			}

@@ -25,6 +25,7 @@ import (
 // agent or on a store opened here.
 type Client struct {
 	socket string
+	home   string // the store the caller means; "" asks no check
 	hc     *http.Client
 }
 
@@ -48,6 +49,19 @@ func NewClient(socket string) *Client {
 		IdleConnTimeout:    30 * time.Second,
 	}
 	return &Client{socket: socket, hc: &http.Client{Transport: tr, Timeout: ClientTimeout}}
+}
+
+// HomeHeader names the store a request is meant for: an agent serving
+// another store answers it with an error wrapping ErrNoDaemon, so a
+// client may skip asking the status first.
+const HomeHeader = "Wsx-Home"
+
+// NewClientFor is NewClient for requests meant for the store in home
+// (HomeHeader).
+func NewClientFor(socket, home string) *Client {
+	c := NewClient(socket)
+	c.home = home
+	return c
 }
 
 // Dial returns a client of the daemon on socket and its status, or an
@@ -87,6 +101,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.home != "" {
+		req.Header.Set(HomeHeader, c.home)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -393,17 +393,11 @@ func (d *Daemon) lock(reason string, collect bool) error {
 	return err
 }
 
-// collectSecrets makes what a lock dropped garbage that is gone: a
-// collection frees it (zeroed, for what was allocated under erase.Do),
-// and the free pages go back to the system, which zeroes them. A second
-// collection, after the runtime's cleanups ran, takes what Go's crypto
-// caches held for the dropped keys (crypto/ed25519 keeps each key's
-// expanded form until the key is collected).
-func collectSecrets() {
-	debug.FreeOSMemory()
-	time.Sleep(5 * time.Millisecond) // let the cleanup goroutine evict
-	debug.FreeOSMemory()
-}
+// collectSecrets makes what a lock dropped garbage that is gone: the
+// freed memory is zeroed and given back (erase.Garbage), with the copies
+// libraries made (PEM and JSON decoding, crypto's expanded keys and key
+// caches, pooled buffers).
+func collectSecrets() { erase.Garbage() }
 
 // released is the release path of the unlocked store, or store.ErrLocked.
 func (d *Daemon) released() (*release.Store, error) {

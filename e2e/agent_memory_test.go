@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -10,25 +11,27 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsxdev/wsx/store"
+	"golang.org/x/crypto/ssh"
 )
 
 // TestLockedAgentHoldsNoValue is SECURITY.md 67: after `wsx lock` (and
 // after the idle lock) the agent's memory holds no value, no key and no
-// MAC key. A token and an SSH key are used through the agent (a wsx exec
-// fetch, a signature whose peer's argv is masked), then the agent is
-// locked and its memory read through /proc/PID/mem, which needs root.
-// Before the lock the same scan finds them, so the test can fail.
+// MAC key, in the build `make build` makes. A token and SSH keys are used
+// through the agent (a wsx exec fetch, signatures with a store key and an
+// ssh-add'ed one, whose peer's argv is masked with the values), then the
+// agent is locked and its memory read through /proc/PID/mem, which needs
+// root. Before the lock the same scan finds them, so the test can fail.
 func TestLockedAgentHoldsNoValue(t *testing.T) {
 	requireTools(t, "ssh-add", "ssh-keygen")
 	if os.Geteuid() != 0 {
 		t.Skip("reading another process's memory needs root")
-	}
-	if os.Getenv("WSX_E2E_GOEXPERIMENT") != "runtimesecret" {
-		t.Skip("needs the binary built with GOEXPERIMENT=runtimesecret (WSX_E2E_GOEXPERIMENT=runtimesecret)")
 	}
 	dir := shortTempDir(t)
 	pass := filepath.Join(dir, "pass")
@@ -59,6 +62,11 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 	run("", "wsx", "add", "MEM_KEY", "--type", "key", "--from-file", key)
 	seed := ed25519Seed(t, key)
 	os.Remove(key)
+	rsaKey := filepath.Join(dir, "rsa")
+	run("", "ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "r", "-f", rsaKey)
+	run("", "wsx", "add", "MEM_RSA", "--type", "key", "--from-file", rsaKey)
+	rsaPrime := rsaPrimeForms(t, rsaKey)
+	os.Remove(rsaKey)
 	added := filepath.Join(dir, "added")
 	run("", "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "added", "-f", added)
 	addedSeed := ed25519Seed(t, added)
@@ -76,18 +84,21 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 	// key added with ssh-add and used.
 	run("", "wsx", "exec", "--only", "MEM_TOKEN", "--", "sh", "-c", "test -n \"$MEM_TOKEN\"")
 	run("", "ssh-add", "-q", added)
-	run("", "sh", "-c", "ssh-add -T "+key+".pub "+added+".pub; : "+canaryValue)
+	run("", "sh", "-c", "ssh-add -T "+key+".pub "+rsaKey+".pub "+added+".pub; : "+canaryValue)
 
-	secrets := map[string][]byte{"token": []byte(canaryValue), "store key seed": seed, "added key seed": addedSeed}
-	before := scanMemory(t, pid, secrets)
-	if len(before) == 0 {
-		t.Fatal("nothing found in the unlocked agent's memory: the scan cannot fail")
+	secrets := map[string][]byte{"token": []byte(canaryValue), "store key seed": seed, "added key seed": addedSeed,
+		"audit MAC key":     auditKey(t, filepath.Join(dir, "h"), "memory test passphrase"),
+		"rsa prime (bytes)": rsaPrime[0], "rsa prime (words)": rsaPrime[1]}
+	before, _ := scanMemory(t, pid, secrets)
+	for name := range secrets {
+		if !slices.Contains(before, name) {
+			t.Fatalf("the %s is not found in the unlocked agent's memory: the scan cannot fail", name)
+		}
 	}
-	t.Logf("unlocked agent holds: %v", before)
 
 	run("", "wsx", "lock")
-	if found := scanMemory(t, pid, secrets); len(found) > 0 {
-		t.Fatalf("after wsx lock the agent's memory still holds: %v", found)
+	if found, where := scanMemory(t, pid, secrets); len(found) > 0 {
+		t.Fatalf("after wsx lock the agent's memory still holds: %v\n%s", found, where)
 	}
 	// The added key comes back with the unlock.
 	run("", "wsx", "unlock")
@@ -106,7 +117,7 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 	env = append(env, "SSH_AUTH_SOCK="+vars["SSH_AUTH_SOCK"], "SSH_AGENT_PID="+vars["SSH_AGENT_PID"])
 	run("", "wsx", "exec", "--only", "MEM_TOKEN", "--", "sh", "-c", "test -n \"$MEM_TOKEN\"")
 	run("", "ssh-add", "-q", added)
-	run("", "sh", "-c", "ssh-add -T "+key+".pub "+added+".pub; : "+canaryValue)
+	run("", "sh", "-c", "ssh-add -T "+key+".pub "+rsaKey+".pub "+added+".pub; : "+canaryValue)
 	logPath := filepath.Join(dir, "h", "audit.log")
 	for i := 0; ; i++ {
 		b, _ := os.ReadFile(logPath)
@@ -118,9 +129,16 @@ func TestLockedAgentHoldsNoValue(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // the lock's collections
-	if found := scanMemory(t, pid, secrets); len(found) > 0 {
-		t.Fatalf("after the idle lock the agent's memory still holds: %v", found)
+	// The lock erases after writing its record, on its own time: wait
+	// for it, up to a bound.
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		found, where := scanMemory(t, pid, secrets)
+		if len(found) == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("after the idle lock the agent's memory still holds: %v\n%s", found, where)
+		}
 	}
 }
 
@@ -149,6 +167,30 @@ func ed25519Seed(t *testing.T, path string) []byte {
 	}
 	t.Fatal("no ed25519 seed found in " + path)
 	return nil
+}
+
+// rsaPrimeForms returns the low 32 bytes of the first prime of the RSA
+// key at path as the key file holds them (big-endian) and as Go's numbers
+// hold them in memory (little-endian words).
+func rsaPrimeForms(t *testing.T, path string) [2][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ssh.ParseRawPrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		t.Fatalf("%s is not an RSA key", path)
+	}
+	be := rk.Primes[0].Bytes()
+	be = be[len(be)-32:]
+	le := slices.Clone(be)
+	slices.Reverse(le)
+	return [2][]byte{bytes.Clone(be), le}
 }
 
 func decodePEMBody(t *testing.T, b []byte) []byte {
@@ -180,9 +222,28 @@ func decodeSSHPub(t *testing.T, line []byte) []byte {
 	return blob[len(blob)-32:]
 }
 
+// auditKey is the MAC key of the audit log of the store in home.
+func auditKey(t *testing.T, home, pass string) []byte {
+	t.Helper()
+	st, err := store.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Unlock([]byte(pass)); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Lock()
+	k, err := st.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // scanMemory reads every readable mapping of process pid and returns the
-// names of the secrets found in it.
-func scanMemory(t *testing.T, pid int, secrets map[string][]byte) []string {
+// names of the secrets found in it, and where each copy is, with the
+// bytes around it.
+func scanMemory(t *testing.T, pid int, secrets map[string][]byte) (names []string, where string) {
 	t.Helper()
 	maps, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
 	if err != nil {
@@ -195,6 +256,7 @@ func scanMemory(t *testing.T, pid int, secrets map[string][]byte) []string {
 	}
 	defer mem.Close()
 	found := map[string]bool{}
+	var w strings.Builder
 	sc := bufio.NewScanner(maps)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -219,16 +281,24 @@ func scanMemory(t *testing.T, pid int, secrets map[string][]byte) []string {
 			continue
 		}
 		for name, s := range secrets {
-			if bytes.Contains(buf[:n], s) {
+			b := buf[:n]
+			for off := 0; ; {
+				i := bytes.Index(b[off:], s)
+				if i < 0 {
+					break
+				}
 				found[name] = true
+				at := off + i
+				lo, hi := max(at-64, 0), min(at+len(s)+64, len(b))
+				fmt.Fprintf(&w, "%s at %#x in %s: %q\n", name, start+uint64(at), sc.Text(), b[lo:hi])
+				off += i + len(s)
 			}
 		}
 	}
-	var out []string
 	for name := range found {
-		out = append(out, name)
+		names = append(names, name)
 	}
-	return out
+	return names, w.String()
 }
 
 func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

@@ -74,7 +74,7 @@ func buildWSX(out string) error {
 	// and benchmarks run what ships.
 	build := exec.Command("go", "build", "-trimpath", "-tags", buildTags, "-ldflags", "-s -w", "-o", out, "./cmd/wsx")
 	build.Dir = filepath.Dir(filepath.Dir(file))
-	// WSX_E2E_GOEXPERIMENT=runtimesecret builds with internal/erase on.
+	// WSX_E2E_GOEXPERIMENT=runtimesecret builds internal/erase with runtime/secret.
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOEXPERIMENT="+os.Getenv("WSX_E2E_GOEXPERIMENT"))
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	return build.Run()

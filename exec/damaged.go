@@ -43,8 +43,8 @@ func checkDamaged(dmg *store.DamagedError, spec Spec) error {
 		}
 		return fmt.Errorf("%s: the secret cannot be read: %w", where, why)
 	}
-	for _, n := range dmg.Names {
-		fmt.Fprintf(spec.Stderr, "wsx: warning: %s cannot be read and is left out (`wsx info %s` says why): restore its item from a backup, or `wsx rm %s` and add it again\n", n, n, n)
+	for _, w := range dmg.Warnings() {
+		fmt.Fprintf(spec.Stderr, "wsx: %s\n", w)
 	}
 	return nil
 }

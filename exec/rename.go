@@ -5,6 +5,9 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
+
+	"github.com/wsxdev/wsx/internal/hint"
 
 	"github.com/wsxdev/wsx/store"
 )
@@ -87,4 +90,66 @@ func dropShadowed(w io.Writer, chosen []store.Meta, rename map[string]string, na
 		fmt.Fprintf(w, "wsx: warning: %s is left out: --env gives %s the value of %s\n", m.Name, m.Name, old)
 	}
 	return out, nil
+}
+
+// ParseOnly reads --only: comma-separated names, repeatable, each once.
+func ParseOnly(only []string) ([]string, error) {
+	if len(only) == 0 {
+		return nil, nil
+	}
+	var names []string
+	for _, n := range only {
+		for part := range strings.SplitSeq(n, ",") {
+			if part = strings.TrimSpace(part); part != "" && !slices.Contains(names, part) {
+				names = append(names, part)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, hint.Usagef("--only needs at least one NAME")
+	}
+	return names, nil
+}
+
+// ParseRenames reads --env: NEW=OLD, repeatable, into a map from OLD to
+// NEW. Each secret is renamed once, and each NEW names one secret.
+func ParseRenames(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(flags))
+	vars := make(map[string]string, len(flags))
+	for _, f := range flags {
+		v, old, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok {
+			return nil, hint.Usagef("--env %q: want NEW=OLD, e.g. --env GH_TOKEN=GITHUB_TOKEN", f)
+		}
+		for _, n := range []string{v, old} {
+			if err := store.ValidateName(n); err != nil {
+				return nil, hint.Usagef("--env %s: %v", f, err)
+			}
+		}
+		if prev, dup := out[old]; dup && prev != v {
+			return nil, hint.Usagef("--env: %s is renamed twice, to %s and %s", old, prev, v)
+		}
+		if prev, dup := vars[v]; dup && prev != old {
+			return nil, hint.Usagef("--env: both %s and %s would go in as %s", prev, old, v)
+		}
+		out[old], vars[v] = v, old
+	}
+	return out, nil
+}
+
+// MergeRenames adds to flags (--env, which wins) the renames of a
+// manifest's env for the secrets flags does not rename.
+func MergeRenames(flags, manifest map[string]string) map[string]string {
+	for old, v := range manifest {
+		if _, ok := flags[old]; !ok {
+			if flags == nil {
+				flags = map[string]string{}
+			}
+			flags[old] = v
+		}
+	}
+	return flags
 }

@@ -532,6 +532,10 @@ func terminalFile(x any) *os.File {
 	return nil
 }
 
+// IsTerminal reports whether w is a terminal, without switching it to
+// blocking mode as File.Fd would.
+func IsTerminal(w io.Writer) bool { return terminalFile(w) != nil }
+
 // fileFD returns f's descriptor without switching it to blocking mode (as
 // File.Fd does).
 func fileFD(f *os.File) (int, bool) {

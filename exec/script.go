@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,7 +51,7 @@ func ScriptContext(argv []string, cwd string, names []string) map[string]Locatio
 	return out
 }
 
-var pythonName = regexp.MustCompile(`^(python|pypy)[0-9.]*$`)
+var pythonName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(python|pypy)[0-9.]*$`) })
 
 // scriptOf returns the script file argv would run, or "".
 func scriptOf(argv []string, depth int) string {
@@ -77,7 +78,7 @@ func scriptOf(argv []string, depth int) string {
 		prog == "ksh" || prog == "mksh" || prog == "ash" || prog == "fish":
 		return firstOperand(args, []string{"-c", "-s", "-i"},
 			[]string{"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
-	case pythonName.MatchString(prog):
+	case pythonName().MatchString(prog):
 		return firstOperand(args, []string{"-c", "-m"},
 			[]string{"-W", "-X", "--check-hash-based-pycs"})
 	case prog == "node" || prog == "nodejs" || prog == "tsx" || prog == "ts-node":

@@ -123,11 +123,13 @@ type rawSecret struct {
 }
 
 // manifestKeys are the keys a manifest may hold, as TOML key paths.
-var manifestKeys = map[string]bool{
-	"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
-	"secret.hosts": true, "secret.required": true, "secret.env": true, "access_audit": true,
-	"secret.source": true, "secret.ttl": true, "secret.required_fresh": true, "provider": true,
-}
+var manifestKeys = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
+		"secret.hosts": true, "secret.required": true, "secret.env": true, "access_audit": true,
+		"secret.source": true, "secret.ttl": true, "secret.required_fresh": true, "provider": true,
+	}
+})
 
 // providerKey matches the keys of a [provider.NAME] table: NAME.KEY, of
 // lower-case words; a provider checks which KEYs it knows.
@@ -307,7 +309,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	var kl map[string]int
 	for _, k := range md.Keys() {
 		ks := k.String()
-		if manifestKeys[ks] || seenKey[ks] || providerKey().MatchString(ks) {
+		if manifestKeys()[ks] || seenKey[ks] || providerKey().MatchString(ks) {
 			continue
 		}
 		if len(errs) == maxManifestErrors {

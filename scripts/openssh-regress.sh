@@ -7,11 +7,20 @@
 # from a git snapshot of openssh-portable to a temporary directory with
 # git archive; nothing of OpenSSH is kept in this repository.
 #
-# Two things differ from a plain run, both said in wsx's README: every
-# `ssh-agent -s` of the scripts must start an agent of its own
-# (WSX_AGENT_REUSE=0; by default a second `wsx agent -s` prints the
-# running agent's variables), and wsx's agent refuses DSA keys, so `ssh -Q
-# key-plain` is made to leave out ssh-dss (KEEP_DSA=1 keeps it).
+# Three things differ from a plain run:
+# - every `ssh-agent -s` of the scripts must start an agent of its own
+#   (WSX_AGENT_REUSE=0; by default a second `wsx agent -s` prints the
+#   running agent's variables, as README says);
+# - wsx's agent refuses DSA keys (SSH_AGENT_FAILURE, as ssh-agent answers
+#   any add it refuses; OpenSSH 10 dropped DSA), so an `ssh` first on PATH
+#   leaves ssh-dss and ssh-dss-cert-v01@openssh.com out of what `ssh -Q`
+#   lists: the scripts loop over those lists, hostkey-agent.sh over a bare
+#   `ssh -Q key-sig` too (KEEP_DSA=1 keeps them);
+# - hostkey-agent.sh at V_9_2_P1 tries the sk-*-cert host key types even
+#   when no security key provider is built (sk-dummy.so; there is none
+#   here), so OpenSSH's own ssh-agent fails it the same way (BASELINE=1).
+#   OpenSSH fixed the test in V_10_0_P1 (commit 50c640d8, bz#3402, one
+#   `| maybe_filter_sk`); the extracted copy gets that same one-line fix.
 #
 # Environment: WSX (default bin/wsx), TAG (default V_9_2_P1), KEEP=1 keeps
 # the temporary directory, BASELINE=1 runs OpenSSH's own ssh-agent instead
@@ -46,16 +55,30 @@ WRAP
 chmod 755 "$TMP/wsx-ssh-agent"
 export WSX_AGENT_REUSE=0
 
-# ssh, with DSA left out of the key types the scripts loop over.
+# OpenSSH's fix of hostkey-agent.sh for builds without a security key
+# provider (V_10_0_P1, commit 50c640d8), applied when the copy lacks it.
+HK=$TMP/regress/hostkey-agent.sh
+if [ -f "$HK" ] && ! grep -q "cert-v01@openssh.com' | maybe_filter_sk" "$HK"; then
+	sed "s/^\(SSH_CERTTYPES=.*grep 'cert-v01@openssh.com'\)\`\$/\1 | maybe_filter_sk\`/" "$HK" > "$HK.new" &&
+		mv "$HK.new" "$HK"
+	grep -q "cert-v01@openssh.com' | maybe_filter_sk" "$HK" ||
+		{ echo "could not apply the sk filter to hostkey-agent.sh" >&2; exit 2; }
+fi
+
+# ssh, with DSA left out of the key types the scripts loop over; first on
+# PATH, so a bare `ssh -Q` in a script is filtered too.
 SSH=$(command -v ssh)
 if [ "${KEEP_DSA:-}" != 1 ]; then
-	cat > "$TMP/ssh" <<WRAP
+	mkdir -p "$TMP/bin"
+	cat > "$TMP/bin/ssh" <<WRAP
 #!/bin/sh
 for a in "\$@"; do [ "\$a" = -Q ] && { "$SSH" "\$@" | grep -v '^ssh-dss'; exit; }; done
 exec "$SSH" "\$@"
 WRAP
-	chmod 755 "$TMP/ssh"
-	SSH=$TMP/ssh
+	chmod 755 "$TMP/bin/ssh"
+	SSH=$TMP/bin/ssh
+	PATH=$TMP/bin:$PATH
+	export PATH
 fi
 AGENT=$TMP/wsx-ssh-agent
 [ "${BASELINE:-}" = 1 ] && AGENT=$(command -v ssh-agent)

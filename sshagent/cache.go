@@ -124,9 +124,11 @@ func (c *CachedSource) Keys() ([]StoredKey, error) {
 	c.mu.Unlock()
 
 	metas, err := c.s.List()
-	if err != nil && !(errors.Is(err, store.ErrIntegrity) && metas != nil) {
+	if _, damaged := errors.AsType[*store.DamagedError](err); err != nil && !damaged {
 		// Locked, or the store cannot be read at all. A store where some
-		// items fail their integrity check still serves the others.
+		// items cannot be read (damaged, unsafe mode, a failed read)
+		// still serves the others, as wsx exec and the credential helper
+		// do; `wsx list` names the ones left out.
 		return nil, fmt.Errorf("list store keys: %w", err)
 	}
 	keys := storedKeys(metas)

@@ -113,23 +113,39 @@ func TestCachedSource(t *testing.T) {
 	}
 }
 
-// A source over a store where one item fails its integrity check still
-// serves the other keys.
+// A source over a store where some items cannot be read, whatever the
+// reason, still serves the other keys; a store that cannot be listed at
+// all serves none.
 func TestCachedSourcePartialList(t *testing.T) {
 	good := newEd25519(t)
-	ps := partialStore{fakeStore: &fakeStore{secrets: map[string]store.Secret{"GOOD_KEY": keySecret(t, "GOOD_KEY", good)}}}
-	src := NewCachedSource(ps, CacheOptions{})
-	keys, err := src.Keys()
-	if err != nil || len(keys) != 1 || keys[0].Name != "GOOD_KEY" {
-		t.Fatalf("Keys = %v, %v", keys, err)
+	for _, why := range []error{
+		fmt.Errorf("the item holds the data of GOOD_KEY: %w", store.ErrIntegrity),
+		fmt.Errorf("item mode 0666: %w", store.ErrUnsafePermission),
+		errors.New("read item: input/output error"),
+	} {
+		ps := partialStore{fakeStore: &fakeStore{secrets: map[string]store.Secret{"GOOD_KEY": keySecret(t, "GOOD_KEY", good)}},
+			err: &store.DamagedError{Names: []string{"BAD_KEY"}, Errs: []error{why}}}
+		keys, err := NewCachedSource(ps, CacheOptions{}).Keys()
+		if err != nil || len(keys) != 1 || keys[0].Name != "GOOD_KEY" {
+			t.Errorf("BAD_KEY: %v: Keys = %v, %v; want GOOD_KEY", why, keys, err)
+		}
+	}
+	ps := partialStore{fakeStore: &fakeStore{secrets: map[string]store.Secret{"GOOD_KEY": keySecret(t, "GOOD_KEY", good)}},
+		err: errors.New("list items: permission denied")}
+	if keys, err := NewCachedSource(ps, CacheOptions{}).Keys(); err == nil {
+		t.Errorf("store not listed: Keys = %v, want an error", keys)
 	}
 }
 
-type partialStore struct{ *fakeStore }
+// partialStore lists what its fakeStore holds, with err.
+type partialStore struct {
+	*fakeStore
+	err error
+}
 
 func (p partialStore) List() ([]store.Meta, error) {
 	metas, _ := p.fakeStore.List()
-	return metas, fmt.Errorf("secret BAD_KEY: %w", store.ErrIntegrity)
+	return metas, p.err
 }
 
 // Suspend acts as a lock without passphrase and forgets added keys;

@@ -296,6 +296,10 @@ func (f *framer) next() error {
 		f.t.idleSince.Store(time.Now().UnixNano())
 	}
 	f.served++
+	// What the last request left below this frame (a key's bytes,
+	// registers a preemption saved) goes before the wait, during which
+	// the collector may move the stack and free the old copy as it is.
+	erase.Stack()
 	if err := c.SetReadDeadline(time.Now().Add(f.s.idle)); err != nil {
 		return err
 	}

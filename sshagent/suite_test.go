@@ -73,6 +73,7 @@ func TestBehaviour(t *testing.T) {
 	runSuite(t, "session-bind", nil, suiteSessionBind)
 	runSuite(t, "restrict-destination", nil, suiteRestrictDestination)
 	runSuite(t, "ssh-add", nil, suiteSSHAdd)
+	runSuite(t, "sk-provider", nil, suiteSKProvider)
 }
 
 func suiteKeys(t *testing.T, h *harness) {

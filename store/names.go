@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -65,124 +66,126 @@ const (
 // connects to, each with the reason. A secret with such a name, injected
 // by exec, could hijack the child or redirect its traffic. Keys are upper
 // case; DangerousReason compares without case, so http_proxy counts too.
-var dangerousNames = map[string]string{
-	// Shells.
-	"PATH":            "decides which program a command name runs",
-	"HOME":            "decides where programs read their configuration (~/.bashrc, ~/.gitconfig, ~/.ssh/config)",
-	"SHELL":           "the shell programs start for commands",
-	"IFS":             "changes how the shell splits words",
-	"ENV":             whyShellStart + " (sh, and bash in POSIX mode)",
-	"BASH_ENV":        whyShellStart + " (non-interactive bash)",
-	"ZDOTDIR":         "the directory zsh reads its startup files from",
-	"PS1":             "a prompt bash expands, running the commands it substitutes",
-	"PS2":             "a prompt bash expands, running the commands it substitutes",
-	"PS4":             "a prompt bash expands, running the commands it substitutes",
-	"PROMPT_COMMAND":  "a command bash runs before each prompt",
-	"SHELLOPTS":       "shell options bash takes at start",
-	"BASHOPTS":        "shell options bash takes at start",
-	"CDPATH":          "changes where cd goes",
-	"GLOBIGNORE":      "changes what the shell's patterns match",
-	"FCEDIT":          whyRunsEditor,
-	"TMPDIR":          "where programs create temporary files",
-	"TERMINFO":        "terminal descriptions that curses programs load",
-	"XDG_CONFIG_HOME": whyConfigDir,
-	"XDG_CONFIG_DIRS": whyConfigDir,
-	"XDG_DATA_HOME":   "where programs, wsx among them, keep their data",
-	"XDG_RUNTIME_DIR": "where programs find their sockets, wsx's agent among them",
-	// Programs started for the user.
-	"EDITOR":      whyRunsEditor,
-	"VISUAL":      whyRunsEditor,
-	"SUDO_EDITOR": whyRunsEditor,
-	"PAGER":       whyRunsEditor,
-	"MANPAGER":    whyRunsEditor,
-	"BROWSER":     whyRunsEditor,
-	"LESSOPEN":    "an input filter less runs on every file",
-	"LESSCLOSE":   "a command less runs after every file",
-	"CC":          "the C compiler make, go and pip run",
-	"CXX":         "the C++ compiler make and pip run",
-	// Network and TLS.
-	"OPENSSL_CONF":                 "a configuration file OpenSSL loads, which can load engines and providers (code)",
-	"OPENSSL_ENGINES":              "where OpenSSL loads engines (code) from",
-	"OPENSSL_MODULES":              "where OpenSSL loads providers (code) from",
-	"SSL_CERT_FILE":                whyCA,
-	"SSL_CERT_DIR":                 whyCA,
-	"CURL_CA_BUNDLE":               whyCA,
-	"REQUESTS_CA_BUNDLE":           whyCA,
-	"NODE_EXTRA_CA_CERTS":          whyCA,
-	"NODE_TLS_REJECT_UNAUTHORIZED": "turns off TLS certificate checks in Node.js",
-	"GIT_SSL_NO_VERIFY":            "turns off TLS certificate checks in git",
-	"GIT_SSL_CAINFO":               whyCA,
-	"GIT_SSL_CAPATH":               whyCA,
-	"NO_PROXY":                     whyProxy,
-	"CURL_HOME":                    "where curl reads .curlrc, which can send requests elsewhere or write files",
-	"WGETRC":                       "a configuration file wget reads, which can send requests elsewhere or write files",
-	"HOSTALIASES":                  whyResolver,
-	"RESOLV_HOST_CONF":             whyResolver,
-	"LOCALDOMAIN":                  whyResolver,
-	"RES_OPTIONS":                  whyResolver,
-	"KUBECONFIG":                   "which cluster kubectl talks to, and the credential plugins (programs) it runs",
-	"DOCKER_HOST":                  "which daemon docker sends commands and credentials to",
-	"DOCKER_CONFIG":                "docker's configuration, whose credential helpers are programs it runs",
-	"AWS_CONFIG_FILE":              "the AWS configuration, whose credential_process is a program the SDKs run",
-	// SSH and password prompts.
-	"SSH_AUTH_SOCK":       "the agent ssh asks to sign: another one could refuse or log",
-	"SSH_ASKPASS":         whyAskpass,
-	"SSH_ASKPASS_REQUIRE": "makes ssh run SSH_ASKPASS",
-	"SUDO_ASKPASS":        whyAskpass,
-	"GIT_ASKPASS":         whyAskpass,
-	// git.
-	"GIT_EXEC_PATH":                    "where git finds its subcommands (programs)",
-	"GIT_PROXY_COMMAND":                whyGitRuns + " to connect",
-	"GIT_EXTERNAL_DIFF":                whyGitRuns + " for diffs",
-	"GIT_PAGER":                        whyRunsEditor,
-	"GIT_EDITOR":                       whyRunsEditor,
-	"GIT_SEQUENCE_EDITOR":              whyRunsEditor,
-	"GIT_TEMPLATE_DIR":                 whyGitRepo,
-	"GIT_DIR":                          whyGitRepo,
-	"GIT_WORK_TREE":                    whyGitRepo,
-	"GIT_INDEX_FILE":                   whyGitRepo,
-	"GIT_OBJECT_DIRECTORY":             whyGitRepo,
-	"GIT_ALTERNATE_OBJECT_DIRECTORIES": whyGitRepo,
-	// Interpreters and tool chains.
-	"NODE_OPTIONS":        whyNode,
-	"NODE_PATH":           whyNode,
-	"PYTHONPATH":          whyPython,
-	"PYTHONSTARTUP":       whyPython,
-	"PYTHONHOME":          whyPython,
-	"PYTHONUSERBASE":      whyPython,
-	"PYTHONINSPECT":       whyPython,
-	"PYTHONBREAKPOINT":    whyPython,
-	"PYTHONWARNINGS":      whyPython + " (a warning filter imports the category it names)",
-	"PIP_INDEX_URL":       "makes pip install packages from another index",
-	"PIP_EXTRA_INDEX_URL": "makes pip install packages from another index",
-	"PIP_CONFIG_FILE":     "a configuration file pip reads, which can name another index",
-	"PIP_TRUSTED_HOST":    "turns off TLS checks for a host in pip",
-	"PERL5OPT":            whyPerl,
-	"PERL5LIB":            whyPerl,
-	"PERLLIB":             whyPerl,
-	"PERL5DB":             whyPerl,
-	"RUBYOPT":             whyRuby,
-	"RUBYLIB":             whyRuby,
-	"LUA_INIT":            whyLua,
-	"LUA_PATH":            whyLua,
-	"LUA_CPATH":           whyLua,
-	"JAVA_TOOL_OPTIONS":   whyJava,
-	"_JAVA_OPTIONS":       whyJava,
-	"JDK_JAVA_OPTIONS":    whyJava,
-	"CLASSPATH":           whyJava,
-	"GOFLAGS":             whyGo,
-	"GOPROXY":             whyGo,
-	"GOSUMDB":             whyGo,
-	"GONOSUMDB":           whyGo,
-	"GONOSUMCHECK":        whyGo,
-	"GOINSECURE":          whyGo,
-	"GOTOOLCHAIN":         whyGo,
-	"GOENV":               whyGo,
-	// C library.
-	"GCONV_PATH":     "where glibc loads character set converters (code) from",
-	"LOCPATH":        "where glibc loads locales from",
-	"GLIBC_TUNABLES": "tunes glibc's allocator and loader in every program",
-}
+var dangerousNames = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		// Shells.
+		"PATH":            "decides which program a command name runs",
+		"HOME":            "decides where programs read their configuration (~/.bashrc, ~/.gitconfig, ~/.ssh/config)",
+		"SHELL":           "the shell programs start for commands",
+		"IFS":             "changes how the shell splits words",
+		"ENV":             whyShellStart + " (sh, and bash in POSIX mode)",
+		"BASH_ENV":        whyShellStart + " (non-interactive bash)",
+		"ZDOTDIR":         "the directory zsh reads its startup files from",
+		"PS1":             "a prompt bash expands, running the commands it substitutes",
+		"PS2":             "a prompt bash expands, running the commands it substitutes",
+		"PS4":             "a prompt bash expands, running the commands it substitutes",
+		"PROMPT_COMMAND":  "a command bash runs before each prompt",
+		"SHELLOPTS":       "shell options bash takes at start",
+		"BASHOPTS":        "shell options bash takes at start",
+		"CDPATH":          "changes where cd goes",
+		"GLOBIGNORE":      "changes what the shell's patterns match",
+		"FCEDIT":          whyRunsEditor,
+		"TMPDIR":          "where programs create temporary files",
+		"TERMINFO":        "terminal descriptions that curses programs load",
+		"XDG_CONFIG_HOME": whyConfigDir,
+		"XDG_CONFIG_DIRS": whyConfigDir,
+		"XDG_DATA_HOME":   "where programs, wsx among them, keep their data",
+		"XDG_RUNTIME_DIR": "where programs find their sockets, wsx's agent among them",
+		// Programs started for the user.
+		"EDITOR":      whyRunsEditor,
+		"VISUAL":      whyRunsEditor,
+		"SUDO_EDITOR": whyRunsEditor,
+		"PAGER":       whyRunsEditor,
+		"MANPAGER":    whyRunsEditor,
+		"BROWSER":     whyRunsEditor,
+		"LESSOPEN":    "an input filter less runs on every file",
+		"LESSCLOSE":   "a command less runs after every file",
+		"CC":          "the C compiler make, go and pip run",
+		"CXX":         "the C++ compiler make and pip run",
+		// Network and TLS.
+		"OPENSSL_CONF":                 "a configuration file OpenSSL loads, which can load engines and providers (code)",
+		"OPENSSL_ENGINES":              "where OpenSSL loads engines (code) from",
+		"OPENSSL_MODULES":              "where OpenSSL loads providers (code) from",
+		"SSL_CERT_FILE":                whyCA,
+		"SSL_CERT_DIR":                 whyCA,
+		"CURL_CA_BUNDLE":               whyCA,
+		"REQUESTS_CA_BUNDLE":           whyCA,
+		"NODE_EXTRA_CA_CERTS":          whyCA,
+		"NODE_TLS_REJECT_UNAUTHORIZED": "turns off TLS certificate checks in Node.js",
+		"GIT_SSL_NO_VERIFY":            "turns off TLS certificate checks in git",
+		"GIT_SSL_CAINFO":               whyCA,
+		"GIT_SSL_CAPATH":               whyCA,
+		"NO_PROXY":                     whyProxy,
+		"CURL_HOME":                    "where curl reads .curlrc, which can send requests elsewhere or write files",
+		"WGETRC":                       "a configuration file wget reads, which can send requests elsewhere or write files",
+		"HOSTALIASES":                  whyResolver,
+		"RESOLV_HOST_CONF":             whyResolver,
+		"LOCALDOMAIN":                  whyResolver,
+		"RES_OPTIONS":                  whyResolver,
+		"KUBECONFIG":                   "which cluster kubectl talks to, and the credential plugins (programs) it runs",
+		"DOCKER_HOST":                  "which daemon docker sends commands and credentials to",
+		"DOCKER_CONFIG":                "docker's configuration, whose credential helpers are programs it runs",
+		"AWS_CONFIG_FILE":              "the AWS configuration, whose credential_process is a program the SDKs run",
+		// SSH and password prompts.
+		"SSH_AUTH_SOCK":       "the agent ssh asks to sign: another one could refuse or log",
+		"SSH_ASKPASS":         whyAskpass,
+		"SSH_ASKPASS_REQUIRE": "makes ssh run SSH_ASKPASS",
+		"SUDO_ASKPASS":        whyAskpass,
+		"GIT_ASKPASS":         whyAskpass,
+		// git.
+		"GIT_EXEC_PATH":                    "where git finds its subcommands (programs)",
+		"GIT_PROXY_COMMAND":                whyGitRuns + " to connect",
+		"GIT_EXTERNAL_DIFF":                whyGitRuns + " for diffs",
+		"GIT_PAGER":                        whyRunsEditor,
+		"GIT_EDITOR":                       whyRunsEditor,
+		"GIT_SEQUENCE_EDITOR":              whyRunsEditor,
+		"GIT_TEMPLATE_DIR":                 whyGitRepo,
+		"GIT_DIR":                          whyGitRepo,
+		"GIT_WORK_TREE":                    whyGitRepo,
+		"GIT_INDEX_FILE":                   whyGitRepo,
+		"GIT_OBJECT_DIRECTORY":             whyGitRepo,
+		"GIT_ALTERNATE_OBJECT_DIRECTORIES": whyGitRepo,
+		// Interpreters and tool chains.
+		"NODE_OPTIONS":        whyNode,
+		"NODE_PATH":           whyNode,
+		"PYTHONPATH":          whyPython,
+		"PYTHONSTARTUP":       whyPython,
+		"PYTHONHOME":          whyPython,
+		"PYTHONUSERBASE":      whyPython,
+		"PYTHONINSPECT":       whyPython,
+		"PYTHONBREAKPOINT":    whyPython,
+		"PYTHONWARNINGS":      whyPython + " (a warning filter imports the category it names)",
+		"PIP_INDEX_URL":       "makes pip install packages from another index",
+		"PIP_EXTRA_INDEX_URL": "makes pip install packages from another index",
+		"PIP_CONFIG_FILE":     "a configuration file pip reads, which can name another index",
+		"PIP_TRUSTED_HOST":    "turns off TLS checks for a host in pip",
+		"PERL5OPT":            whyPerl,
+		"PERL5LIB":            whyPerl,
+		"PERLLIB":             whyPerl,
+		"PERL5DB":             whyPerl,
+		"RUBYOPT":             whyRuby,
+		"RUBYLIB":             whyRuby,
+		"LUA_INIT":            whyLua,
+		"LUA_PATH":            whyLua,
+		"LUA_CPATH":           whyLua,
+		"JAVA_TOOL_OPTIONS":   whyJava,
+		"_JAVA_OPTIONS":       whyJava,
+		"JDK_JAVA_OPTIONS":    whyJava,
+		"CLASSPATH":           whyJava,
+		"GOFLAGS":             whyGo,
+		"GOPROXY":             whyGo,
+		"GOSUMDB":             whyGo,
+		"GONOSUMDB":           whyGo,
+		"GONOSUMCHECK":        whyGo,
+		"GOINSECURE":          whyGo,
+		"GOTOOLCHAIN":         whyGo,
+		"GOENV":               whyGo,
+		// C library.
+		"GCONV_PATH":     "where glibc loads character set converters (code) from",
+		"LOCPATH":        "where glibc loads locales from",
+		"GLIBC_TUNABLES": "tunes glibc's allocator and loader in every program",
+	}
+})
 
 // dangerousPrefixes are families of such variables, with the reason.
 var dangerousPrefixes = []struct{ prefix, why string }{
@@ -209,7 +212,7 @@ var dangerousSuffixes = []struct{ suffix, why string }{
 // returns "" for a name that cannot. The comparison ignores case.
 func DangerousReason(name string) string {
 	u := strings.ToUpper(name)
-	if why, ok := dangerousNames[u]; ok {
+	if why, ok := dangerousNames()[u]; ok {
 		return why
 	}
 	for _, p := range dangerousPrefixes {
@@ -241,24 +244,28 @@ func CheckDangerousName(name string) error {
 
 // vagueWords are name parts that say what kind of thing a secret is but not
 // what it is for.
-var vagueWords = map[string]bool{
-	"SECRET": true, "SECRETS": true, "KEY": true, "KEYS": true, "PASSWORD": true, "PASSWD": true,
-	"PASS": true, "PWD": true, "TOKEN": true, "TOKENS": true, "TEMP": true, "TMP": true, "TEST": true,
-	"API": true, "APIKEY": true, "ACCESS": true, "AUTH": true, "CRED": true, "CREDS": true,
-	"CREDENTIAL": true, "CREDENTIALS": true, "VALUE": true, "DATA": true, "MY": true, "NEW": true,
-	"OLD": true, "FOO": true, "BAR": true, "PRIVATE": true, "PRIV": true, "SSH": true, "X": true,
-	"THE": true, "FILE": true,
-}
+var vagueWords = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"SECRET": true, "SECRETS": true, "KEY": true, "KEYS": true, "PASSWORD": true, "PASSWD": true,
+		"PASS": true, "PWD": true, "TOKEN": true, "TOKENS": true, "TEMP": true, "TMP": true, "TEST": true,
+		"API": true, "APIKEY": true, "ACCESS": true, "AUTH": true, "CRED": true, "CREDS": true,
+		"CREDENTIAL": true, "CREDENTIALS": true, "VALUE": true, "DATA": true, "MY": true, "NEW": true,
+		"OLD": true, "FOO": true, "BAR": true, "PRIVATE": true, "PRIV": true, "SSH": true, "X": true,
+		"THE": true, "FILE": true,
+	}
+})
 
 // kindWords maps the words that say what kind of secret a name holds to
 // the word a suggestion uses for them.
-var kindWords = map[string]string{
-	"SECRET": "SECRET", "SECRETS": "SECRET",
-	"KEY": "KEY", "KEYS": "KEY", "APIKEY": "API_KEY",
-	"PASSWORD": "PASSWORD", "PASSWD": "PASSWORD", "PASS": "PASSWORD", "PWD": "PASSWORD",
-	"TOKEN": "TOKEN", "TOKENS": "TOKEN",
-	"CRED": "CREDENTIALS", "CREDS": "CREDENTIALS", "CREDENTIAL": "CREDENTIALS", "CREDENTIALS": "CREDENTIALS",
-}
+var kindWords = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		"SECRET": "SECRET", "SECRETS": "SECRET",
+		"KEY": "KEY", "KEYS": "KEY", "APIKEY": "API_KEY",
+		"PASSWORD": "PASSWORD", "PASSWD": "PASSWORD", "PASS": "PASSWORD", "PWD": "PASSWORD",
+		"TOKEN": "TOKEN", "TOKENS": "TOKEN",
+		"CRED": "CREDENTIALS", "CREDS": "CREDENTIALS", "CREDENTIAL": "CREDENTIALS", "CREDENTIALS": "CREDENTIALS",
+	}
+})
 
 // example is a well-named secret of the kind the vague words of a name
 // describe: the service first, then the kind of secret.
@@ -335,11 +342,11 @@ func NameAdvice(name string) string {
 		if w == "" {
 			continue
 		}
-		if !vagueWords[w] {
+		if !vagueWords()[w] {
 			vague = false
 			break
 		}
-		if k, ok := kindWords[w]; ok && !slices.Contains(kind, k) {
+		if k, ok := kindWords()[w]; ok && !slices.Contains(kind, k) {
 			kind = append(kind, k)
 		} else if w == "ACCESS" || w == "PRIVATE" || w == "SSH" || w == "API" || w == "AUTH" {
 			kind = append(kind, w)
@@ -354,7 +361,7 @@ func NameAdvice(name string) string {
 	if len(upper) == 1 {
 		for _, k := range []string{"PASSWORD", "TOKEN", "APIKEY"} {
 			if service, ok := strings.CutSuffix(upper[0], k); ok && len(service) >= 2 {
-				return fmt.Sprintf("the name %s runs words together; %s_%s reads better", name, service, kindWords[k])
+				return fmt.Sprintf("the name %s runs words together; %s_%s reads better", name, service, kindWords()[k])
 			}
 		}
 	}

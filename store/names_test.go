@@ -146,7 +146,7 @@ func TestNameAdvice(t *testing.T) {
 // advice about itself).
 func vagueAll(name string) bool {
 	for _, w := range strings.Split(name, "_") {
-		if w != "" && !vagueWords[strings.TrimRight(w, "0123456789")] {
+		if w != "" && !vagueWords()[strings.TrimRight(w, "0123456789")] {
 			return false
 		}
 	}
@@ -191,7 +191,7 @@ func TestDangerousNamesThatRunCodeOrRedirectTraffic(t *testing.T) {
 
 // Every entry of the tables carries a reason.
 func TestDangerousTablesHaveReasons(t *testing.T) {
-	for name, why := range dangerousNames {
+	for name, why := range dangerousNames() {
 		if why == "" || name != strings.ToUpper(name) {
 			t.Errorf("entry %q: reason %q (keys are upper case, reasons not empty)", name, why)
 		}

@@ -481,6 +481,31 @@ func (e *DamagedError) Error() string {
 
 func (e *DamagedError) Unwrap() []error { return e.Errs }
 
+// Warnings returns one line for the user about each secret left out, for
+// a command that goes on without them: what happened and the fix, never
+// why (`wsx info NAME` says that).
+func (e *DamagedError) Warnings() []string {
+	out := make([]string, len(e.Names))
+	for i, n := range e.Names {
+		out[i] = fmt.Sprintf("warning: %s cannot be read and is left out (`wsx info %s` says why): restore its item from a backup, or `wsx rm %s` and add it again", n, n, n)
+	}
+	return out
+}
+
+// Cause returns why the secret called name could not be read, or nil when
+// e does not name it.
+func (e *DamagedError) Cause(name string) error {
+	for i, n := range e.Names {
+		if n == name {
+			if i < len(e.Errs) && e.Errs[i] != nil {
+				return e.Errs[i]
+			}
+			return e
+		}
+	}
+	return nil
+}
+
 // List returns the metadata of every secret, sorted by name. A secret that
 // cannot be read does not stop it: the others are returned, with a
 // *DamagedError naming the ones left out.

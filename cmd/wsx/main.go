@@ -9,9 +9,11 @@ import (
 
 	"github.com/wsxdev/wsx/cmd"
 	"github.com/wsxdev/wsx/internal/nodump"
+	"github.com/wsxdev/wsx/internal/nokwallet"
 )
 
 func main() {
+	nokwallet.Restore()
 	// Every wsx process may hold a value: none may leave a core file or be
 	// read by a same-user debugger.
 	if err := nodump.Process(); err != nil {

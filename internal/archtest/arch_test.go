@@ -1,7 +1,9 @@
 // Package archtest holds the test that keeps wsx's imports running one way:
-// cmd -> daemon -> {credhelper, sshagent, exec} -> internal/release ->
-// internal/caller -> {store, audit}, with internal/mask a leaf the features
-// may use, and internal/unixsock (socket plumbing) under sshagent and daemon.
+// main -> cmd -> {doctor, secrets, daemon} -> {credhelper, sshagent, exec,
+// scan, manifest} -> internal/release -> internal/caller -> {store, audit},
+// with internal/mask and internal/hint leaves every flow may use, and
+// internal/unixsock (socket plumbing) under sshagent and daemon. Nothing
+// but main imports cmd.
 package archtest
 
 import (
@@ -75,6 +77,25 @@ var bans = []ban{
 	{"sshagent", "scan", "feature packages never import each other"},
 	{"store", "scan", "store is the foundation and knows no feature"},
 	{"audit", "scan", "audit is the foundation and knows no feature"},
+	// The flows that left cmd: each reads top to bottom in its package and
+	// takes what it needs from cmd as values and small functions.
+	{"secrets", "daemon", "the secrets' flows work on a Store: the agent's client is one cmd chooses, not one they dial"},
+	{"secrets", "exec", "flows do not call each other sideways"},
+	{"secrets", "credhelper", "flows do not call each other sideways"},
+	{"secrets", "sshagent", "flows do not call each other sideways"},
+	{"secrets", "doctor", "flows do not call each other sideways"},
+	{"doctor", "exec", "doctor checks the setup; it runs no program with secrets"},
+	{"doctor", "sshagent", "doctor asks the agent through its API, not its SSH side"},
+	{"daemon", "secrets", "the daemon serves the store; the command line's flows are above it"},
+	{"daemon", "doctor", "the daemon serves the store; the command line's flows are above it"},
+	{"exec", "secrets", "exec gets a Source, not the flows that made it"},
+	{"exec", "manifest", "the exec flow gets names, not the file they came from"},
+	{"credhelper", "secrets", "flows do not call each other sideways"},
+	{"scan", "secrets", "scan gets a Matcher; secrets builds one from the store"},
+	{"manifest", "secrets", "wsx.toml is read without the store's flows"},
+	{"internal/home", "store", "where a store lives is told from the environment alone"},
+	{"internal/home", "daemon", "where a store lives is told from the environment alone"},
+	{"internal/clidoc", "store", "the man page and completions read the command tree, not the store"},
 	// Socket plumbing and peer identity live once, below both servers
 	// (the SSH agent and the daemon's API), like tailscale's safesocket.
 	{"internal/unixsock", "store", "unixsock is plumbing: sockets and peers, no secrets"},
@@ -97,27 +118,36 @@ var bans = []ban{
 // allowed lifts a ban for one import, and says why. Each must be in use
 // (TestAllowedInUse): a lifted ban nobody needs goes back in force.
 var allowed = []ban{
+	{"manifest", "internal/hint", "a manifest's flows (template check, a missing secret) say their fix the way every flow does; internal/hint is a leaf"},
+	{"audit", "internal/hint", "`wsx audit` says the fix for a log it cannot read the way every flow does; internal/hint is a leaf"},
 	{"audit", "internal/mask", "the shortest value worth masking is one rule, mask.MinMaskLen, for output and records alike; internal/mask is a leaf, so the foundation still depends on nothing that could depend on it"},
 }
 
 // leaves are wsx packages that import no other wsx package, and why.
 var leaves = map[string]string{
-	"internal/nodump": "keeps any process out of core files: a leaf, so main and exec may use it",
-	"internal/mask":   "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
-	"provider":        "providers talk to secret services and return what they fetch; they neither keep nor release values (fetch stores them through the store's checks), so they import no other wsx package",
+	"internal/nokwallet": "sets an environment variable before 99designs/keyring's init: it must import nothing that could make it wait",
+	"internal/nodump":    "keeps any process out of core files: a leaf, so main and exec may use it",
+	"internal/clidoc":    "renders the command tree cmd builds: it imports no wsx package",
+	"internal/hint":      "the errors flows return beside their fix (usage, exit code): a leaf, so every flow may use it",
+	"internal/mask":      "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
+	"provider":           "providers talk to secret services and return what they fetch; they neither keep nor release values (fetch stores them through the store's checks), so they import no other wsx package",
 }
 
-// onlyIn lists third-party packages allowed in one wsx package alone.
-var onlyIn = map[string]struct{ Pkg, Why string }{
+// onlyIn lists third-party packages allowed in one wsx package alone
+// (and in the packages also lists).
+var onlyIn = map[string]struct {
+	Pkg, Why string
+	Also     []string
+}{
 	// scan --history reads commits through the git binary instead
 	// (`git log -p`): the user's git sees exactly what it committed, with
 	// its configuration, and is already required for the hook it serves.
-	"github.com/go-git/go-git/v5":    {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)"},
-	"github.com/urfave/cli/v2":       {"cmd", "only cmd knows the command line"},
-	"github.com/BurntSushi/toml":     {"manifest", "wsx.toml is parsed in one place, strictly"},
-	"github.com/hashicorp/vault/api": {"provider/vault", "Vault's client and its many dependencies stay in its provider"},
-	"filippo.io/age":                 {"provider/sops", "age decrypts sops files' data keys, and nothing else"},
-	"gopkg.in/yaml.v3":               {"provider/sops", "YAML is read for sops files only"},
+	"github.com/go-git/go-git/v5":    {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)", nil},
+	"github.com/urfave/cli/v2":       {"cmd", "only cmd knows the command line (internal/clidoc renders the tree cmd builds: man page, completions)", []string{"internal/clidoc"}},
+	"github.com/BurntSushi/toml":     {"manifest", "wsx.toml is parsed in one place, strictly", nil},
+	"github.com/hashicorp/vault/api": {"provider/vault", "Vault's client and its many dependencies stay in its provider", nil},
+	"filippo.io/age":                 {"provider/sops", "age decrypts sops files' data keys, and nothing else", nil},
+	"gopkg.in/yaml.v3":               {"provider/sops", "YAML is read for sops files only", nil},
 }
 
 type pkg struct {
@@ -178,6 +208,19 @@ func isAllowed(from, imp string) bool {
 	return false
 }
 
+// TestNothingImportsCmd keeps cmd at the top: only main imports it, so
+// no flow can reach back for a flag, a prompt or the exit code table.
+func TestNothingImportsCmd(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath == module+"/cmd/wsx" {
+			continue
+		}
+		if slices.Contains(p.Imports, module+"/cmd") {
+			t.Errorf("%s imports cmd: only main does; a flow takes options, not the command line", p.ImportPath)
+		}
+	}
+}
+
 func TestAllowedInUse(t *testing.T) {
 	for _, a := range allowed {
 		found := false
@@ -211,7 +254,8 @@ func TestThirdPartyConfined(t *testing.T) {
 	for _, p := range listPackages(t) {
 		for _, imp := range p.Imports {
 			for lib, rule := range onlyIn {
-				if (imp == lib || strings.HasPrefix(imp, lib+"/")) && !under(p.ImportPath, rule.Pkg) {
+				if (imp == lib || strings.HasPrefix(imp, lib+"/")) && !under(p.ImportPath, rule.Pkg) &&
+					!slices.ContainsFunc(rule.Also, func(d string) bool { return under(p.ImportPath, d) }) {
 					t.Errorf("%s imports %s: %s", p.ImportPath, imp, rule.Why)
 				}
 			}

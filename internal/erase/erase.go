@@ -1,8 +1,15 @@
-// Package erase runs the code that handles secrets so that what it leaves
-// behind is erased: with Go's runtime/secret (GOEXPERIMENT=runtimesecret,
-// not yet set by `make build`), the registers and stack f used are zeroed when
-// it returns, and what it allocated on the heap is zeroed as soon as the
-// garbage collector finds it unreachable. Built without the experiment,
-// Do only calls f, and a locked agent's freed memory may keep copies
-// until it is reused.
+// Package erase removes what code that handled secrets leaves behind in
+// the process's memory, so that a locked agent holds no value and no key.
+//
+// Garbage, run when the agent locks, zeroes all memory the process no
+// longer uses: freed heap objects (the copies libraries made: decoders,
+// expanded keys, key caches, pooled buffers), free goroutine stacks and
+// free pages. What is still referenced is not garbage: callers wipe or
+// drop it first.
+//
+// Do runs a request handler and then overwrites the stack it used. Built
+// with GOEXPERIMENT=runtimesecret (optional; `make build` does not set
+// it), Do is runtime/secret's: registers are erased too, and the heap
+// allocations f made are zeroed as soon as they are collected, before any
+// lock.
 package erase

@@ -214,14 +214,17 @@ func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 	return s.appendAll(out)
 }
 
-// appendAll appends rs in order; with Durable, it returns once they are on
+// appendAll appends rs in order, masked, under one lock of the log; with Durable, it returns once they are on
 // disk. On an error the records before the failed one stay: they err on
 // the side of saying a value was used, and nothing is released.
 func (s *Store) appendAll(rs []audit.Record) error {
-	for _, r := range rs {
-		if _, err := s.Append(r); err != nil {
-			return err
-		}
+	vals := s.values()
+	masked := make([]audit.Record, len(rs))
+	for i, r := range rs {
+		masked[i] = audit.Mask(r, vals)
+	}
+	if _, err := s.log.AppendAll(masked); err != nil {
+		return err
 	}
 	if s.durable {
 		return s.log.Sync()

@@ -1,4 +1,4 @@
-package cmd
+package secrets
 
 import (
 	"fmt"
@@ -6,14 +6,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/store"
 )
 
 const day = 24 * time.Hour
 
-// defaultRotation is how often a secret of each type should be rotated when
+// DefaultRotation is how often a secret of each type should be rotated when
 // the user does not say: tokens 90 days, passwords 180, keys 365, files never.
-func defaultRotation(t store.Type) time.Duration {
+func DefaultRotation(t store.Type) time.Duration {
 	switch t {
 	case store.TypeToken:
 		return 90 * day
@@ -25,15 +26,15 @@ func defaultRotation(t store.Type) time.Duration {
 	return 0
 }
 
-// parseRotateEvery reads a rotation period: a Go duration, a number of days
+// ParseRotateEvery reads a rotation period: a Go duration, a number of days
 // ("90d") or weeks ("2w"), or "never" (0).
-func parseRotateEvery(s string) (time.Duration, error) {
+func ParseRotateEvery(s string) (time.Duration, error) {
 	if s == "never" || s == "0" {
 		return 0, nil
 	}
 	d, err := parseDays(s)
 	if err != nil || d <= 0 {
-		return 0, usagef("invalid --rotate-every %q: use a period such as 90d, 12w or 720h, or never", s)
+		return 0, hint.Usagef("invalid --rotate-every %q: use a period such as 90d, 12w or 720h, or never", s)
 	}
 	return d, nil
 }
@@ -52,10 +53,10 @@ func parseDays(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// parseExpires reads --expires: a date (the value works through that day,
+// ParseExpires reads --expires: a date (the value works through that day,
 // local time), an RFC 3339 time, a period from now ("30d"), or "never"
 // (the zero time).
-func parseExpires(s string, now time.Time) (time.Time, error) {
+func ParseExpires(s string, now time.Time) (time.Time, error) {
 	if s == "never" {
 		return time.Time{}, nil
 	}
@@ -68,12 +69,12 @@ func parseExpires(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
 	}
-	return time.Time{}, usagef("invalid --expires %q: use a date such as 2026-12-31, an RFC 3339 time, a period such as 30d, or never", s)
+	return time.Time{}, hint.Usagef("invalid --expires %q: use a date such as 2026-12-31, an RFC 3339 time, a period such as 30d, or never", s)
 }
 
-// parseSince reads --since: a duration back from now ("24h", "7d") or a
+// ParseSince reads --since: a duration back from now ("24h", "7d") or a
 // date ("2026-11-01", RFC 3339).
-func parseSince(s string, now time.Time) (time.Time, error) {
+func ParseSince(s string, now time.Time) (time.Time, error) {
 	if d, err := parseDays(s); err == nil {
 		return now.Add(-d), nil
 	}
@@ -82,11 +83,11 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, usagef("invalid --since %q: use a duration such as 24h or 7d, or a date such as 2026-11-01", s)
+	return time.Time{}, hint.Usagef("invalid --since %q: use a duration such as 24h or 7d, or a date such as 2026-11-01", s)
 }
 
-// formatPeriod prints a duration in days when it is a whole number of them.
-func formatPeriod(d time.Duration) string {
+// FormatPeriod prints a duration in days when it is a whole number of them.
+func FormatPeriod(d time.Duration) string {
 	if d == 0 {
 		return "never"
 	}
@@ -96,8 +97,8 @@ func formatPeriod(d time.Duration) string {
 	return d.String()
 }
 
-// formatAge prints how long ago t was, coarsely: 5m, 3h, 12d.
-func formatAge(d time.Duration) string {
+// FormatAge prints how long ago t was, coarsely: 5m, 3h, 12d.
+func FormatAge(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d/time.Second))
@@ -109,14 +110,14 @@ func formatAge(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/day))
 }
 
-// describeRotation is the rotation column of list and info.
-func describeRotation(m store.Meta, now time.Time) string {
+// DescribeRotation is the rotation column of list and info.
+func DescribeRotation(m store.Meta, now time.Time) string {
 	due, ok := m.RotationDue()
 	switch {
 	case !ok:
 		return "-"
 	case now.After(due):
-		return "OVERDUE " + formatAge(now.Sub(due))
+		return "OVERDUE " + FormatAge(now.Sub(due))
 	}
-	return "due in " + formatAge(due.Sub(now))
+	return "due in " + FormatAge(due.Sub(now))
 }

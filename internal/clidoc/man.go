@@ -1,4 +1,7 @@
-package cmd
+// Package clidoc renders wsx's command tree for people and shells: the
+// man page, and the completions the shell scripts ask wsx for. cmd owns
+// the tree; this package only reads it.
+package clidoc
 
 import (
 	"fmt"
@@ -8,13 +11,13 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// writeManPage writes the man page of app (section 1) in roff, from the
+// WriteMan writes the man page of app (section 1) in roff, from the
 // command tree the help uses: name, synopsis, description, global options,
 // then every command and subcommand with its options. It is written here
 // rather than by urfave/cli's ToMan, whose Markdown renderer costs every
 // wsx process its initialisation; the build drops it with the
 // urfave_cli_no_docs tag.
-func writeManPage(w io.Writer, app *cli.App) error {
+func WriteMan(w io.Writer, app *cli.App) error {
 	var b strings.Builder
 	name := app.Name
 	fmt.Fprintf(&b, ".TH %s 1 \"\" \"%s %s\" \"User Commands\"\n", strings.ToUpper(name), roffQuoted(name), roffQuoted(app.Version))

@@ -1,4 +1,4 @@
-package cmd
+package doctor
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -19,16 +20,10 @@ func TestDoctorDaemon(t *testing.T) {
 	if err := os.Mkdir(run, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	env := &Env{Getenv: func(k string) string {
-		if k == "WSX_HOME" {
-			return home
-		}
-		return ""
-	}}
-	s := &session{env: env, home: home}
+	d := &Doctor{Home: home, RunDir: run}
 	check := func() string {
 		var b bytes.Buffer
-		s.doctorDaemon(&report{w: &b})
+		d.checkDaemon(&report{w: &b})
 		return b.String()
 	}
 	if got := check(); !strings.HasPrefix(got, "note  daemon: not running") {
@@ -95,9 +90,9 @@ func TestCompareEnv(t *testing.T) {
 	}
 }
 
-// comparer is a secretStore that only compares, as the store does.
+// comparer is a secrets.Store that only compares, as the store does.
 type comparer struct {
-	secretStore
+	secrets.Store
 	sec store.Secret
 }
 
@@ -132,12 +127,12 @@ func TestOtherStores(t *testing.T) {
 	listed := mk(filepath.Join(t.TempDir(), "s"), "C_TOKEN.wsx")
 	os.MkdirAll(filepath.Join(data, "wsx-empty"), 0o700) // no store.json: not a store
 	vars := map[string]string{"XDG_DATA_HOME": data, "WSX_STORES": listed + ":" + work + "::"}
-	s := &session{env: &Env{Getenv: func(k string) string { return vars[k] }}, home: cur}
-	got := s.otherStores()
+	d := &Doctor{Getenv: func(k string) string { return vars[k] }, Home: cur}
+	got := d.otherStores()
 	if len(got) != 2 || got[0] != work || got[1] != listed {
 		t.Errorf("otherStores = %v", got)
 	}
-	if names := itemNames(work); len(names) != 1 || names[0] != "B_TOKEN" {
+	if names := store.ItemNames(work); len(names) != 1 || names[0] != "B_TOKEN" {
 		t.Errorf("itemNames = %v", names)
 	}
 }

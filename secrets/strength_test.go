@@ -1,4 +1,4 @@
-package cmd
+package secrets
 
 import "testing"
 
@@ -23,9 +23,9 @@ func TestWeakPassphrase(t *testing.T) {
 		{"k7#Qz9!wLp2@", false},
 		{"a new passphrase for the store", false},
 	} {
-		why := weakPassphrase([]byte(tc.pass))
+		why := WeakPassphrase([]byte(tc.pass))
 		if (why != "") != tc.weak {
-			t.Errorf("weakPassphrase(%q) = %q, want weak %v", tc.pass, why, tc.weak)
+			t.Errorf("WeakPassphrase(%q) = %q, want weak %v", tc.pass, why, tc.weak)
 		}
 	}
 }

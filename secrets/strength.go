@@ -1,4 +1,4 @@
-package cmd
+package secrets
 
 import (
 	"strings"
@@ -22,11 +22,11 @@ var commonPassphrases = []string{
 	"hunter", "charlie", "liverpool", "pokemon", "wsx", "wsxpassword", "mypassword", "test",
 }
 
-// weakPassphrase returns why p is a weak passphrase, or "" when nothing
+// WeakPassphrase returns why p is a weak passphrase, or "" when nothing
 // obvious is wrong with it. It is a first line of defence, not an estimate
 // of entropy: it catches short passphrases, the common ones (also with
 // digits or punctuation added), keyboard or alphabet runs and repeats.
-func weakPassphrase(p []byte) string {
+func WeakPassphrase(p []byte) string {
 	s := string(p)
 	n := utf8.RuneCountInString(s)
 	lower := strings.ToLower(s)

@@ -1,38 +1,34 @@
-package cmd
+package credhelper
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/internal/hint"
 )
 
-// gitSetupOptions are the flags of `wsx git setup`.
-type gitSetupOptions struct {
-	Scope string // --global or --local
-}
-
-// runGitSetup makes wsx the first credential helper of the scope, keeping
+// Setup is `wsx git setup`: it makes wsx the first credential helper of the scope, keeping
 // the others after it, and warns when git would still not ask wsx first
 // or also hands passwords to a helper that stores them in clear: git gives
 // every password that worked to every helper. The helper is this wsx's
-// absolute path (credhelper.HelperFor), so git starts wsx directly rather
+// absolute path (HelperFor), so git starts wsx directly rather
 // than through a second git process.
-func (s *session) runGitSetup(ctx context.Context, o gitSetupOptions) error {
-	if o.Scope == "--local" {
+func Setup(ctx context.Context, scope string, w io.Writer) error {
+	if scope == "--local" {
 		if _, err := git(ctx, "rev-parse", "--git-dir"); err != nil {
-			return withHint(errors.New("--local needs a git repository, and this directory is not in one"),
+			return hint.With(errors.New("--local needs a git repository, and this directory is not in one"),
 				"run it inside the repository, or use --global")
 		}
 	}
-	current, err := gitHelpers(ctx, o.Scope)
+	current, err := GitHelpers(ctx, scope)
 	if err != nil {
 		return err
 	}
@@ -40,41 +36,41 @@ func (s *session) runGitSetup(ctx context.Context, o gitSetupOptions) error {
 	if err != nil {
 		return err
 	}
-	helper := credhelper.HelperFor(exe)
-	want := credhelper.SetupHelpers(current, helper)
+	helper := HelperFor(exe)
+	want := SetupHelpers(current, helper)
 	if slices.Equal(current, want) {
-		fmt.Fprintf(s.env.Stderr, "wsx: git %s config already asks wsx first for credentials; nothing changed\n", o.Scope)
+		fmt.Fprintf(w, "wsx: git %s config already asks wsx first for credentials; nothing changed\n", scope)
 	} else {
 		if len(current) > 0 {
-			if _, err := git(ctx, "config", o.Scope, "--unset-all", "credential.helper"); err != nil {
+			if _, err := git(ctx, "config", scope, "--unset-all", "credential.helper"); err != nil {
 				return err
 			}
 		}
 		for _, h := range want {
-			if _, err := git(ctx, "config", o.Scope, "--add", "credential.helper", h); err != nil {
+			if _, err := git(ctx, "config", scope, "--add", "credential.helper", h); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(s.env.Stderr, "wsx: set credential.helper = %s in git %s config", helper, o.Scope)
+		fmt.Fprintf(w, "wsx: set credential.helper = %s in git %s config", helper, scope)
 		if i := slices.Index(want, helper); i < len(want)-1 {
-			fmt.Fprintf(s.env.Stderr, ", first; kept after it: %s", strings.Join(want[i+1:], ", "))
+			fmt.Fprintf(w, ", first; kept after it: %s", strings.Join(want[i+1:], ", "))
 		}
-		fmt.Fprintln(s.env.Stderr)
+		fmt.Fprintln(w)
 	}
-	all, err := gitHelpers(ctx, "")
+	all, err := GitHelpers(ctx, "")
 	if err != nil {
 		return err
 	}
-	eff := credhelper.EffectiveHelpers(all)
-	switch i := slices.IndexFunc(eff, credhelper.IsWSX); {
+	eff := EffectiveHelpers(all)
+	switch i := slices.IndexFunc(eff, IsWSX); {
 	case i < 0:
-		fmt.Fprintln(s.env.Stderr, "wsx: warning: another git config (see `git config --show-origin --get-all credential.helper`) resets credential.helper, so git does not ask wsx here")
+		fmt.Fprintln(w, "wsx: warning: another git config (see `git config --show-origin --get-all credential.helper`) resets credential.helper, so git does not ask wsx here")
 	case i > 0:
-		fmt.Fprintf(s.env.Stderr, "wsx: warning: git asks %s before wsx (from another config scope; see `git config --show-origin --get-all credential.helper`)\n", strings.Join(eff[:i], ", "))
+		fmt.Fprintf(w, "wsx: warning: git asks %s before wsx (from another config scope; see `git config --show-origin --get-all credential.helper`)\n", strings.Join(eff[:i], ", "))
 	}
 	for _, h := range eff {
-		if credhelper.IsPlaintextStore(h) {
-			fmt.Fprintf(s.env.Stderr, "wsx: warning: credential.helper %q is also configured: git gives it every password that works, and it writes them to disk in clear; remove it with `git config --unset-all credential.helper '^store'` (in its scope)\n", h)
+		if IsPlaintextStore(h) {
+			fmt.Fprintf(w, "wsx: warning: credential.helper %q is also configured: git gives it every password that works, and it writes them to disk in clear; remove it with `git config --unset-all credential.helper '^store'` (in its scope)\n", h)
 		}
 	}
 	return nil
@@ -106,10 +102,10 @@ func sameFile(a, b string) bool {
 	return err == nil && os.SameFile(fa, fb)
 }
 
-// gitHelpers lists credential.helper values in scope ("" for all scopes,
+// GitHelpers lists credential.helper values in scope ("" for all scopes,
 // in the order git reads them), empty values included: an empty value
 // resets the list.
-func gitHelpers(ctx context.Context, scope string) ([]string, error) {
+func GitHelpers(ctx context.Context, scope string) ([]string, error) {
 	args := []string{"config", "--null"}
 	if scope != "" {
 		args = append(args, scope)
@@ -137,4 +133,14 @@ func git(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
 	}
 	return out.String(), nil
+}
+
+// GitMayPrompt reads GIT_TERMINAL_PROMPT as git reads a boolean; unset
+// means git may prompt.
+func GitMayPrompt(v string) bool {
+	switch strings.ToLower(v) {
+	case "0", "false", "no", "off":
+		return false
+	}
+	return true
 }

@@ -1,4 +1,4 @@
-package cmd
+package scan
 
 import (
 	"bytes"
@@ -11,8 +11,7 @@ import (
 func TestProgressBar(t *testing.T) {
 	var out bytes.Buffer
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	env := &Env{Stderr: &out, Now: func() time.Time { return now }}
-	bar := progressBar(env)
+	bar := ProgressBar(&out, func() time.Time { return now })
 	bar(0, 40)
 	for i := 1; i < 40; i++ {
 		now = now.Add(10 * time.Millisecond)
