@@ -158,6 +158,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls++
 	delay := s.delay
 	s.mu.Unlock()
+	// Read the body first: only then does the server notice a client
+	// that hung up, and end the wait below.
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+		return
+	}
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -167,7 +174,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out, aerr := s.serve(r)
+	out, aerr := s.serve(r, body)
 	if aerr != nil {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.Header().Set("X-Amzn-Errortype", aerr.typ)
@@ -179,11 +186,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(out)
 }
 
-func (s *Server) serve(r *http.Request) ([]byte, *apiError) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		return nil, &apiError{400, "SerializationException", "cannot read the request body"}
-	}
+func (s *Server) serve(r *http.Request, body []byte) ([]byte, *apiError) {
 	if aerr := s.authenticate(r, body); aerr != nil {
 		return nil, aerr
 	}

@@ -261,7 +261,10 @@ func (sm *SM) classify(name string, src provider.Source, err error) error {
 		return fmt.Errorf("%s: AWS answered %d: %w", name, re.HTTPStatusCode(), provider.ErrUnavailable)
 	}
 	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%s: no answer within the timeout (%s; the timeout setting): %w", name, sm.timeout, provider.ErrUnavailable)
+	}
+	if errors.Is(err, context.Canceled) || errors.As(err, &ne) {
 		return fmt.Errorf("%s: %w (%s)", name, provider.ErrUnavailable, lastPart(err))
 	}
 	return fmt.Errorf("%s: %w", name, err)
