@@ -6,6 +6,22 @@
 # error.
 set -eu
 
+# kumo, an AWS emulator that provider/awssm's TestKumo serves on loopback:
+# built once with `go install` (minutes) and kept beside a version stamp.
+KUMO_VERSION=v0.33.1
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin=$(go env GOPATH)/bin
+if [ ! -x "$gobin/kumo" ] || [ "$(cat "$gobin/.kumo-version" 2>/dev/null)" != "$KUMO_VERSION" ]; then
+	echo "deps: building kumo $KUMO_VERSION into $gobin (once)" >&2
+	if go install "github.com/sivchari/kumo/cmd/kumo@$KUMO_VERSION"; then
+		echo "$KUMO_VERSION" >"$gobin/.kumo-version"
+	elif [ "${CI:-}" = true ]; then
+		exit 1
+	else
+		echo "deps: kumo did not build; provider/awssm's TestKumo will be skipped" >&2
+	fi
+fi
+
 missing="" packages=""
 for entry in git:git ssh:openssh-client ssh-add:openssh-client ssh-agent:openssh-client \
 	ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server node:nodejs npm:npm python3:python3; do

@@ -67,8 +67,26 @@ func openSM(t *testing.T, endpoint string, c provider.Creds, extra provider.Sett
 // (the core's parser does this for wsx).
 func parse(raw string) provider.Source {
 	src := provider.Source{Raw: raw, Scheme: "aws-sm"}
-	rest, q, _ := strings.Cut(strings.TrimPrefix(raw, "aws-sm://"), "?")
-	src.Location, src.Key, _ = strings.Cut(rest, "#")
+	rest := strings.TrimPrefix(raw, "aws-sm://")
+	var q string
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest, src.Location = rest[i:], rest[:i]
+		for rest != "" {
+			mark, body := rest[0], rest[1:]
+			part := body
+			rest = ""
+			if j := strings.IndexAny(body, "?#"); j >= 0 {
+				part, rest = body[:j], body[j:]
+			}
+			if mark == '#' {
+				src.Key = part
+			} else {
+				q = part
+			}
+		}
+	} else {
+		src.Location = rest
+	}
 	for kv := range strings.SplitSeq(q, "&") {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
