@@ -8,8 +8,10 @@
 // value, is taken. ?version=ID pins a version id, ?stage=AWSPREVIOUS (or
 // any custom stage) a version stage.
 //
-// Settings ([provider.aws]): region (required), endpoint (a URL, for a
-// VPC endpoint or a test server), access_key_id_secret,
+// Settings ([provider.aws-sm]): region (required), endpoint (an https URL,
+// for a VPC endpoint, or http on loopback for a test server: a signature
+// covers the endpoint's host and never carries the secret key, so a
+// request sent elsewhere cannot be replayed to AWS), access_key_id_secret,
 // secret_access_key_secret and session_token_secret: the names of the wsx
 // secrets holding the keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; no
 // session token unless named), and the common timeout. The client is
@@ -43,8 +45,8 @@ import (
 	"github.com/wsxdev/wsx/provider"
 )
 
-// table is the provider's manifest table, [provider.aws].
-const table = "aws"
+// table is the provider's manifest table, [provider.aws-sm]: a source's scheme.
+const table = "aws-sm"
 
 // Defaults of the settings.
 const (
@@ -110,8 +112,10 @@ func open(s provider.Settings, creds provider.Creds) (*SM, error) {
 		return nil, fmt.Errorf("[provider.%s]: region is missing, e.g. region = \"eu-west-1\"", table)
 	}
 	if sm.endpoint != "" {
-		if u, err := url.Parse(sm.endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("[provider.%s]: endpoint %q is not an http(s) URL", table, sm.endpoint)
+		// Values come back from there: plain http only on loopback.
+		u, err := url.Parse(sm.endpoint)
+		if err != nil || u.Host == "" || u.User != nil || u.Scheme != "https" && (u.Scheme != "http" || !loopback(u.Hostname())) {
+			return nil, fmt.Errorf("[provider.%s]: endpoint %q: want an https URL (http only on loopback)", table, sm.endpoint)
 		}
 	}
 	if sm.keyIDSecret == "" || sm.keyName == "" {
@@ -268,6 +272,11 @@ func (sm *SM) classify(name string, src provider.Source, err error) error {
 		return fmt.Errorf("%s: %w (%s)", name, provider.ErrUnavailable, lastPart(err))
 	}
 	return fmt.Errorf("%s: %w", name, err)
+}
+
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // lastPart is the end of a chain of errors: "connection refused",

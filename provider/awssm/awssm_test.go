@@ -303,7 +303,8 @@ func TestOpenSettings(t *testing.T) {
 	}{
 		{provider.Settings{}, "region is missing"},
 		{provider.Settings{"region": "eu-west-1", "profile": "x"}, `unknown setting "profile"`},
-		{provider.Settings{"region": "eu-west-1", "endpoint": "ftp://x"}, "not an http(s) URL"},
+		{provider.Settings{"region": "eu-west-1", "endpoint": "ftp://x"}, "want an https URL"},
+		{provider.Settings{"region": "eu-west-1", "endpoint": "http://sm.example.com"}, "http only on loopback"},
 		{provider.Settings{"region": 3}, "region must be a string"},
 		{provider.Settings{"region": "eu-west-1", "timeout": "forever"}, "timeout"},
 		{provider.Settings{"region": "eu-west-1", "access_key_id_secret": ""}, "access_key_id_secret"},

@@ -7,7 +7,7 @@
 // version; ?version=ID pins a version. A Key Vault secret is one string,
 // so a source names no #KEY.
 //
-// Settings ([provider.azure]): tenant_id_secret, client_id_secret and
+// Settings ([provider.azure-kv]): tenant_id_secret, client_id_secret and
 // client_secret_secret, the names of the wsx secrets holding the service
 // principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET);
 // vault_url, the vault's URL with {vault} standing for the vault's name
@@ -46,8 +46,8 @@ import (
 	"github.com/wsxdev/wsx/provider"
 )
 
-// table is the provider's manifest table, [provider.azure].
-const table = "azure"
+// table is the provider's manifest table, [provider.azure-kv]: a source's scheme.
+const table = "azure-kv"
 
 // Defaults of the settings.
 const (
