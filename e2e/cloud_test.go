@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"go/build"
 	"io/fs"
 	"net"
 	"net/http"
@@ -14,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/wsxdev/wsx/e2e/awssm"
@@ -30,6 +35,7 @@ func TestCloudProviders(t *testing.T) {
 	if err := exec.Command(filepath.Join(binDir, "wsx"), "sync", "--help").Run(); err != nil {
 		t.Skip("this wsx has no sync command")
 	}
+	kumo := findKumo()
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "cloud"),
 		RequireUniqueNames:  true,
@@ -37,9 +43,22 @@ func TestCloudProviders(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Values[awssmKey{}] = &awssmHolder{}
 			env.Values[azurekvKey{}] = &azurekvHolder{}
-			return setup(env)
+			if err := setup(env); err != nil {
+				return err
+			}
+			env.Values[kumoKey{}] = &kumoHolder{bin: kumo}
+			return nil
 		},
-		Condition: condition,
+		// [kumo]: kumo is installed (an error under CI when it is not).
+		Condition: func(cond string) (bool, error) {
+			if cond != "kumo" {
+				return condition(cond)
+			}
+			if kumo == "" && os.Getenv("CI") == "true" {
+				return false, fmt.Errorf("kumo is missing; `make test` installs it (scripts/deps.sh)")
+			}
+			return kumo != "", nil
+		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"wsx":        cmdWSX,
 			"run":        cmdRun,
@@ -47,6 +66,7 @@ func TestCloudProviders(t *testing.T) {
 			"canary":     cmdCanary,
 			"awssm":      cmdAWSSM,
 			"azurekv":    cmdAzureKV,
+			"kumo":       cmdKumo,
 			"cloudsubst": cmdCloudSubst,
 		},
 	})
@@ -212,6 +232,107 @@ func cmdAzureKV(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("AZURE_KV_VERSION", h.srv.Put(args[1], strings.TrimSuffix(ts.ReadFile(args[2]), "\n")))
 	default:
 		ts.Fatalf("usage: azurekv start|stop|slow|forbid|put ...")
+	}
+}
+
+type kumoKey struct{}
+
+// findKumo is kumo's path, on PATH or where scripts/deps.sh's `go
+// install` put it, or "".
+func findKumo() string {
+	if bin, err := exec.LookPath("kumo"); err == nil {
+		return bin
+	}
+	dir := filepath.Join(build.Default.GOPATH, "bin")
+	if gobin := os.Getenv("GOBIN"); gobin != "" {
+		dir = gobin
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kumo")); err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "kumo")
+}
+
+type kumoHolder struct{ bin, url string }
+
+// cmdKumo drives kumo (github.com/sivchari/kumo), an AWS emulator written
+// apart from wsx and the SDK, which scripts/deps.sh installs; scripts
+// guard it with [kumo]. It checks no signature: e2e/awssm does.
+//
+//	kumo start                       serve on loopback; $KUMO_URL is its endpoint
+//	kumo put [-key K] NAME FILE      create NAME, or put a new current version,
+//	                                 through kumo's API; $KUMO_VERSION is its id
+func cmdKumo(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: kumo start|put ...")
+	}
+	h := ts.Value(kumoKey{}).(*kumoHolder)
+	switch args[0] {
+	case "start":
+		if h.bin == "" {
+			ts.Fatalf("kumo start: kumo is missing; guard the script with [!kumo] skip")
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		cmd := exec.Command(h.bin, "serve", "--host", "127.0.0.1", "--port", fmt.Sprint(port))
+		cmd.Dir = ts.MkAbs("tmp")
+		cmd.Env = []string{"HOME=" + cmd.Dir, "PATH=" + os.Getenv("PATH"), "KUMO_LOG_LEVEL=error"}
+		ts.Check(cmd.Start())
+		ts.Defer(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+		h.url = fmt.Sprintf("http://127.0.0.1:%d", port)
+		for i := 0; ; i++ {
+			resp, err := http.Get(h.url + "/health")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if i == 400 {
+				ts.Fatalf("kumo did not answer /health within 20s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		ts.Setenv("KUMO_URL", h.url)
+	case "put":
+		args = args[1:]
+		key := ""
+		if len(args) > 1 && args[0] == "-key" {
+			key, args = args[1], args[2:]
+		}
+		if h.url == "" || len(args) != 2 {
+			ts.Fatalf("usage: kumo put [-key K] NAME FILE, after kumo start")
+		}
+		val := strings.TrimSuffix(ts.ReadFile(args[1]), "\n")
+		if key != "" {
+			b, err := json.Marshal(map[string]string{key: val})
+			ts.Check(err)
+			val = string(b)
+		}
+		c := secretsmanager.New(secretsmanager.Options{
+			Region:       e2eAWSRegion,
+			BaseEndpoint: aws.String(h.url),
+			Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: e2eAWSKeyID, SecretAccessKey: e2eAWSSecret}, nil
+			}),
+			Retryer: aws.NopRetryer{},
+		})
+		ctx := context.Background()
+		put, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(args[0]), SecretString: aws.String(val)})
+		if err == nil {
+			ts.Setenv("KUMO_VERSION", *put.VersionId)
+			return
+		}
+		made, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(args[0]), SecretString: aws.String(val)})
+		ts.Check(err)
+		ts.Setenv("KUMO_VERSION", *made.VersionId)
+	default:
+		ts.Fatalf("usage: kumo start|put ...")
 	}
 }
 
