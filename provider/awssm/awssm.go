@@ -60,12 +60,11 @@ var known = []string{"region", "endpoint", "access_key_id_secret", "secret_acces
 
 // SM fetches from Secrets Manager in one region.
 type SM struct {
-	region, endpoint     string
-	keyIDSecret, keyName string
-	tokenSecret          string
-	timeout              time.Duration
-	creds                provider.Creds
-	transport            http.RoundTripper // nil: a clone of http.DefaultTransport
+	region, endpoint       string
+	keyIDSecret, keySecret string // the names of the wsx secrets holding the keys
+	tokenSecret            string
+	timeout                time.Duration
+	creds                  provider.Creds
 
 	mu sync.Mutex
 	c  *secretsmanager.Client // built by the first Fetch that could read the keys
@@ -102,7 +101,7 @@ func open(s provider.Settings, creds provider.Creds) (*SM, error) {
 	sm.region = str("region", "")
 	sm.endpoint = str("endpoint", "")
 	sm.keyIDSecret = str("access_key_id_secret", DefaultAccessKeyIDSecret)
-	sm.keyName = str("secret_access_key_secret", DefaultSecretAccessKeySecret)
+	sm.keySecret = str("secret_access_key_secret", DefaultSecretAccessKeySecret)
 	sm.tokenSecret = str("session_token_secret", "")
 	timeout := str("timeout", "")
 	if err != nil {
@@ -118,7 +117,7 @@ func open(s provider.Settings, creds provider.Creds) (*SM, error) {
 			return nil, fmt.Errorf("[provider.%s]: endpoint %q: want an https URL (http only on loopback)", table, sm.endpoint)
 		}
 	}
-	if sm.keyIDSecret == "" || sm.keyName == "" {
+	if sm.keyIDSecret == "" || sm.keySecret == "" {
 		return nil, fmt.Errorf("[provider.%s]: access_key_id_secret and secret_access_key_secret name the wsx secrets holding the keys; leave them out for %s and %s", table, DefaultAccessKeyIDSecret, DefaultSecretAccessKeySecret)
 	}
 	sm.timeout = defaultTimeout
@@ -145,7 +144,7 @@ func (sm *SM) client(ctx context.Context) (*secretsmanager.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := sm.creds.Secret(ctx, sm.keyName)
+	key, err := sm.creds.Secret(ctx, sm.keySecret)
 	if err != nil {
 		return nil, err
 	}
@@ -157,12 +156,8 @@ func (sm *SM) client(ctx context.Context) (*secretsmanager.Client, error) {
 		}
 		cred.SessionToken = string(tok)
 	}
-	tr := sm.transport
-	if tr == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.Proxy = nil // the endpoint is the one in the manifest, not one from the environment
-		tr = t
-	}
+	// HTTPS_PROXY and NO_PROXY are honoured, as by AWS's own tools.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
 	opts := secretsmanager.Options{
 		Region: sm.region,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
@@ -248,7 +243,7 @@ func (sm *SM) classify(name string, src provider.Source, err error) error {
 		case "UnrecognizedClientException", "InvalidSignatureException", "AccessDeniedException",
 			"AccessDenied", "IncompleteSignature", "InvalidClientTokenId", "ExpiredTokenException",
 			"SignatureDoesNotMatch", "MissingAuthenticationToken":
-			return fmt.Errorf("%s: AWS refused the keys in %s and %s (%s): %w", name, sm.keyIDSecret, sm.keyName, code, provider.ErrAuth)
+			return fmt.Errorf("%s: AWS refused the keys in %s and %s (%s): %w", name, sm.keyIDSecret, sm.keySecret, code, provider.ErrAuth)
 		case "DecryptionFailure":
 			return fmt.Errorf("%s: AWS cannot decrypt it with its KMS key (%s): %w", name, code, provider.ErrAuth)
 		case "InternalServiceError", "InternalFailure", "ServiceUnavailable", "ThrottlingException", "RequestTimeout":

@@ -152,9 +152,8 @@ func loopback(host string) bool {
 func (kv *KV) clientOptions() azcore.ClientOptions {
 	tr := kv.transport
 	if tr == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.Proxy = nil
-		tr = &http.Client{Transport: t, Timeout: kv.timeout}
+		// HTTPS_PROXY and NO_PROXY are honoured, as by Azure's own tools.
+		tr = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: kv.timeout}
 	}
 	return azcore.ClientOptions{
 		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: kv.authority},
