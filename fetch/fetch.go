@@ -35,6 +35,8 @@ import (
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/provider"
+	"github.com/wsxdev/wsx/provider/awssm"
+	"github.com/wsxdev/wsx/provider/azurekv"
 	"github.com/wsxdev/wsx/provider/pass"
 	"github.com/wsxdev/wsx/provider/sops"
 	"github.com/wsxdev/wsx/provider/vault"
@@ -44,11 +46,11 @@ import (
 
 // Openers are the providers of this build, by source scheme.
 var Openers = map[string]provider.Opener{
-	"vault": vault.Open,
-	"pass":  pass.Open,
-	"sops":  sops.Open,
-	// "aws-sm":   awssm.Open,
-	// "azure-kv": azurekv.Open,
+	"vault":    vault.Open,
+	"aws-sm":   awssm.Open,
+	"azure-kv": azurekv.Open,
+	"pass":     pass.Open,
+	"sops":     sops.Open,
 }
 
 // Store is what a fetch needs of the store: Use reads the providers'

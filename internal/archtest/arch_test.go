@@ -142,12 +142,15 @@ var onlyIn = map[string]struct {
 	// scan --history reads commits through the git binary instead
 	// (`git log -p`): the user's git sees exactly what it committed, with
 	// its configuration, and is already required for the hook it serves.
-	"github.com/go-git/go-git/v5":    {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)", nil},
-	"github.com/urfave/cli/v2":       {"cmd", "only cmd knows the command line (internal/clidoc renders the tree cmd builds: man page, completions)", []string{"internal/clidoc"}},
-	"github.com/BurntSushi/toml":     {"manifest", "wsx.toml is parsed in one place, strictly", nil},
-	"github.com/hashicorp/vault/api": {"provider/vault", "Vault's client and its many dependencies stay in its provider", nil},
-	"filippo.io/age":                 {"provider/sops", "age decrypts sops files' data keys, and nothing else", nil},
-	"gopkg.in/yaml.v3":               {"provider/sops", "YAML is read for sops files only", nil},
+	"github.com/go-git/go-git/v5":                                       {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)", nil},
+	"github.com/urfave/cli/v2":                                          {"cmd", "only cmd knows the command line (internal/clidoc renders the tree cmd builds: man page, completions)", []string{"internal/clidoc"}},
+	"github.com/BurntSushi/toml":                                        {"manifest", "wsx.toml is parsed in one place, strictly", nil},
+	"github.com/hashicorp/vault/api":                                    {"provider/vault", "Vault's client and its many dependencies stay in its provider", nil},
+	"filippo.io/age":                                                    {"provider/sops", "age decrypts sops files' data keys, and nothing else", nil},
+	"gopkg.in/yaml.v3":                                                  {"provider/sops", "YAML is read for sops files only", nil},
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager":               {"provider/awssm", "the AWS SDK's Secrets Manager client stays in its provider", nil},
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets": {"provider/azurekv", "Azure's Key Vault client stays in its provider", nil},
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity":                  {"provider/azurekv", "Azure's credentials (Entra ID) stay in the Key Vault provider", nil},
 }
 
 type pkg struct {
