@@ -14,14 +14,19 @@ TAGS    := urfave_cli_no_docs
 
 .PHONY: build install test unit e2e deps demo bench lint fuzz clean compare-gitleaks test-kumo
 
+# wsx-provider holds the secret services' clients (Vault, AWS, Azure) and
+# sops, out of wsx: wsx runs it from beside itself when a wsx.toml sources
+# a secret from one of them.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/wsx ./cmd/wsx
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/wsx-provider ./cmd/wsx-provider
 	ln -sf wsx $(BIN)/git-credential-wsx
 
 # install also puts the git-credential-wsx name beside wsx, so
-# `credential.helper = wsx` finds it.
+# `credential.helper = wsx` finds it, and wsx-provider.
 install:
 	CGO_ENABLED=0 $(GO) install -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' ./cmd/wsx
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '-s -w' ./cmd/wsx-provider
 	ln -sf wsx $(GOBIN)/git-credential-wsx
 
 deps:

@@ -46,6 +46,7 @@ func TestProviders(t *testing.T) {
 			"gpghome":  cmdGPGHome,
 			"subst":    cmdSubst,
 			"agentenv": cmdAgentEnv,
+			"wsxalone": cmdWSXAlone,
 		},
 	})
 }
@@ -226,4 +227,35 @@ func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
 	fi, err := os.Stat(path)
 	ts.Check(err)
 	ts.Check(os.WriteFile(path, []byte(out), fi.Mode()&fs.ModePerm))
+}
+
+// buildProvider builds wsx-provider to out, beside the wsx under test,
+// where wsx looks for it: as `make build` builds it, or, when
+// WSX_E2E_BIN names a wsx with a wsx-provider beside it, a copy of that.
+func buildProvider(out string) error {
+	if bin := os.Getenv("WSX_E2E_BIN"); bin != "" {
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(bin), "wsx-provider")); err == nil {
+			return os.WriteFile(out, b, 0o755)
+		}
+	}
+	_, file, _, _ := runtime.Caller(0)
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/wsx-provider")
+	build.Dir = filepath.Dir(filepath.Dir(file))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	return build.Run()
+}
+
+// cmdWSXAlone copies the wsx under test, without wsx-provider, into DIR.
+//
+//	wsxalone DIR
+func cmdWSXAlone(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: wsxalone DIR")
+	}
+	b, err := os.ReadFile(filepath.Join(binDir, "wsx"))
+	ts.Check(err)
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o755))
+	ts.Check(os.WriteFile(filepath.Join(dir, "wsx"), b, 0o755))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/provider"
+	"github.com/wsxdev/wsx/provider/external"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -119,6 +120,8 @@ func Hint(err error) error {
 		return hint.With(err, "check the source in wsx.toml (path, #key, ?version) against the service")
 	case errors.Is(err, provider.ErrUnavailable):
 		return hint.With(err, "check the service's address and the network; a stored value is used when the service is down unless required_fresh = true")
+	case errors.Is(err, external.ErrMissing):
+		return hint.With(err, "install wsx-provider with wsx: `make install` puts it beside wsx (`make build` in bin/); wsx looks beside its own executable, then on PATH")
 	case errors.Is(err, store.ErrInvalidValue):
 		return hint.With(err, "the service holds a value this secret's type refuses (a token or password is one line without NUL); fix it there, or give the secret another type in wsx.toml")
 	}

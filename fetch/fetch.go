@@ -35,22 +35,22 @@ import (
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/provider"
-	"github.com/wsxdev/wsx/provider/awssm"
-	"github.com/wsxdev/wsx/provider/azurekv"
+	"github.com/wsxdev/wsx/provider/external"
 	"github.com/wsxdev/wsx/provider/pass"
-	"github.com/wsxdev/wsx/provider/sops"
-	"github.com/wsxdev/wsx/provider/vault"
 	"github.com/wsxdev/wsx/store"
 	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
-// Openers are the providers of this build, by source scheme.
+// Openers are the providers, by source scheme. Those built on a
+// service's client, and sops (its YAML and age), run in wsx-provider
+// (provider/external), so wsx starts without their package initialisers;
+// pass runs the pass program from here.
 var Openers = map[string]provider.Opener{
-	"vault":    vault.Open,
-	"aws-sm":   awssm.Open,
-	"azure-kv": azurekv.Open,
+	"vault":    external.Open("vault"),
+	"aws-sm":   external.Open("aws-sm"),
+	"azure-kv": external.Open("azure-kv"),
+	"sops":     external.Open("sops"),
 	"pass":     pass.Open,
-	"sops":     sops.Open,
 }
 
 // Store is what a fetch needs of the store: Use reads the providers'
@@ -228,8 +228,13 @@ type fetcher struct {
 	src       provider.Source // the source being fetched, for the credentials' use records
 }
 
-// forget clears the credentials read.
+// forget ends the providers' processes and clears the credentials read.
 func (f *fetcher) forget() {
+	for _, p := range f.providers {
+		if c, ok := p.(io.Closer); ok {
+			c.Close()
+		}
+	}
 	for _, v := range f.creds {
 		clear(v)
 	}

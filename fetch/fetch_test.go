@@ -83,6 +83,13 @@ type fakeProvider struct {
 	calls  int
 	creds  provider.Creds
 	token  string
+	closed int
+}
+
+// Close is what a provider in another process has: the run ends it.
+func (p *fakeProvider) Close() error {
+	p.closed++
+	return nil
 }
 
 func (p *fakeProvider) Fetch(ctx context.Context, src provider.Source) (provider.Result, error) {
@@ -140,7 +147,7 @@ source = "vault://secret/app#db_url"
 `
 
 func TestFetchStoresAndKeepsPrevious(t *testing.T) {
-	st, _, o := setup(t, base)
+	st, p, o := setup(t, base)
 	st.secs["DATABASE_URL"] = &store.Secret{Meta: store.Meta{Name: "DATABASE_URL", Type: store.TypeToken}, Value: store.NewValue([]byte("postgres://old"))}
 	res, err := Run(context.Background(), st, o)
 	if err != nil || len(res) != 1 || res[0].Status != StatusFetched {
@@ -161,6 +168,9 @@ func TestFetchStoresAndKeepsPrevious(t *testing.T) {
 	}
 	if c := Credentials(o.Home); len(c) != 1 || c[0] != "FAKE_TOKEN" {
 		t.Errorf("credentials kept: %v", c)
+	}
+	if p.closed != 1 {
+		t.Errorf("provider closed %d times by the run, want 1", p.closed)
 	}
 	// Again: unchanged, nothing written.
 	res, err = Run(context.Background(), st, o)

@@ -273,3 +273,38 @@ func TestBansCanFail(t *testing.T) {
 		t.Fatal("under matches the wrong packages")
 	}
 }
+
+// outOfWSX are the modules that run in wsx-provider and never in wsx: the
+// secret services' clients (and sops's YAML and age), whose package
+// initialisers every wsx process would pay before main, the git
+// credential helper's included. wsx starts wsx-provider when a wsx.toml
+// sources a secret from one of them (provider/external).
+var outOfWSX = []string{
+	"github.com/hashicorp/vault/api",
+	"github.com/aws/aws-sdk-go-v2",
+	"github.com/Azure/azure-sdk-for-go",
+	"gopkg.in/yaml.v3",
+	"filippo.io/age",
+}
+
+func TestServiceClientsOutOfWSX(t *testing.T) {
+	deps := func(cmd string) []string {
+		out, err := exec.Command("go", "list", "-deps", module+"/"+cmd).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", cmd, err)
+		}
+		return strings.Fields(string(out))
+	}
+	in := func(pkgs []string, mod string) bool {
+		return slices.ContainsFunc(pkgs, func(p string) bool { return p == mod || strings.HasPrefix(p, mod+"/") })
+	}
+	wsx, provider := deps("cmd/wsx"), deps("cmd/wsx-provider")
+	for _, mod := range outOfWSX {
+		if in(wsx, mod) {
+			t.Errorf("wsx links %s: it belongs in wsx-provider (provider/external), so that wsx starts without its initialisers", mod)
+		}
+		if !in(provider, mod) {
+			t.Errorf("wsx-provider does not link %s: the list above names a module no provider uses", mod)
+		}
+	}
+}
