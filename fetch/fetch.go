@@ -41,16 +41,19 @@ import (
 	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
-// Openers are the providers, by source scheme. Those built on a
+// Openers returns the providers, by source scheme. Those built on a
 // service's client, and sops (its YAML and age), run in wsx-provider
 // (provider/external), so wsx starts without their package initialisers;
-// pass runs the pass program from here.
-var Openers = map[string]provider.Opener{
-	"vault":    external.Open("vault"),
-	"aws-sm":   external.Open("aws-sm"),
-	"azure-kv": external.Open("azure-kv"),
-	"sops":     external.Open("sops"),
-	"pass":     pass.Open,
+// pass runs the pass program from here. A function, not a variable: a
+// command that fetches nothing does not build it.
+func Openers() map[string]provider.Opener {
+	return map[string]provider.Opener{
+		"vault":    external.Open("vault"),
+		"aws-sm":   external.Open("aws-sm"),
+		"azure-kv": external.Open("azure-kv"),
+		"sops":     external.Open("sops"),
+		"pass":     pass.Open,
+	}
 }
 
 // Store is what a fetch needs of the store: Use reads the providers'
@@ -76,7 +79,7 @@ type Options struct {
 	// Home is WSX_HOME, where fetched.json is kept.
 	Home string
 	Now  func() time.Time
-	// Openers replaces the package's Openers (tests).
+	// Openers replaces the package's Openers() (tests).
 	Openers map[string]provider.Opener
 	// Progress is called before each fetch, and with done == total at
 	// the end.
@@ -134,7 +137,7 @@ func Run(ctx context.Context, st Store, o Options) ([]Result, error) {
 		o.Now = time.Now
 	}
 	if o.Openers == nil {
-		o.Openers = Openers
+		o.Openers = Openers()
 	}
 	if o.Sleep == nil {
 		o.Sleep = sleep

@@ -131,11 +131,33 @@ var manifestKeys = sync.OnceValue(func() map[string]bool {
 	}
 })
 
-// providerKey matches the keys of a [provider.NAME] table: NAME.KEY, of
-// lower-case words; a provider checks which KEYs it knows.
-var providerKey = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^provider\.[a-z][a-z0-9-]*(\.[a-z][a-z0-9_]*)?$`)
-})
+// providerKey reports whether k is a key of a [provider.NAME] table:
+// provider.NAME or provider.NAME.KEY, NAME a lower-case word that may hold
+// '-' and KEY one that may hold '_'; a provider checks which KEYs it
+// knows.
+func providerKey(k string) bool {
+	rest, ok := strings.CutPrefix(k, "provider.")
+	if !ok {
+		return false
+	}
+	name, key, hasKey := strings.Cut(rest, ".")
+	return lowerWord(name, '-') && (!hasKey || lowerWord(key, '_'))
+}
+
+// lowerWord reports whether s is a lower-case letter followed by
+// lower-case letters, digits and sep.
+func lowerWord(s string, sep byte) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == sep) {
+			return false
+		}
+	}
+	return true
+}
 
 // lineError is a problem in a manifest, with the line it is on.
 type lineError struct {
@@ -309,7 +331,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	var kl map[string]int
 	for _, k := range md.Keys() {
 		ks := k.String()
-		if manifestKeys()[ks] || seenKey[ks] || providerKey().MatchString(ks) {
+		if manifestKeys()[ks] || seenKey[ks] || providerKey(ks) {
 			continue
 		}
 		if len(errs) == maxManifestErrors {

@@ -66,3 +66,27 @@ func TestParseSourceErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestProviderKey(t *testing.T) {
+	for k, want := range map[string]bool{
+		"provider":                   false,
+		"provider.vault":             true,
+		"provider.aws-sm":            true,
+		"provider.aws-sm.region":     true,
+		"provider.vault.ca_cert":     true,
+		"provider.vault.ca-cert":     false,
+		"provider.aws_sm":            false,
+		"provider.Vault":             false,
+		"provider.1vault":            false,
+		"provider.vault.":            false,
+		"provider.":                  false,
+		"provider.vault.x.y":         false,
+		"providers.vault":            false,
+		"secret.provider.vault":      false,
+		"provider.azure-kv.vault_ur": true,
+	} {
+		if got := providerKey(k); got != want {
+			t.Errorf("providerKey(%q) = %v, want %v", k, got, want)
+		}
+	}
+}
