@@ -18,9 +18,9 @@
 // server): a wsx.toml cannot send the secret elsewhere. The vault's
 // answer to an unauthenticated request names the resource a token is asked
 // for, and the client checks that it belongs to the vault's domain.
-// Of the AZURE_* environment variables, only AZURE_REGIONAL_AUTHORITY_NAME
-// (a regional Microsoft login host), which azidentity always reads, has
-// any effect.
+// Of the AZURE_* environment variables azidentity reads only
+// AZURE_REGIONAL_AUTHORITY_NAME (a regional Microsoft login host) here,
+// and wsx-provider, which runs this provider, is started without it.
 //
 // A Fetch is one try, bounded by the timeout; trying again with backoff is
 // the caller's (the common retries setting), so the SDK's retry policy is
