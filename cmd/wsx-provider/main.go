@@ -38,7 +38,11 @@ func main() {
 		os.Stderr.WriteString("wsx-provider: wsx runs it when a wsx.toml sources a secret (`wsx sync`); it takes no arguments\n")
 		os.Exit(2)
 	}
-	if err := external.Serve(context.Background(), os.Stdin, os.Stdout, openers); err != nil {
+	// stdout carries the protocol alone: what a library prints goes to
+	// stderr.
+	out := os.Stdout
+	os.Stdout = os.Stderr
+	if err := external.Serve(context.Background(), os.Stdin, out, openers); err != nil {
 		os.Stderr.WriteString("wsx-provider: " + err.Error() + "\n")
 		os.Exit(1)
 	}
