@@ -16,6 +16,8 @@ const TimeLayout = "2006-01-02 15:04:05"
 var verbs = sync.OnceValue(func() map[Event]string {
 	return map[Event]string{
 		EventPassphrase: "Store passphrase changed",
+		EventGranted:    "Access granted",
+		EventRevoked:    "Access revoked",
 
 		EventCreated:  "Secret created",
 		EventUpdated:  "Secret updated",
@@ -42,7 +44,10 @@ var verbs = sync.OnceValue(func() map[Event]string {
 // Context.Host, Context.Dest. A denied record with none of those shows its
 // Detail there instead, as does an accessed record whose result is an
 // error (the hooks were unavailable); a fetched record always shows its
-// Detail (`Secret fetched: DATABASE_URL (vault secret/app v3)`). Nothing else is shown. Control characters, invalid
+// Detail (`Secret fetched: DATABASE_URL (vault secret/app v3)`). A guest's
+// record (Actor.Role set) names the guest first: `(alice: deploy.sh:3)`.
+// Granted and revoked records show their Detail: `Access granted: alice
+// edit`. Nothing else is shown. Control characters, invalid
 // UTF-8 and other unprintable runes from the record are escaped, so a
 // crafted file name cannot drive the terminal.
 func (r Record) String() string {
@@ -58,6 +63,14 @@ func (r Record) String() string {
 		b.WriteString(": ")
 		b.WriteString(escape(r.Secret))
 	}
+	if r.Event == EventGranted || r.Event == EventRevoked {
+		b.WriteString(": ")
+		b.WriteString(escape(r.Detail))
+		if r.Actor.Role != "" {
+			b.WriteString(" (" + escape(r.Actor.who()) + ")") // an admin guest's
+		}
+		return b.String()
+	}
 	ctx := r.contextText()
 	switch {
 	case ctx == "" && r.Event == EventDenied:
@@ -66,6 +79,15 @@ func (r Record) String() string {
 		ctx = r.Detail // where it was read is not known
 	case r.Event == EventFetched && r.Detail != "":
 		ctx = r.Detail // the source and version, or why the fetch failed
+	}
+	if r.Actor.Role != "" {
+		// A guest's use: the user first, `(alice: deploy.sh:3)`.
+		who := r.Actor.who()
+		if ctx != "" {
+			ctx = who + ": " + ctx
+		} else {
+			ctx = who
+		}
 	}
 	if ctx != "" {
 		b.WriteString(" (")
@@ -92,6 +114,14 @@ func (r Record) contextText() string {
 	default:
 		return c.Dest
 	}
+}
+
+// who names the actor: its user name, else its uid.
+func (a Actor) who() string {
+	if a.User != "" {
+		return a.User
+	}
+	return "uid " + strconv.Itoa(a.UID)
 }
 
 // escape replaces unprintable runes and invalid UTF-8 with Go escapes.

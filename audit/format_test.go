@@ -30,6 +30,23 @@ func TestRecordString(t *testing.T) {
 		{"no context", rec(EventUsed, "T", nil, "ignored"),
 			"2024-06-12 14:31:01 - Secret used: T"},
 		{"created", rec(EventCreated, "T", nil, ""), "2024-06-12 14:31:01 - Secret created: T"},
+		{"guest", func() Record {
+			r := rec(EventUsed, "GITHUB_TOKEN", &Context{File: "deploy.sh", Line: 3}, "")
+			r.Actor = Actor{UID: 1001, User: "alice", Role: "edit"}
+			return r
+		}(), "2024-06-12 14:31:01 - Secret used: GITHUB_TOKEN (alice: deploy.sh:3)"},
+		{"guest without name or context", func() Record {
+			r := rec(EventUsed, "K", nil, "")
+			r.Actor = Actor{UID: 1001, Role: "edit"}
+			return r
+		}(), "2024-06-12 14:31:01 - Secret used: K (uid 1001)"},
+		{"granted", rec(EventGranted, "", nil, "alice edit"), "2024-06-12 14:31:01 - Access granted: alice edit"},
+		{"granted by an admin guest", func() Record {
+			r := rec(EventGranted, "", nil, "bob view")
+			r.Actor = Actor{UID: 1001, User: "alice", Role: "admin"}
+			return r
+		}(), "2024-06-12 14:31:01 - Access granted: bob view (alice)"},
+		{"revoked", rec(EventRevoked, "", nil, "@dev\x1b view"), "2024-06-12 14:31:01 - Access revoked: @dev\\x1b view"},
 		{"updated", rec(EventUpdated, "T", nil, ""), "2024-06-12 14:31:01 - Secret updated: T"},
 		{"rotated", rec(EventRotated, "T", nil, ""), "2024-06-12 14:31:01 - Secret rotated: T"},
 		{"deleted", rec(EventDeleted, "T", nil, ""), "2024-06-12 14:31:01 - Secret deleted: T"},

@@ -45,10 +45,22 @@ const EventPassphrase Event = "passphrase"
 // the reason in Detail.
 const EventFetched Event = "fetched"
 
+// EventGranted and EventRevoked: the owner (or an admin) shared the
+// workspace with a user or group, or took a share back (`wsx share`,
+// `wsx unshare`). Detail says whom and which role: "alice edit",
+// "@dev view".
+const (
+	EventGranted Event = "granted"
+	EventRevoked Event = "revoked"
+)
+
 // Actor is the unix user on whose behalf the event happened.
 type Actor struct {
 	UID  int    `json:"uid"`
 	User string `json:"user,omitempty"`
+	// Role is the role of a guest, another user the workspace is shared
+	// with (view, edit, admin); empty for its owner.
+	Role string `json:"role,omitempty"`
 }
 
 // Process identifies the program that asked for a secret. Argv has every

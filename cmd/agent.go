@@ -26,6 +26,8 @@ the terminal; with none of them it starts locked until ` + "`wsx unlock`" + `).
   -k              kill the agent named by SSH_AGENT_PID (a wsx agent of yours)
   -t LIFE         default lifetime of added keys: 600, 10m, 1h30m
   --lock-after D  lock the store after D without use (default 1h; 0 never)
+  --shared-dir D  also serve both sockets in D, for the users and groups of
+                  ` + "`wsx share`" + ` (D yours, mode 0750; the sockets take its group)
   CMD [ARG...]    run CMD with the agent, and stop the agent when CMD exits
   reload          serve again the store keys removed with ssh-add -d/-D
 

@@ -71,6 +71,7 @@ func newApp(env *Env) *cli.App {
 			completionCommand(env),
 		},
 	}
+	app.Commands = append(app.Commands, shareCommands(env)...)
 	for _, c := range app.Commands {
 		c.Flags = append(c.Flags, passphraseFlag)
 		c.OnUsageError = app.OnUsageError

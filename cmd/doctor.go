@@ -50,7 +50,7 @@ func doctorCommand(env *Env) *cli.Command {
 
 // doctor is the doctor of this command's setup.
 func (s *session) doctor() *doctor.Doctor {
-	return &doctor.Doctor{
+	d := &doctor.Doctor{
 		Home: s.home, RunDir: runDir(s.env, s.home), UID: s.env.UID, PassphraseFile: s.passphraseFile(),
 		Getenv: s.env.Getenv, Now: s.env.Now, Stdout: s.env.Stdout,
 		Open: func() (*store.Store, error) {
@@ -66,7 +66,10 @@ func (s *session) doctor() *doctor.Doctor {
 		},
 		AgentLocked: func() int { return s.agentLocked },
 		Unlocked:    s.unlocked,
-		Hint:        defaultHint,
+		Hint:        hintOf,
 		GitHelpers:  func(ctx context.Context) ([]string, error) { return credhelper.GitHelpers(ctx, "") },
 	}
+	d.Guest, d.GuestErr = s.guest()
+	d.DialGuest = s.dialGuest
+	return d
 }

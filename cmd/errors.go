@@ -5,6 +5,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/provider"
 	"github.com/wsxdev/wsx/store"
@@ -40,6 +41,8 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, provider.ErrNotFound):
 		return ExitNotFound
+	case errors.Is(err, access.ErrInvalidGrant):
+		return ExitUsage
 	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrWrongPassphrase):
 		return ExitLocked
 	case errors.Is(err, errPermission), errors.Is(err, daemon.ErrDenied), errors.Is(err, store.ErrUnsafePermission),
@@ -71,6 +74,8 @@ func defaultHint(err error) string {
 		return "the existing store is kept; set WSX_HOME to create another one elsewhere"
 	case errors.Is(err, store.ErrWrongPassphrase):
 		return "check the passphrase (or the file named by --passphrase-file / WSX_PASSPHRASE_FILE); nothing was changed"
+	case errors.Is(err, access.ErrGuestLocked):
+		return "only the workspace's owner unlocks it (`wsx unlock`); a guest never does"
 	case errors.Is(err, store.ErrLocked):
 		return "unlock by running in a terminal, or point WSX_PASSPHRASE_FILE (or --passphrase-file) at a file holding the passphrase"
 	case errors.Is(err, store.ErrNotFound):

@@ -10,6 +10,7 @@ import (
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/fetch"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
@@ -219,6 +220,8 @@ func (s *session) runExec(o execOptions) error {
 		return withHint(err, "store such a secret with --type file, or leave it out with --only")
 	case errors.Is(err, exec.ErrStart):
 		return startError(err)
+	case errors.Is(err, access.ErrDenied), errors.Is(err, store.ErrLocked):
+		return err // 5 or 4, as for any command
 	case err != nil && code == 1 && !errors.Is(err, exec.ErrNoCommand):
 		return exitError{Code: code, Err: err}
 	case err != nil:

@@ -69,6 +69,12 @@ const daemonDialTimeout = 2 * time.Second
 // daemon.ErrNoDaemon when none answers (or the one that answers serves
 // another store).
 func (s *session) dialDaemon() (*daemon.Client, daemon.Status, error) {
+	if g, err := s.guest(); err != nil || g != nil {
+		if err != nil {
+			return nil, daemon.Status{}, err
+		}
+		return s.dialGuest(g)
+	}
 	sock := s.apiSocket()
 	c, st, err := daemon.Dial(sock, daemonDialTimeout)
 	if err != nil {
@@ -91,8 +97,16 @@ func (s *session) viaDaemon(unasked bool) (*daemon.Client, bool) {
 	if s.client != nil {
 		return s.client, true
 	}
-	if s.agentAsked || s.env.Getenv("WSX_NO_AGENT") != "" {
+	if s.agentAsked || s.env.Getenv("WSX_NO_AGENT") != "" && s.env.Getenv("WSX_AGENT") == "" {
 		return nil, false
+	}
+	if g, err := s.guest(); err != nil || g != nil {
+		s.agentAsked = true
+		if err == nil {
+			_, err = s.guestStore(g)
+		}
+		s.agentErr = err
+		return s.client, err == nil
 	}
 	if sock := s.apiSocket(); unasked && !s.doubted {
 		if _, err := os.Lstat(sock); err != nil {
@@ -132,10 +146,14 @@ func (s *session) openOptions() store.OpenOptions {
 	return store.OpenOptions{PassDir: s.env.Getenv("PASSWORD_STORE_DIR")}
 }
 
-// open opens the store, locked.
+// open opens the store, locked. A guest of another user's agent
+// (WSX_AGENT) never opens it: it works through the agent or not at all.
 func (s *session) open() error {
 	if s.st != nil {
 		return nil
+	}
+	if s.env.Getenv("WSX_AGENT") != "" {
+		return fmt.Errorf("a guest (WSX_AGENT) works through its owner's agent only, never on the store itself: %w", errPermission)
 	}
 	st, err := store.Open(s.home, s.openOptions())
 	if err != nil {
@@ -172,8 +190,12 @@ func (s *session) unlocked() (secretStore, error) {
 	return s.direct()
 }
 
-// direct opens and unlocks the store here, leaving the agent aside.
+// direct opens and unlocks the store here, leaving the agent aside. A
+// guest of another user's agent (WSX_AGENT) never does.
 func (s *session) direct() (secretStore, error) {
+	if s.env.Getenv("WSX_AGENT") != "" && s.agentErr != nil {
+		return nil, s.agentErr
+	}
 	if s.client != nil {
 		s.client.Close()
 		s.client = nil

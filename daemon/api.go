@@ -17,6 +17,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/sshagent"
@@ -89,7 +90,7 @@ func (a *apiConns) admit(c net.Conn, max int) bool {
 
 func (d *Daemon) apiServer() *http.Server {
 	mux := http.NewServeMux()
-	route := func(pattern string, perm Permission, active bool, h func(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error) {
+	route := func(pattern string, perm access.Action, active bool, h func(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			p, ok := r.Context().Value(peerKey{}).(sshagent.Peer)
 			if !ok {
@@ -98,7 +99,8 @@ func (d *Daemon) apiServer() *http.Server {
 			}
 			// Asked again on every request, so a revoked role takes
 			// effect on an open connection.
-			if err := d.authorize(p, perm); err != nil {
+			role, err := d.authorize(p, perm)
+			if err != nil {
 				d.denied(p, audit.ViaAPI, err)
 				writeError(w, err)
 				return
@@ -107,11 +109,11 @@ func (d *Daemon) apiServer() *http.Server {
 				writeError(w, fmt.Errorf("this agent serves %s, not %s: %w", d.st.Home(), h, ErrNoDaemon))
 				return
 			}
+			r = withRole(r, role)
 			if active {
 				d.touch()
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
-			var err error
 			// Values pass through here: what the handler leaves on the
 			// heap is erased once garbage, where the build allows it.
 			erase.Do(func() { err = h(w, r, p) })
@@ -121,21 +123,25 @@ func (d *Daemon) apiServer() *http.Server {
 			d.debugf("api: %s %s from pid %d: %v", r.Method, r.URL.Path, p.PID, errOK(err))
 		})
 	}
-	route("GET /v1/status", PermStatus, false, d.handleStatus)
-	route("POST /v1/lock", PermAdmin, false, d.handleLock)
-	route("POST /v1/unlock", PermAdmin, false, d.handleUnlock)
-	route("POST /v1/reload", PermAdmin, false, d.handleReload)
-	route("GET /v1/secrets", PermList, true, d.handleList)
-	route("POST /v1/secrets", PermWrite, true, d.handleAdd)
-	route("GET /v1/secrets/{name}", PermList, true, d.handleStat)
-	route("PATCH /v1/secrets/{name}", PermWrite, true, d.handleEdit)
-	route("DELETE /v1/secrets/{name}", PermWrite, true, d.handleRemove)
-	route("POST /v1/secrets/{name}/compare", PermUse, true, d.handleCompare)
-	route("POST /v1/use", PermUse, true, d.handleUse)
-	route("POST /v1/credential/{op}", PermUse, true, d.handleCredential)
-	route("POST /v1/audit", PermUse, true, d.handleAudit)
-	route("GET /v1/audit/verify", PermList, true, d.handleVerify)
-	route("POST /v1/scan", PermUse, true, d.handleScan)
+	route("GET /v1/status", access.Status, false, d.handleStatus)
+	route("POST /v1/lock", access.Lock, false, d.handleLock)
+	route("POST /v1/unlock", access.Unlock, false, d.handleUnlock)
+	route("POST /v1/reload", access.Write, false, d.handleReload)
+	route("GET /v1/secrets", access.Read, true, d.handleList)
+	route("POST /v1/secrets", access.Write, true, d.handleAdd)
+	route("GET /v1/secrets/{name}", access.Read, true, d.handleStat)
+	route("PATCH /v1/secrets/{name}", access.Write, true, d.handleEdit)
+	route("DELETE /v1/secrets/{name}", access.Write, true, d.handleRemove)
+	route("POST /v1/secrets/{name}/compare", access.Use, true, d.handleCompare)
+	route("POST /v1/use", access.Use, true, d.handleUse)
+	// get is a use; a store or erase that writes asks for Write too
+	// (credSecrets).
+	route("POST /v1/credential/{op}", access.Use, true, d.handleCredential)
+	route("POST /v1/audit", access.Use, true, d.handleAudit)
+	route("GET /v1/audit/verify", access.Write, true, d.handleVerify)
+	route("POST /v1/scan", access.Use, true, d.handleScan)
+	route("GET /v1/grants", access.Share, false, d.handleGrants)
+	route("POST /v1/grants", access.Share, false, d.handleShare)
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -191,8 +197,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-func (d *Daemon) handleStatus(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
-	return writeJSON(w, http.StatusOK, d.Status())
+func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
+	st := d.Status()
+	st.Role = roleOf(r).String()
+	return writeJSON(w, http.StatusOK, st)
 }
 
 func (d *Daemon) handleLock(w http.ResponseWriter, _ *http.Request, p sshagent.Peer) error {
@@ -286,7 +294,7 @@ func (d *Daemon) handleUse(w http.ResponseWriter, r *http.Request, p sshagent.Pe
 	if req.Via == "" {
 		req.Via = audit.ViaAPI
 	}
-	secs, err := rel.UseBy(d.peer(p), req.Names, release.Record{Via: req.Via, Context: req.Claim, Places: req.Places})
+	secs, err := rel.UseBy(d.peer(r, p), req.Names, release.Record{Via: req.Via, Context: req.Claim, Places: req.Places})
 	if err != nil {
 		return err
 	}
@@ -340,8 +348,16 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 	var remind []store.Meta
 	err = credhelper.Run(r.Context(), r.PathValue("op"), credhelper.Options{
 		Stdin: bytes.NewReader(req.Input), Stdout: &out, Stderr: &note,
-		Secrets: credSecrets{d, rel, d.peer(p)},
-		Remind:  func(m store.Meta) { remind = append(remind, m) },
+		Secrets: credSecrets{d, rel, d.peer(r, p), func() error {
+			// Credentials git asks to keep, or to erase, are writes:
+			// asked of the peer's role when the helper does write.
+			if _, err := d.authorize(p, access.Write); err != nil {
+				d.denied(p, audit.ViaCredential, err)
+				return err
+			}
+			return nil
+		}},
+		Remind: func(m store.Meta) { remind = append(remind, m) },
 	})
 	if err != nil {
 		return err
@@ -350,11 +366,13 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 }
 
 // credSecrets is the store as the credential helper uses it in the
-// daemon: uses and records are the peer's.
+// daemon: uses and records are the peer's, and so is the right to write
+// (mayWrite, asked before each write).
 type credSecrets struct {
-	d    *Daemon
-	rel  *release.Store
-	peer release.Peer
+	d        *Daemon
+	rel      *release.Store
+	peer     release.Peer
+	mayWrite func() error
 }
 
 func (c credSecrets) List() ([]store.Meta, error) { return c.d.st.List() }
@@ -364,6 +382,9 @@ func (c credSecrets) Compare(name string, v store.Value) (store.Match, error) {
 }
 
 func (c credSecrets) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta, error) {
+	if err := c.mayWrite(); err != nil {
+		return store.Meta{}, err
+	}
 	m, err := c.d.st.Add(sec, opts...)
 	if err == nil {
 		c.d.changed()
@@ -372,6 +393,9 @@ func (c credSecrets) Add(sec store.Secret, opts ...store.AddOptions) (store.Meta
 }
 
 func (c credSecrets) Edit(name string, e store.Edit) (store.Meta, error) {
+	if err := c.mayWrite(); err != nil {
+		return store.Meta{}, err
+	}
 	m, err := c.d.st.Edit(name, e)
 	if err == nil {
 		c.d.changed()
@@ -380,6 +404,9 @@ func (c credSecrets) Edit(name string, e store.Edit) (store.Meta, error) {
 }
 
 func (c credSecrets) Remove(name string) error {
+	if err := c.mayWrite(); err != nil {
+		return err
+	}
 	err := c.d.st.Remove(name)
 	if err == nil {
 		c.d.changed()
@@ -393,9 +420,10 @@ func (c credSecrets) Use(_ context.Context, names []string, rec release.Record) 
 
 func (c credSecrets) Record(rs ...audit.Record) error { return c.rel.RecordBy(c.peer, rs) }
 
-// peer is p as the release path knows it.
-func (d *Daemon) peer(p sshagent.Peer) release.Peer {
-	return release.Peer{PID: p.PID, Actor: d.actor(p.UID), Remote: true}
+// peer is p, making request r, as the release path knows it: a guest's
+// records carry its role.
+func (d *Daemon) peer(r *http.Request, p sshagent.Peer) release.Peer {
+	return release.Peer{PID: p.PID, Actor: d.actorAs(p.UID, roleOf(r)), Remote: true}
 }
 
 // addRequest is the body of POST /v1/secrets.
@@ -480,11 +508,26 @@ func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request, p sshagent.
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	// A record of a change is asked of the role that may make it: a
+	// guest that may only use cannot record that a secret was changed.
+	for _, rec := range req.Records {
+		a := access.Use
+		switch rec.Event {
+		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventFetched:
+			a = access.Write
+		case audit.EventPassphrase:
+			a = access.Passwd
+		}
+		if _, err := d.authorize(p, a); err != nil {
+			d.denied(p, audit.ViaAPI, err)
+			return err
+		}
+	}
 	rel, err := d.released()
 	if err != nil {
 		return err
 	}
-	if err := rel.RecordBy(d.peer(p), req.Records); err != nil {
+	if err := rel.RecordBy(d.peer(r, p), req.Records); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -38,11 +38,22 @@ const maxResponse = MaxRequestBody + 1<<20
 // NewClient returns a client of the API socket at socket. Nothing is
 // dialled until the first request.
 func NewClient(socket string) *Client {
+	// Nothing is sent before the socket's directory and the process
+	// listening on it are known to be the user's own (or root's).
+	return newClient(socket, func(ctx context.Context) (net.Conn, error) { return unixsock.Dial(ctx, socket) })
+}
+
+// NewGuestClient is NewClient for a guest of another user's agent: the
+// socket's directory and the process listening on it must be owner's
+// (the user the guest named) or root's.
+func NewGuestClient(socket string, owner int) *Client {
+	return newClient(socket, func(ctx context.Context) (net.Conn, error) { return unixsock.DialOwner(ctx, socket, owner) })
+}
+
+func newClient(socket string, dial func(context.Context) (net.Conn, error)) *Client {
 	tr := &http.Transport{
-		// Nothing is sent before the socket's directory and the process
-		// listening on it are known to be the user's own (or root's).
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return unixsock.Dial(ctx, socket)
+			return dial(ctx)
 		},
 		DisableCompression: true,
 		MaxIdleConns:       2,
@@ -69,7 +80,15 @@ func NewClientFor(socket, home string) *Client {
 // or ErrUntrusted when the socket's directory or the process answering is
 // not the user's (nothing is sent to it then).
 func Dial(socket string, timeout time.Duration) (*Client, Status, error) {
-	c := NewClient(socket)
+	return dialWith(NewClient(socket), timeout)
+}
+
+// DialGuest is Dial for a guest of owner's agent (NewGuestClient).
+func DialGuest(socket string, owner int, timeout time.Duration) (*Client, Status, error) {
+	return dialWith(NewGuestClient(socket, owner), timeout)
+}
+
+func dialWith(c *Client, timeout time.Duration) (*Client, Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	st, err := c.Status(ctx)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/internal/unixsock"
@@ -42,8 +43,9 @@ const (
 
 // Errors callers branch on.
 var (
-	// ErrDenied: the peer may not make this request.
-	ErrDenied = errors.New("permission denied")
+	// ErrDenied: the peer may not make this request (its role does not
+	// allow it, or it has none).
+	ErrDenied = access.ErrDenied
 	// ErrNoDaemon: nothing answers on the API socket.
 	ErrNoDaemon = errors.New("no wsx agent is running")
 	// ErrUntrusted: the socket's directory, or the process answering on
@@ -71,6 +73,11 @@ type Options struct {
 	// socket outside RunDir may be in a directory that is not private, as
 	// ssh-agent's -a: the socket is 0600 and every peer's uid is checked.
 	AgentSocket string
+	// SharedDir, when set, is a directory where the daemon also serves
+	// both sockets to the users and groups the workspace is shared with
+	// (`wsx agent --shared-dir`): a real directory of the owner, not
+	// writable by others; the sockets take its group, mode 0660.
+	SharedDir string
 	// Shared lets the daemon start while another one serves the API
 	// socket of RunDir: it then serves the SSH agent alone (its own
 	// ssh-add'ed keys and the store's keys), and the API stays with the
@@ -104,16 +111,22 @@ type Daemon struct {
 	peers  *peerCache
 	actors sync.Map // uid -> user name
 
+	checker *access.Checker // who may do what: see authorize
+	grants  *access.File    // the grants sealed in the store
+
 	mu      sync.RWMutex
 	rel     *release.Store     // the audit log and the values' release; nil while locked
 	scanM   *scan.ValueMatcher // the store's values for POST /v1/scan; nil until needed
 	scanGen uint64             // bumped whenever scanM is dropped
+	// grantsKey seals the grants (access.KeyFrom); nil while locked.
+	grantsKey []byte
 
 	unlockMu sync.Mutex    // serialises Unlock and Lock, and the wrong-passphrase delay
 	backoff  store.Backoff // guarded by unlockMu
 	failures unlockFailures
 
 	agentL, apiL net.Listener           // apiL is nil when another daemon serves the API
+	sharedL      []net.Listener         // agent and API sockets of SharedDir, when set
 	defaultSock  bool                   // Options.AgentSocket was empty
 	sockets      map[string]os.FileInfo // the socket files, as Listen made them
 	checkEvery   time.Duration          // SocketCheckInterval; tests shorten it
@@ -143,6 +156,8 @@ func New(opts Options) (*Daemon, error) {
 	d := &Daemon{opts: opts, st: opts.Store, owner: os.Geteuid(), pid: os.Getpid(), start: time.Now(),
 		checkEvery: SocketCheckInterval, defaultSock: defaultSock}
 	d.peers = newPeerCache(d)
+	d.grants = access.NewFile(opts.Store.Home(), opts.Store.ID())
+	d.checker = d.newChecker()
 	d.src = sshagent.NewCachedSource(opts.Store, sshagent.CacheOptions{})
 	d.agent = sshagent.New(sshagent.Options{
 		Source:          touchSource{d.src, d.touch},
@@ -333,7 +348,18 @@ func (d *Daemon) opened() error {
 	if err := rel.RecordFailedUnlocks(); err != nil {
 		d.logf("audit: %v", err)
 	}
+	ak, err := d.st.AuditKey()
+	var gk []byte
+	if err == nil {
+		gk, err = access.KeyFrom(ak)
+		clear(ak)
+	}
+	if err != nil {
+		rel.Close()
+		return err
+	}
 	d.mu.Lock()
+	d.grantsKey = gk
 	d.rel = rel
 	d.scanM = nil
 	d.scanGen++
@@ -377,9 +403,14 @@ func (d *Daemon) lock(reason string, collect bool) error {
 	d.flushUnlockFailures()
 	d.record(audit.Record{Event: audit.EventLocked, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: reason,
 		Actor: d.actor(d.owner)})
+	if _, err := d.loadGrants(); err != nil {
+		d.logf("grants: %v", err) // read now: guests learn it is locked
+	}
 	d.mu.Lock()
 	rel := d.rel
 	d.rel = nil
+	clear(d.grantsKey)
+	d.grantsKey = nil
 	d.scanM = nil
 	d.scanGen++
 	d.mu.Unlock()
@@ -483,6 +514,21 @@ func (d *Daemon) Listen() error {
 	if api != nil {
 		mine = append(mine, d.APISocket())
 	}
+	if d.opts.SharedDir != "" && api != nil {
+		for _, name := range []string{AgentSocketName, APISocketName} {
+			p := filepath.Join(d.opts.SharedDir, name)
+			l, err := unixsock.ListenGroup(p)
+			if err != nil {
+				for _, l := range append(d.sharedL, api, ag) {
+					l.Close()
+				}
+				d.sharedL = nil
+				return err
+			}
+			d.sharedL = append(d.sharedL, l)
+			mine = append(mine, p)
+		}
+	}
 	for _, p := range mine {
 		if fi, err := os.Lstat(p); err == nil {
 			d.sockets[p] = fi
@@ -546,14 +592,24 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 2)
-	go func() {
-		errs <- sshagent.Serve(ctx, d.agentL, d.agent, sshagent.ServeOptions{
-			OnDenied: func(p sshagent.Peer, err error) { d.denied(p, audit.ViaAgent, err) },
-			OnClose:  d.peers.forget,
-		})
-	}()
+	errs := make(chan error, 2+len(d.sharedL))
+	agentOpts := sshagent.ServeOptions{
+		Authorize: d.authorizeAgent,
+		OnDenied:  func(p sshagent.Peer, err error) { d.denied(p, audit.ViaAgent, err) },
+		OnClose:   d.peers.forget,
+	}
+	go func() { errs <- sshagent.Serve(ctx, d.agentL, d.agent, agentOpts) }()
 	srv := d.apiServer()
+	if len(d.sharedL) == 2 {
+		go func() { errs <- sshagent.Serve(ctx, d.sharedL[0], d.agent, agentOpts) }()
+		go func() {
+			err := srv.Serve(&peerListener{Listener: d.sharedL[1], d: d})
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			errs <- err
+		}()
+	}
 	go func() {
 		if d.apiL == nil {
 			<-ctx.Done()
@@ -612,6 +668,8 @@ type Status struct {
 	AgentLocked bool      `json:"agent_locked"` // by ssh-add -x
 	AgentSocket string    `json:"agent_socket"`
 	APISocket   string    `json:"api_socket"`
+	SharedDir   string    `json:"shared_dir,omitempty"`  // where guests reach the agent
+	Role        string    `json:"role,omitempty"`        // the asker's: owner, admin, edit, view
 	Keys        int       `json:"keys"`                  // store keys served, as last listed
 	AddedKeys   int       `json:"added_keys"`            // keys added with ssh-add
 	HiddenKeys  []string  `json:"hidden_keys,omitempty"` // store keys removed with ssh-add -d/-D
@@ -624,6 +682,7 @@ func (d *Daemon) Status() Status {
 	s := Status{
 		PID: d.pid, Home: d.st.Home(), StoreID: d.st.ID(), Locked: d.st.Locked(),
 		AgentLocked: d.agent.LockedByClient(), AgentSocket: d.opts.AgentSocket, APISocket: d.APISocket(),
+		SharedDir: d.opts.SharedDir,
 		AddedKeys: d.agent.AddedKeys(), LockAfter: d.opts.LockAfter.String(), Started: d.start.UTC(),
 	}
 	if !s.Locked {

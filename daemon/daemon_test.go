@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/sshagent"
@@ -448,18 +449,21 @@ func TestAgentSeesAPIChanges(t *testing.T) {
 	}
 }
 
-// SECURITY.md 58 (the start of it): only the owner's uid and root have a
+// SECURITY.md 58: without grants, only the owner's uid and root have a
 // role; every request is checked.
 func TestAuthorize(t *testing.T) {
-	d := &Daemon{owner: 1000}
+	st := newTestStore(t)
+	d, _ := startDaemon(t, st, nil)
+	d.owner = 1000
+	d.checker.Owner = 1000
 	for _, tt := range []struct {
 		uid int
 		ok  bool
 	}{{1000, true}, {0, true}, {1001, false}, {65534, false}, {-1, false}} {
-		for perm := PermStatus; perm <= PermAdmin; perm++ {
-			err := d.authorize(sshagent.Peer{UID: tt.uid, PID: 1}, perm)
+		for a := access.Connect; a <= access.Passwd; a++ {
+			_, err := d.authorize(sshagent.Peer{UID: tt.uid, PID: 1}, a)
 			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrDenied)) {
-				t.Errorf("uid %d perm %d: %v", tt.uid, perm, err)
+				t.Errorf("uid %d %s: %v", tt.uid, a, err)
 			}
 		}
 	}
@@ -760,7 +764,8 @@ func TestDeniedMasksArgv(t *testing.T) {
 		cmd.Wait()
 	}()
 	peer := sshagent.Peer{UID: os.Geteuid() + 4242, PID: cmd.Process.Pid}
-	d.denied(peer, audit.ViaAgent, d.authorize(peer, PermStatus))
+	_, err := d.authorize(peer, access.Connect)
+	d.denied(peer, audit.ViaAgent, err)
 	r := lastRecord(t, st, filepath.Join(st.Home(), "audit.log"))
 	if r.Event != audit.EventDenied || r.Process == nil || r.Process.PID != cmd.Process.Pid || len(r.Process.Argv) != 5 {
 		t.Fatalf("denied record: event %s, process %v", r.Event, r.Process != nil)

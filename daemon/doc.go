@@ -50,6 +50,9 @@
 // the user's (not a symlink, no group or other write) and the process
 // listening on api.sock to be the user's or root's (SO_PEERCRED); anything
 // else fails with [ErrUntrusted], naming the path and its owner.
+// [DialGuest] and [NewGuestClient] are the same for a guest of another
+// user's agent: the directory and the listener must be that user's (the
+// one the guest named) or root's.
 //
 // # The SSH side
 //
@@ -69,11 +72,14 @@
 // # The local API
 //
 // Every connection to api.sock is checked with SO_PEERCRED before a byte
-// is read: the owner's uid and root are let in, others are closed and the
-// refusal is audited. Each request is then authorized by [Permission] (one
-// role, the owner, for now: the check is made per request so roles can be
-// added without touching the handlers). Requests are capped in size and
-// time. The endpoints, all under /v1:
+// is read: the owner's uid, root and the users and groups the workspace is
+// shared with are let in, others are closed and the refusal is audited.
+// Each request is then authorized by the [access.Action] its route names,
+// asked of access.Checker in authorize (authz.go), the one place that
+// decides, which the SSH agent's guard asks too: a revoked grant refuses
+// the next request on a connection already open. With Options.SharedDir
+// both sockets are served there too, for guests. Requests are capped in
+// size and time. The endpoints, all under /v1:
 //
 //	GET    /status                  pid, lock state, sockets, key count
 //	POST   /lock, /unlock           lock; unlock with a passphrase (one lock
@@ -89,6 +95,8 @@
 //	POST   /credential/{op}         run the git credential helper here: one request per fill
 //	POST   /audit                   records of a command's other events
 //	GET    /audit/verify            the result of checking the log
+//	GET    /grants                  who the workspace is shared with
+//	POST   /grants                  share it, or take a share back (audited)
 //
 // POST /use is the only answer that holds values, and only current ones:
 // it goes through release.Store, which writes one `used` record per

@@ -52,6 +52,7 @@ type Args struct {
 	Lifetime   time.Duration // -t
 	LockAfter  time.Duration // --lock-after
 	PassFile   string        // --passphrase-file after `agent`
+	SharedDir  string        // --shared-dir: sockets for guests (wsx share)
 	Command    []string      // CMD ARGS
 	Help       bool
 	Reload     bool // `wsx agent reload`
@@ -105,6 +106,12 @@ func ParseArgs(args []string) (Args, error) {
 					return bad("invalid --lock-after %q: use a duration such as 30m, 1h or 0 (never)", v)
 				}
 				o.LockAfter = d
+			case "shared-dir":
+				v, ok := value()
+				if !ok || !filepath.IsAbs(v) {
+					return bad("--shared-dir needs an absolute directory")
+				}
+				o.SharedDir = filepath.Clean(v)
 			case "passphrase-file":
 				v, ok := value()
 				if !ok {
@@ -356,7 +363,7 @@ func (l *Launch) agentConfig(o Args, logf, debugf func(string, ...any)) Config {
 		dir = l.RunDir
 	}
 	return Config{
-		Home: l.Home, RunDir: dir, AuditPath: l.AuditPath,
+		Home: l.Home, RunDir: dir, AuditPath: l.AuditPath, SharedDir: o.SharedDir,
 		StoreOptions: l.StoreOptions, AgentSocket: o.Socket, LockAfter: o.LockAfter, Lifetime: o.Lifetime,
 		// A second agent beside one that serves the store: asked for by
 		// a socket of its own, the foreground or a command.
@@ -438,6 +445,10 @@ func (l *Launch) startAgent(o Args) error {
 		if err != nil {
 			return err
 		}
+		if ok && o.SharedDir != "" && st.SharedDir != o.SharedDir {
+			return hint.With(fmt.Errorf("the wsx agent (pid %d) already serves this store, not in %s: %w", st.PID, o.SharedDir, ErrAgentRunning),
+				"stop it (`wsx agent -k`, with its SSH_AGENT_PID) and start it again with --shared-dir")
+		}
 		if ok {
 			return l.printAgentEnv(o, st.AgentSocket, st.PID, true)
 		}
@@ -465,6 +476,9 @@ func (l *Launch) startAgent(o Args) error {
 	args := []string{"agent", ChildFlag, "--lock-after", o.LockAfter.String()}
 	if o.Socket != "" {
 		args = append(args, "-a", o.Socket)
+	}
+	if o.SharedDir != "" {
+		args = append(args, "--shared-dir", o.SharedDir)
 	}
 	if o.Lifetime > 0 {
 		args = append(args, "-t", strconv.FormatInt(int64(o.Lifetime/time.Second), 10))

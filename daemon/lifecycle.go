@@ -43,6 +43,8 @@ type Config struct {
 	AgentSocket string
 	LockAfter   time.Duration
 	Lifetime    time.Duration
+	// SharedDir is Options.SharedDir.
+	SharedDir string
 	// Shared: start even if another agent serves the run directory's API.
 	Shared bool
 	// Env is the daemon's environment (SSH_ASKPASS, GOGC).
@@ -67,7 +69,7 @@ func Open(c Config) (*Daemon, *store.Store, error) {
 		}
 	}
 	d, err := New(Options{
-		Store: st, StoreOptions: c.StoreOptions, AuditPath: c.AuditPath, RunDir: c.RunDir, AgentSocket: sock, Shared: c.Shared,
+		Store: st, StoreOptions: c.StoreOptions, AuditPath: c.AuditPath, RunDir: c.RunDir, AgentSocket: sock, Shared: c.Shared, SharedDir: c.SharedDir,
 		LockAfter: c.LockAfter, DefaultLifetime: c.Lifetime, Env: c.Env,
 		Logf: c.Logf, Debugf: c.Debugf,
 	})

@@ -2,11 +2,11 @@ package daemon
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/caller"
 	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/sshagent"
@@ -64,6 +64,14 @@ func (d *Daemon) describe(pid int) *peerInfo {
 func (d *Daemon) onSign(p sshagent.Peer, key, bindDest string) error {
 	d.touch()
 	pi := d.peers.get(p)
+	actor := d.actor(p.UID)
+	if p.UID != d.owner && p.UID != 0 {
+		role, err := d.authorize(p, access.Sign)
+		if err != nil {
+			return err
+		}
+		actor = d.actorAs(p.UID, role)
+	}
 	ctx := pi.ctx
 	detail := ""
 	if bindDest != "" {
@@ -75,7 +83,7 @@ func (d *Daemon) onSign(p sshagent.Peer, key, bindDest string) error {
 	}
 	r, err := d.appendRecord(audit.Record{
 		Event: audit.EventUsed, Secret: key, Via: audit.ViaAgent, Result: audit.ResultOK, Detail: detail,
-		Actor: d.actor(p.UID), Process: pi.proc, Context: &ctx,
+		Actor: actor, Process: pi.proc, Context: &ctx,
 	})
 	if err != nil {
 		d.logf("refused a signature with %s to pid %d: %v", key, p.PID, err)
@@ -88,7 +96,7 @@ func (d *Daemon) onSign(p sshagent.Peer, key, bindDest string) error {
 // denied records a refused connection, when the log is open. Its argv is
 // masked as every record is.
 func (d *Daemon) denied(p sshagent.Peer, via string, err error) {
-	d.logf("refused a connection to the %s socket: %v", via, err)
+	d.logf("refused a request on the %s socket: %v", via, err)
 	if _, lerr := d.released(); lerr != nil {
 		return // locked: nothing is recorded
 	}
@@ -108,28 +116,6 @@ func (d *Daemon) denied(p sshagent.Peer, via string, err error) {
 	if _, aerr := d.appendRecord(r); aerr != nil && !errors.Is(aerr, store.ErrLocked) {
 		d.logf("audit: %v", aerr)
 	}
-}
-
-// Permission is what an API request asks to do. Each request is checked
-// against the peer's role before it runs.
-type Permission int
-
-// The permissions, from least to most.
-const (
-	PermStatus Permission = iota // status
-	PermList                     // metadata
-	PermUse                      // values (recorded), audit records
-	PermWrite                    // add, update, remove
-	PermAdmin                    // lock, unlock
-)
-
-// authorize says whether peer may do what perm names. Only the owner's uid
-// and root have a role yet, and it allows everything.
-func (d *Daemon) authorize(p sshagent.Peer, perm Permission) error {
-	if p.UID == d.owner || p.UID == 0 {
-		return nil
-	}
-	return fmt.Errorf("uid %d (pid %d): %w", p.UID, p.PID, ErrDenied)
 }
 
 // peerListener admits API connections of authorized peers only, before
@@ -156,7 +142,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 		}
 		p, err := unixsock.PeerOf(c)
 		if err == nil {
-			err = l.d.authorize(p, PermStatus)
+			_, err = l.d.authorize(p, access.Connect)
 		}
 		if err != nil {
 			c.Close()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -73,7 +74,10 @@ var errorKinds = []struct {
 	{"exists", store.ErrExists, http.StatusConflict},
 	{"wrong_passphrase", store.ErrWrongPassphrase, http.StatusUnauthorized},
 	{"empty_passphrase", store.ErrEmptyPassphrase, http.StatusBadRequest},
+	{"guest_locked", guestLocked{}, http.StatusLocked}, // before "locked": it is one too
 	{"locked", store.ErrLocked, http.StatusLocked},
+	{"invalid_grant", access.ErrInvalidGrant, http.StatusBadRequest},
+	{"not_granted", access.ErrNotGranted, http.StatusNotFound},
 	{"audit_unavailable", audit.ErrUnavailable, http.StatusServiceUnavailable},
 	{"invalid_record", audit.ErrInvalidRecord, http.StatusBadRequest},
 	{"invalid_name", store.ErrInvalidName, http.StatusBadRequest},

@@ -52,6 +52,12 @@ type Doctor struct {
 	Hint func(error) string
 	// GitHelpers lists git's credential.helper values, in order.
 	GitHelpers func(context.Context) ([]string, error)
+	// Guest is the other user's agent this command is a guest of
+	// (WSX_AGENT), or GuestErr why WSX_AGENT cannot be used; DialGuest
+	// dials it. Both nil when the command is not a guest.
+	Guest     *daemon.GuestAgent
+	GuestErr  error
+	DialGuest func(*daemon.GuestAgent) (*daemon.Client, daemon.Status, error)
 
 	st *store.Store
 }
@@ -128,6 +134,10 @@ type reportJSON struct {
 // comes (or all as JSON), and fails with ErrProblems when one needs fixing.
 func (d *Doctor) Run(ctx context.Context, asJSON bool) error {
 	r := &report{w: d.Stdout, json: asJSON}
+	if d.Guest != nil || d.GuestErr != nil {
+		d.checkGuest(ctx, r)
+		return d.finish(r, asJSON)
+	}
 	st, names := d.checkStore(r)
 	var metas []store.Meta
 	if st != nil {
@@ -142,7 +152,13 @@ func (d *Doctor) Run(ctx context.Context, asJSON bool) error {
 		d.checkRotation(r, metas)
 	}
 	d.checkDBus(r)
-	r.add(levelNote, "roles", "the daemon's roles (owner, admin, edit, view) tell different unix users apart; every process running as uid %d is the owner, so give someone less only by running their tools as another user", d.UID)
+	r.add(levelNote, "roles", "roles separate different unix users only (`wsx share USER view|edit|admin`); the same uid is not another user: every process of uid %d is the owner, so give someone less only by running their tools as another user", d.UID)
+	return d.finish(r, asJSON)
+}
+
+// finish prints the summary (or the JSON report) and returns ErrProblems
+// when a finding needs fixing.
+func (d *Doctor) finish(r *report, asJSON bool) error {
 	if asJSON {
 		if err := secrets.WriteJSON(d.Stdout, reportJSON{Home: d.Home, Problems: r.problems, Findings: r.findings}); err != nil {
 			return err

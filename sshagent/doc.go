@@ -49,6 +49,9 @@
 // making room for a new client. Serve numbers the connections it admits
 // (Peer.Conn) and reports their end (ServeOptions.OnClose), so a caller
 // can keep what it learnt about a peer for as long as it stays connected.
+// With ServeOptions.Authorize the caller decides who connects, asked
+// again before every request, and what each request may do (the key list,
+// a signature, ssh-add, a lock) before the agent sees it.
 // [PeerOf] reads the same credentials for servers of other protocols.
 // [Harden] makes the process non-dumpable and disables core files.
 //

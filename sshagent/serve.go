@@ -13,8 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/unixsock"
 )
@@ -42,10 +44,14 @@ type ServeOptions struct {
 	// AllowedUIDs are the uids that may connect besides root; empty means
 	// the effective uid of this process.
 	AllowedUIDs []int
-	// Authorize, when set, replaces the uid check (root included) and is
-	// asked again before each request, so revoking a peer cuts its next
-	// request on an open connection.
-	Authorize func(Peer) error
+	// Authorize, when set, replaces the uid check (root included). It is
+	// asked with access.Connect at accept and again before each request
+	// (an error then closes the connection, so revoking a peer cuts its
+	// next request on an open connection), and with the request's action
+	// (access.Read for the key list, Sign, Write for ssh-add and ssh-add
+	// -d/-D, Lock, Unlock) before the agent sees it: an error then
+	// answers SSH_AGENT_FAILURE.
+	Authorize func(Peer, access.Action) error
 	// OnDenied is told of every refused peer, for the audit log. The
 	// peer's fields are -1 when its credentials could not be read.
 	OnDenied func(peer Peer, err error)
@@ -175,7 +181,7 @@ func newServer(a *Agent, opts ServeOptions) *server {
 
 func (s *server) authorize(p Peer) error {
 	if s.opts.Authorize != nil {
-		return s.opts.Authorize(p)
+		return s.opts.Authorize(p, access.Connect)
 	}
 	if p.UID == 0 || s.allowed[p.UID] {
 		return nil
@@ -249,7 +255,11 @@ func (s *server) serveConn(t *tracked, peer Peer) {
 	var err error
 	// Requests carry keys (ssh-add) and make signatures: what they leave
 	// on the heap is erased once garbage, where the build allows it.
-	erase.Do(func() { err = agent.ServeAgent(s.a.Conn(peer), f) })
+	var ag agent.ExtendedAgent = s.a.Conn(peer)
+	if s.opts.Authorize != nil {
+		ag = &guard{ExtendedAgent: ag, s: s, peer: peer}
+	}
+	erase.Do(func() { err = agent.ServeAgent(ag, f) })
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		s.a.logf("sshagent: closed connection of pid %d: %v", peer.PID, err)
 	}
@@ -312,7 +322,7 @@ func (f *framer) next() error {
 		return fmt.Errorf("request of %d bytes, want 1 to %d: %w", n, f.s.maxReq, ErrRequestSize)
 	}
 	if f.s.opts.Authorize != nil {
-		if err := f.s.opts.Authorize(f.peer); err != nil {
+		if err := f.s.opts.Authorize(f.peer, access.Connect); err != nil {
 			f.s.denied(f.peer, err)
 			return err
 		}
@@ -329,4 +339,89 @@ func (f *framer) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return f.t.c.Write(p)
+}
+
+// guard asks ServeOptions.Authorize, before each request reaches the
+// agent, whether the peer may do what it asks.
+type guard struct {
+	agent.ExtendedAgent
+	s    *server
+	peer Peer
+}
+
+func (g *guard) check(a access.Action) error {
+	if err := g.s.opts.Authorize(g.peer, a); err != nil {
+		g.s.denied(g.peer, err)
+		return err
+	}
+	return nil
+}
+
+func (g *guard) List() ([]*agent.Key, error) {
+	if err := g.check(access.Read); err != nil {
+		return nil, err
+	}
+	return g.ExtendedAgent.List()
+}
+
+func (g *guard) Sign(key ssh.PublicKey, data []byte) (*ssh.Signature, error) {
+	return g.SignWithFlags(key, data, 0)
+}
+
+func (g *guard) SignWithFlags(key ssh.PublicKey, data []byte, flags agent.SignatureFlags) (*ssh.Signature, error) {
+	if err := g.check(access.Sign); err != nil {
+		return nil, err
+	}
+	return g.ExtendedAgent.SignWithFlags(key, data, flags)
+}
+
+func (g *guard) Add(key agent.AddedKey) error {
+	if err := g.check(access.Write); err != nil {
+		return err
+	}
+	return g.ExtendedAgent.Add(key)
+}
+
+func (g *guard) Remove(key ssh.PublicKey) error {
+	if err := g.check(access.Write); err != nil {
+		return err
+	}
+	return g.ExtendedAgent.Remove(key)
+}
+
+func (g *guard) RemoveAll() error {
+	if err := g.check(access.Write); err != nil {
+		return err
+	}
+	return g.ExtendedAgent.RemoveAll()
+}
+
+func (g *guard) Lock(passphrase []byte) error {
+	if err := g.check(access.Lock); err != nil {
+		return err
+	}
+	return g.ExtendedAgent.Lock(passphrase)
+}
+
+func (g *guard) Unlock(passphrase []byte) error {
+	if err := g.check(access.Unlock); err != nil {
+		return err
+	}
+	return g.ExtendedAgent.Unlock(passphrase)
+}
+
+func (g *guard) Signers() ([]ssh.Signer, error) {
+	if err := g.check(access.Sign); err != nil {
+		return nil, err
+	}
+	return g.ExtendedAgent.Signers()
+}
+
+// Extension: session-bind and query tell the agent about the connection
+// and ask what it supports; reading the key list's right covers them.
+func (g *guard) Extension(extensionType string, contents []byte) ([]byte, error) {
+	if err := g.check(access.Read); err != nil {
+		return nil, err
+	}
+	return g.ExtendedAgent.Extension(extensionType, contents)
 }

@@ -2,6 +2,7 @@ package sshagent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/unixsock"
 )
 
@@ -510,9 +512,12 @@ func TestAuthorizeEachRequest(t *testing.T) {
 	allowed.Store(true)
 	var deniedCount atomic.Int32
 	_, sock := startOurs(t, Options{Clock: newFakeClock()}, ServeOptions{
-		Authorize: func(p Peer) error {
+		Authorize: func(p Peer, a access.Action) error {
 			if p.PID != os.Getpid() || !allowed.Load() {
 				return ErrPeerDenied
+			}
+			if a != access.Connect && a != access.Read {
+				return fmt.Errorf("%s: %w", a, ErrPeerDenied)
 			}
 			return nil
 		},
@@ -522,11 +527,19 @@ func TestAuthorizeEachRequest(t *testing.T) {
 	if reply, err := roundTrip(c, []byte{11}); err != nil || reply[0] != 12 {
 		t.Fatalf("allowed request: %v, %v", reply, err)
 	}
+	// A lock (22, passphrase "p") its role does not allow: a failure
+	// answer, the agent untouched, the connection kept.
+	if reply, err := roundTrip(c, []byte{22, 0, 0, 0, 1, 'p'}); err != nil || reply[0] != 5 {
+		t.Fatalf("refused request: %v, %v", reply, err)
+	}
+	if reply, err := roundTrip(c, []byte{11}); err != nil || reply[0] != 12 {
+		t.Fatalf("request after a refusal: %v, %v", reply, err)
+	}
 	allowed.Store(false)
 	if _, err := roundTrip(c, []byte{11}); err == nil {
 		t.Fatal("revoked peer served")
 	}
-	if deniedCount.Load() != 1 {
+	if deniedCount.Load() != 2 {
 		t.Fatalf("OnDenied called %d times", deniedCount.Load())
 	}
 }
@@ -586,4 +599,73 @@ func TestServeStop(t *testing.T) {
 		t.Error("socket left behind")
 	}
 	_ = io.EOF
+}
+
+// Each request is asked of Authorize with its action before the agent
+// sees it: a role without it gets a failure and the agent is untouched.
+func TestAuthorizeActions(t *testing.T) {
+	var mu sync.Mutex
+	var asked []access.Action
+	allow := map[access.Action]bool{access.Connect: true, access.Read: true}
+	a, sock := startOurs(t, Options{Clock: newFakeClock()}, ServeOptions{
+		Authorize: func(p Peer, act access.Action) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if act != access.Connect {
+				asked = append(asked, act)
+			}
+			if !allow[act] {
+				return fmt.Errorf("%s: %w", act, ErrPeerDenied)
+			}
+			return nil
+		},
+	})
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Add(agent.AddedKey{PrivateKey: priv, Comment: "local"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	client := agent.NewClient(c).(agent.ExtendedAgent)
+	keys, err := client.List()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("list: %v, %v", keys, err)
+	}
+	pub := keys[0]
+	if _, err := client.Sign(pub, []byte("data")); err == nil {
+		t.Error("signed")
+	}
+	if err := client.Add(agent.AddedKey{PrivateKey: priv}); err == nil {
+		t.Error("added")
+	}
+	if err := client.Remove(pub); err == nil {
+		t.Error("removed")
+	}
+	if err := client.RemoveAll(); err == nil {
+		t.Error("removed all")
+	}
+	if err := client.Lock([]byte("p")); err == nil {
+		t.Error("locked")
+	}
+	if err := client.Unlock([]byte("p")); err == nil {
+		t.Error("unlocked")
+	}
+	if _, err := client.Extension("query", nil); err != nil {
+		t.Errorf("query: %v", err)
+	}
+	want := []access.Action{access.Read, access.Sign, access.Write, access.Write, access.Write, access.Lock, access.Unlock, access.Read}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(asked, want) {
+		t.Fatalf("asked %v, want %v", asked, want)
+	}
+	if a.AddedKeys() != 1 || a.Locked() {
+		t.Fatalf("the agent changed: %d keys, locked %v", a.AddedKeys(), a.Locked())
+	}
 }

@@ -113,6 +113,13 @@ var bans = []ban{
 	{"store", "fetch", "store is the foundation and knows no feature"},
 	{"audit", "fetch", "audit is the foundation and knows no feature"},
 	{"exec", "fetch", "exec runs the command; `wsx exec` fetches before it (cmd)"},
+	// Who may do what is decided in one place, which the API and the SSH
+	// agent both ask; it knows neither.
+	{"internal/access", "daemon", "the daemon asks access, not the other way"},
+	{"internal/access", "sshagent", "the SSH agent asks access, not the other way"},
+	{"internal/access", "cmd", "only cmd knows the command line and the terminal"},
+	{"internal/access", "audit", "access decides; its callers record"},
+	{"internal/access", "internal/release", "access decides who may ask; it releases nothing"},
 }
 
 // allowed lifts a ban for one import, and says why. Each must be in use

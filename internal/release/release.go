@@ -184,7 +184,8 @@ var errUseOnly = errors.New("a use is recorded by using the secret")
 func (s *Store) Record(rs ...audit.Record) error { return s.RecordBy(s.self, rs) }
 
 // RecordBy appends rs, records of events other than a use (created,
-// updated, rotated, deleted, denied, leaked), made by p: the actor and process are
+// updated, rotated, deleted, denied, leaked; granted and revoked when p
+// is not remote), made by p: the actor and process are
 // p's, each record's context is completed from p's process as for a use.
 func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 	if len(rs) == 0 || len(rs) > MaxNames {
@@ -195,6 +196,12 @@ func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 		switch r.Event {
 		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventDenied, audit.EventAccessed,
 			audit.EventPassphrase, audit.EventLeaked, audit.EventFetched:
+		case audit.EventGranted, audit.EventRevoked:
+			// Written by whoever changes the grants: the agent, or a
+			// command that opened the store itself; never sent by a client.
+			if p.Remote {
+				return fmt.Errorf("%w: event %q is the agent's own", audit.ErrInvalidRecord, r.Event)
+			}
 		case audit.EventUsed:
 			return fmt.Errorf("%w: %w", audit.ErrInvalidRecord, errUseOnly)
 		default:

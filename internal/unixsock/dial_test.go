@@ -126,3 +126,65 @@ func TestDialRefusesServerOfAnotherUID(t *testing.T) {
 		t.Fatalf("error %q does not name %s and uid %d", err, sock, nobody)
 	}
 }
+
+// A guest dials another user's agent only in that user's directory and
+// only when that user listens: the owner it named, never a third user,
+// and still never a directory others may write or a symlink.
+func TestDialOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("running a server as another uid needs root")
+	}
+	base := shortDir(t)
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mkdir := func(name string, mode os.FileMode, uid int) string {
+		d := filepath.Join(base, name)
+		if err := os.Mkdir(d, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, uid, uid); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	asNobody := &syscall.Credential{Uid: nobody, Gid: nobody}
+	shared := mkdir("shared", 0o750, nobody)
+	sock, _ := startListener(t, shared, asNobody)
+	c, err := DialOwner(context.Background(), sock, nobody)
+	if err != nil {
+		t.Fatalf("DialOwner of the named owner: %v", err)
+	}
+	c.Close()
+	// The same socket, dialled as one's own, or naming someone else.
+	for name, dial := range map[string]func() (net.Conn, error){
+		"own":   func() (net.Conn, error) { return Dial(context.Background(), sock) },
+		"other": func() (net.Conn, error) { return DialOwner(context.Background(), sock, nobody-1) },
+	} {
+		if c, err := dial(); !errors.Is(err, ErrUntrusted) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("%s: %v, want ErrUntrusted", name, err)
+		}
+	}
+	// The owner's directory open to others' writes, or reached through a
+	// symlink, is refused even for the named owner.
+	open := mkdir("open", 0o777|os.ModeSticky, nobody)
+	osock, _ := startListener(t, open, asNobody)
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(shared, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{osock, filepath.Join(link, "s")} {
+		if c, err := DialOwner(context.Background(), p, nobody); !errors.Is(err, ErrUntrusted) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("%s: %v, want ErrUntrusted", p, err)
+		}
+	}
+}

@@ -61,6 +61,47 @@ func ListenShared(path string) (net.Listener, error) {
 	return listen(path)
 }
 
+// ListenGroup is Listen for other users: a socket in a directory shared
+// with them, mode 0660 with the directory's group, so that only members
+// of that group (and the owner) can connect; servers still check every
+// peer. The directory must be a real directory (not a symlink) of the
+// effective uid that neither group nor others may write, so nobody else
+// can remove or replace the socket.
+func ListenGroup(path string) (net.Listener, error) {
+	if err := checkPathLen(path); err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("shared directory %s: %w", dir, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, fmt.Errorf("shared directory %s is a symlink; use the real path: %w", dir, ErrUnsafeDir)
+	case !fi.IsDir() || !ok:
+		return nil, fmt.Errorf("shared directory %s is not a directory: %w", dir, ErrUnsafeDir)
+	case int(st.Uid) != os.Geteuid():
+		return nil, fmt.Errorf("shared directory %s is owned by uid %d, not %d: %w", dir, st.Uid, os.Geteuid(), ErrUnsafeDir)
+	case fi.Mode().Perm()&0o022 != 0:
+		return nil, fmt.Errorf("shared directory %s has mode %04o, writable by others (chmod 750 %s): %w", dir, fi.Mode().Perm(), dir, ErrUnsafeDir)
+	}
+	l, err := listen(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Lchown(path, -1, int(st.Gid)); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chgrp %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return l, nil
+}
+
 func checkPathLen(path string) error {
 	if len(path) > MaxSocketPath {
 		return fmt.Errorf("socket path %s is %d bytes, the limit is %d; choose a shorter directory: %w",

@@ -222,3 +222,46 @@ func TestHardenBlocksSameUIDMemoryReads(t *testing.T) {
 		t.Fatal("memory of a hardened process readable by another process of its uid")
 	}
 }
+
+// ListenGroup: the socket takes the shared directory's group, mode 0660;
+// a directory others may write, a symlink or another user's is refused.
+func TestListenGroup(t *testing.T) {
+	base := shortDir(t)
+	dir := filepath.Join(base, "shared")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	gid := os.Getegid()
+	if os.Geteuid() == 0 {
+		gid = nobody
+	}
+	if err := os.Chown(dir, os.Geteuid(), gid); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o750)
+	l, err := ListenGroup(filepath.Join(dir, "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	fi, err := os.Lstat(filepath.Join(dir, "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o660 || int(fi.Sys().(*syscall.Stat_t).Gid) != gid {
+		t.Fatalf("socket mode %v gid %d, want 0660 and %d", fi.Mode(), fi.Sys().(*syscall.Stat_t).Gid, gid)
+	}
+	open := filepath.Join(base, "open")
+	os.Mkdir(open, 0o700)
+	os.Chmod(open, 0o770)
+	link := filepath.Join(base, "link")
+	os.Symlink(dir, link)
+	for _, d := range []string{open, link} {
+		if l, err := ListenGroup(filepath.Join(d, "t")); !errors.Is(err, ErrUnsafeDir) {
+			if l != nil {
+				l.Close()
+			}
+			t.Errorf("%s: %v, want ErrUnsafeDir", d, err)
+		}
+	}
+}
