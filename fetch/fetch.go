@@ -47,13 +47,27 @@ import (
 // pass runs the pass program from here. A function, not a variable: a
 // command that fetches nothing does not build it.
 func Openers() map[string]provider.Opener {
-	return map[string]provider.Opener{
-		"vault":    external.Open("vault"),
-		"aws-sm":   external.Open("aws-sm"),
-		"azure-kv": external.Open("azure-kv"),
-		"sops":     external.Open("sops"),
-		"pass":     pass.Open,
+	o := map[string]provider.Opener{"pass": pass.Open}
+	for _, s := range inProvider {
+		o[s] = external.Open(s)
 	}
+	return o
+}
+
+// inProvider are the schemes whose providers run in wsx-provider.
+var inProvider = [...]string{"vault", "aws-sm", "azure-kv", "sops"}
+
+// InProvider lists the schemes of m's sources that wsx-provider fetches,
+// each once, in the order of the secrets.
+func InProvider(m *manifest.Manifest) []string {
+	var out []string
+	for _, sec := range m.Sourced() {
+		src, err := provider.ParseSource(sec.Source)
+		if err == nil && slices.Contains(inProvider[:], src.Scheme) && !slices.Contains(out, src.Scheme) {
+			out = append(out, src.Scheme)
+		}
+	}
+	return out
 }
 
 // Store is what a fetch needs of the store: Use reads the providers'

@@ -73,8 +73,8 @@ type read struct {
 	err error
 }
 
-// find is wsx-provider's path: beside this executable, else on PATH.
-func find() (string, error) {
+// Find is wsx-provider's path: beside this executable, else on PATH.
+func Find() (string, error) {
 	var beside string
 	if exe, err := os.Executable(); err == nil {
 		beside = filepath.Join(filepath.Dir(exe), Command)
@@ -97,7 +97,7 @@ func (p *Provider) start(ctx context.Context) error {
 	path := p.path
 	if path == "" {
 		var err error
-		if path, err = find(); err != nil {
+		if path, err = Find(); err != nil {
 			return fmt.Errorf("the %s provider runs in %s: %w", p.scheme, Command, err)
 		}
 	}
