@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -258,4 +260,52 @@ func cmdWSXAlone(ts *testscript.TestScript, neg bool, args []string) {
 	dir := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(dir, 0o755))
 	ts.Check(os.WriteFile(filepath.Join(dir, "wsx"), b, 0o755))
+}
+
+// SECURITY 66: wsx-provider holds values and credentials too: started with
+// `ulimit -c unlimited` and killed by SIGABRT with GOTRACEBACK=crash, it
+// leaves no core file; its soft core limit is 0 while it runs.
+func TestProviderNoCoreFile(t *testing.T) {
+	dir := t.TempDir()
+	c := exec.Command("sh", "-c", `ulimit -c unlimited && exec "$0"`, filepath.Join(binDir, "wsx-provider"))
+	c.Dir, c.Env = dir, []string{"GOTRACEBACK=crash", "PATH=" + os.Getenv("PATH")}
+	stdin, err := c.StdinPipe() // open: it waits for wsx's first request
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var errOut bytes.Buffer
+	c.Stderr = &errOut
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Once exec'd, main sets the limit to 0 before it reads a request.
+	core0 := regexp.MustCompile(`(?m)^Max core file size\s+0\s`)
+	var limits []byte
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		// sh's own limit was 0 before its ulimit: read wsx-provider's.
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.Process.Pid)); filepath.Base(exe) != "wsx-provider" {
+			continue
+		}
+		limits, _ = os.ReadFile(fmt.Sprintf("/proc/%d/limits", c.Process.Pid))
+		if core0.Match(limits) {
+			break
+		}
+	}
+	if !core0.Match(limits) {
+		t.Errorf("wsx-provider's core limit is not 0:\n%s", limits)
+	}
+	if err := c.Process.Signal(syscall.SIGABRT); err != nil {
+		t.Fatal(err)
+	}
+	c.Wait()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "core") {
+			t.Errorf("core file %s", e.Name())
+		}
+	}
 }
