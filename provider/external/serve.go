@@ -27,7 +27,8 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, openers map[string]pro
 	}
 	open, ok := openers[m.Open.Provider]
 	if !ok {
-		return c.write(message{Error: &wireError{Message: fmt.Sprintf("%s has no %s provider", Command, m.Open.Provider)}})
+		// A wsx newer than its wsx-provider, most likely.
+		return c.write(message{Error: &wireError{Message: fmt.Sprintf("%s has no %s provider: install the one built with this wsx (`make install` installs both)", Command, m.Open.Provider)}})
 	}
 	creds := &childCreds{c: c}
 	p, err := open(settings(m.Open.Settings), creds)
