@@ -7,9 +7,10 @@ import (
 
 // auditOptions are the flags of `wsx audit`.
 type auditOptions struct {
-	Secret string
-	Since  string
-	JSON   bool
+	Secret   string
+	Since    string
+	JSON     bool
+	Accessed bool // where each secret was read, not the records
 }
 
 func (s *session) runAudit(o auditOptions) error {
@@ -20,6 +21,13 @@ func (s *session) runAudit(o auditOptions) error {
 			return err
 		}
 		f.Since = t
+	}
+	if o.Accessed {
+		recs, err := audit.ReadLog(auditPath(s.home))
+		if err != nil {
+			return err
+		}
+		return audit.ShowReads(s.env.Stdout, recs, f, o.JSON)
 	}
 	return audit.Show(s.env.Stdout, auditPath(s.home), f, o.JSON)
 }

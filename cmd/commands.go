@@ -277,14 +277,18 @@ func infoCommand(env *Env) *cli.Command {
 
 func auditCommand(env *Env) *cli.Command {
 	return &cli.Command{
-		Name:  "audit",
-		Usage: "show the audit log, or verify it",
+		Name:      "audit",
+		Usage:     "show the audit log, or verify it",
+		ArgsUsage: "[--accessed [NAME]]",
 		Description: "Prints one line per event: `2026-11-28 14:30:22 - Secret used: NAME (app.js:12)`.\n" +
+			"--accessed lists instead where programs run by `wsx exec` read each secret (NAME, or\n" +
+			"--secret, for one): file and line, how many runs, the last one.\n" +
 			"`wsx audit verify` checks the hash chain and MACs and names the first bad record.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "secret", Aliases: []string{"s"}, Usage: "only records about `NAME`"},
 			&cli.StringFlag{Name: "since", Usage: "only records after `WHEN`: a duration (24h, 7d) or a date"},
 			&cli.BoolFlag{Name: "json", Usage: "print the records as JSON lines"},
+			&cli.BoolFlag{Name: "accessed", Usage: "list where programs read each secret (file:line, runs, last), from the `accessed` records"},
 		},
 		Subcommands: []*cli.Command{{
 			Name:  "verify",
@@ -298,10 +302,13 @@ func auditCommand(env *Env) *cli.Command {
 			}),
 		}},
 		Action: action(env, func(s *session, c *cli.Context) error {
-			if err := noArgs(c); err != nil {
+			o := auditOptions{Secret: c.String("secret"), Since: c.String("since"), JSON: c.Bool("json"), Accessed: c.Bool("accessed")}
+			if o.Accessed && c.NArg() == 1 && o.Secret == "" {
+				o.Secret = c.Args().First() // wsx audit --accessed NAME
+			} else if err := noArgs(c); err != nil {
 				return err
 			}
-			return s.runAudit(auditOptions{Secret: c.String("secret"), Since: c.String("since"), JSON: c.Bool("json")})
+			return s.runAudit(o)
 		}),
 	}
 }

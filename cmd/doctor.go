@@ -5,7 +5,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/doctor"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -68,6 +70,15 @@ func (s *session) doctor() *doctor.Doctor {
 		Unlocked:    s.unlocked,
 		Hint:        hintOf,
 		GitHelpers:  func(ctx context.Context) ([]string, error) { return credhelper.GitHelpers(ctx, "") },
+	}
+	d.Grants = func() (access.Grants, error) {
+		if c, ok := s.viaDaemon(false); ok {
+			return c.Grants()
+		}
+		if s.st == nil || s.st.Locked() {
+			return nil, store.ErrLocked // doctor never asks for the passphrase
+		}
+		return daemon.GrantsOn(s.st)
 	}
 	d.Guest, d.GuestErr = s.guest()
 	d.DialGuest = s.dialGuest

@@ -56,7 +56,7 @@ func execFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-mask", Usage: "do not mask secret values in the output"},
 		&cli.BoolFlag{Name: "allow-nested", Usage: "run even inside another wsx exec or wsx shell"},
 		&cli.BoolFlag{Name: "allow-dangerous-name", Usage: "inject secrets whose names could change what the command runs (LD_PRELOAD, NODE_OPTIONS, ...)"},
-		&cli.BoolFlag{Name: "no-access-audit", Usage: "do not record where the command reads each secret (no node/python hooks)"},
+		&cli.BoolFlag{Name: "no-access-audit", Aliases: []string{"no-trace"}, Usage: "do not record where the command reads each secret (no node/python hooks)"},
 	}
 }
 

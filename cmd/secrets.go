@@ -40,7 +40,8 @@ func (s *session) flows() (*secrets.Flows, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &secrets.Flows{Store: st, Prompt: prompter{s}, Stdout: s.env.Stdout, Stderr: s.env.Stderr, Now: s.env.Now}, nil
+	return &secrets.Flows{Store: st, Prompt: prompter{s}, Stdout: s.env.Stdout, Stderr: s.env.Stderr, Now: s.env.Now,
+		AuditPath: auditPath(s.home)}, nil
 }
 
 // run runs one flow on the store this command works on.

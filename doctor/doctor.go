@@ -21,6 +21,7 @@ import (
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/fetch"
+	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/provider/external"
 	"github.com/wsxdev/wsx/secrets"
@@ -57,11 +58,16 @@ type Doctor struct {
 	// Guest is the other user's agent this command is a guest of
 	// (WSX_AGENT), or GuestErr why WSX_AGENT cannot be used; DialGuest
 	// dials it. Both nil when the command is not a guest.
+	// Grants lists the workspace's grants (`wsx share`) when the store
+	// is unlocked here or an agent serves it unlocked.
+	Grants func() (access.Grants, error)
+
 	Guest     *daemon.GuestAgent
 	GuestErr  error
 	DialGuest func(*daemon.GuestAgent) (*daemon.Client, daemon.Status, error)
 
-	st *store.Store
+	st        *store.Store
+	sharedDir string // the running agent's --shared-dir
 }
 
 // open opens the store once.
@@ -155,6 +161,7 @@ func (d *Doctor) Run(ctx context.Context, asJSON bool) error {
 	}
 	d.checkDBus(r)
 	d.checkProviders(r)
+	d.checkSharing(r)
 	r.add(levelNote, "roles", "roles separate different unix users only (`wsx share USER view|edit|admin`); the same uid is not another user: every process of uid %d is the owner, so give someone less only by running their tools as another user", d.UID)
 	return d.finish(r, asJSON)
 }
@@ -337,6 +344,27 @@ func orTerminal(pf string) string {
 	return pf
 }
 
+// checkSharing lists who the workspace is shared with, and says when
+// guests cannot reach the agent.
+func (d *Doctor) checkSharing(r *report) {
+	if d.Grants == nil {
+		return
+	}
+	gs, err := d.Grants()
+	if err != nil || len(gs) == 0 {
+		return // locked: not known without the passphrase; or shared with nobody
+	}
+	var who []string
+	for _, g := range gs {
+		who = append(who, fmt.Sprintf("%s (%s)", g.Subject(), g.Role))
+	}
+	r.add(levelNote, "sharing", "shared with %s", strings.Join(who, ", "))
+	if d.sharedDir == "" {
+		r.add(levelNote, "sharing", "no agent serves a shared directory, so guests cannot reach the workspace")
+		r.fix("`wsx agent --shared-dir DIR` (a directory of yours, mode 0750, whose group holds your guests)")
+	}
+}
+
 // doctorDaemon reports whether a wsx agent serves this store, and returns
 // its SSH agent socket when one does.
 func (d *Doctor) checkDaemon(r *report) (agentSock string) {
@@ -378,6 +406,7 @@ func (d *Doctor) checkDaemon(r *report) (agentSock string) {
 		r.add(levelNote, "ssh", "the SSH agent is locked (ssh-add -x)")
 		r.fix("`ssh-add -X` or `wsx unlock`")
 	}
+	d.sharedDir = st.SharedDir
 	if len(st.HiddenKeys) > 0 {
 		r.add(levelWarn, "ssh", "store keys removed with ssh-add -d/-D are not served: %s", strings.Join(st.HiddenKeys, ", "))
 		r.fix("`wsx agent reload` (or `wsx unlock`) serves them again")

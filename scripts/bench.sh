@@ -40,6 +40,7 @@ gobench ./daemon/ 'BenchmarkDaemonSign/rsa3072/conns=8$' "$n"
 gobench ./e2e/ 'BenchmarkAgentRSS$' 1
 gobench ./scan/ 'BenchmarkScanTree$' 1
 gobench ./daemon/ 'BenchmarkScanRequest$' 200
+gobench ./e2e/ 'BenchmarkAccessHooks' "$n"
 
 # metric NAME UNIT: the median of UNIT over the runs of benchmark NAME.
 metric() {
@@ -108,3 +109,4 @@ row "agent RSS with 100 keys, after listing them" "$(f "$(today rss-KiB)" " KiB"
 echo
 echo "wsx scan of Go's src tree, 100 secrets + rules: $(metric BenchmarkScanTree/all MB/s) MB/s (values only $(metric BenchmarkScanTree/values MB/s), rules only $(metric BenchmarkScanTree/rules MB/s))"
 echo "wsx scan --staged, the agent's work for 1 file, 100 secrets: $(metric BenchmarkScanRequest ns/op) ns"
+echo "start-up the \`accessed\` hooks add to each process (exec with hooks − --no-trace): node $(metric BenchmarkAccessHooks/node hook-ms) ms, python $(metric BenchmarkAccessHooks/python3 hook-ms) ms (must be ≤ 5 ms)"

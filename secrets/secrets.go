@@ -43,6 +43,9 @@ type Flows struct {
 	Stdout io.Writer // what the command prints
 	Stderr io.Writer // what it says
 	Now    func() time.Time
+	// AuditPath is the store's audit log, which status reads for the
+	// secrets programs never read; "" or unreadable leaves that out.
+	AuditPath string
 }
 
 // record appends a record of an event of this command, via the command line.

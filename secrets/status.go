@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"syscall"
 	"time"
 
+	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/store"
 	"github.com/wsxdev/wsx/store/atomicfile"
 )
@@ -60,7 +62,14 @@ type StatusJSON struct {
 	State           string     `json:"state"`
 	RotationPending bool       `json:"rotation_pending"`
 	PreviousVersion uint64     `json:"previous_version,omitempty"`
+	// NeverRead: `wsx exec` gave it to programs for NeverReadAfter and
+	// none read it (audit.NeverRead); a candidate for removal.
+	NeverRead bool `json:"never_read,omitempty"`
 }
+
+// NeverReadAfter is how long `wsx exec` must have given a secret to
+// programs, none of which read it, before status names it.
+const NeverReadAfter = 90 * day
 
 // SortByUrgency orders secrets most overdue first, then by due date, then
 // those without a rotation period, by name.
@@ -93,6 +102,7 @@ func (f *Flows) Status(asJSON bool) error {
 	}
 	now := f.Now()
 	SortByUrgency(metas)
+	unread := f.neverRead(now)
 	if asJSON {
 		out := make([]StatusJSON, 0, len(metas))
 		for _, m := range metas {
@@ -100,7 +110,7 @@ func (f *Flows) Status(asJSON bool) error {
 			j := StatusJSON{
 				Name: m.Name, Type: m.Type, LastSet: r.LastSet, AgeDays: int(now.Sub(r.LastSet) / day),
 				RotateEvery: FormatPeriod(m.RotateEvery), Overdue: r.Overdue, State: DescribeRotation(m, now),
-				RotationPending: m.Previous != nil,
+				RotationPending: m.Previous != nil, NeverRead: slices.Contains(unread, m.Name),
 			}
 			if r.HasDue {
 				due, left := r.Due, r.DaysLeft
@@ -144,7 +154,26 @@ func (f *Flows) Status(asJSON bool) error {
 	for _, n := range pending {
 		fmt.Fprintf(f.Stderr, "wsx: %s keeps its value from before the last rotation: `wsx rotate %s --finish` deletes it once the new one works, `--undo` brings it back\n", n, n)
 	}
+	for _, m := range metas {
+		if slices.Contains(unread, m.Name) {
+			fmt.Fprintf(f.Stderr, "wsx: %s was given to programs by `wsx exec` for %d days and none read it: a candidate for removal (`wsx audit --accessed` shows what is read)\n",
+				m.Name, NeverReadAfter/day)
+		}
+	}
 	return nil
+}
+
+// neverRead lists the secrets `wsx exec` gave programs for NeverReadAfter
+// that none read, from the audit log; none when it cannot be read.
+func (f *Flows) neverRead(now time.Time) []string {
+	if f.AuditPath == "" {
+		return nil
+	}
+	recs, err := audit.ReadLog(f.AuditPath)
+	if err != nil {
+		return nil
+	}
+	return audit.NeverRead(recs, now, NeverReadAfter)
 }
 
 // RemindersFile is the state of the overdue reminders under WSX_HOME: the
