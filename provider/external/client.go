@@ -2,6 +2,7 @@ package external
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,6 +102,10 @@ func (p *Provider) start(ctx context.Context) error {
 			return fmt.Errorf("the %s provider runs in %s: %w", p.scheme, Command, err)
 		}
 	}
+	table, err := json.Marshal(p.settings)
+	if err != nil {
+		return fmt.Errorf("[provider.%s]: %w", p.scheme, err)
+	}
 	env := p.env
 	if env == nil {
 		for _, k := range childEnv {
@@ -114,8 +119,9 @@ func (p *Provider) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(path, p.args...)
 	cmd.Env = env
-	// The child dies with the thread that started it; it also ends when
-	// its stdin does.
+	// The child dies with the thread that started it, which lives as long
+	// as wsx (wsx locks no goroutine to a thread); it also ends when its
+	// stdin does.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -133,7 +139,7 @@ func (p *Provider) start(ctx context.Context) error {
 	ch.c = newConn(stdout, stdin)
 	go ch.readLoop()
 	p.ch = ch
-	if err := ch.c.write(message{Open: &openRequest{Provider: p.scheme, Settings: p.settings}}); err != nil {
+	if err := ch.c.write(message{Open: &openRequest{Provider: p.scheme, Settings: table}}); err != nil {
 		return p.gone(err)
 	}
 	m, err := p.next(ctx)

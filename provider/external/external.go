@@ -60,8 +60,8 @@ type message struct {
 }
 
 type openRequest struct {
-	Provider string            `json:"provider"`
-	Settings provider.Settings `json:"settings"`
+	Provider string          `json:"provider"`
+	Settings json.RawMessage `json:"settings"` // a provider.Settings; see settings
 }
 
 type fetchRequest struct {
@@ -168,10 +168,10 @@ func (c *conn) read() (message, error) {
 			return message{}, err
 		}
 	}
+	// Unmarshal, not a Decoder: no second copy of the line, which may
+	// hold a value, is left behind.
 	var m message
-	d := json.NewDecoder(bytes.NewReader(line))
-	d.UseNumber()
-	if err := d.Decode(&m); err != nil {
+	if err := json.Unmarshal(line, &m); err != nil {
 		return message{}, fmt.Errorf("bad message: %w", err)
 	}
 	return m, nil
@@ -190,13 +190,22 @@ func (c *conn) write(m message) error {
 	return err
 }
 
-// settings turns the numbers JSON decoded (json.Number) back into what
-// the manifest's TOML gave: int64 for integers, float64 otherwise.
-func settings(s provider.Settings) provider.Settings {
+// settings decodes a provider's table with the types the manifest's TOML
+// gave: int64 for integers, float64 for other numbers.
+func settings(raw json.RawMessage) (provider.Settings, error) {
+	s := provider.Settings{}
+	if len(raw) == 0 || string(raw) == "null" {
+		return s, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(&s); err != nil {
+		return nil, fmt.Errorf("bad settings: %w", err)
+	}
 	for k, v := range s {
 		s[k] = number(v)
 	}
-	return s
+	return s, nil
 }
 
 func number(v any) any {

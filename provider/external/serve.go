@@ -30,8 +30,11 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, openers map[string]pro
 		// A wsx newer than its wsx-provider, most likely.
 		return c.write(message{Error: &wireError{Message: fmt.Sprintf("%s has no %s provider: install the one built with this wsx (`make install` installs both)", Command, m.Open.Provider)}})
 	}
-	creds := &childCreds{c: c}
-	p, err := open(settings(m.Open.Settings), creds)
+	s, err := settings(m.Open.Settings)
+	if err != nil {
+		return err
+	}
+	p, err := open(s, &childCreds{c: c})
 	if err != nil {
 		return c.write(message{Error: toWire(err)})
 	}
