@@ -126,7 +126,7 @@ func validate(r Record) error {
 
 func knownEvent(e Event) bool {
 	switch e {
-	case EventPassphrase, EventGranted, EventRevoked:
+	case EventPassphrase, EventFetched, EventGranted, EventRevoked:
 		return true
 	case EventCreated, EventUpdated, EventRotated, EventDeleted, EventUsed,
 		EventAccessed, EventDenied, EventLocked, EventUnlocked, EventLeaked:

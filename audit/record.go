@@ -38,6 +38,13 @@ const (
 // EventPassphrase: the store's passphrase was changed (`wsx passwd`).
 const EventPassphrase Event = "passphrase"
 
+// EventFetched: a secret's value was fetched from the service its source
+// names (`wsx sync`, or `wsx exec`/`wsx agent` finding it missing or
+// older than its ttl). Detail names the source and version, "vault
+// secret/app v3", never the value; a failed fetch has result "error" and
+// the reason in Detail.
+const EventFetched Event = "fetched"
+
 // EventGranted and EventRevoked: the owner (or an admin) shared the
 // workspace with a user or group, or took a share back (`wsx share`,
 // `wsx unshare`). Detail says whom and which role: "alice edit",

@@ -516,7 +516,7 @@ func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request, p sshagent.
 	for _, rec := range req.Records {
 		a := access.Use
 		switch rec.Event {
-		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted:
+		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventFetched:
 			a = access.Write
 		case audit.EventPassphrase:
 			a = access.Passwd
