@@ -32,10 +32,12 @@ install:
 deps:
 	./scripts/deps.sh
 
-# Unit tests, fuzz seeds and the end-to-end scenarios with real git and ssh.
+# Unit tests, fuzz seeds and the end-to-end scenarios with real git and ssh;
+# then `wsx ui` in headless chromium (e2e/browser, a module of its own).
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+	cd e2e/browser && $(GO) test -count=1 -timeout 10m ./...
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)

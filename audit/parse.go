@@ -109,7 +109,7 @@ func validate(r Record) error {
 		return fmt.Errorf("unknown event %q", r.Event)
 	}
 	switch r.Via {
-	case ViaCLI, ViaExec, ViaCredential, ViaAgent, ViaAPI:
+	case ViaCLI, ViaExec, ViaCredential, ViaAgent, ViaAPI, ViaUI:
 	default:
 		return fmt.Errorf("unknown via %q", r.Via)
 	}

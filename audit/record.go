@@ -26,6 +26,10 @@ const (
 	ViaCredential = "credential"
 	ViaAgent      = "agent"
 	ViaAPI        = "api"
+	// ViaUI is `wsx ui`, the local settings page the agent serves: its
+	// records are the command line's (created, updated, rotated, deleted,
+	// denied), made from a browser.
+	ViaUI = "ui"
 )
 
 // Results a record can carry.

@@ -68,6 +68,7 @@ func newApp(env *Env) *cli.App {
 			doctorCommand(env),
 			templateCommand(env),
 			scanCommand(env),
+			uiCommand(env),
 			completionCommand(env),
 		},
 	}

@@ -142,6 +142,9 @@ func (d *Daemon) apiServer() *http.Server {
 	route("POST /v1/scan", access.Use, true, d.handleScan)
 	route("GET /v1/grants", access.Share, false, d.handleGrants)
 	route("POST /v1/grants", access.Share, false, d.handleShare)
+	// The page unlocks, writes and shares admin: it is the owner's, as
+	// Unlock is (the one action of the owner alone a locked store allows).
+	route("POST /v1/ui", access.Unlock, true, d.handleUI)
 
 	srv := &http.Server{
 		Handler:           mux,

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what the end-to-end tests drive: git, the OpenSSH client tools
-# and sshd, and node, npm and python3 (file secrets read by subprocesses).
+# and sshd, and node, npm and python3 (file secrets read by subprocesses),
+# and chromium (the browser test of `wsx ui`, e2e/browser).
 # As root it installs missing ones with apt-get (nothing when all are
 # there); otherwise it lists them. With CI=true a tool still missing is an
 # error.
@@ -22,7 +23,8 @@ fi
 
 missing="" packages=""
 for entry in git:git ssh:openssh-client ssh-add:openssh-client ssh-agent:openssh-client \
-	ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server node:nodejs npm:npm python3:python3; do
+	ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server node:nodejs npm:npm python3:python3 \
+	chromium:chromium; do
 	tool=${entry%%:*} pkg=${entry#*:}
 	if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "$tool" ]; then
 		missing="$missing $tool"

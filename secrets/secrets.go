@@ -134,7 +134,7 @@ func (f *Flows) create(st Store, o Options) error {
 		return hint.With(fmt.Errorf("secret %s: no value given", o.Name),
 			"pipe the value on stdin, use --from-file PATH, or run in a terminal to be asked for it")
 	}
-	sec := store.Secret{Meta: store.Meta{Name: o.Name, Type: typ, RotateEvery: DefaultRotation(typ)}}
+	sec := store.Secret{Meta: store.Meta{Name: o.Name, Type: typ, RotateEvery: store.DefaultRotation(typ)}}
 	if err := applyMeta(&sec.Meta, o); err != nil {
 		return err
 	}

@@ -96,6 +96,18 @@ var bans = []ban{
 	{"internal/home", "store", "where a store lives is told from the environment alone"},
 	{"internal/home", "daemon", "where a store lives is told from the environment alone"},
 	{"internal/clidoc", "store", "the man page and completions read the command tree, not the store"},
+	// The settings page (wsx ui) reads metadata and writes through its
+	// Backend; it has no way to a value.
+	{"ui", "internal/release", "the page never hands out a value: the release path is not within its reach"},
+	{"ui", "daemon", "the daemon serves the page through the small Backend interface, not the other way"},
+	{"ui", "cmd", "only cmd knows the command line and the terminal"},
+	{"ui", "credhelper", "feature packages never import each other"},
+	{"ui", "sshagent", "feature packages never import each other"},
+	{"ui", "exec", "feature packages never import each other"},
+	{"ui", "scan", "feature packages never import each other"},
+	{"store", "ui", "store is the foundation and knows no feature"},
+	{"audit", "ui", "audit is the foundation and knows no feature"},
+	{"manifest", "ui", "wsx.toml is read the same for every caller"},
 	// Socket plumbing and peer identity live once, below both servers
 	// (the SSH agent and the daemon's API), like tailscale's safesocket.
 	{"internal/unixsock", "store", "unixsock is plumbing: sockets and peers, no secrets"},
