@@ -12,25 +12,32 @@ TAGS    := urfave_cli_no_docs
 # (internal/erase); `GOEXPERIMENT=runtimesecret make build` adds
 # runtime/secret's erasure to the request handlers.
 
-.PHONY: build install test unit e2e deps demo bench lint fuzz clean compare-gitleaks
+.PHONY: build install test unit e2e deps demo bench lint fuzz clean compare-gitleaks test-kumo
 
+# wsx-provider holds the secret services' clients (Vault, AWS, Azure) and
+# sops, out of wsx: wsx runs it from beside itself when a wsx.toml sources
+# a secret from one of them.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/wsx ./cmd/wsx
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/wsx-provider ./cmd/wsx-provider
 	ln -sf wsx $(BIN)/git-credential-wsx
 
 # install also puts the git-credential-wsx name beside wsx, so
-# `credential.helper = wsx` finds it.
+# `credential.helper = wsx` finds it, and wsx-provider.
 install:
 	CGO_ENABLED=0 $(GO) install -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' ./cmd/wsx
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '-s -w' ./cmd/wsx-provider
 	ln -sf wsx $(GOBIN)/git-credential-wsx
 
 deps:
 	./scripts/deps.sh
 
-# Unit tests, fuzz seeds and the end-to-end scenarios with real git and ssh.
+# Unit tests, fuzz seeds and the end-to-end scenarios with real git and ssh;
+# then `wsx ui` in headless chromium (e2e/browser, a module of its own).
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+	cd e2e/browser && $(GO) test -count=1 -timeout 10m ./...
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
@@ -42,6 +49,13 @@ e2e: deps
 # tree, same findings, and wsx at least twice as fast. Builds gitleaks.
 compare-gitleaks:
 	cd e2e/gitleaks && WSX_GITLEAKS=1 $(GO) test -count=1 -v -timeout 30m ./
+
+# provider/awssm and the e2e Secrets Manager scenario against kumo, an AWS
+# emulator; its first build (scripts/deps.sh) takes about 20 minutes.
+test-kumo:
+	WSX_KUMO=1 ./scripts/deps.sh
+	WSX_KUMO=1 $(GO) test -count=1 -run 'TestKumo' ./provider/awssm/
+	WSX_KUMO=1 $(GO) test -count=1 -run 'TestCloudProviders/aws_sm_kumo' ./e2e/
 
 demo: build
 	./scripts/demo.sh

@@ -29,6 +29,7 @@ var verbs = sync.OnceValue(func() map[Event]string {
 		EventLocked:   "Store locked",
 		EventUnlocked: "Store unlocked",
 		EventLeaked:   "Secret leaked",
+		EventFetched:  "Secret fetched",
 	}
 })
 
@@ -42,10 +43,11 @@ var verbs = sync.OnceValue(func() map[Event]string {
 // first of: Context.File with ":line" when Line is set, Context.Command,
 // Context.Host, Context.Dest. A denied record with none of those shows its
 // Detail there instead, as does an accessed record whose result is an
-// error (the hooks were unavailable). A guest's record (Actor.Role set)
-// names the guest first: `(alice: deploy.sh:3)`. Granted and revoked
-// records show their Detail: `Access granted: alice edit`. Nothing else is
-// shown. Control characters, invalid
+// error (the hooks were unavailable); a fetched record always shows its
+// Detail (`Secret fetched: DATABASE_URL (vault secret/app v3)`). A guest's
+// record (Actor.Role set) names the guest first: `(alice: deploy.sh:3)`.
+// Granted and revoked records show their Detail: `Access granted: alice
+// edit`. Nothing else is shown. Control characters, invalid
 // UTF-8 and other unprintable runes from the record are escaped, so a
 // crafted file name cannot drive the terminal.
 func (r Record) String() string {
@@ -75,6 +77,8 @@ func (r Record) String() string {
 		ctx = r.Detail
 	case r.Event == EventAccessed && r.Result == ResultError && r.Detail != "":
 		ctx = r.Detail // where it was read is not known
+	case r.Event == EventFetched && r.Detail != "":
+		ctx = r.Detail // the source and version, or why the fetch failed
 	}
 	if r.Actor.Role != "" {
 		// A guest's use: the user first, `(alice: deploy.sh:3)`.

@@ -109,7 +109,7 @@ func validate(r Record) error {
 		return fmt.Errorf("unknown event %q", r.Event)
 	}
 	switch r.Via {
-	case ViaCLI, ViaExec, ViaCredential, ViaAgent, ViaAPI, ViaProxy:
+	case ViaCLI, ViaExec, ViaCredential, ViaAgent, ViaAPI, ViaProxy, ViaUI:
 	default:
 		return fmt.Errorf("unknown via %q", r.Via)
 	}
@@ -126,7 +126,7 @@ func validate(r Record) error {
 
 func knownEvent(e Event) bool {
 	switch e {
-	case EventPassphrase, EventGranted, EventRevoked:
+	case EventPassphrase, EventFetched, EventGranted, EventRevoked:
 		return true
 	case EventCreated, EventUpdated, EventRotated, EventDeleted, EventUsed,
 		EventAccessed, EventDenied, EventLocked, EventUnlocked, EventLeaked:

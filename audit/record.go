@@ -30,6 +30,10 @@ const (
 	// the command sent through its HTTPS proxy, or saw a placeholder on
 	// its way to a host the secret is not bound to (denied).
 	ViaProxy = "proxy"
+	// ViaUI is `wsx ui`, the local settings page the agent serves: its
+	// records are the command line's (created, updated, rotated, deleted,
+	// denied), made from a browser.
+	ViaUI = "ui"
 )
 
 // Results a record can carry.
@@ -41,6 +45,13 @@ const (
 
 // EventPassphrase: the store's passphrase was changed (`wsx passwd`).
 const EventPassphrase Event = "passphrase"
+
+// EventFetched: a secret's value was fetched from the service its source
+// names (`wsx sync`, or `wsx exec`/`wsx agent` finding it missing or
+// older than its ttl). Detail names the source and version, "vault
+// secret/app v3", never the value; a failed fetch has result "error" and
+// the reason in Detail.
+const EventFetched Event = "fetched"
 
 // EventGranted and EventRevoked: the owner (or an admin) shared the
 // workspace with a user or group, or took a share back (`wsx share`,

@@ -92,8 +92,9 @@ func (s *session) launch(o daemon.Args) *daemon.Launch {
 	return &daemon.Launch{
 		Args: o, Home: s.home, RunDir: runDir(s.env, s.home), AuditPath: auditPath(s.home),
 		StoreOptions: s.openOptions(), Getenv: s.env.Getenv, Stdout: s.env.Stdout, Stderr: s.env.Stderr, Now: s.env.Now,
-		Passphrase: func(st *store.Store) (daemon.Unlocking, error) { return s.agentPassphrase(o, st) },
-		Describe:   func(err error) (int, string) { return exitCode(err), hintOf(err) },
+		Passphrase:  func(st *store.Store) (daemon.Unlocking, error) { return s.agentPassphrase(o, st) },
+		Describe:    func(err error) (int, string) { return exitCode(err), hintOf(err) },
+		BeforeStart: s.fetchBeforeAgent,
 	}
 }
 

@@ -58,6 +58,7 @@ func newApp(env *Env) *cli.App {
 			credentialCommand(env),
 			gitCommand(env),
 			execCommand(env),
+			syncCommand(env),
 			shellCommand(env),
 			agentCommand(env),
 			lockCommand(env),
@@ -67,6 +68,7 @@ func newApp(env *Env) *cli.App {
 			doctorCommand(env),
 			templateCommand(env),
 			scanCommand(env),
+			uiCommand(env),
 			completionCommand(env),
 		},
 	}

@@ -53,7 +53,7 @@ func doctorCommand(env *Env) *cli.Command {
 // doctor is the doctor of this command's setup.
 func (s *session) doctor() *doctor.Doctor {
 	d := &doctor.Doctor{
-		Home: s.home, RunDir: runDir(s.env, s.home), UID: s.env.UID, PassphraseFile: s.passphraseFile(),
+		Home: s.home, Dir: s.env.Getwd(), RunDir: runDir(s.env, s.home), UID: s.env.UID, PassphraseFile: s.passphraseFile(),
 		Getenv: s.env.Getenv, Now: s.env.Now, Stdout: s.env.Stdout,
 		Open: func() (*store.Store, error) {
 			err := s.open()

@@ -7,6 +7,7 @@ import (
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/manifest"
+	"github.com/wsxdev/wsx/provider"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -38,14 +39,14 @@ func exitCode(err error) int {
 		return ee.Code
 	case errors.As(err, &ue):
 		return ExitUsage
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, provider.ErrNotFound):
 		return ExitNotFound
 	case errors.Is(err, access.ErrInvalidGrant):
 		return ExitUsage
 	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrWrongPassphrase):
 		return ExitLocked
 	case errors.Is(err, errPermission), errors.Is(err, daemon.ErrDenied), errors.Is(err, store.ErrUnsafePermission),
-		errors.Is(err, manifest.ErrForeign):
+		errors.Is(err, manifest.ErrForeign), errors.Is(err, provider.ErrAuth):
 		return ExitPermission
 	case errors.Is(err, daemon.ErrUntrusted), errors.Is(err, daemon.ErrNotAgent):
 		return ExitPermission

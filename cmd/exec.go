@@ -6,8 +6,10 @@ import (
 	osexec "os/exec"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
+	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/secrets"
@@ -183,6 +185,9 @@ func (s *session) runExec(o execOptions) error {
 		return err
 	}
 	cwd := s.env.Getwd()
+	if err := s.fetchCommand().Stale(s.c.Context, only, audit.ViaExec); err != nil {
+		return err
+	}
 	if !o.All && len(only) == 0 {
 		// A project that declares its secrets gets those, and does not
 		// start while a required one is missing.
@@ -210,6 +215,10 @@ func (s *session) runExec(o execOptions) error {
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: exec.IsTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
 		Inject: o.Inject, Role: s.guestRole, ProxyNames: proxied, ProxyBodyTypes: o.ProxyBody,
+	}
+	if skip := fetch.NotForPrograms(s.home, renames); skip != nil && len(only) == 0 && !o.governed {
+		// Provider credentials go in only when named.
+		spec.Skip = func(m store.Meta) bool { return credhelper.IsStored(m) || skip(m) }
 	}
 	if !o.NoAccessAudit && !manifest.NoAccessAudit(cwd) {
 		// The log stays open while the command runs, for the `accessed`

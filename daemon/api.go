@@ -142,6 +142,9 @@ func (d *Daemon) apiServer() *http.Server {
 	route("POST /v1/scan", access.Use, true, d.handleScan)
 	route("GET /v1/grants", access.Share, false, d.handleGrants)
 	route("POST /v1/grants", access.Share, false, d.handleShare)
+	// The page unlocks, writes and shares admin: it is the owner's, as
+	// Unlock is (the one action of the owner alone a locked store allows).
+	route("POST /v1/ui", access.Unlock, true, d.handleUI)
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -234,7 +237,7 @@ func (d *Daemon) handleReload(w http.ResponseWriter, _ *http.Request, _ sshagent
 	return writeJSON(w, http.StatusOK, d.Status())
 }
 
-func (d *Daemon) handleList(w http.ResponseWriter, _ *http.Request, _ sshagent.Peer) error {
+func (d *Daemon) handleList(w http.ResponseWriter, r *http.Request, _ sshagent.Peer) error {
 	metas, err := d.st.List()
 	if err != nil && metas == nil {
 		return err
@@ -251,6 +254,9 @@ func (d *Daemon) handleList(w http.ResponseWriter, _ *http.Request, _ sshagent.P
 	}
 	if resp.Secrets == nil {
 		resp.Secrets = []store.Meta{}
+	}
+	if r.Header.Get("Accept") == metasType {
+		return writeMetas(w, resp)
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }
@@ -513,7 +519,7 @@ func (d *Daemon) handleAudit(w http.ResponseWriter, r *http.Request, p sshagent.
 	for _, rec := range req.Records {
 		a := access.Use
 		switch rec.Event {
-		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted:
+		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventFetched:
 			a = access.Write
 		case audit.EventPassphrase:
 			a = access.Passwd

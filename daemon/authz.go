@@ -87,8 +87,9 @@ type shareResponse struct {
 	Grants access.Grants `json:"grants,omitempty"`
 }
 
-// change applies req on behalf of p, of role by, and records it.
-func (d *Daemon) change(req access.Request, by access.Role, p sshagent.Peer) (access.Grant, error) {
+// change applies req on behalf of p, of role by, and records it as asked
+// via the API or the settings page.
+func (d *Daemon) change(req access.Request, by access.Role, p sshagent.Peer, via string) (access.Grant, error) {
 	rel, err := d.released()
 	if err != nil {
 		return access.Grant{}, err
@@ -104,7 +105,7 @@ func (d *Daemon) change(req access.Request, by access.Role, p sshagent.Peer) (ac
 		ev = audit.EventRevoked
 	}
 	d.logf("%s: %s", ev, g)
-	if _, err := rel.Append(audit.Record{Event: ev, Via: audit.ViaAPI, Result: audit.ResultOK, Detail: g.String(),
+	if _, err := rel.Append(audit.Record{Event: ev, Via: via, Result: audit.ResultOK, Detail: g.String(),
 		Actor: d.actorAs(p.UID, by), Process: d.describe(p.PID).proc}); err != nil {
 		return g, fmt.Errorf("the grant was changed, but not recorded: %w", err)
 	}
@@ -116,7 +117,7 @@ func (d *Daemon) handleShare(w http.ResponseWriter, r *http.Request, p sshagent.
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	g, err := d.change(req, roleOf(r), p)
+	g, err := d.change(req, roleOf(r), p, audit.ViaAPI)
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if c.home != "" {
 		req.Header.Set(HomeHeader, c.home)
 	}
+	compact, _ := out.(compactAnswer)
+	if compact != nil {
+		req.Header.Set("Accept", metasType)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrUntrusted) {
@@ -150,10 +154,32 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if out == nil {
 		return nil
 	}
+	if compact != nil && resp.Header.Get("Content-Type") == metasType {
+		body, err := readBody(r, resp.ContentLength)
+		if err == nil {
+			err = compact.readCompact(body)
+		}
+		if err != nil {
+			return fmt.Errorf("wsx agent at %s: read answer: %w", c.socket, err)
+		}
+		return nil
+	}
 	if err := json.NewDecoder(r).Decode(out); err != nil {
 		return fmt.Errorf("wsx agent at %s: decode answer: %w", c.socket, err)
 	}
 	return nil
+}
+
+// readBody reads r to its end, into one buffer of size n when n is known.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	if n < 0 || n > maxResponse {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // noDaemon reports whether err means that no daemon listens on the socket.

@@ -220,18 +220,19 @@ func (d *Daemon) Locked() bool { return d.st.Locked() }
 // unlocked daemon that ssh-add did not lock it does only the latter, and
 // needs no passphrase.
 func (d *Daemon) Unlock(passphrase []byte) error {
-	return d.unlock(passphrase, true)
+	return d.unlock(passphrase, audit.ViaAPI)
 }
 
-// unlock is Unlock; note says whether a wrong passphrase is noted for the
-// audit log here (the API's), or by the caller (ssh-add -X, per burst).
-func (d *Daemon) unlock(passphrase []byte, note bool) error {
+// unlock is Unlock; a wrong passphrase is noted for the audit log here
+// as one through via (the API's, the page's), or by the caller when via
+// is "" (ssh-add -X, per burst).
+func (d *Daemon) unlock(passphrase []byte, via string) error {
 	d.unlockMu.Lock()
 	defer d.unlockMu.Unlock()
 	if !d.st.Locked() {
 		if d.agent.LockedByClient() {
 			if err := d.checkPassphrase(passphrase); err != nil {
-				return d.wrong(err, note)
+				return d.wrong(err, via)
 			}
 			d.agent.UnlockByOwner()
 			d.logf("SSH agent unlocked with the store passphrase")
@@ -243,7 +244,7 @@ func (d *Daemon) unlock(passphrase []byte, note bool) error {
 	// Argon2id's memory is garbage now; give it back to the system.
 	defer debug.FreeOSMemory()
 	if err != nil {
-		return d.wrong(err, note)
+		return d.wrong(err, via)
 	}
 	d.backoff.Right()
 	if err := d.opened(); err != nil {
@@ -257,14 +258,14 @@ func (d *Daemon) unlock(passphrase []byte, note bool) error {
 	return nil
 }
 
-// wrong notes a wrong passphrase (err) for the audit log when note is
-// set, and delays; d.unlockMu is held.
-func (d *Daemon) wrong(err error, note bool) error {
+// wrong notes a wrong passphrase (err) for the audit log as one through
+// via, unless via is "", and delays; d.unlockMu is held.
+func (d *Daemon) wrong(err error, via string) error {
 	if !errors.Is(err, store.ErrWrongPassphrase) {
 		return err
 	}
-	if note {
-		if nerr := release.NoteFailedUnlock(d.opts.AuditPath, audit.ViaAPI, 0, time.Now()); nerr != nil {
+	if via != "" {
+		if nerr := release.NoteFailedUnlock(d.opts.AuditPath, via, 0, time.Now()); nerr != nil {
 			d.logf("audit: %v", nerr)
 		}
 	}
@@ -312,7 +313,7 @@ func (d *Daemon) Reload() error {
 // agentUnlock is the SSH agent's OwnerUnlock: ssh-add -X with the store
 // passphrase unlocks whatever is locked, wsx lock included.
 func (d *Daemon) agentUnlock(_ sshagent.Peer, passphrase []byte) error {
-	return d.unlock(passphrase, false)
+	return d.unlock(passphrase, "")
 }
 
 // sealKey is the key under which a lock keeps the keys added with

@@ -97,6 +97,7 @@
 //	GET    /audit/verify            the result of checking the log
 //	GET    /grants                  who the workspace is shared with
 //	POST   /grants                  share it, or take a share back (audited)
+//	POST   /ui                      serve the settings page (package ui) while the request lasts
 //
 // POST /use is the only answer that holds values, and only current ones:
 // it goes through release.Store, which writes one `used` record per

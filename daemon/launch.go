@@ -32,6 +32,10 @@ type Launch struct {
 	// Describe gives the exit code and hint cmd would show for err: the
 	// detached child hands them to the process that started it.
 	Describe func(error) (int, string)
+	// BeforeStart, when set, runs once the passphrase is read and before
+	// the agent serves: `wsx agent` fetches the sourced secrets that are
+	// missing or stale, so the agent starts with them.
+	BeforeStart func(Unlocking) error
 }
 
 // dialTimeout bounds the wait for a running agent's status.
@@ -414,11 +418,21 @@ func (l *Launch) runAgentForeground(o Args) error {
 		return err
 	}
 	defer clear(u.Passphrase)
+	if err := l.beforeStart(u); err != nil {
+		return err
+	}
 	err = RunForeground(d, u, os.Environ(), func() error {
 		clear(u.Passphrase)
 		return l.printAgentEnv(o, d.AgentSocket(), os.Getpid(), false)
 	})
 	return agentHint(err)
+}
+
+func (l *Launch) beforeStart(u Unlocking) error {
+	if l.BeforeStart == nil {
+		return nil
+	}
+	return l.BeforeStart(u)
 }
 
 // startAgent is the default mode and CMD mode. When an agent of this
@@ -451,6 +465,9 @@ func (l *Launch) startAgent(o Args) error {
 	defer clear(u.Passphrase)
 	if !u.Given {
 		fmt.Fprintln(l.Stderr, "wsx: no passphrase file and no terminal: the agent starts locked; `wsx unlock` unlocks it")
+	}
+	if err := l.beforeStart(u); err != nil {
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -20,8 +20,10 @@ import (
 
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/hint"
+	"github.com/wsxdev/wsx/provider/external"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
@@ -33,6 +35,7 @@ var ErrProblems = errors.New("problems found")
 // Doctor is the setup it checks, as cmd finds it.
 type Doctor struct {
 	Home           string // the store's home
+	Dir            string // the working directory, whose wsx.toml may source secrets
 	RunDir         string // the agent's run directory
 	UID            int
 	PassphraseFile string // "" when none is given
@@ -157,9 +160,33 @@ func (d *Doctor) Run(ctx context.Context, asJSON bool) error {
 		d.checkRotation(r, metas)
 	}
 	d.checkDBus(r)
+	d.checkProviders(r)
 	d.checkSharing(r)
 	r.add(levelNote, "roles", "roles separate different unix users only (`wsx share USER view|edit|admin`); the same uid is not another user: every process of uid %d is the owner, so give someone less only by running their tools as another user", d.UID)
 	return d.finish(r, asJSON)
+}
+
+// checkProviders says whether wsx-provider is there to fetch what the
+// wsx.toml here sources from Vault, AWS, Azure or sops files.
+func (d *Doctor) checkProviders(r *report) {
+	if d.Dir == "" {
+		return
+	}
+	m := fetch.Sourcing(d.Dir)
+	if m == nil {
+		return
+	}
+	schemes := fetch.InProvider(m)
+	if len(schemes) == 0 {
+		return
+	}
+	path, err := external.Find()
+	if err != nil {
+		r.add(levelFail, "providers", "%s sources secrets from %s, which wsx-provider fetches: %v", m.Path, strings.Join(schemes, ", "), err)
+		r.fix("`make install` installs wsx-provider beside wsx")
+		return
+	}
+	r.add(levelOK, "providers", "%s fetches the %s sources of %s", path, strings.Join(schemes, ", "), m.Path)
 }
 
 // finish prints the summary (or the JSON report) and returns ErrProblems
@@ -216,7 +243,7 @@ func (d *Doctor) checkFiles(r *report) {
 		dir  bool
 	}
 	files := []want{{d.Home, true}, {filepath.Join(d.Home, "store.json"), false}, {filepath.Join(d.Home, "audit.log"), false},
-		{filepath.Join(d.Home, secrets.RemindersFile), false}}
+		{filepath.Join(d.Home, secrets.RemindersFile), false}, {filepath.Join(d.Home, fetch.StateFile), false}}
 	items := filepath.Join(d.Home, "items")
 	if d.st.Backend() == "file" {
 		files = append(files, want{items, true})
@@ -510,18 +537,19 @@ func (d *Doctor) checkRotation(r *report, metas []store.Meta) {
 
 // doctorDBus warns that keyring's D-Bus lookup may start a session bus in
 // every wsx process (see ARCHITECTURE.md): godbus runs dbus-launch when
-// DBUS_SESSION_BUS_ADDRESS is unset (or "autolaunch:") and there is no
-// /run/user/UID/bus.
+// DBUS_SESSION_BUS_ADDRESS is "autolaunch:" and there is no
+// /run/user/UID/bus. Where it is not set at all, internal/nokwallet stops
+// the lookup before it starts.
 func (d *Doctor) checkDBus(r *report) {
-	if a := d.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+	if a := d.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "autolaunch:" {
 		return
 	}
 	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/bus", d.UID)); err == nil {
 		return
 	}
 	if p, err := exec.LookPath("dbus-launch"); err == nil {
-		r.add(levelWarn, "dbus", "DBUS_SESSION_BUS_ADDRESS is not set and %s is installed: every wsx process may start a dbus-daemon", p)
-		r.fix("run wsx in a session with a D-Bus session bus, or set DBUS_SESSION_BUS_ADDRESS to a value such as disabled: to stop the lookup")
+		r.add(levelWarn, "dbus", "DBUS_SESSION_BUS_ADDRESS is autolaunch: and %s is installed: every wsx process may start a dbus-daemon", p)
+		r.fix("run wsx in a session with a D-Bus session bus, or unset DBUS_SESSION_BUS_ADDRESS to stop the lookup")
 	}
 }
 

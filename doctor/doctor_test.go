@@ -136,3 +136,39 @@ func TestOtherStores(t *testing.T) {
 		t.Errorf("itemNames = %v", names)
 	}
 }
+
+// A wsx.toml sourcing from a service wsx-provider serves: doctor finds
+// wsx-provider on PATH, or fails naming the sources and the fix.
+func TestDoctorProviders(t *testing.T) {
+	dir := t.TempDir()
+	toml := "[provider.vault]\naddress = \"https://vault.example.test\"\n\n" +
+		"[[secret]]\nname = \"DB_URL\"\nsource = \"vault://secret/app#url\"\n\n" +
+		"[[secret]]\nname = \"TOKEN\"\nsource = \"pass://github/token\"\n\n" +
+		"[[secret]]\nname = \"DB_PASSWORD\"\nsource = \"sops://s.enc.yaml#db.password\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "wsx.toml"), []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := &Doctor{Dir: dir}
+	check := func() string {
+		var b bytes.Buffer
+		d.checkProviders(&report{w: &b})
+		return b.String()
+	}
+	bin := t.TempDir()
+	t.Setenv("PATH", bin)
+	got := check()
+	if !strings.HasPrefix(got, "FAIL  providers: "+filepath.Join(dir, "wsx.toml")+" sources secrets from vault, sops, which wsx-provider fetches: wsx-provider is not installed") ||
+		!strings.Contains(got, "fix: `make install` installs wsx-provider beside wsx") {
+		t.Errorf("without wsx-provider: %q", got)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "wsx-provider"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := check(); got != "ok    providers: "+filepath.Join(bin, "wsx-provider")+" fetches the vault, sops sources of "+filepath.Join(dir, "wsx.toml")+"\n" {
+		t.Errorf("with wsx-provider: %q", got)
+	}
+	d.Dir = t.TempDir() // no wsx.toml: nothing to say
+	if got := check(); got != "" {
+		t.Errorf("no wsx.toml: %q", got)
+	}
+}

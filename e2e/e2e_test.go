@@ -47,6 +47,10 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build wsx:", err)
 		return 1
 	}
+	if err := buildProvider(filepath.Join(dir, "wsx-provider")); err != nil {
+		fmt.Fprintln(os.Stderr, "build wsx-provider:", err)
+		return 1
+	}
 	if err := os.Symlink("wsx", filepath.Join(dir, "git-credential-wsx")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -18,9 +18,11 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+	"github.com/wsxdev/wsx/provider"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -46,9 +48,18 @@ const (
 //	env = "GH_TOKEN"               # the variable a command gets it in; default name
 //	inject = "proxy"               # env (default) or proxy: a placeholder, and the
 //	                               # value put into requests to the secret's hosts
+//	source = "vault://secret/app#token"  # fetched from there (package provider)
+//	ttl = "1h"                     # fetched again when older; default: only when missing
+//	required_fresh = true          # no cached value when the source is unreachable
+//
+//	[provider.vault]               # settings of a source's provider, by scheme
+//	address = "https://vault.example.com:8200"
 type Manifest struct {
 	Path    string
 	Secrets []Secret
+	// Providers are the [provider.NAME] tables, by NAME (a source's
+	// scheme); their keys are checked by the provider that reads them.
+	Providers map[string]map[string]any
 	// NoAccessAudit is `access_audit = false`: `wsx exec` records where
 	// the secrets are read only when it is not set.
 	NoAccessAudit bool
@@ -63,6 +74,15 @@ type Secret struct {
 	Required    bool
 	Line        int    // of its [[secret]] header; 0 when unknown
 	Env         string // the variable `wsx exec` puts it in, when not Name
+	// Source is where the value is fetched from, as written (checked by
+	// provider.ParseSource); "" for a value added by hand.
+	Source string
+	// TTL is how old a fetched value may be before `wsx exec` and `wsx
+	// agent` fetch it again; 0: only when it is missing.
+	TTL time.Duration
+	// RequiredFresh refuses the cached value when the source cannot be
+	// reached.
+	RequiredFresh bool
 	// Proxy is `inject = "proxy"`: `wsx exec` gives the command a
 	// placeholder and puts the value into its requests to the secret's
 	// hosts (the store's, never the manifest's). A manifest can ask for
@@ -107,8 +127,9 @@ func (m *Manifest) Renames() map[string]string {
 
 // rawManifest is what the TOML decoder fills in; Parse checks it.
 type rawManifest struct {
-	AccessAudit *bool       `toml:"access_audit"`
-	Secret      []rawSecret `toml:"secret"`
+	AccessAudit *bool                     `toml:"access_audit"`
+	Secret      []rawSecret               `toml:"secret"`
+	Provider    map[string]map[string]any `toml:"provider"`
 }
 
 type rawSecret struct {
@@ -119,6 +140,9 @@ type rawSecret struct {
 	Required    *bool    `toml:"required"`
 	Env         string   `toml:"env"`
 	Inject      string   `toml:"inject"`
+	Source      string   `toml:"source"`
+	TTL         string   `toml:"ttl"`
+	Fresh       *bool    `toml:"required_fresh"`
 }
 
 // manifestKeys are the keys a manifest may hold, as TOML key paths.
@@ -126,8 +150,37 @@ var manifestKeys = sync.OnceValue(func() map[string]bool {
 	return map[string]bool{
 		"secret": true, "secret.name": true, "secret.type": true, "secret.description": true,
 		"secret.hosts": true, "secret.required": true, "secret.env": true, "secret.inject": true, "access_audit": true,
+		"secret.source": true, "secret.ttl": true, "secret.required_fresh": true, "provider": true,
 	}
 })
+
+// providerKey reports whether k is a key of a [provider.NAME] table:
+// provider.NAME or provider.NAME.KEY, NAME a lower-case word that may hold
+// '-' and KEY one that may hold '_'; a provider checks which KEYs it
+// knows.
+func providerKey(k string) bool {
+	rest, ok := strings.CutPrefix(k, "provider.")
+	if !ok {
+		return false
+	}
+	name, key, hasKey := strings.Cut(rest, ".")
+	return lowerWord(name, '-') && (!hasKey || lowerWord(key, '_'))
+}
+
+// lowerWord reports whether s is a lower-case letter followed by
+// lower-case letters, digits and sep.
+func lowerWord(s string, sep byte) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == sep) {
+			return false
+		}
+	}
+	return true
+}
 
 // lineError is a problem in a manifest, with the line it is on.
 type lineError struct {
@@ -317,7 +370,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	var kl map[string]int
 	for _, k := range md.Keys() {
 		ks := k.String()
-		if manifestKeys()[ks] || seenKey[ks] {
+		if manifestKeys()[ks] || seenKey[ks] || providerKey(ks) {
 			continue
 		}
 		if len(errs) == maxManifestErrors {
@@ -327,7 +380,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 			kl = keyLines(lines)
 		}
 		seenKey[ks] = true
-		bad(kl[k[len(k)-1]], "unknown key %q (a [[secret]] has name, type, description, hosts, required, env and inject)", ks)
+		bad(kl[k[len(k)-1]], "unknown key %q (a [[secret]] has name, type, description, hosts, required, env, inject, source, ttl and required_fresh)", ks)
 	}
 	if len(raw.Secret) > maxManifestSecrets {
 		bad(0, "%d secrets is more than %d", len(raw.Secret), maxManifestSecrets)
@@ -339,7 +392,16 @@ func Parse(path string, data []byte) (*Manifest, error) {
 			headers = append(headers, i+1)
 		}
 	}
-	m := &Manifest{Path: path, NoAccessAudit: raw.AccessAudit != nil && !*raw.AccessAudit}
+	m := &Manifest{Path: path, NoAccessAudit: raw.AccessAudit != nil && !*raw.AccessAudit, Providers: raw.Provider}
+	for name, table := range raw.Provider {
+		for k, v := range table {
+			switch v.(type) {
+			case string, int64, bool:
+			default:
+				bad(0, "[provider.%s]: %s must be a string, a number or true/false", name, k)
+			}
+		}
+	}
 	seen := map[string]int{} // upper-case name -> index in m.Secrets
 	for i, r := range raw.Secret {
 		if len(errs) >= maxManifestErrors {
@@ -413,6 +475,36 @@ func Parse(path string, data []byte) (*Manifest, error) {
 				continue
 			}
 		}
+		if r.Source != "" {
+			src, err := provider.ParseSource(r.Source)
+			if err != nil {
+				bad(line, "%s: %v", label, err)
+				continue
+			}
+			if _, ok := raw.Provider[src.Scheme]; !ok && src.Scheme == "vault" {
+				bad(line, "%s: source %s needs a [provider.%s] table with its address", label, r.Source, src.Scheme)
+				continue
+			}
+			sec.Source = r.Source
+		}
+		if r.TTL != "" {
+			d, err := ParseTTL(r.TTL)
+			if err != nil || r.Source == "" {
+				if err == nil {
+					err = errors.New("needs a source")
+				}
+				bad(line, "%s: ttl %q: %v", label, r.TTL, err)
+				continue
+			}
+			sec.TTL = d
+		}
+		if r.Fresh != nil {
+			if r.Source == "" {
+				bad(line, "%s: required_fresh needs a source", label)
+				continue
+			}
+			sec.RequiredFresh = *r.Fresh
+		}
 		switch r.Inject {
 		case "", "env":
 		case "proxy":
@@ -451,6 +543,39 @@ func Parse(path string, data []byte) (*Manifest, error) {
 		return nil, errs
 	}
 	return m, nil
+}
+
+// ParseTTL reads a ttl: a Go duration ("90s", "15m", "1h30m") or a
+// number of days ("7d"), from 1s to 365d.
+func ParseTTL(s string) (time.Duration, error) {
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, errors.New("want a duration like 90s, 15m, 1h or 7d")
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, errors.New("want a duration like 90s, 15m, 1h or 7d")
+		}
+	}
+	if d < time.Second || d > 365*24*time.Hour {
+		return 0, errors.New("want a duration from 1s to 365d")
+	}
+	return d, nil
+}
+
+// Sourced are the secrets that name a source.
+func (m *Manifest) Sourced() []Secret {
+	var out []Secret
+	for _, sec := range m.Secrets {
+		if sec.Source != "" {
+			out = append(out, sec)
+		}
+	}
+	return out
 }
 
 // checkManifestText refuses text a terminal or a Markdown list would

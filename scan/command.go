@@ -133,6 +133,12 @@ func plural(n int) string {
 // ProgressBar draws the history scan's progress on w, at most ten times
 // a second.
 func ProgressBar(w io.Writer, clock func() time.Time) func(done, total int) {
+	return Bar(w, clock, "scanning history", "commits")
+}
+
+// Bar draws a progress bar on w, at most ten times a second:
+// "LABEL [====    ] 4/8 UNIT".
+func Bar(w io.Writer, clock func() time.Time, label, unit string) func(done, total int) {
 	var last time.Time
 	return func(done, total int) {
 		now := clock()
@@ -141,12 +147,12 @@ func ProgressBar(w io.Writer, clock func() time.Time) func(done, total int) {
 		}
 		last = now
 		if total <= 0 {
-			fmt.Fprintf(w, "\rscanning history: %d commits", done)
+			fmt.Fprintf(w, "\r%s: %d %s", label, done, unit)
 			return
 		}
 		const width = 30
 		fill := min(width, done*width/total)
-		fmt.Fprintf(w, "\rscanning history [%s%s] %d/%d commits", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total)
+		fmt.Fprintf(w, "\r%s [%s%s] %d/%d %s", label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, unit)
 	}
 }
 

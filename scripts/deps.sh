@@ -1,18 +1,40 @@
 #!/bin/sh
 # Installs what the end-to-end tests drive: git, the OpenSSH client tools
 # and sshd, and node, npm and python3 (file secrets read by subprocesses),
-# and curl (through the exec proxy).
+# curl (through the exec proxy) and chromium (the browser test of `wsx ui`, e2e/browser).
 # As root it installs missing ones with apt-get (nothing when all are
 # there); otherwise it lists them. With CI=true a tool still missing is an
 # error.
 set -eu
 
+# kumo, an AWS emulator that provider/awssm's TestKumo and the e2e kumo
+# scenario serve on loopback: only with WSX_KUMO=1 (`make test-kumo`), as
+# its first build takes about 20 minutes; then kept beside a version stamp.
+KUMO_VERSION=v0.33.1
+if [ "${WSX_KUMO:-}" = 1 ]; then
+	gobin=$(go env GOBIN)
+	[ -n "$gobin" ] || gobin=$(go env GOPATH)/bin
+	if [ ! -x "$gobin/kumo" ] || [ "$(cat "$gobin/.kumo-version" 2>/dev/null)" != "$KUMO_VERSION" ]; then
+		echo "deps: building kumo $KUMO_VERSION into $gobin (once; it takes many minutes)" >&2
+		go install "github.com/sivchari/kumo/cmd/kumo@$KUMO_VERSION"
+		echo "$KUMO_VERSION" >"$gobin/.kumo-version"
+	fi
+fi
+
 missing="" packages=""
 for entry in git:git ssh:openssh-client ssh-add:openssh-client ssh-agent:openssh-client \
 	ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server node:nodejs npm:npm python3:python3 \
-	curl:curl; do
+	curl:curl chromium:chromium; do
 	tool=${entry%%:*} pkg=${entry#*:}
 	if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "$tool" ]; then
+		missing="$missing $tool"
+		case " $packages " in *" $pkg "*) ;; *) packages="$packages $pkg" ;; esac
+	fi
+done
+# pass and gpg: the pass provider's scenarios (e2e/testdata/provider).
+for entry in pass:pass gpg:gnupg; do
+	tool=${entry%%:*} pkg=${entry#*:}
+	if ! command -v "$tool" >/dev/null 2>&1; then
 		missing="$missing $tool"
 		case " $packages " in *" $pkg "*) ;; *) packages="$packages $pkg" ;; esac
 	fi

@@ -2,29 +2,13 @@ package secrets
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/store"
 )
 
-const day = 24 * time.Hour
-
-// DefaultRotation is how often a secret of each type should be rotated when
-// the user does not say: tokens 90 days, passwords 180, keys 365, files never.
-func DefaultRotation(t store.Type) time.Duration {
-	switch t {
-	case store.TypeToken:
-		return 90 * day
-	case store.TypePassword:
-		return 180 * day
-	case store.TypeKey:
-		return 365 * day
-	}
-	return 0
-}
+const day = store.Day
 
 // ParseRotateEvery reads a rotation period: a Go duration, a number of days
 // ("90d") or weeks ("2w"), or "never" (0).
@@ -32,25 +16,11 @@ func ParseRotateEvery(s string) (time.Duration, error) {
 	if s == "never" || s == "0" {
 		return 0, nil
 	}
-	d, err := parseDays(s)
+	d, err := store.ParseDays(s)
 	if err != nil || d <= 0 {
 		return 0, hint.Usagef("invalid --rotate-every %q: use a period such as 90d, 12w or 720h, or never", s)
 	}
 	return d, nil
-}
-
-// parseDays parses a duration that may also be given in days or weeks.
-func parseDays(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": day, "w": 7 * day} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.ParseUint(n, 10, 32)
-			if err != nil {
-				return 0, fmt.Errorf("bad number %q", n)
-			}
-			return time.Duration(v) * unit, nil
-		}
-	}
-	return time.ParseDuration(s)
 }
 
 // ParseExpires reads --expires: a date (the value works through that day,
@@ -60,7 +30,7 @@ func ParseExpires(s string, now time.Time) (time.Time, error) {
 	if s == "never" {
 		return time.Time{}, nil
 	}
-	if d, err := parseDays(s); err == nil && d > 0 {
+	if d, err := store.ParseDays(s); err == nil && d > 0 {
 		return now.Add(d).UTC().Truncate(time.Second), nil
 	}
 	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
@@ -75,7 +45,7 @@ func ParseExpires(s string, now time.Time) (time.Time, error) {
 // ParseSince reads --since: a duration back from now ("24h", "7d") or a
 // date ("2026-11-01", RFC 3339).
 func ParseSince(s string, now time.Time) (time.Time, error) {
-	if d, err := parseDays(s); err == nil {
+	if d, err := store.ParseDays(s); err == nil {
 		return now.Add(-d), nil
 	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02"} {

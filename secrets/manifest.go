@@ -67,6 +67,6 @@ func (f *Flows) fillOne(sec manifest.Secret, say func(string, ...any), ask func(
 		return false, nil
 	}
 	meta := store.Meta{Name: sec.Name, Type: sec.Type, Description: sec.Description, Hosts: sec.Hosts,
-		RotateEvery: DefaultRotation(sec.Type)}
+		RotateEvery: store.DefaultRotation(sec.Type)}
 	return f.AddValue(meta, val, "from "+manifest.Name)
 }

@@ -134,7 +134,7 @@ func (f *Flows) create(st Store, o Options) error {
 		return hint.With(fmt.Errorf("secret %s: no value given", o.Name),
 			"pipe the value on stdin, use --from-file PATH, or run in a terminal to be asked for it")
 	}
-	sec := store.Secret{Meta: store.Meta{Name: o.Name, Type: typ, RotateEvery: DefaultRotation(typ)}}
+	sec := store.Secret{Meta: store.Meta{Name: o.Name, Type: typ, RotateEvery: store.DefaultRotation(typ)}}
 	if err := applyMeta(&sec.Meta, o); err != nil {
 		return err
 	}
@@ -570,26 +570,22 @@ func (f *Flows) List(asJSON bool) error {
 		fmt.Fprintln(f.Stderr, "wsx: no secrets yet; add one with `wsx add NAME`")
 		return err
 	}
-	tw := newTable(f.Stdout, 2)
-	fmt.Fprintln(tw, "NAME\tTYPE\tAGE\tROTATION\tHOSTS\tDESCRIPTION")
-	rows := make([]string, 0, len(metas)+len(damaged))
+	rows := make([]string, 0, len(metas)+len(damaged)+1)
 	for _, m := range metas {
 		hosts := strings.Join(m.Hosts, ",")
 		if hosts == "" {
 			hosts = "-"
 		}
-		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, FormatAge(now.Sub(m.LastSet())),
-			RotationState(m, now), hosts, OneLine(m.Description)))
+		rows = append(rows, m.Name+"\t"+string(m.Type)+"\t"+FormatAge(now.Sub(m.LastSet()))+"\t"+
+			RotationState(m, now)+"\t"+hosts+"\t"+OneLine(m.Description))
 	}
 	for _, n := range damaged {
-		rows = append(rows, n+"\tDAMAGED\t-\t-\t-\tcannot be read; see the error below\n")
+		rows = append(rows, n+"\tDAMAGED\t-\t-\t-\tcannot be read; see the error below")
 	}
 	slices.Sort(rows)
-	for _, r := range rows {
-		fmt.Fprint(tw, r)
-	}
-	if ferr := tw.Flush(); ferr != nil {
-		return ferr
+	rows = slices.Insert(rows, 0, "NAME\tTYPE\tAGE\tROTATION\tHOSTS\tDESCRIPTION")
+	if werr := writeColumns(f.Stdout, rows, 2); werr != nil {
+		return werr
 	}
 	return err
 }

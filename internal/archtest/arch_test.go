@@ -96,6 +96,18 @@ var bans = []ban{
 	{"internal/home", "store", "where a store lives is told from the environment alone"},
 	{"internal/home", "daemon", "where a store lives is told from the environment alone"},
 	{"internal/clidoc", "store", "the man page and completions read the command tree, not the store"},
+	// The settings page (wsx ui) reads metadata and writes through its
+	// Backend; it has no way to a value.
+	{"ui", "internal/release", "the page never hands out a value: the release path is not within its reach"},
+	{"ui", "daemon", "the daemon serves the page through the small Backend interface, not the other way"},
+	{"ui", "cmd", "only cmd knows the command line and the terminal"},
+	{"ui", "credhelper", "feature packages never import each other"},
+	{"ui", "sshagent", "feature packages never import each other"},
+	{"ui", "exec", "feature packages never import each other"},
+	{"ui", "scan", "feature packages never import each other"},
+	{"store", "ui", "store is the foundation and knows no feature"},
+	{"audit", "ui", "audit is the foundation and knows no feature"},
+	{"manifest", "ui", "wsx.toml is read the same for every caller"},
 	// Socket plumbing and peer identity live once, below both servers
 	// (the SSH agent and the daemon's API), like tailscale's safesocket.
 	{"internal/unixsock", "store", "unixsock is plumbing: sockets and peers, no secrets"},
@@ -105,6 +117,14 @@ var bans = []ban{
 	{"internal/unixsock", "credhelper", "unixsock is plumbing and knows no feature"},
 	{"internal/unixsock", "exec", "unixsock is plumbing and knows no feature"},
 	{"internal/unixsock", "cmd", "only cmd knows the command line and the terminal"},
+	{"fetch", "cmd", "only cmd knows the command line and the terminal"},
+	{"fetch", "daemon", "fetch stores through the small interface it declares: the store opened here, or the agent's"},
+	{"fetch", "exec", "exec gets names and values from the store; the fetch happened before"},
+	{"fetch", "credhelper", "feature packages never import each other"},
+	{"fetch", "sshagent", "feature packages never import each other"},
+	{"store", "fetch", "store is the foundation and knows no feature"},
+	{"audit", "fetch", "audit is the foundation and knows no feature"},
+	{"exec", "fetch", "exec runs the command; `wsx exec` fetches before it (cmd)"},
 	// Who may do what is decided in one place, which the API and the SSH
 	// agent both ask; it knows neither.
 	{"internal/access", "daemon", "the daemon asks access, not the other way"},
@@ -129,6 +149,7 @@ var leaves = map[string]string{
 	"internal/clidoc":    "renders the command tree cmd builds: it imports no wsx package",
 	"internal/hint":      "the errors flows return beside their fix (usage, exit code): a leaf, so every flow may use it",
 	"internal/mask":      "the one matching automaton (masking in exec, finding in scan, anyone who needs it): a leaf, so every package may use it without cycles",
+	"provider":           "providers talk to secret services and return what they fetch; they neither keep nor release values (fetch stores them through the store's checks), so they import no other wsx package",
 }
 
 // onlyIn lists third-party packages allowed in one wsx package alone
@@ -140,9 +161,15 @@ var onlyIn = map[string]struct {
 	// scan --history reads commits through the git binary instead
 	// (`git log -p`): the user's git sees exactly what it committed, with
 	// its configuration, and is already required for the hook it serves.
-	"github.com/go-git/go-git/v5": {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)", nil},
-	"github.com/urfave/cli/v2":    {"cmd", "only cmd knows the command line (internal/clidoc renders the tree cmd builds: man page, completions)", []string{"internal/clidoc"}},
-	"github.com/BurntSushi/toml":  {"manifest", "wsx.toml is parsed in one place, strictly", nil},
+	"github.com/go-git/go-git/v5":                                       {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)", nil},
+	"github.com/urfave/cli/v2":                                          {"cmd", "only cmd knows the command line (internal/clidoc renders the tree cmd builds: man page, completions)", []string{"internal/clidoc"}},
+	"github.com/BurntSushi/toml":                                        {"manifest", "wsx.toml is parsed in one place, strictly", nil},
+	"github.com/hashicorp/vault/api":                                    {"provider/vault", "Vault's client and its many dependencies stay in its provider", nil},
+	"filippo.io/age":                                                    {"provider/sops", "age decrypts sops files' data keys, and nothing else", nil},
+	"gopkg.in/yaml.v3":                                                  {"provider/sops", "YAML is read for sops files only", nil},
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager":               {"provider/awssm", "the AWS SDK's Secrets Manager client stays in its provider", nil},
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets": {"provider/azurekv", "Azure's Key Vault client stays in its provider", nil},
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity":                  {"provider/azurekv", "Azure's credentials (Entra ID) stay in the Key Vault provider", nil},
 }
 
 type pkg struct {
@@ -263,5 +290,40 @@ func TestThirdPartyConfined(t *testing.T) {
 func TestBansCanFail(t *testing.T) {
 	if !under(module+"/store/filekeyring", "store") || under(module+"/storex", "store") {
 		t.Fatal("under matches the wrong packages")
+	}
+}
+
+// outOfWSX are the modules that run in wsx-provider and never in wsx: the
+// secret services' clients (and sops's YAML and age), whose package
+// initialisers every wsx process would pay before main, the git
+// credential helper's included. wsx starts wsx-provider when a wsx.toml
+// sources a secret from one of them (provider/external).
+var outOfWSX = []string{
+	"github.com/hashicorp/vault/api",
+	"github.com/aws/aws-sdk-go-v2",
+	"github.com/Azure/azure-sdk-for-go",
+	"gopkg.in/yaml.v3",
+	"filippo.io/age",
+}
+
+func TestServiceClientsOutOfWSX(t *testing.T) {
+	deps := func(cmd string) []string {
+		out, err := exec.Command("go", "list", "-deps", module+"/"+cmd).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", cmd, err)
+		}
+		return strings.Fields(string(out))
+	}
+	in := func(pkgs []string, mod string) bool {
+		return slices.ContainsFunc(pkgs, func(p string) bool { return p == mod || strings.HasPrefix(p, mod+"/") })
+	}
+	wsx, provider := deps("cmd/wsx"), deps("cmd/wsx-provider")
+	for _, mod := range outOfWSX {
+		if in(wsx, mod) {
+			t.Errorf("wsx links %s: it belongs in wsx-provider (provider/external), so that wsx starts without its initialisers", mod)
+		}
+		if !in(provider, mod) {
+			t.Errorf("wsx-provider does not link %s: the list above names a module no provider uses", mod)
+		}
 	}
 }

@@ -195,7 +195,7 @@ func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 	for i, r := range rs {
 		switch r.Event {
 		case audit.EventCreated, audit.EventUpdated, audit.EventRotated, audit.EventDeleted, audit.EventDenied, audit.EventAccessed,
-			audit.EventPassphrase, audit.EventLeaked:
+			audit.EventPassphrase, audit.EventLeaked, audit.EventFetched:
 		case audit.EventGranted, audit.EventRevoked:
 			// Written by whoever changes the grants: the agent, or a
 			// command that opened the store itself; never sent by a client.

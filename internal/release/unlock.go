@@ -89,7 +89,7 @@ func (s *Store) RecordFailedUnlocks() error {
 	if n > 0 {
 		via := last.Via
 		switch via {
-		case audit.ViaCLI, audit.ViaExec, audit.ViaCredential, audit.ViaAgent, audit.ViaAPI:
+		case audit.ViaCLI, audit.ViaExec, audit.ViaCredential, audit.ViaAgent, audit.ViaAPI, audit.ViaUI:
 		default:
 			via = audit.ViaCLI
 		}

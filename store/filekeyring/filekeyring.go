@@ -85,30 +85,40 @@ func (k *Keyring) Dir() string { return k.dir }
 // openDir opens the keyring directory without following a link and checks
 // its kind, owner and mode on the open descriptor.
 func (k *Keyring) openDir() (*os.File, error) {
+	fd, err := k.openDirFD()
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), k.dir), nil
+}
+
+// openDirFD is openDir's descriptor, not registered with Go's poller: a
+// read of an item through it costs no system calls but its own.
+func (k *Keyring) openDirFD() (int, error) {
 	fd, err := unix.Open(k.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		var st unix.Stat_t
 		if lerr := unix.Lstat(k.dir, &st); lerr == nil {
 			switch st.Mode & unix.S_IFMT {
 			case unix.S_IFLNK:
-				return nil, fmt.Errorf("directory %s is a symbolic link; use the directory it points to, or replace the link with a directory (mkdir -m 700 %s): %w", k.dir, k.dir, ErrUnsafe)
+				return -1, fmt.Errorf("directory %s is a symbolic link; use the directory it points to, or replace the link with a directory (mkdir -m 700 %s): %w", k.dir, k.dir, ErrUnsafe)
 			case unix.S_IFDIR:
 			default:
-				return nil, fmt.Errorf("%s is not a directory; move it aside or choose another path: %w", k.dir, ErrUnsafe)
+				return -1, fmt.Errorf("%s is not a directory; move it aside or choose another path: %w", k.dir, ErrUnsafe)
 			}
 		}
-		return nil, &os.PathError{Op: "open directory", Path: k.dir, Err: err}
+		return -1, &os.PathError{Op: "open directory", Path: k.dir, Err: err}
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, &os.PathError{Op: "stat directory", Path: k.dir, Err: err}
+		return -1, &os.PathError{Op: "stat directory", Path: k.dir, Err: err}
 	}
 	if err := k.checkDir(&st); err != nil {
 		unix.Close(fd)
-		return nil, err
+		return -1, err
 	}
-	return os.NewFile(uintptr(fd), k.dir), nil
+	return fd, nil
 }
 
 func (k *Keyring) checkDir(st *unix.Stat_t) error {
@@ -186,8 +196,12 @@ func (k *Keyring) itemPath(key string) string { return filepath.Join(k.dir, key+
 // statItem lstats the item file for key relative to the directory d and
 // checks it. A missing item gives keyring.ErrKeyNotFound.
 func (k *Keyring) statItem(d *os.File, key string, checkMode bool) (unix.Stat_t, error) {
+	return k.statItemAt(int(d.Fd()), key, checkMode)
+}
+
+func (k *Keyring) statItemAt(dfd int, key string, checkMode bool) (unix.Stat_t, error) {
 	var st unix.Stat_t
-	err := unix.Fstatat(int(d.Fd()), key+itemSuffix, &st, unix.AT_SYMLINK_NOFOLLOW)
+	err := unix.Fstatat(dfd, key+itemSuffix, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if errors.Is(err, unix.ENOENT) {
 		return st, fmt.Errorf("key %q: %w", key, keyring.ErrKeyNotFound)
 	}
@@ -200,38 +214,39 @@ func (k *Keyring) statItem(d *os.File, key string, checkMode bool) (unix.Stat_t,
 // openItem opens the item file for key, refusing anything but a safe regular
 // file. A FIFO or device is never opened: the lstat comes first, and the open
 // is non-blocking and does not follow links in case the file was swapped.
-func (k *Keyring) openItem(key string) (*os.File, unix.Stat_t, error) {
+// The caller closes the descriptor.
+func (k *Keyring) openItem(key string) (int, unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := validKey(key); err != nil {
-		return nil, st, err
+		return -1, st, err
 	}
-	d, err := k.openDir()
+	dfd, err := k.openDirFD()
 	if err != nil {
-		return nil, st, err
+		return -1, st, err
 	}
-	defer d.Close()
-	if _, err := k.statItem(d, key, true); err != nil {
-		return nil, st, err
+	defer unix.Close(dfd)
+	if _, err := k.statItemAt(dfd, key, true); err != nil {
+		return -1, st, err
 	}
 	path := k.itemPath(key)
-	fd, err := unix.Openat(int(d.Fd()), key+itemSuffix, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(dfd, key+itemSuffix, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
-		return nil, st, fmt.Errorf("key %q: %w", key, keyring.ErrKeyNotFound)
+		return -1, st, fmt.Errorf("key %q: %w", key, keyring.ErrKeyNotFound)
 	case errors.Is(err, unix.ELOOP):
-		return nil, st, fmt.Errorf("item file %s is a symbolic link, not a regular file; remove it (rm %s): %w", path, path, ErrUnsafe)
+		return -1, st, fmt.Errorf("item file %s is a symbolic link, not a regular file; remove it (rm %s): %w", path, path, ErrUnsafe)
 	case err != nil:
-		return nil, st, &os.PathError{Op: "open", Path: path, Err: err}
+		return -1, st, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, st, &os.PathError{Op: "stat", Path: path, Err: err}
+		return -1, st, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if err := k.checkItem(path, &st, true); err != nil {
 		unix.Close(fd)
-		return nil, st, err
+		return -1, st, err
 	}
-	return os.NewFile(uintptr(fd), path), st, nil
+	return fd, st, nil
 }
 
 // Get returns the item stored under key, or keyring.ErrKeyNotFound.
@@ -242,35 +257,61 @@ func (k *Keyring) Get(key string) (keyring.Item, error) {
 
 // GetStamped is Get with the Stamp of the file the data was read from.
 func (k *Keyring) GetStamped(key string) (keyring.Item, Stamp, error) {
-	f, st, err := k.openItem(key)
+	fd, st, err := k.openItem(key)
 	if err != nil {
 		return keyring.Item{}, Stamp{}, fmt.Errorf("get: %w", err)
 	}
-	defer f.Close()
+	defer unix.Close(fd)
+	path := k.itemPath(key)
 	if st.Size > MaxItemSize {
-		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s has %d bytes, more than %d: %w", f.Name(), st.Size, MaxItemSize, ErrTooLarge)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s has %d bytes, more than %d: %w", path, st.Size, MaxItemSize, ErrTooLarge)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxItemSize+1))
+	data, err := readFD(fd, int(st.Size), MaxItemSize+1)
 	if err != nil {
-		return keyring.Item{}, Stamp{}, fmt.Errorf("get: read %s: %w", f.Name(), err)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: read %s: %w", path, err)
 	}
 	if len(data) > MaxItemSize {
-		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s grew beyond %d bytes: %w", f.Name(), MaxItemSize, ErrTooLarge)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s grew beyond %d bytes: %w", path, MaxItemSize, ErrTooLarge)
 	}
 	if len(data) == 0 {
-		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s is empty, the file is damaged; remove it and store the item again: %w", f.Name(), ErrEmpty)
+		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s is empty, the file is damaged; remove it and store the item again: %w", path, ErrEmpty)
 	}
 	return keyring.Item{Key: key, Data: data}, stampOf(&st), nil
+}
+
+// readFD reads the regular file fd to its end, at most limit bytes, into
+// a buffer one byte larger than its size as stat gave it, so that a file
+// that did not change is read with one read that comes back short.
+func readFD(fd, size, limit int) ([]byte, error) {
+	buf := make([]byte, min(size+1, limit))
+	n := 0
+	for n < limit {
+		if n == len(buf) {
+			buf = append(buf, make([]byte, min(len(buf), limit-len(buf)))...)
+		}
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return buf[:n], nil
 }
 
 // GetMetadata returns the key and the modification time of the item, without
 // reading its data.
 func (k *Keyring) GetMetadata(key string) (keyring.Metadata, error) {
-	f, st, err := k.openItem(key)
+	fd, st, err := k.openItem(key)
 	if err != nil {
 		return keyring.Metadata{}, fmt.Errorf("get metadata: %w", err)
 	}
-	f.Close()
+	unix.Close(fd)
 	return keyring.Metadata{
 		Item:             &keyring.Item{Key: key},
 		ModificationTime: statMtime(&st),

@@ -1,0 +1,47 @@
+package fetch
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wsxdev/wsx/store"
+)
+
+func TestWriteResults(t *testing.T) {
+	rs := []Result{
+		{Name: "DATABASE_URL", Source: "vault://secret/app#db_url", Status: StatusFetched, Version: "3", Detail: "vault secret/app v3"},
+		{Name: "MISSING", Source: "vault://secret/nope#x", Status: StatusFailed, Error: "fetch MISSING: not found"},
+	}
+	var text, js bytes.Buffer
+	if err := WriteResults(&text, rs, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "DATABASE_URL             fetched   vault secret/app v3\nMISSING                  failed    vault://secret/nope#x\n"
+	if text.String() != want {
+		t.Errorf("text:\n%s\nwant:\n%s", text.String(), want)
+	}
+	if err := WriteResults(&js, rs, true); err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Secrets []map[string]string }
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil || len(got.Secrets) != 2 || got.Secrets[0]["version"] != "3" || got.Secrets[1]["error"] == "" || got.Secrets[1]["status"] != "failed" {
+		t.Errorf("json %s: %v", js.String(), err)
+	}
+}
+
+func TestNotForPrograms(t *testing.T) {
+	home := t.TempDir()
+	if NotForPrograms(home, nil) != nil {
+		t.Fatal("credentials without a state file")
+	}
+	os.WriteFile(filepath.Join(home, StateFile), []byte(`{"secrets":{},"credentials":["VAULT_TOKEN","SOPS_AGE_KEY"]}`), 0o600)
+	skip := NotForPrograms(home, map[string]string{"SOPS_AGE_KEY": "AGE_KEY"})
+	for name, want := range map[string]bool{"VAULT_TOKEN": true, "SOPS_AGE_KEY": false, "DATABASE_URL": false} {
+		if got := skip(store.Meta{Name: name}); got != want {
+			t.Errorf("%s: skipped %v, want %v", name, got, want)
+		}
+	}
+}
