@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/internal/prompt"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -69,7 +70,7 @@ func (s *session) agentPassphrase(o daemon.Args, st *store.Store) (daemon.Unlock
 		return daemon.Unlocking{Given: true, NotNeeded: true}, nil
 	}
 	read := func(f string) (daemon.Unlocking, error) {
-		p, err := readPassphraseFile(f)
+		p, err := prompt.ReadPassphraseFile(f)
 		return daemon.Unlocking{Passphrase: p, Given: err == nil}, err
 	}
 	if o.PassFile != "" {

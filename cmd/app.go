@@ -20,12 +20,16 @@ import (
 
 	"github.com/wsxdev/wsx/internal/clidoc"
 	"github.com/wsxdev/wsx/internal/hint"
+	"github.com/wsxdev/wsx/internal/prompt"
 
 	"golang.org/x/term"
 )
 
 // Version is set at build time with -ldflags "-X github.com/wsxdev/wsx/cmd.Version=...".
 var Version = "dev"
+
+// Terminal is the controlling terminal prompts go to (prompt.Terminal).
+type Terminal = prompt.Terminal
 
 // Env is everything a command may use from the world outside it.
 type Env struct {
@@ -62,7 +66,7 @@ func OSEnv() Env {
 		Stderr:          os.Stderr,
 		Getenv:          os.Getenv,
 		Now:             time.Now,
-		Terminal:        openTTY,
+		Terminal:        prompt.Open,
 		StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
 		UID:             os.Getuid(),
 		PID:             os.Getpid(),

@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
+	"github.com/wsxdev/wsx/internal/prompt"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
@@ -57,6 +58,8 @@ func TestExitCodes(t *testing.T) {
 		// and a store file that is not safely the user's.
 		{fmt.Errorf("list: %w", &daemon.RemoteError{Kind: "denied", Message: "uid 1001 (pid 7): permission denied"}), ExitPermission},
 		{fmt.Errorf("open: %w", store.ErrUnsafePermission), ExitPermission},
+		{fmt.Errorf("read: %w", prompt.ErrExposed), ExitPermission},
+		{fmt.Errorf("3 wrong passphrases: %w", store.ErrWrongPassphrase), ExitLocked},
 		{fmt.Errorf("wsx.toml: %w", manifest.ErrForeign), ExitPermission},
 		{exitError{Code: 143}, 143},
 		{fmt.Errorf("audit: %w", audit.ErrUnavailable), ExitError},
@@ -86,7 +89,7 @@ func testEnv(t testing.TB, args ...string) (Env, *bytes.Buffer, *bytes.Buffer) {
 		Stderr:   &errb,
 		Getenv:   func(k string) string { return vars[k] },
 		Now:      time.Now,
-		Terminal: func() (Terminal, error) { return nil, errNoTerminal },
+		Terminal: func() (Terminal, error) { return nil, prompt.ErrNoTerminal },
 		UID:      os.Getuid(),
 		PID:      os.Getpid(),
 		Dir:      dir,
@@ -153,7 +156,7 @@ func BenchmarkListCLI(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p, _ := readPassphraseFile(env.Getenv("WSX_PASSPHRASE_FILE"))
+			p, _ := prompt.ReadPassphraseFile(env.Getenv("WSX_PASSPHRASE_FILE"))
 			if err := st.Unlock(p); err != nil {
 				b.Fatal(err)
 			}

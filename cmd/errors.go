@@ -6,6 +6,7 @@ import (
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/internal/access"
+	"github.com/wsxdev/wsx/internal/prompt"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/provider"
 	"github.com/wsxdev/wsx/store"
@@ -23,7 +24,8 @@ const (
 
 // errPermission is returned when the caller is not allowed to do what it
 // asked. The agent's refusal (daemon.ErrDenied), a store file of another
-// owner or with loose modes (store.ErrUnsafePermission) and a wsx.toml
+// owner or with loose modes (store.ErrUnsafePermission), a passphrase file
+// others may read (prompt.ErrExposed) and a wsx.toml
 // another user could have written (manifest.ErrForeign) exit 5 too.
 var errPermission = errors.New("permission denied")
 
@@ -45,7 +47,7 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrWrongPassphrase):
 		return ExitLocked
-	case errors.Is(err, errPermission), errors.Is(err, daemon.ErrDenied), errors.Is(err, store.ErrUnsafePermission),
+	case errors.Is(err, errPermission), errors.Is(err, prompt.ErrExposed), errors.Is(err, daemon.ErrDenied), errors.Is(err, store.ErrUnsafePermission),
 		errors.Is(err, manifest.ErrForeign), errors.Is(err, provider.ErrAuth):
 		return ExitPermission
 	case errors.Is(err, daemon.ErrUntrusted), errors.Is(err, daemon.ErrNotAgent):

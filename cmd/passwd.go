@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/internal/prompt"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
@@ -78,7 +79,7 @@ func (s *session) runPasswd(newFile string) error {
 // leaves undone ("nothing was created").
 func (s *session) newStorePassphrase(file, nothing string) ([]byte, error) {
 	if file != "" {
-		p, err := readPassphraseFile(file)
+		p, err := prompt.ReadPassphraseFile(file)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +114,7 @@ func (s *session) newStorePassphrase(file, nothing string) ([]byte, error) {
 	}
 	if why := secrets.WeakPassphrase(p1); why != "" {
 		t.Printf("This passphrase is weak: %s. Anyone with a copy of the store can guess at it offline.\n", why)
-		ok, err := confirm(t, "Use it anyway?")
+		ok, err := prompt.Confirm(t, "Use it anyway?")
 		if err != nil || !ok {
 			clear(p1)
 			return nil, withHint(fmt.Errorf("weak passphrase refused (%s); %s", why, nothing),

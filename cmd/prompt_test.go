@@ -3,105 +3,14 @@ package cmd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/internal/clidoc"
-	"github.com/wsxdev/wsx/store"
 )
-
-// fakeTerminal answers prompts from a list and records what was shown.
-type fakeTerminal struct {
-	answers []string
-	prompts []string
-	printed strings.Builder
-}
-
-func (f *fakeTerminal) ReadPassword(prompt string) ([]byte, error) {
-	f.prompts = append(f.prompts, prompt)
-	if len(f.answers) == 0 {
-		return nil, errors.New("no more input")
-	}
-	a := f.answers[0]
-	f.answers = f.answers[1:]
-	return []byte(a), nil
-}
-
-func (f *fakeTerminal) Printf(format string, args ...any) {
-	f.printed.WriteString(strings.TrimSpace(strings.ReplaceAll(format, "%", "")))
-}
-func (f *fakeTerminal) Close() error { return nil }
-
-func TestUnlockWithTries(t *testing.T) {
-	for _, tc := range []struct {
-		answers   []string
-		wantErr   error
-		wantReads int
-	}{
-		{[]string{"right"}, nil, 1},
-		{[]string{"no", "no", "right"}, nil, 3},
-		{[]string{"no", "no", "no", "right"}, store.ErrWrongPassphrase, 3},
-	} {
-		env, _, _ := testEnv(t)
-		getenv := env.Getenv
-		env.Getenv = func(k string) string {
-			if k == "WSX_PASSPHRASE_FILE" {
-				return ""
-			}
-			return getenv(k)
-		}
-		ft := &fakeTerminal{answers: tc.answers}
-		env.Terminal = func() (Terminal, error) { return ft, nil }
-		app := newApp(&env)
-		s := &session{env: &env, c: cli.NewContext(app, nil, nil)}
-		err := s.unlockWith("Passphrase: ", func(p []byte) error {
-			if string(p) != "right" {
-				return store.ErrWrongPassphrase
-			}
-			return nil
-		})
-		if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
-			t.Errorf("%v: err %v, want %v", tc.answers, err, tc.wantErr)
-		}
-		if len(ft.prompts) != tc.wantReads {
-			t.Errorf("%v: %d prompts, want %d", tc.answers, len(ft.prompts), tc.wantReads)
-		}
-		if got, want := strings.Count(ft.printed.String(), "Sorry, try again."), tc.wantReads-1; got != want {
-			t.Errorf("%v: %d apologies, want %d", tc.answers, got, want)
-		}
-		if tc.wantErr != nil && exitCode(err) != ExitLocked {
-			t.Errorf("%v: exit code %d, want %d", tc.answers, exitCode(err), ExitLocked)
-		}
-	}
-}
-
-func TestReadPassphraseFileMode(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "pass")
-	if err := os.WriteFile(p, []byte("a passphrase\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err := readPassphraseFile(p)
-	if exitCode(err) != ExitPermission {
-		t.Fatalf("mode 0644: err %v, exit %d; want %d", err, exitCode(err), ExitPermission)
-	}
-	var he hintedError
-	if !errors.As(err, &he) || !strings.Contains(he.Hint, "chmod 600 "+p) {
-		t.Errorf("hint %q, want the chmod", he.Hint)
-	}
-	if err := os.Chmod(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := readPassphraseFile(p)
-	if err != nil || string(got) != "a passphrase" {
-		t.Errorf("mode 0600: %q, %v", got, err)
-	}
-}
 
 func TestWantsJSON(t *testing.T) {
 	for in, want := range map[string]bool{

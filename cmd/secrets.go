@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 
+	"github.com/wsxdev/wsx/internal/prompt"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
@@ -62,7 +63,7 @@ func (p prompter) Value(name string, typ store.Type, fromFile string, required b
 
 func (p prompter) KeyPassphrase(name, file string) ([]byte, error) {
 	if file != "" {
-		return readPassphraseFile(file)
+		return prompt.ReadPassphraseFile(file)
 	}
 	t, err := p.s.env.Terminal()
 	if err != nil {
@@ -90,7 +91,7 @@ func (s *session) readValue(name string, typ store.Type, fromFile string, requir
 			return nil, false, fmt.Errorf("secret %s: %w", name, err)
 		}
 		if typ == store.TypeToken || typ == store.TypePassword {
-			val = trimNewline(val)
+			val = prompt.TrimNewline(val)
 		}
 		return val, len(val) > 0, nil
 	case typ == store.TypeFile || typ == store.TypeKey:

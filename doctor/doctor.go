@@ -23,6 +23,7 @@ import (
 	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/hint"
+	"github.com/wsxdev/wsx/internal/prompt"
 	"github.com/wsxdev/wsx/provider/external"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
@@ -295,8 +296,8 @@ func (d *Doctor) checkUnlock(r *report) []store.Meta {
 	case !d.st.NeedsPassphrase():
 		r.add(levelOK, "unlock", "the %s backend holds the data key; no passphrase is needed", d.st.Backend())
 	case pf != "":
-		if fi, err := os.Stat(pf); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
-			r.add(levelFail, "unlock", "the passphrase file %s has mode %04o: other users may read it, so wsx refuses it", pf, fi.Mode().Perm())
+		if mode, bad := prompt.Exposed(pf); bad {
+			r.add(levelFail, "unlock", "the passphrase file %s has mode %04o: other users may read it, so wsx refuses it", pf, mode)
 			r.fix("chmod 600 %s", pf)
 			return nil
 		}

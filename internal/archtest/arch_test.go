@@ -132,6 +132,15 @@ var bans = []ban{
 	{"internal/access", "cmd", "only cmd knows the command line and the terminal"},
 	{"internal/access", "audit", "access decides; its callers record"},
 	{"internal/access", "internal/release", "access decides who may ask; it releases nothing"},
+	// Asking a person is the command line's: the terminal and passphrase
+	// files are read in one place, which knows no flow.
+	{"internal/prompt", "cmd", "only cmd knows the command line; prompt is its plumbing"},
+	{"internal/prompt", "daemon", "prompt asks a person; it knows no server"},
+	{"internal/prompt", "secrets", "prompt asks; the flows get the answers"},
+	{"daemon", "internal/prompt", "the daemon serves without a terminal: it is handed its passphrase"},
+	{"sshagent", "internal/prompt", "the SSH agent never asks a person"},
+	{"credhelper", "internal/prompt", "the credential helper answers git; a passphrase is asked by cmd before it runs"},
+	{"exec", "internal/prompt", "exec runs the command; what it needs was asked before"},
 }
 
 // allowed lifts a ban for one import, and says why. Each must be in use
