@@ -209,7 +209,7 @@ func TestDaemonGoneFallsBack(t *testing.T) {
 	if s.client != nil {
 		t.Fatal("the session still uses the gone agent")
 	}
-	if err := s.recordCLI(audit.Record{Event: audit.EventAccessed, Secret: "API_TOKEN", Result: "ok"}); err != nil {
+	if err := s.record(audit.Record{Event: audit.EventAccessed, Secret: "API_TOKEN", Via: audit.ViaCLI, Result: "ok"}); err != nil {
 		t.Fatalf("record after fallback: %v", err)
 	}
 }

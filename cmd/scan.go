@@ -1,29 +1,16 @@
 package cmd
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/scan"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
 )
-
-// scanOptions are the flags of `wsx scan`.
-type scanOptions struct {
-	Mode    scan.Mode
-	Paths   []string
-	Format  string // text, json or sarif
-	NoStore bool   // known formats only
-}
 
 func scanCommand(env *Env) *cli.Command {
 	return &cli.Command{
@@ -48,30 +35,11 @@ func scanCommand(env *Env) *cli.Command {
 			&cli.BoolFlag{Name: "no-store", Usage: "look for known formats only; do not open the store"},
 		},
 		Action: action(env, func(s *session, c *cli.Context) error {
-			o := scanOptions{Paths: c.Args().Slice(), Format: c.String("format"), NoStore: c.Bool("no-store")}
-			modes := 0
-			for flag, m := range map[string]scan.Mode{"staged": scan.ModeStaged, "history": scan.ModeHistory, "stdin": scan.ModeStdin} {
-				if c.Bool(flag) {
-					o.Mode = m
-					modes++
-				}
-			}
-			if modes > 1 {
-				return usagef("choose one of --staged, --history and --stdin")
-			}
-			if modes == 1 && len(o.Paths) > 0 {
-				return usagef("PATH arguments go with a scan of files, not with --staged, --history or --stdin")
-			}
-			if c.Bool("json") {
-				if c.IsSet("format") && o.Format != "json" {
-					return usagef("--json and --format %s disagree", o.Format)
-				}
-				o.Format = "json"
-			}
-			if !slices.Contains([]string{"text", "json", "sarif"}, o.Format) {
-				return usagef("unknown --format %q: text, json or sarif", o.Format)
-			}
-			return s.runScan(c.Context, o)
+			return scan.Scan(c.Context, scan.Request{
+				Staged: c.Bool("staged"), History: c.Bool("history"), FromStdin: c.Bool("stdin"), Paths: c.Args().Slice(),
+				JSON: c.Bool("json"), Format: c.String("format"), FormatSet: c.IsSet("format"), NoStore: c.Bool("no-store"),
+				Progress: exec.IsTerminal(s.env.Stderr), Stdin: s.env.Stdin, Now: s.env.Now, Values: s.scanValues,
+			}, scan.Out{Version: Version, Stdout: s.env.Stdout, Stderr: s.env.Stderr, Record: s.record})
 		}),
 	}
 }
@@ -119,51 +87,8 @@ func gitHookCommand(env *Env) *cli.Command {
 				if err := noArgs(c); err != nil {
 					return err
 				}
-				return s.installHook(c.Context, c.Bool("global"))
+				return scan.InstallHookFor(c.Context, ".", c.Bool("global"), s.env.Getenv, s.env.Stderr)
 			}),
 		}},
 	}
-}
-
-// runScan runs scan.Command with the store's values (unless o.NoStore).
-func (s *session) runScan(ctx context.Context, o scanOptions) error {
-	opts := scan.Options{Mode: o.Mode, Paths: o.Paths, Stdin: s.env.Stdin}
-	if !o.NoStore {
-		m, err := s.scanValues()
-		if err != nil {
-			return err
-		}
-		opts.Values = m
-	}
-	if o.Mode == scan.ModeHistory && exec.IsTerminal(s.env.Stderr) {
-		opts.Progress = scan.ProgressBar(s.env.Stderr, s.env.Now)
-	}
-	return scan.Command(ctx, opts, scan.Out{Format: o.Format, Version: Version, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
-		Record: func(rs ...audit.Record) error {
-			if len(rs) == 0 {
-				return nil
-			}
-			st, err := s.unlocked()
-			if err != nil {
-				return err
-			}
-			return st.Record(rs...)
-		}})
-}
-
-// installHook is `wsx git hook install`, with wsx's own path in the hook.
-func (s *session) installHook(ctx context.Context, global bool) error {
-	self, err := os.Executable()
-	if err != nil {
-		self = "wsx"
-	}
-	o := scan.HookOptions{Dir: ".", Global: global, Command: self}
-	if global {
-		cfg := s.env.Getenv("XDG_CONFIG_HOME")
-		if cfg == "" {
-			cfg = filepath.Join(s.env.Getenv("HOME"), ".config")
-		}
-		o.TemplateDir = filepath.Join(cfg, "wsx", "git-template")
-	}
-	return scan.InstallHookCommand(ctx, o, s.env.Stderr)
 }

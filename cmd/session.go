@@ -264,16 +264,18 @@ func (s *session) passphraseFile() string {
 	return s.env.Getenv("WSX_PASSPHRASE_FILE")
 }
 
-// recordCLI appends r as an event of this command, via the command line,
-// to the store the command works on: the agent's, or the one opened here.
-// The process facts are found by the side that writes it.
-func (s *session) recordCLI(r audit.Record) error {
-	r.Via = audit.ViaCLI
+// record appends rs to the store the command works on: the agent's, or
+// the one opened here. The process facts are found by the side that
+// writes them.
+func (s *session) record(rs ...audit.Record) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	st, err := s.unlocked()
 	if err != nil {
 		return err
 	}
-	return st.Record(r)
+	return st.Record(rs...)
 }
 
 // local is the store opened here, once unlocked.
