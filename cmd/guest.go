@@ -1,16 +1,12 @@
 package cmd
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os/user"
 	"path/filepath"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/daemon"
-	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/secrets"
 )
 
@@ -29,43 +25,25 @@ func (s *session) guest() (*daemon.GuestAgent, error) {
 }
 
 // dialGuest connects to the agent WSX_AGENT names, trusting only its
-// owner; the command then works on that agent's store.
+// owner (daemon.GuestAgent.Connect); the command then works on that
+// agent's store.
 func (s *session) dialGuest(g *daemon.GuestAgent) (*daemon.Client, daemon.Status, error) {
-	c, st, err := g.Dial()
-	var re *daemon.RemoteError
-	switch {
-	case err == nil:
-	case errors.Is(err, daemon.ErrNoDaemon):
-		return nil, st, withHint(err, "ask %s to start it: `wsx agent --shared-dir %s`", g.Owner, g.Dir)
-	case errors.Is(err, daemon.ErrUntrusted), errors.As(err, &re), errors.Is(err, context.DeadlineExceeded):
-		return nil, st, err
-	default:
-		// The agent closes a connection it lets nobody make before any
-		// answer: for a guest, that is a refusal.
-		return nil, st, withHint(fmt.Errorf("%s's agent at %s closed the connection: %w", g.Owner, g.APISocket(), errPermission),
-			"ask %s to share the workspace with you (`wsx share %s ROLE`)", g.Owner, s.env.Getenv("USER"))
+	c, st, err := g.Connect(s.env.Getenv("USER"))
+	if err == nil {
+		s.home, s.guestRole = st.Home, st.Role
 	}
-	s.home, s.guestRole = st.Home, st.Role
-	return c, st, nil
+	return c, st, err
 }
 
-// guestStore is the store a guest works on: the owner's agent, unlocked.
-// A guest never opens the store itself and never unlocks it.
-func (s *session) guestStore(g *daemon.GuestAgent) (secretStore, error) {
-	c, st, err := s.dialGuest(g)
-	if err != nil {
-		return nil, err
+// openGuest makes the owner's agent, unlocked, the store this guest works
+// on (daemon.GuestAgent.Open): a guest never opens the store itself.
+func (s *session) openGuest(g *daemon.GuestAgent) error {
+	c, st, err := g.Open(s.env.Getenv("USER"))
+	if err == nil {
+		s.client, s.home, s.guestRole = c, st.Home, st.Role
 	}
-	if st.Locked {
-		c.Close()
-		return nil, fmt.Errorf("%s's agent (pid %d): %w", g.Owner, st.PID, guestLockedErr)
-	}
-	s.client = c
-	return c, nil
+	return err
 }
-
-// guestLockedErr is what a guest meets at a locked workspace (exit 4).
-var guestLockedErr = &daemon.RemoteError{Kind: "guest_locked", Message: access.ErrGuestLocked.Error()}
 
 func shareCommands(env *Env) []*cli.Command {
 	return []*cli.Command{{

@@ -104,7 +104,7 @@ func (s *session) viaDaemon(unasked bool) (*daemon.Client, bool) {
 	if g, err := s.guest(); err != nil || g != nil {
 		s.agentAsked = true
 		if err == nil {
-			_, err = s.guestStore(g)
+			err = s.openGuest(g)
 		}
 		s.agentErr = err
 		return s.client, err == nil
