@@ -88,10 +88,7 @@ func lockCommand(env *Env) *cli.Command {
 		Description: "Drops the store's key and the parsed SSH keys from the agent, and seals the keys\n" +
 			"added with ssh-add until the unlock; commands then need a passphrase again, or\n" +
 			"`wsx unlock`. `ssh-add -X` with the store passphrase unlocks too.",
-		Action: action(env, func(s *session, c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
+		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 			return s.runLock()
 		}),
 	}
@@ -105,10 +102,7 @@ func unlockCommand(env *Env) *cli.Command {
 			"and hands it to the agent, which then serves every command without asking. It also\n" +
 			"lifts a lock made with `ssh-add -x` and serves again the store keys removed with\n" +
 			"ssh-add -d/-D.",
-		Action: action(env, func(s *session, c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
+		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 			return s.runUnlock()
 		}),
 	}

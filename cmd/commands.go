@@ -92,6 +92,27 @@ func action(env *Env, body func(*session, *cli.Context) error) cli.ActionFunc {
 	}
 }
 
+// noArgsAction is action for a command that takes no arguments.
+func noArgsAction(env *Env, body func(*session, *cli.Context) error) cli.ActionFunc {
+	return action(env, func(s *session, c *cli.Context) error {
+		if err := noArgs(c); err != nil {
+			return err
+		}
+		return body(s, c)
+	})
+}
+
+// nameAction is action for a command that takes one NAME argument.
+func nameAction(env *Env, body func(s *session, c *cli.Context, name string) error) cli.ActionFunc {
+	return action(env, func(s *session, c *cli.Context) error {
+		n, err := oneName(c)
+		if err != nil {
+			return err
+		}
+		return body(s, c, n)
+	})
+}
+
 // oneName checks that a command got exactly one NAME argument.
 func oneName(c *cli.Context) (string, error) {
 	if c.NArg() != 1 {
@@ -120,10 +141,7 @@ func initCommand(env *Env) *cli.Command {
 			&cli.UintFlag{Name: "kdf-memory", Value: uint(store.DefaultKDF.MemoryKiB / 1024), Usage: "Argon2id memory in MiB"},
 			&cli.UintFlag{Name: "kdf-threads", Value: uint(store.DefaultKDF.Threads), Usage: "Argon2id lanes"},
 		},
-		Action: action(env, func(s *session, c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
+		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 			return s.runInit(initOptions{
 				Backend: c.String("backend"),
 				KDF: store.KDFParams{
@@ -160,11 +178,7 @@ func addCommand(env *Env, name, usage string, createOnly bool) *cli.Command {
 			"taken from the command line. NAME is an environment variable name such as GITHUB_TOKEN." +
 			setNote(createOnly),
 		Flags: secretFlags(),
-		Action: action(env, func(s *session, c *cli.Context) error {
-			n, err := oneName(c)
-			if err != nil {
-				return err
-			}
+		Action: nameAction(env, func(s *session, c *cli.Context, n string) error {
 			o := secretOptions{
 				Name: n, Type: c.String("type"), FromFile: c.String("from-file"),
 				KeyPassFile: c.String("key-passphrase-file"), AllowDanger: c.Bool("allow-dangerous-name"),
@@ -213,11 +227,7 @@ func rotateCommand(env *Env) *cli.Command {
 			&cli.BoolFlag{Name: "undo", Usage: "bring back the value from before the last rotation"},
 			&cli.BoolFlag{Name: "finish", Usage: "delete the value from before the last rotation, once the new one works"},
 		},
-		Action: action(env, func(s *session, c *cli.Context) error {
-			n, err := oneName(c)
-			if err != nil {
-				return err
-			}
+		Action: nameAction(env, func(s *session, c *cli.Context, n string) error {
 			return s.rotate(rotateOptions{
 				Name: n, FromFile: c.String("from-file"), KeyPassFile: c.String("key-passphrase-file"),
 				Undo: c.Bool("undo"), Finish: c.Bool("finish"),
@@ -235,11 +245,7 @@ func rmCommand(env *Env) *cli.Command {
 		Description: "Asks on the terminal first. Without a terminal (a script, CI) it removes nothing\n" +
 			"unless --yes is given (exit 2).",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "remove without asking"}},
-		Action: action(env, func(s *session, c *cli.Context) error {
-			n, err := oneName(c)
-			if err != nil {
-				return err
-			}
+		Action: nameAction(env, func(s *session, c *cli.Context, n string) error {
 			return s.runRemoveAsked(n, c.Bool("yes"))
 		}),
 	}
@@ -251,10 +257,7 @@ func listCommand(env *Env) *cli.Command {
 		Aliases: []string{"ls"},
 		Usage:   "list secrets: names, types, ages, rotation state; never values",
 		Flags:   []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
-		Action: action(env, func(s *session, c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
+		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 			return s.run(func(f *secrets.Flows) error { return f.List(c.Bool("json")) })
 		}),
 	}
@@ -266,11 +269,7 @@ func infoCommand(env *Env) *cli.Command {
 		Usage:     "show what is known about a secret, but not its value",
 		ArgsUsage: "NAME",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
-		Action: action(env, func(s *session, c *cli.Context) error {
-			n, err := oneName(c)
-			if err != nil {
-				return err
-			}
+		Action: nameAction(env, func(s *session, c *cli.Context, n string) error {
 			return s.run(func(f *secrets.Flows) error { return f.Info(n, c.Bool("json")) })
 		}),
 	}
@@ -295,10 +294,7 @@ func auditCommand(env *Env) *cli.Command {
 			Name:  "verify",
 			Usage: "check the audit log's hash chain and MACs",
 			Flags: []cli.Flag{passphraseFlag},
-			Action: action(env, func(s *session, c *cli.Context) error {
-				if err := noArgs(c); err != nil {
-					return err
-				}
+			Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 				return s.runAuditVerify()
 			}),
 		}},
@@ -353,11 +349,7 @@ func credentialCommand(env *Env) *cli.Command {
 			"Answers come from token and password secrets whose --host matches, then from\n" +
 			"credentials git asked it to store. When the store is locked and cannot be unlocked\n" +
 			"here it prints nothing, so git asks as usual.",
-		Action: action(env, func(s *session, c *cli.Context) error {
-			op, err := oneName(c)
-			if err != nil {
-				return err
-			}
+		Action: nameAction(env, func(s *session, c *cli.Context, op string) error {
 			return s.runCredential(op)
 		}),
 	}
@@ -374,10 +366,7 @@ func gitCommand(env *Env) *cli.Command {
 				&cli.BoolFlag{Name: "global", Usage: "in ~/.gitconfig (default)"},
 				&cli.BoolFlag{Name: "local", Usage: "in this repository's .git/config"},
 			},
-			Action: action(env, func(s *session, c *cli.Context) error {
-				if err := noArgs(c); err != nil {
-					return err
-				}
+			Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 				if c.Bool("global") && c.Bool("local") {
 					return usagef("choose one of --global and --local")
 				}

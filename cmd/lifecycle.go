@@ -16,10 +16,7 @@ func statusCommand(env *Env) *cli.Command {
 			"Rotation periods default by type (token 90d, password 180d, key 365d, file never);\n" +
 			"`wsx set NAME --rotate-every 30d|never` changes one.",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
-		Action: action(env, func(s *session, c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
+		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 			return s.run(func(f *secrets.Flows) error { return f.Status(c.Bool("json")) })
 		}),
 	}

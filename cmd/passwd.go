@@ -26,10 +26,7 @@ func passwdCommand(env *Env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "new-passphrase-file", Usage: "read the new passphrase from `FILE` (private to you) instead of the terminal"},
 		},
-		Action: action(env, func(s *session, c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
+		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 			return s.runPasswd(c.String("new-passphrase-file"))
 		}),
 	}

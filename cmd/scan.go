@@ -83,10 +83,7 @@ func gitHookCommand(env *Env) *cli.Command {
 			Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "global", Usage: "install into git's template directory, for new repositories"},
 			},
-			Action: action(env, func(s *session, c *cli.Context) error {
-				if err := noArgs(c); err != nil {
-					return err
-				}
+			Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 				return scan.InstallHookFor(c.Context, ".", c.Bool("global"), s.env.Getenv, s.env.Stderr)
 			}),
 		}},

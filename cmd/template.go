@@ -16,10 +16,7 @@ func templateCommand(env *Env) *cli.Command {
 		return &cli.Command{
 			Name: name, Usage: usage, Description: desc,
 			Flags: []cli.Flag{fileFlag, passphraseFlag},
-			Action: action(env, func(s *session, c *cli.Context) error {
-				if err := noArgs(c); err != nil {
-					return err
-				}
+			Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 				m, err := s.manifestFor(c.String("file"))
 				if err != nil {
 					return err

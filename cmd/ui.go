@@ -23,10 +23,7 @@ func uiCommand(env *Env) *cli.Command {
 			&cli.DurationFlag{Name: "idle", Value: ui.DefaultIdleTimeout, Usage: "stop the page after this long without a request"},
 			&cli.BoolFlag{Name: "no-browser", Usage: "print the address instead of opening a browser"},
 		},
-		Action: action(env, func(s *session, c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
+		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
 			if p := c.Int("port"); p < 0 || p > 65535 {
 				return hint.Usagef("--port %d: use a port from 1 to 65535, or 0 for a free one", p)
 			}
