@@ -1,14 +1,8 @@
 package cmd
 
 import (
-	"fmt"
-	"path/filepath"
-	"strings"
-
 	"github.com/wsxdev/wsx/internal/prompt"
-	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/secrets"
-	"github.com/wsxdev/wsx/store"
 )
 
 // unlockWith reads the store passphrase and hands it to unlock
@@ -44,22 +38,4 @@ func setNote(createOnly bool) string {
 	return "\n\nset replaces a value and does not keep the previous one (it is for a value stored by\n" +
 		"mistake). To change a value that programs or services still use, `wsx rotate NAME`\n" +
 		"keeps the previous one until `wsx rotate NAME --finish`, and --undo brings it back."
-}
-
-// askTemplateValue asks for the value of a manifest's secret: a token or
-// password with a hidden prompt, a key or file as the path of the file
-// that holds it (a leading ~/ is the home directory). Empty input skips it.
-func (s *session) askTemplateValue(t Terminal, sec manifest.Secret) ([]byte, error) {
-	if sec.Type != store.TypeKey && sec.Type != store.TypeFile {
-		return t.ReadPassword(fmt.Sprintf("Value for %s (input hidden, empty skips it): ", sec.Name))
-	}
-	path, err := prompt.ReadLine(t, fmt.Sprintf("File holding %s (a %s; empty skips it): ", sec.Name, sec.Type))
-	if err != nil || strings.TrimSpace(path) == "" {
-		return nil, err
-	}
-	path = strings.TrimSpace(path)
-	if rest, ok := strings.CutPrefix(path, "~/"); ok && s.env.Getenv("HOME") != "" {
-		path = filepath.Join(s.env.Getenv("HOME"), rest)
-	}
-	return secrets.ReadCapped(path, nil)
 }

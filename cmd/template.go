@@ -1,10 +1,6 @@
 package cmd
 
 import (
-	"errors"
-	"fmt"
-	"strings"
-
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/secrets"
@@ -76,26 +72,7 @@ func (s *session) runTemplateInit(m *manifest.Manifest) error {
 	if err != nil {
 		return err
 	}
-	todo := secrets.Missing(m, have)
-	if len(todo) == 0 {
-		fmt.Fprintf(s.env.Stderr, "wsx: every secret of %s is in the store already\n", m.Path)
-		return nil
-	}
-	t, err := s.env.Terminal()
-	if err != nil {
-		var cmds []string
-		for _, sec := range todo {
-			cmds = append(cmds, "`"+manifest.AddCommand(sec)+"`")
-		}
-		return withHint(errors.New("template init asks for values on a terminal, and there is none"),
-			"add each with %s", strings.Join(cmds, "; "))
-	}
-	defer t.Close()
-	f, err := s.flows()
-	if err != nil {
-		return err
-	}
-	return f.Fill(m, todo, t.Printf, func(sec manifest.Secret) ([]byte, error) { return s.askTemplateValue(t, sec) })
+	return secrets.TemplateInit(m, have, secrets.TemplateIO{Terminal: s.env.Terminal, Flows: s.flows, Home: s.env.Getenv("HOME"), Stderr: s.env.Stderr})
 }
 
 // manifestFor loads the manifest at file, or the one found from the
