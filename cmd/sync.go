@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"fmt"
-
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
@@ -47,27 +45,13 @@ func (s *session) fetchCommand() *fetch.Command {
 	}
 }
 
-// fetchBeforeAgent fetches, before `wsx agent` starts, the sourced
-// secrets that are missing or older than their ttl, on the store unlocked
-// with the agent's passphrase, so the agent starts with them. A failed
-// fetch is a warning: the agent starts with what the store has.
+// fetchBeforeAgent fetches the sourced secrets that are missing or stale
+// before `wsx agent` starts (fetch.Command.BeforeAgent), on the store
+// opened here and unlocked with the agent's passphrase.
 func (s *session) fetchBeforeAgent(u daemon.Unlocking) error {
-	m := fetch.Sourcing(s.env.Getwd())
-	if !u.Given || s.st != nil || m == nil {
+	if !u.Given || s.st != nil {
 		return nil
 	}
-	if err := s.open(); err != nil {
-		return err
-	}
 	defer s.close()
-	if have, err := s.st.Names(); err != nil || !fetch.Stale(m, s.home, have, nil, s.env.Now()) {
-		return err
-	}
-	if err := s.st.Unlock(u.Passphrase); err != nil {
-		return err
-	}
-	if err := s.fetchCommand().Stale(s.c.Context, nil, audit.ViaAgent); err != nil {
-		fmt.Fprintf(s.env.Stderr, "wsx: warning: %v\n", err)
-	}
-	return nil
+	return s.fetchCommand().BeforeAgent(s.c.Context, func() error { return s.st.Unlock(u.Passphrase) })
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/provider"
@@ -107,6 +108,27 @@ func (c *Command) Stale(ctx context.Context, names []string, via string) error {
 	o.Names, o.OptionalWarn = Only(m, names), true
 	_, err = Run(ctx, st, o)
 	return Hint(err)
+}
+
+// BeforeAgent is the fetch before `wsx agent` serves: when a sourced
+// secret is missing or stale, unlock unlocks the store (with the agent's
+// passphrase) and Stale fetches, so the agent starts with fresh values. A
+// failed fetch is a warning: the agent starts with what the store has.
+func (c *Command) BeforeAgent(ctx context.Context, unlock func() error) error {
+	m := Sourcing(c.Dir)
+	if m == nil {
+		return nil
+	}
+	if have, err := c.Names(); err != nil || !Stale(m, c.Home, have, nil, c.Now()) {
+		return err
+	}
+	if err := unlock(); err != nil {
+		return err
+	}
+	if err := c.Stale(ctx, nil, audit.ViaAgent); err != nil {
+		fmt.Fprintf(c.Stderr, "wsx: warning: %v\n", err)
+	}
+	return nil
 }
 
 // Hint adds the fix to a fetch's error.
