@@ -72,15 +72,6 @@ func (s *session) launch(o daemon.Args) *daemon.Launch {
 	}
 }
 
-// hintOf is the hint reportError would print under err.
-func hintOf(err error) string {
-	var he hintedError
-	if errors.As(err, &he) && he.Hint != "" {
-		return he.Hint
-	}
-	return defaultHint(err)
-}
-
 func lockCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "lock",

@@ -95,9 +95,8 @@ func Main(ctx context.Context, env Env) int {
 
 // The errors of flows, as package hint defines them.
 type (
-	usageError  = hint.Usage
-	exitError   = hint.Exit
-	hintedError = hint.Error
+	usageError = hint.Usage
+	exitError  = hint.Exit
 )
 
 var (
@@ -125,13 +124,8 @@ func reportError(stderr io.Writer, err error) int {
 		return exitCode(err)
 	}
 	fmt.Fprintf(stderr, "wsx: %v\n", err)
-	var he hintedError
-	hint := defaultHint(err)
-	if errors.As(err, &he) && he.Hint != "" {
-		hint = he.Hint
-	}
-	if hint != "" {
-		fmt.Fprintf(stderr, "hint: %s\n", hint)
+	if h := hintOf(err); h != "" {
+		fmt.Fprintf(stderr, "hint: %s\n", h)
 	}
 	return exitCode(err)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/internal/access"
+	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/internal/prompt"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/provider"
@@ -65,6 +66,14 @@ func (s *session) gitUnlockHint() string {
 		return "unlock the agent with `wsx unlock` (or set WSX_PASSPHRASE_FILE)"
 	}
 	return ""
+}
+
+// hintOf is the fix printed under err: its own, else defaultHint's.
+func hintOf(err error) string {
+	if h := hint.Of(err); h != "" {
+		return h
+	}
+	return defaultHint(err)
 }
 
 // defaultHint is the fix printed under an error that carries none of its own.

@@ -40,11 +40,5 @@ func reportJSONError(stdout io.Writer, err error, code int) {
 	if _, said := errors.AsType[hint.Said](err); err == nil || said || (errors.As(err, &ee) && ee.Err == nil) {
 		return
 	}
-	j := errorJSON{Error: err.Error(), Code: code, Hint: defaultHint(err)}
-	var he hintedError
-	if errors.As(err, &he) && he.Hint != "" {
-		j.Hint = he.Hint
-	}
-	j.Error = strings.TrimSpace(j.Error)
-	secrets.WriteJSON(stdout, j)
+	secrets.WriteJSON(stdout, errorJSON{Error: strings.TrimSpace(err.Error()), Code: code, Hint: hintOf(err)})
 }

@@ -2,13 +2,11 @@ package cmd
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/internal/prompt"
 	"github.com/wsxdev/wsx/secrets"
-	"github.com/wsxdev/wsx/store"
 )
 
 func passwdCommand(env *Env) *cli.Command {
@@ -69,54 +67,10 @@ func (s *session) runPasswd(newFile string) error {
 	return nil
 }
 
-// newStorePassphrase reads a new store passphrase: from file when one is
-// named, else typed twice on the terminal. A weak passphrase (see
-// weakPassphrase) is a warning when read from a file, and a question on
-// the terminal, where only a yes keeps it. nothing says what a refusal
-// leaves undone ("nothing was created").
+// newStorePassphrase reads a new store passphrase (prompt.NewPassphrase):
+// from file when one is named, else typed twice on the terminal, a weak
+// one (secrets.WeakPassphrase) kept only when the user says so. nothing
+// says what a refusal leaves undone ("nothing was created").
 func (s *session) newStorePassphrase(file, nothing string) ([]byte, error) {
-	if file != "" {
-		p, err := prompt.ReadPassphraseFile(file)
-		if err != nil {
-			return nil, err
-		}
-		if why := secrets.WeakPassphrase(p); why != "" {
-			fmt.Fprintf(s.env.Stderr, "wsx: warning: the passphrase in %s is weak: %s\n", file, why)
-		}
-		return p, nil
-	}
-	t, err := s.env.Terminal()
-	if err != nil {
-		return nil, withHint(errors.New("no terminal to ask for a new passphrase"),
-			"write the passphrase to a file readable only by you and pass it with --passphrase-file or WSX_PASSPHRASE_FILE (`wsx passwd`: --new-passphrase-file)")
-	}
-	defer t.Close()
-	p1, err := t.ReadPassword("New passphrase for the wsx store: ")
-	if err != nil {
-		return nil, err
-	}
-	p2, err := t.ReadPassword("Same passphrase again: ")
-	if err != nil {
-		clear(p1)
-		return nil, err
-	}
-	same := bytes.Equal(p1, p2)
-	clear(p2)
-	if !same {
-		clear(p1)
-		return nil, fmt.Errorf("the two passphrases differ; %s", nothing)
-	}
-	if len(p1) == 0 {
-		return nil, fmt.Errorf("the passphrase is empty; %s: %w", nothing, store.ErrEmptyPassphrase)
-	}
-	if why := secrets.WeakPassphrase(p1); why != "" {
-		t.Printf("This passphrase is weak: %s. Anyone with a copy of the store can guess at it offline.\n", why)
-		ok, err := prompt.Confirm(t, "Use it anyway?")
-		if err != nil || !ok {
-			clear(p1)
-			return nil, withHint(fmt.Errorf("weak passphrase refused (%s); %s", why, nothing),
-				"choose a longer one: four or more random words make a good passphrase")
-		}
-	}
-	return p1, nil
+	return prompt.NewPassphrase(s.env.Terminal, file, nothing, secrets.WeakPassphrase, s.env.Stderr)
 }

@@ -194,3 +194,55 @@ func TrimNewline(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
+
+// NewPassphrase reads a new store passphrase: from file when one is
+// named, else typed twice on the terminal open gives. weak says why a
+// passphrase is weak ("" when it is not): a warning on stderr when read
+// from a file, and a question on the terminal, where only a yes keeps
+// it. nothing says what a refusal leaves undone ("nothing was created").
+func NewPassphrase(open func() (Terminal, error), file, nothing string, weak func([]byte) string, stderr io.Writer) ([]byte, error) {
+	if file != "" {
+		p, err := ReadPassphraseFile(file)
+		if err != nil {
+			return nil, err
+		}
+		if why := weak(p); why != "" {
+			fmt.Fprintf(stderr, "wsx: warning: the passphrase in %s is weak: %s\n", file, why)
+		}
+		return p, nil
+	}
+	t, err := open()
+	if err != nil {
+		return nil, hint.With(errors.New("no terminal to ask for a new passphrase"),
+			"write the passphrase to a file readable only by you and pass it with --passphrase-file or WSX_PASSPHRASE_FILE (`wsx passwd`: --new-passphrase-file)")
+	}
+	defer t.Close()
+	p1, err := t.ReadPassword("New passphrase for the wsx store: ")
+	if err != nil {
+		return nil, err
+	}
+	p2, err := t.ReadPassword("Same passphrase again: ")
+	if err != nil {
+		clear(p1)
+		return nil, err
+	}
+	same := bytes.Equal(p1, p2)
+	clear(p2)
+	if !same {
+		clear(p1)
+		return nil, fmt.Errorf("the two passphrases differ; %s", nothing)
+	}
+	if len(p1) == 0 {
+		return nil, fmt.Errorf("the passphrase is empty; %s: %w", nothing, store.ErrEmptyPassphrase)
+	}
+	if why := weak(p1); why != "" {
+		t.Printf("This passphrase is weak: %s. Anyone with a copy of the store can guess at it offline.\n", why)
+		ok, err := Confirm(t, "Use it anyway?")
+		if err != nil || !ok {
+			clear(p1)
+			return nil, hint.With(fmt.Errorf("weak passphrase refused (%s); %s", why, nothing),
+				"choose a longer one: four or more random words make a good passphrase")
+		}
+	}
+	return p1, nil
+}

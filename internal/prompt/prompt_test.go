@@ -131,3 +131,42 @@ func TestConfirm(t *testing.T) {
 		}
 	}
 }
+
+func TestNewPassphrase(t *testing.T) {
+	weak := func(p []byte) string {
+		if len(p) < 8 {
+			return "shorter than 8"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		name    string
+		answers []string
+		want    string // the passphrase, or part of the error
+		ok      bool
+	}{
+		{"typed twice", []string{"a long passphrase", "a long passphrase"}, "a long passphrase", true},
+		{"differ", []string{"a long passphrase", "another one"}, "differ; nothing was created", false},
+		{"empty", []string{"", ""}, "empty; nothing was created", false},
+		{"weak kept", []string{"short", "short", "yes"}, "short", true},
+		{"weak refused", []string{"short", "short", "n"}, "weak passphrase refused (shorter than 8); nothing was created", false},
+	} {
+		ft := &fakeTerminal{answers: tc.answers}
+		p, err := NewPassphrase(func() (Terminal, error) { return ft, nil }, "", "nothing was created", weak, nil)
+		if tc.ok && (err != nil || string(p) != tc.want) || !tc.ok && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %q, %v; want %q", tc.name, p, err, tc.want)
+		}
+	}
+	if _, err := NewPassphrase(func() (Terminal, error) { return nil, ErrNoTerminal }, "", "x", weak, nil); hint.Of(err) == "" {
+		t.Errorf("no terminal: %v without the fix", err)
+	}
+	f := filepath.Join(t.TempDir(), "new")
+	if err := os.WriteFile(f, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var warned strings.Builder
+	p, err := NewPassphrase(nil, f, "x", weak, &warned)
+	if err != nil || string(p) != "short" || !strings.Contains(warned.String(), "weak: shorter than 8") {
+		t.Errorf("from a file: %q, %v, warned %q", p, err, warned.String())
+	}
+}
