@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -28,7 +27,7 @@ func agentCommand(env *Env) *cli.Command {
 				return err
 			}
 			if o.Reload {
-				return s.reloadAgent()
+				return daemon.Reload(s.dialDaemon, s.env.Stderr)
 			}
 			return s.launch(o).Run()
 		}),
@@ -80,7 +79,7 @@ func lockCommand(env *Env) *cli.Command {
 			"added with ssh-add until the unlock; commands then need a passphrase again, or\n" +
 			"`wsx unlock`. `ssh-add -X` with the store passphrase unlocks too.",
 		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
-			return s.runLock()
+			return daemon.Lock(s.dialDaemon, s.env.Stderr)
 		}),
 	}
 }
@@ -99,45 +98,16 @@ func unlockCommand(env *Env) *cli.Command {
 	}
 }
 
-func noAgentHint(err error) error {
-	return withHint(err, "start one with `eval \"$(wsx agent -s)\"`")
-}
-
-// reloadAgent is `wsx agent reload` (daemon.Reload).
-func (s *session) reloadAgent() error {
-	return s.control(noAgentHint, func(c *daemon.Client, st daemon.Status) error { return daemon.Reload(c, st, s.env.Stderr) })
-}
-
-func (s *session) runLock() error {
-	return s.control(func(err error) error {
-		fmt.Fprintln(s.env.Stderr, "wsx: no wsx agent is running; without one the store is unlocked only inside each command")
-		return nil
-	}, func(c *daemon.Client, st daemon.Status) error { return daemon.Lock(c, st, s.env.Stderr) })
-}
-
+// runUnlock is `wsx unlock` (daemon.Unlock): the passphrase is asked
+// here, for the store opened here.
 func (s *session) runUnlock() error {
-	return s.control(noAgentHint, func(c *daemon.Client, st daemon.Status) error {
-		return daemon.Unlock(c, st, s.env.Stderr, func(unlock func([]byte) error) error {
-			if err := s.open(); err != nil {
-				return err
-			}
-			if !s.st.NeedsPassphrase() {
-				return unlock(nil)
-			}
-			return s.unlockWith("Passphrase for the wsx store: ", unlock)
-		})
+	return daemon.Unlock(s.dialDaemon, s.env.Stderr, func(unlock func([]byte) error) error {
+		if err := s.open(); err != nil {
+			return err
+		}
+		if !s.st.NeedsPassphrase() {
+			return unlock(nil)
+		}
+		return s.unlockWith("Passphrase for the wsx store: ", unlock)
 	})
-}
-
-// control runs op on the agent of this store; none answering is absent's.
-func (s *session) control(absent func(error) error, op func(*daemon.Client, daemon.Status) error) error {
-	c, st, err := s.dialDaemon()
-	if errors.Is(err, daemon.ErrNoDaemon) {
-		return absent(err)
-	}
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return op(c, st)
 }
