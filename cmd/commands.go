@@ -1,7 +1,7 @@
 package cmd
 
 import (
-	"fmt"
+	"errors"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wsxdev/wsx/credhelper"
@@ -142,7 +142,7 @@ func initCommand(env *Env) *cli.Command {
 			&cli.UintFlag{Name: "kdf-threads", Value: uint(store.DefaultKDF.Threads), Usage: "Argon2id lanes"},
 		},
 		Action: noArgsAction(env, func(s *session, c *cli.Context) error {
-			return s.runInit(initOptions{
+			return s.runInit(store.InitOptions{
 				Backend: c.String("backend"),
 				KDF: store.KDFParams{
 					Time:      uint32(c.Uint("kdf-time")),
@@ -179,7 +179,7 @@ func addCommand(env *Env, name, usage string, createOnly bool) *cli.Command {
 			setNote(createOnly),
 		Flags: secretFlags(),
 		Action: nameAction(env, func(s *session, c *cli.Context, n string) error {
-			o := secretOptions{
+			o := secrets.Options{
 				Name: n, Type: c.String("type"), FromFile: c.String("from-file"),
 				KeyPassFile: c.String("key-passphrase-file"), AllowDanger: c.Bool("allow-dangerous-name"),
 				CreateOnly: createOnly,
@@ -228,10 +228,9 @@ func rotateCommand(env *Env) *cli.Command {
 			&cli.BoolFlag{Name: "finish", Usage: "delete the value from before the last rotation, once the new one works"},
 		},
 		Action: nameAction(env, func(s *session, c *cli.Context, n string) error {
-			return s.rotate(rotateOptions{
-				Name: n, FromFile: c.String("from-file"), KeyPassFile: c.String("key-passphrase-file"),
-				Undo: c.Bool("undo"), Finish: c.Bool("finish"),
-			})
+			o := secrets.RotateOptions{Name: n, FromFile: c.String("from-file"), KeyPassFile: c.String("key-passphrase-file"),
+				Undo: c.Bool("undo"), Finish: c.Bool("finish")}
+			return s.run(func(f *secrets.Flows) error { return f.Rotate(o) })
 		}),
 	}
 }
@@ -320,20 +319,11 @@ func completionCommand(env *Env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			switch shell {
-			case "bash":
-				_, err = fmt.Fprint(env.Stdout, clidoc.BashCompletion)
-				return err
-			case "zsh":
-				_, err = fmt.Fprint(env.Stdout, "autoload -U +X bashcompinit && bashcompinit\n"+clidoc.BashCompletion)
-				return err
-			case "fish":
-				_, err = fmt.Fprint(env.Stdout, clidoc.FishCompletion)
-				return err
-			case "man":
-				return clidoc.WriteMan(env.Stdout, c.App)
+			err = clidoc.Script(env.Stdout, c.App, shell)
+			if errors.Is(err, clidoc.ErrUnknownShell) {
+				return usageError{Msg: err.Error()}
 			}
-			return usagef("unknown shell %q: bash, zsh, fish or man", shell)
+			return err
 		},
 	}
 }

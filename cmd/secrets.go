@@ -8,18 +8,15 @@ import (
 	"github.com/wsxdev/wsx/store"
 )
 
-// initOptions are the flags of `wsx init`.
-type initOptions struct {
-	Backend string
-	KDF     store.KDFParams
-}
-
-func (s *session) runInit(o initOptions) error {
+// runInit is `wsx init` with the backend and KDF of o, and a new
+// passphrase.
+func (s *session) runInit(o store.InitOptions) error {
 	pass, err := s.newStorePassphrase(s.passphraseFile(), "nothing was created")
 	if err != nil {
 		return err
 	}
-	st, err := store.Init(s.home, store.InitOptions{Backend: o.Backend, Passphrase: pass, KDF: o.KDF, PassDir: s.env.Getenv("PASSWORD_STORE_DIR")})
+	o.Passphrase, o.PassDir = pass, s.env.Getenv("PASSWORD_STORE_DIR")
+	st, err := store.Init(s.home, o)
 	if err != nil {
 		return err
 	}
@@ -28,12 +25,6 @@ func (s *session) runInit(o initOptions) error {
 	fmt.Fprintf(s.env.Stderr, "wsx: created a %s store in %s\n", st.Backend(), s.home)
 	return nil
 }
-
-// The options of the secrets' flows.
-type (
-	secretOptions = secrets.Options
-	rotateOptions = secrets.RotateOptions
-)
 
 // flows returns the secrets' flows on the store this command works on.
 func (s *session) flows() (*secrets.Flows, error) {
@@ -114,9 +105,4 @@ func (s *session) readValue(name string, typ store.Type, fromFile string, requir
 		return nil, false, err
 	}
 	return val, len(val) > 0, nil
-}
-
-// rotate runs the rotate flow.
-func (s *session) rotate(o rotateOptions) error {
-	return s.run(func(f *secrets.Flows) error { return f.Rotate(o) })
 }

@@ -1,6 +1,7 @@
 package clidoc
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -189,6 +190,28 @@ function __wsx_complete
 end
 complete -c wsx -f -a '(__wsx_complete)'
 `
+
+// ErrUnknownShell is Script's answer to a shell it has no script for.
+var ErrUnknownShell = errors.New("unknown shell")
+
+// Script writes to w what `wsx completion SHELL` prints: the completion
+// script of bash, zsh or fish, or with "man" the man page of app.
+func Script(w io.Writer, app *cli.App, shell string) error {
+	var err error
+	switch shell {
+	case "bash":
+		_, err = io.WriteString(w, BashCompletion)
+	case "zsh":
+		_, err = io.WriteString(w, "autoload -U +X bashcompinit && bashcompinit\n"+BashCompletion)
+	case "fish":
+		_, err = io.WriteString(w, FishCompletion)
+	case "man":
+		err = WriteMan(w, app)
+	default:
+		err = fmt.Errorf("%w %q: bash, zsh, fish or man", ErrUnknownShell, shell)
+	}
+	return err
+}
 
 // FindSub is the subcommand of cmd called name, or nil.
 func FindSub(cmd *cli.Command, name string) *cli.Command {
