@@ -2,8 +2,9 @@
 // main -> cmd -> {doctor, secrets, daemon} -> {credhelper, sshagent, exec,
 // scan, manifest} -> internal/release -> internal/caller -> {store, audit},
 // with internal/mask and internal/hint leaves every flow may use, and
-// internal/unixsock (socket plumbing) under sshagent and daemon. Nothing
-// but main imports cmd.
+// internal/unixsock (socket plumbing) under sshagent and daemon, and
+// internal/prompt (the terminal, passphrase files) under cmd and the flows
+// that ask, never under the daemon. Nothing but main imports cmd.
 package archtest
 
 import (
