@@ -76,16 +76,7 @@ func (s *session) dialDaemon() (*daemon.Client, daemon.Status, error) {
 		}
 		return s.dialGuest(g)
 	}
-	sock := s.apiSocket()
-	c, st, err := daemon.Dial(sock, daemonDialTimeout)
-	if err != nil {
-		return nil, st, err
-	}
-	if filepath.Clean(st.Home) != filepath.Clean(s.home) {
-		c.Close()
-		return nil, st, fmt.Errorf("the agent on %s serves %s, not %s: %w", sock, st.Home, s.home, daemon.ErrNoDaemon)
-	}
-	return c, st, nil
+	return daemon.DialStore(s.apiSocket(), s.home, daemonDialTimeout)
 }
 
 // viaDaemon returns a client of the wsx agent when one serves this store

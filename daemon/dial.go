@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"time"
 
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/hint"
@@ -39,6 +41,21 @@ func (g GuestAgent) Open(self string) (*Client, Status, error) {
 	if st.Locked {
 		c.Close()
 		return nil, st, fmt.Errorf("%s's agent (pid %d): %w", g.Owner, st.PID, &RemoteError{Kind: "guest_locked", Message: access.ErrGuestLocked.Error()})
+	}
+	return c, st, nil
+}
+
+// DialStore connects to the agent on sock for the store in home, or fails
+// wrapping ErrNoDaemon when none answers there, or the one that answers
+// serves another store.
+func DialStore(sock, home string, timeout time.Duration) (*Client, Status, error) {
+	c, st, err := Dial(sock, timeout)
+	if err != nil {
+		return nil, st, err
+	}
+	if filepath.Clean(st.Home) != filepath.Clean(home) {
+		c.Close()
+		return nil, st, fmt.Errorf("the agent on %s serves %s, not %s: %w", sock, st.Home, home, ErrNoDaemon)
 	}
 	return c, st, nil
 }

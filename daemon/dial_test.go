@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/hint"
@@ -63,5 +64,18 @@ func TestGuestOpen(t *testing.T) {
 	}()
 	if _, _, err := none.Open("alice"); !errors.Is(err, ErrDenied) || !strings.Contains(hintOf(err), "wsx share alice ROLE") {
 		t.Errorf("refused: %v (hint %q)", err, hintOf(err))
+	}
+}
+
+func TestDialStore(t *testing.T) {
+	st := newTestStore(t)
+	d, _ := startDaemon(t, st, nil)
+	c, status, err := DialStore(d.APISocket(), st.Home()+"/", time.Second)
+	if err != nil || status.Home != st.Home() {
+		t.Fatalf("its store: %v, %+v", err, status)
+	}
+	c.Close()
+	if _, _, err := DialStore(d.APISocket(), t.TempDir(), time.Second); !errors.Is(err, ErrNoDaemon) {
+		t.Errorf("another store: %v, want ErrNoDaemon", err)
 	}
 }
