@@ -140,3 +140,17 @@ func ShowReads(w io.Writer, recs []Record, f Filter, asJSON bool) error {
 	}
 	return tw.Flush()
 }
+
+// Print is `wsx audit`: what the log at path holds that f matches: its
+// records (Show), or with reads where programs read each secret
+// (ShowReads).
+func Print(w io.Writer, path string, f Filter, asJSON, reads bool) error {
+	if !reads {
+		return Show(w, path, f, asJSON)
+	}
+	recs, err := ReadLog(path)
+	if err != nil {
+		return err
+	}
+	return ShowReads(w, recs, f, asJSON)
+}

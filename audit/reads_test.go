@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,5 +55,30 @@ func TestNeverRead(t *testing.T) {
 	// nothing is named.
 	if got := NeverRead(recs[:2], t0.Add(2*ninety), ninety); got != nil {
 		t.Errorf("without any read: %v", got)
+	}
+}
+
+// TestPrint: `wsx audit` shows the records, and with --accessed where
+// each secret was read, from the same log.
+func TestPrint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openTest(t, path)
+	appendN(t, l, 2)
+	read := usedRecord("SECRET_1")
+	read.Event, read.Context = EventAccessed, &Context{File: "lib/db.js", Line: 7}
+	if _, err := l.Append(read); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := Print(&b, path, Filter{Secret: "SECRET_0"}, false, false); err != nil || !strings.Contains(b.String(), "Secret used: SECRET_0") || strings.Contains(b.String(), "SECRET_1") {
+		t.Errorf("records: %v\n%s", err, b.String())
+	}
+	b.Reset()
+	if err := Print(&b, path, Filter{}, false, true); err != nil || !strings.Contains(b.String(), "lib/db.js:7") || strings.Contains(b.String(), "SECRET_0") {
+		t.Errorf("reads: %v\n%s", err, b.String())
+	}
+	b.Reset()
+	if err := Print(&b, filepath.Join(t.TempDir(), "none.log"), Filter{}, true, true); err != nil || strings.TrimSpace(b.String()) != "[]" && strings.TrimSpace(b.String()) != "null" {
+		t.Errorf("no log, JSON reads: %v %q", err, b.String())
 	}
 }

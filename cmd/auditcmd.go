@@ -5,31 +5,17 @@ import (
 	"github.com/wsxdev/wsx/secrets"
 )
 
-// auditOptions are the flags of `wsx audit`.
-type auditOptions struct {
-	Secret   string
-	Since    string
-	JSON     bool
-	Accessed bool // where each secret was read, not the records
-}
-
-func (s *session) runAudit(o auditOptions) error {
-	f := audit.Filter{Secret: o.Secret}
-	if o.Since != "" {
-		t, err := secrets.ParseSince(o.Since, s.env.Now())
+// runAudit is `wsx audit` (audit.Print), --since read as a duration or a
+// date.
+func (s *session) runAudit(f audit.Filter, since string, asJSON, accessed bool) error {
+	if since != "" {
+		t, err := secrets.ParseSince(since, s.env.Now())
 		if err != nil {
 			return err
 		}
 		f.Since = t
 	}
-	if o.Accessed {
-		recs, err := audit.ReadLog(auditPath(s.home))
-		if err != nil {
-			return err
-		}
-		return audit.ShowReads(s.env.Stdout, recs, f, o.JSON)
-	}
-	return audit.Show(s.env.Stdout, auditPath(s.home), f, o.JSON)
+	return audit.Print(s.env.Stdout, auditPath(s.home), f, asJSON, accessed)
 }
 
 func (s *session) runAuditVerify() error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/internal/clidoc"
 	"github.com/wsxdev/wsx/secrets"
@@ -298,13 +299,13 @@ func auditCommand(env *Env) *cli.Command {
 			}),
 		}},
 		Action: action(env, func(s *session, c *cli.Context) error {
-			o := auditOptions{Secret: c.String("secret"), Since: c.String("since"), JSON: c.Bool("json"), Accessed: c.Bool("accessed")}
-			if o.Accessed && c.NArg() == 1 && o.Secret == "" {
-				o.Secret = c.Args().First() // wsx audit --accessed NAME
+			f := audit.Filter{Secret: c.String("secret")}
+			if c.Bool("accessed") && c.NArg() == 1 && f.Secret == "" {
+				f.Secret = c.Args().First() // wsx audit --accessed NAME
 			} else if err := noArgs(c); err != nil {
 				return err
 			}
-			return s.runAudit(o)
+			return s.runAudit(f, c.String("since"), c.Bool("json"), c.Bool("accessed"))
 		}),
 	}
 }
