@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -30,34 +29,21 @@ func passwdCommand(env *Env) *cli.Command {
 	}
 }
 
-// runPasswd changes the store's passphrase. It always proves the current
-// one here, with the store opened directly: an unlocked agent is not
-// enough to change how the store unlocks.
+// runPasswd is `wsx passwd` (secrets.Local.Passwd) on the store opened
+// here, whatever the agent holds; a running agent is told of.
 func (s *session) runPasswd(newFile string) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	if !s.st.NeedsPassphrase() {
-		return fmt.Errorf("the data key of the store in %s is held by its %s backend: it has no passphrase to change", s.home, s.st.Backend())
-	}
-	var cur []byte
-	defer func() { clear(cur) }()
-	err := s.unlockWith("Current passphrase for the wsx store: ", func(p []byte) error {
-		err := s.unlockStore(p)
-		if err == nil {
-			cur = bytes.Clone(p)
-		}
-		return err
+	err := s.local().Passwd(secrets.PasswdIO{
+		Current: func(prove func([]byte) error) error {
+			return s.unlockWith("Current passphrase for the wsx store: ", prove)
+		},
+		Unlock: s.unlockStore,
+		New:    func() ([]byte, error) { return s.newStorePassphrase(newFile, "nothing was changed") },
+		Stderr: s.env.Stderr, Home: s.home,
 	})
 	if err != nil {
-		return err
-	}
-	pass, err := s.newStorePassphrase(newFile, "nothing was changed")
-	if err != nil {
-		return err
-	}
-	defer clear(pass)
-	if err := s.local().Passwd(cur, pass, s.env.Stderr, s.home); err != nil {
 		return err
 	}
 	if c, st, err := s.dialDaemon(); err == nil {

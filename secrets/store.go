@@ -1,11 +1,7 @@
 package secrets
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
@@ -212,21 +208,4 @@ func (d *Fallback) Record(rs ...audit.Record) error {
 
 func (d *Fallback) VerifyAudit() (audit.VerifyResult, error) {
 	return again(d, func(st Store) (audit.VerifyResult, error) { return st.VerifyAudit() })
-}
-
-// Passwd is `wsx passwd` once the current passphrase cur unlocked the store
-// here and next was read: the store takes next, and the change is recorded.
-func (l *Local) Passwd(cur, next []byte, w io.Writer, home string) error {
-	if bytes.Equal(next, cur) {
-		return errors.New("the new passphrase is the current one; nothing was changed")
-	}
-	if err := l.St.ChangePassphrase(next); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "wsx: changed the passphrase of the store in %s; the old one no longer opens it\n", home)
-	if err := l.Record(audit.Record{Event: audit.EventPassphrase, Via: audit.ViaCLI, Result: audit.ResultOK, Detail: "passphrase changed",
-		Context: &audit.Context{Command: "wsx passwd"}}); err != nil {
-		return fmt.Errorf("the passphrase was changed, but its audit record was not written: %w", err)
-	}
-	return nil
 }
