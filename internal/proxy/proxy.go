@@ -126,6 +126,7 @@ func New(cfg Config) (*Proxy, error) {
 		ErrorHandler:   p.upstreamError,
 		FlushInterval:  -1,
 		BufferPool:     &bufferPool{},
+		ErrorLog:       quietLog(),
 	}
 	p.conns = newConnListener()
 	p.inner = &http.Server{Handler: http.HandlerFunc(p.serveIntercepted), ConnContext: withConn,
@@ -447,8 +448,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, t target) {
 		http.Error(w, "wsx proxy: protocol upgrades (WebSocket, ...) to a host a secret is bound to are refused: what it sends back could not be masked", http.StatusNotImplemented)
 		return
 	}
-	out = out.WithContext(context.WithValue(out.Context(), targetKey{}, t))
-	p.rp.ServeHTTP(&maskingWriter{ResponseWriter: w, p: p}, out)
+	mw := &maskingWriter{ResponseWriter: w, p: p}
+	rctx := context.WithValue(context.WithValue(out.Context(), targetKey{}, t), writerKey{}, mw)
+	defer mw.end(true) // a body not closed is one that broke off
+	p.rp.ServeHTTP(mw, out.WithContext(rctx))
 }
 
 func (s bound) boundTo(t target, path string) bool {
