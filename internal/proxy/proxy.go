@@ -322,7 +322,8 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		b, _ := rw.Reader.Peek(n)
 		raw = &prefixConn{Conn: conn, r: io.MultiReader(strings.NewReader(string(b)), conn)}
 	}
-	tc := tls.Server(raw, &tls.Config{
+	bc := &batchConn{Conn: raw}
+	tc := tls.Server(bc, &tls.Config{
 		Certificates: []tls.Certificate{*cert},
 		NextProtos:   []string{"http/1.1"},
 		MinVersion:   tls.VersionTLS12,
@@ -333,7 +334,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tc.SetDeadline(time.Time{})
-	p.conns.push(&interceptedConn{Conn: tc, cl: clientOf(r.Context()).intercepted(t)})
+	p.conns.push(&interceptedConn{Conn: tc, batch: bc, cl: clientOf(r.Context()).intercepted(t)})
 }
 
 // tunnel passes the bytes of a CONNECT to t both ways, unread.
@@ -506,7 +507,18 @@ func cut(s string, n int) string {
 // after the handshake, with what the proxy knows of it.
 type interceptedConn struct {
 	net.Conn
-	cl *client
+	batch *batchConn
+	cl    *client
+}
+
+// Write writes b in as few writes to the socket as its TLS records allow.
+func (c *interceptedConn) Write(b []byte) (int, error) {
+	c.batch.gather()
+	n, err := c.Conn.Write(b)
+	if serr := c.batch.send(); err == nil && serr != nil {
+		return 0, serr
+	}
+	return n, err
 }
 
 // prefixConn reads bytes already buffered before the connection's own.
