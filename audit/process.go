@@ -77,6 +77,17 @@ func ParentArgv(pid int) (ppid int, start uint64, argv []string, err error) {
 	return ppid, start, readCmdline(filepath.Join(dir, "cmdline")), nil
 }
 
+// StartTime returns the start time of process pid (clock ticks after
+// boot, /proc/PID/stat field 22): with the pid, it tells the process from
+// a later one that got the same pid.
+func StartTime(pid int) (uint64, error) {
+	if pid <= 0 {
+		return 0, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
+	}
+	_, start, err := readStat(filepath.Join("/proc", strconv.Itoa(pid)), pid)
+	return start, err
+}
+
 func readStat(dir string, pid int) (ppid int, start uint64, err error) {
 	b, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
