@@ -141,7 +141,9 @@ const maxStat = 4 << 10
 // readProc reads at most limit bytes of a file under /proc with plain
 // system calls: open, read to the end, close. os.Open would also try to
 // register each with the poller (six calls more per file), and the agent
-// reads a few of these for a request.
+// reads a few of these for a request. The files read here (stat,
+// cmdline) give all they have to one read with room for it, so a read
+// that comes back short is the end.
 func readProc(path string, limit int) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	for err == unix.EINTR {
@@ -156,7 +158,8 @@ func readProc(path string, limit int) ([]byte, error) {
 		if len(b) == cap(b) {
 			b = slices.Grow(b, min(cap(b), limit-len(b)))
 		}
-		n, err := unix.Read(fd, b[len(b):min(cap(b), limit)])
+		room := min(cap(b), limit) - len(b)
+		n, err := unix.Read(fd, b[len(b):len(b)+room])
 		if err == unix.EINTR {
 			continue
 		}
@@ -167,6 +170,9 @@ func readProc(path string, limit int) ([]byte, error) {
 			break
 		}
 		b = b[:len(b)+n]
+		if n < room {
+			break
+		}
 	}
 	return b, nil
 }
