@@ -134,7 +134,12 @@ func TestChooseDamaged(t *testing.T) {
 // environment: a dangerous name it returns is refused.
 func TestUseRefusesDangerousAnswer(t *testing.T) {
 	l := &lister{metas: []store.Meta{{Name: "LD_PRELOAD", Type: store.TypeToken}}}
-	if _, _, err := use(context.Background(), Spec{Argv: []string{"true"}, Source: l}, []string{"LD_PRELOAD"}); !errors.Is(err, store.ErrDangerousName) {
+	spec := Spec{Argv: []string{"true"}, Source: l}
+	secs, err := use(context.Background(), spec, []string{"LD_PRELOAD"}, release.Record{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := byType(spec, secs); !errors.Is(err, store.ErrDangerousName) {
 		t.Errorf("use of LD_PRELOAD: %v, want ErrDangerousName", err)
 	}
 }
@@ -225,4 +230,13 @@ func TestRunRename(t *testing.T) {
 	if !slices.Equal(l.used, []string{"GITHUB_TOKEN"}) || len(l.recs) != 1 || l.recs[0].Places["GITHUB_TOKEN"].Line != 4 {
 		t.Errorf("used %v, records %+v: want GITHUB_TOKEN, at deploy.sh:4", l.used, l.recs)
 	}
+}
+
+// choose is the choice Run makes from spec with a Source that lists.
+func choose(spec Spec) ([]string, release.Choice, error) {
+	if spec.Inject == "" {
+		spec.Inject = DefaultInject(spec.Role)
+	}
+	c, _, err := useSelected(context.Background(), spec, spec.selection(nil), release.Record{}, false)
+	return c.Names, c, err
 }
