@@ -437,7 +437,7 @@ func runtimeOf(argv []string) string {
 	switch prog := filepath.Base(argv[0]); {
 	case prog == "node" || prog == "nodejs":
 		return "node"
-	case pythonName().MatchString(prog):
+	case isPython(prog):
 		return "python"
 	}
 	return ""

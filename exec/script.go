@@ -5,9 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
@@ -104,7 +102,15 @@ func scriptWords(argv []string, cwd string) (sc *release.Script, complete bool) 
 	return sc, true
 }
 
-var pythonName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(python|pypy)[0-9.]*$`) })
+// isPython says prog names a Python interpreter: python or pypy, and
+// digits and dots (python3, python3.12, pypy3).
+func isPython(prog string) bool {
+	rest, ok := strings.CutPrefix(prog, "python")
+	if !ok {
+		rest, ok = strings.CutPrefix(prog, "pypy")
+	}
+	return ok && strings.Trim(rest, "0123456789.") == ""
+}
 
 // scriptOf returns the script file argv would run, or "".
 func scriptOf(argv []string, depth int) string {
@@ -131,7 +137,7 @@ func scriptOf(argv []string, depth int) string {
 		prog == "ksh" || prog == "mksh" || prog == "ash" || prog == "fish":
 		return firstOperand(args, []string{"-c", "-s", "-i"},
 			[]string{"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
-	case pythonName().MatchString(prog):
+	case isPython(prog):
 		return firstOperand(args, []string{"-c", "-m"},
 			[]string{"-W", "-X", "--check-hash-based-pycs"})
 	case prog == "node" || prog == "nodejs" || prog == "tsx" || prog == "ts-node":
