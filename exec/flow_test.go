@@ -240,3 +240,59 @@ func choose(spec Spec) ([]string, release.Choice, error) {
 	c, _, err := useSelected(context.Background(), spec, spec.selection(nil), release.Record{}, false)
 	return c.Names, c, err
 }
+
+// selector is a Source that chooses itself, as the agent does: one
+// UseSelected per run, or ErrChooseHere when refuse is set.
+type selector struct {
+	lister
+	refuse bool
+	asked  int
+	lists  int
+}
+
+func (s *selector) List() ([]store.Meta, error) { s.lists++; return s.lister.List() }
+
+func (s *selector) UseSelected(ctx context.Context, sel release.Selection, rec release.Record) (release.Choice, []store.Secret, error) {
+	s.asked++
+	if s.refuse {
+		return release.Choice{}, nil, release.ErrChooseHere
+	}
+	c, err := Choose(s.metas, s.listErr, sel, nil)
+	if err != nil {
+		return c, nil, release.ErrChooseHere
+	}
+	secs, err := s.Use(ctx, c.Names, rec)
+	return c, secs, err
+}
+
+// With a Source that chooses (the agent), Run makes one request and no
+// list: the notes and reminders it answers with are printed in order. A
+// refusal is chosen here, from the list, as before; so is a command that
+// cannot be found, reported before any use.
+func TestRunSelected(t *testing.T) {
+	run := func(s *selector, argv ...string) (int, string, []store.Meta, error) {
+		var out bytes.Buffer
+		var reminded []store.Meta
+		code, err := Run(context.Background(), Spec{
+			Argv: argv, Source: s, Parent: []string{"PATH=/usr/bin:/bin"}, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, PTY: PTYNever,
+			Chosen: func(m []store.Meta) { reminded = append(reminded, m...) },
+		})
+		return code, out.String(), reminded, err
+	}
+	s := &selector{lister: lister{metas: flowMetas}}
+	code, out, reminded, err := run(s, "sh", "-c", `test "$API_TOKEN" = value-of-API_TOKEN && test -z "$LD_PRELOAD"`)
+	if err != nil || code != 0 || s.asked != 1 || s.lists != 0 || !slices.Equal(s.used, []string{"API_TOKEN", "CERT_FILE"}) {
+		t.Fatalf("Run = %d, %v; asked %d, listed %d, used %v; output %q", code, err, s.asked, s.lists, s.used, out)
+	}
+	if !strings.Contains(out, "wsx: warning: LD_PRELOAD is left out") || len(reminded) != 3 {
+		t.Errorf("output %q, reminded of %d", out, len(reminded))
+	}
+	s = &selector{lister: lister{metas: flowMetas}, refuse: true}
+	if code, _, _, err := run(s, "true"); err != nil || code != 0 || s.asked != 1 || s.lists != 1 || len(s.used) != 2 {
+		t.Errorf("refused: %d, %v; asked %d, listed %d, used %v", code, err, s.asked, s.lists, s.used)
+	}
+	s = &selector{lister: lister{metas: flowMetas}}
+	if _, _, _, err := run(s, "no-such-command-wsx"); !errors.Is(err, ErrStart) || s.asked != 0 || len(s.used) != 0 {
+		t.Errorf("missing command: %v, asked %d, used %v", err, s.asked, s.used)
+	}
+}
