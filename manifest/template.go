@@ -148,4 +148,3 @@ func (m *Manifest) Docs(w io.Writer) error {
 	_, err := fmt.Fprint(w, b.String())
 	return err
 }
-
