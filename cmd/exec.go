@@ -180,11 +180,11 @@ func (s *session) runExec(o execOptions) error {
 		return err
 	}
 	cwd := s.env.Getwd()
-	if err := s.fetchCommand().Stale(s.c.Context, only, audit.ViaExec); err != nil {
-		return err
-	}
 	m, err := manifest.Governing(cwd)
 	if err != nil {
+		return err
+	}
+	if err := s.fetchCommand().Stale(s.c.Context, m, only, audit.ViaExec); err != nil {
 		return err
 	}
 	st, err := s.unlocked()

@@ -66,7 +66,7 @@ func (s *session) fetchBeforeAgent(u daemon.Unlocking) error {
 	if err := s.st.Unlock(u.Passphrase); err != nil {
 		return err
 	}
-	if err := s.fetchCommand().Stale(s.c.Context, nil, audit.ViaAgent); err != nil {
+	if err := s.fetchCommand().Stale(s.c.Context, m, nil, audit.ViaAgent); err != nil {
 		fmt.Fprintf(s.env.Stderr, "wsx: warning: %v\n", err)
 	}
 	return nil
