@@ -159,13 +159,8 @@ func execOpts(c *cli.Context, argv []string, pty string) execOptions {
 // runExec runs o.Argv with the secrets (exec.Run). It returns an
 // exitError carrying the command's status when the command ran.
 func (s *session) runExec(o execOptions) error {
-	switch o.PTY {
-	case exec.PTYAuto, exec.PTYAlways, exec.PTYNever:
-	default:
-		return usagef("--pty %q: want auto, always or never", o.PTY)
-	}
-	if o.Inject != "" && o.Inject != exec.InjectEnv && o.Inject != exec.InjectProxy {
-		return usagef("--inject %q: want env or proxy", o.Inject)
+	if err := exec.CheckModes(o.PTY, o.Inject); err != nil {
+		return err
 	}
 	if !o.AllowNested && exec.Nested([]string{exec.EnvMarker + "=" + s.env.Getenv(exec.EnvMarker)}) {
 		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),

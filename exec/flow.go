@@ -11,6 +11,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/internal/mask"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
@@ -211,6 +212,20 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		}
 	}
 	return Supervise(ctx, opts)
+}
+
+// CheckModes checks the values of --pty and --inject ("" for the
+// default).
+func CheckModes(pty, inject string) error {
+	switch pty {
+	case PTYAuto, PTYAlways, PTYNever:
+	default:
+		return hint.Usagef("--pty %q: want auto, always or never", pty)
+	}
+	if inject != "" && inject != InjectEnv && inject != InjectProxy {
+		return hint.Usagef("--inject %q: want env or proxy", inject)
+	}
+	return nil
 }
 
 // selection is what spec asks for, as Choose and the agent read it.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/internal/mask"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
@@ -294,5 +295,18 @@ func TestRunSelected(t *testing.T) {
 	s = &selector{lister: lister{metas: flowMetas}}
 	if _, _, _, err := run(s, "no-such-command-wsx"); !errors.Is(err, ErrStart) || s.asked != 0 || len(s.used) != 0 {
 		t.Errorf("missing command: %v, asked %d, used %v", err, s.asked, s.used)
+	}
+}
+
+func TestCheckModes(t *testing.T) {
+	for _, c := range []struct {
+		pty, inject string
+		ok          bool
+	}{{PTYAuto, "", true}, {PTYNever, InjectProxy, true}, {"sometimes", "", false}, {PTYAlways, "file", false}} {
+		err := CheckModes(c.pty, c.inject)
+		var u hint.Usage
+		if (err == nil) != c.ok || err != nil && !errors.As(err, &u) {
+			t.Errorf("CheckModes(%q, %q) = %v", c.pty, c.inject, err)
+		}
 	}
 }
