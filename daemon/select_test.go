@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,5 +86,26 @@ func TestUseSelected(t *testing.T) {
 	}
 	if _, secs, err := c.UseSelected(ctx, release.Selection{Only: []string{"API_TOKEN"}}, rec); !errors.Is(err, audit.ErrUnavailable) || secs != nil {
 		t.Errorf("with the log unwritable: %v, %d secrets", err, len(secs))
+	}
+}
+
+// BenchmarkUseSelected is what `wsx exec` asks the agent for 20 secrets
+// now: one request that chooses, records and releases (BenchmarkUse is
+// the list and the use it replaces).
+func BenchmarkUseSelected(b *testing.B) {
+	st := newTestStore(b)
+	_, c := startDaemon(b, st, nil)
+	for i := range 20 {
+		sec := store.Secret{Meta: store.Meta{Name: fmt.Sprintf("TOKEN_%d", i), Type: store.TypeToken}, Value: store.NewValue(fmt.Appendf(nil, "value-%d-abcdefghijkl", i))}
+		if _, err := c.Add(sec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: "true"}}
+	for b.Loop() {
+		if _, secs, err := c.UseSelected(ctx, release.Selection{Inject: "env"}, rec); err != nil || len(secs) != 20 {
+			b.Fatal(len(secs), err)
+		}
 	}
 }
