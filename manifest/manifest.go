@@ -5,7 +5,6 @@
 package manifest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +21,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
 	"github.com/wsxdev/wsx/provider"
 	"github.com/wsxdev/wsx/store"
 )
@@ -303,13 +304,8 @@ func ownerName(uid int) string {
 	return fmt.Sprintf("uid %d", uid)
 }
 
-// decodeErr matches the decoder's errors about values of the wrong type.
-// It and secretHeader are compiled on first use, not at every start-up.
-var decodeErr = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
-})
-
-// secretHeader matches the line of a [[secret]] table header.
+// secretHeader matches the line of a [[secret]] table header. It is
+// compiled on first use, not at every start-up.
 var secretHeader = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^\s*\[\[\s*(secret|"secret")\s*\]\]`)
 })
@@ -324,47 +320,24 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	}
 	text := string(data)
 	var raw rawManifest
-	md, err := toml.Decode(text, &raw)
+	// The keys first, in one pass over the document: the decoder matches
+	// keys without regard to case, and a manifest must spell them exactly
+	// and hold nothing else; and the decoder's check for keys defined twice
+	// takes time quadratic in a table's keys, which this pass bounds first.
+	unknown, err := checkKeys(path, data)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			line := pe.Position.Line
-			if st := pe.Position.Start; st >= 0 && st < len(data) {
-				// The line the offending byte is on; a newline belongs to
-				// the line it ends.
-				line = 1 + bytes.Count(data[:st], []byte("\n"))
-			}
-			return nil, lineError{path, line, "malformed TOML: " + pe.Message}
-		}
-		// Type mismatches: "toml: line 3 (last key "secret.required"): incompatible types: ..."
-		if m := decodeErr().FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, lineError{path, line, fmt.Sprintf("%s: %s", m[2], m[3])}
-		}
-		return nil, lineError{path, 0, "malformed: " + strings.TrimPrefix(err.Error(), "toml: ")}
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, unknown
+	}
+	if err := toml.Unmarshal(data, &raw); err != nil {
+		return nil, decodeError(path, err)
 	}
 	lines := strings.Split(text, "\n")
 	var errs lineErrors
 	bad := func(line int, format string, args ...any) {
 		errs = append(errs, lineError{path, line, fmt.Sprintf(format, args...)})
-	}
-	// The decoder matches keys without regard to case; a manifest must
-	// spell them exactly, and hold nothing else.
-	seenKey := map[string]bool{}
-	var kl map[string]int
-	for _, k := range md.Keys() {
-		ks := k.String()
-		if manifestKeys()[ks] || seenKey[ks] || providerKey(ks) {
-			continue
-		}
-		if len(errs) == maxManifestErrors {
-			return nil, errs
-		}
-		if kl == nil {
-			kl = keyLines(lines)
-		}
-		seenKey[ks] = true
-		bad(kl[k[len(k)-1]], "unknown key %q (a [[secret]] has name, type, description, hosts, required, env, inject, source, ttl and required_fresh)", ks)
 	}
 	if len(raw.Secret) > maxManifestSecrets {
 		bad(0, "%d secrets is more than %d", len(raw.Secret), maxManifestSecrets)
@@ -576,34 +549,41 @@ func checkManifestText(s string, max int) error {
 	return nil
 }
 
-// keyLines maps each key name (the parts of dotted keys and table headers)
-// to the first line it appears on, in one pass, so that errors about keys
-// can name a line. It is a close reading, not a TOML parser: a name it
-// does not find gets line 0 and the error names only the file.
-func keyLines(lines []string) map[string]int {
-	out := map[string]int{}
-	for i, l := range lines {
-		l = strings.TrimSpace(l)
-		var key string
-		switch {
-		case strings.HasPrefix(l, "["):
-			key = strings.Trim(l, "[] \t")
-			if j := strings.IndexAny(key, "]#"); j >= 0 {
-				key = key[:j]
-			}
-		case strings.Contains(l, "=") && !strings.HasPrefix(l, "#"):
-			key = l[:strings.Index(l, "=")]
-		default:
-			continue
-		}
-		for part := range strings.SplitSeq(key, ".") {
-			part = strings.Trim(strings.TrimSpace(part), `"'`)
-			if _, ok := out[part]; !ok && part != "" {
-				out[part] = i + 1
-			}
-		}
+// decodeError is the decoder's error as a problem of the manifest at path:
+// a value of the wrong type names its key; anything else is malformed
+// TOML, at the line the decoder stopped on.
+func decodeError(path string, err error) error {
+	var de *toml.DecodeError
+	if !errors.As(err, &de) {
+		return lineError{path, 0, "malformed: " + strings.TrimPrefix(err.Error(), "toml: ")}
 	}
-	return out
+	line, _ := de.Position()
+	msg := strings.TrimPrefix(de.Error(), "toml: ")
+	// "cannot decode TOML string into struct field manifest.rawSecret.Required of type bool"
+	if kind, ok := strings.CutPrefix(msg, "cannot decode TOML "); ok && len(de.Key()) > 0 {
+		kind, _, _ = strings.Cut(kind, " into ")
+		key := strings.Join(de.Key(), ".")
+		return lineError{path, line, fmt.Sprintf("%s: a TOML %s is not %s", key, kind, keyKind(key))}
+	}
+	return lineError{path, line, "malformed TOML: " + msg}
+}
+
+// keyKind says what the manifest's key holds.
+func keyKind(key string) string {
+	switch key {
+	case "access_audit", "secret.required", "secret.required_fresh":
+		return "true or false"
+	case "secret":
+		return "[[secret]] tables"
+	case "secret.hosts":
+		return "a list of strings"
+	case "provider":
+		return "[provider.NAME] tables"
+	}
+	if strings.HasPrefix(key, "secret.") {
+		return "a string"
+	}
+	return "what the key takes"
 }
 
 // manifestMissing splits a manifest's secrets by whether names holds them:
@@ -646,4 +626,102 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Bounds on a manifest's tables, checked before it is decoded.
+const (
+	maxTableKeys = 64 // distinct keys of one table ([[secret]] tables: of them all)
+)
+
+// checkKeys reads the document's keys in one pass: every key of every
+// table, inline tables and arrays of tables included, must be one a
+// manifest has (unknown keys are returned, with their lines, at most
+// maxManifestErrors); a table of more than maxTableKeys keys, or more than
+// maxManifestSecrets [[secret]] tables, is an error. Malformed TOML is
+// reported as the decoder reports it.
+func checkKeys(path string, data []byte) (lineErrors, error) {
+	var p unstable.Parser
+	p.Reset(data)
+	var (
+		unknown  lineErrors
+		seen     = map[string]bool{} // key paths, dotted
+		children = map[string]int{}  // distinct keys under each table path
+		secrets  int
+		tooMany  *lineError
+	)
+	visit := func(parent []string, key *unstable.Node) []string {
+		kp := append(slices.Clip(parent), string(key.Data))
+		ks := strings.Join(kp, ".")
+		if seen[ks] {
+			return kp
+		}
+		seen[ks] = true
+		pk := strings.Join(parent, ".")
+		if children[pk]++; children[pk] > maxTableKeys && tooMany == nil {
+			tooMany = &lineError{path, p.Shape(key.Raw).Start.Line, fmt.Sprintf("%s has more than %d keys", tableName(pk), maxTableKeys)}
+		}
+		if !manifestKeys()[ks] && !providerKey(ks) && len(unknown) < maxManifestErrors {
+			unknown = append(unknown, lineError{path, p.Shape(key.Raw).Start.Line,
+				fmt.Sprintf("unknown key %q (a [[secret]] has name, type, description, hosts, required, env, inject, source, ttl and required_fresh)", ks)})
+		}
+		return kp
+	}
+	keyOf := func(parent []string, n *unstable.Node) []string {
+		it := n.Key()
+		for it.Next() {
+			parent = visit(parent, it.Node())
+		}
+		return parent
+	}
+	var values func(parent []string, v *unstable.Node)
+	values = func(parent []string, v *unstable.Node) {
+		it := v.Children()
+		for it.Next() {
+			switch c := it.Node(); {
+			case v.Kind == unstable.InlineTable && c.Kind == unstable.KeyValue:
+				values(keyOf(parent, c), c.Value())
+			case v.Kind == unstable.Array:
+				values(parent, c)
+			}
+		}
+	}
+	var table []string
+	for tooMany == nil && len(unknown) < maxManifestErrors && p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table:
+			table = keyOf(nil, e)
+		case unstable.ArrayTable:
+			table = keyOf(nil, e)
+			if slices.Equal(table, []string{"secret"}) {
+				if secrets++; secrets > maxManifestSecrets {
+					tooMany = &lineError{path, 0, fmt.Sprintf("more than %d secrets", maxManifestSecrets)}
+				}
+			}
+		case unstable.KeyValue:
+			values(keyOf(table, e), e.Value())
+		}
+	}
+	if len(unknown) == maxManifestErrors {
+		return unknown, nil
+	}
+	if tooMany != nil {
+		return nil, *tooMany
+	}
+	if p.Error() != nil {
+		// The decoder's error, with its position.
+		if err := toml.Unmarshal(data, new(any)); err != nil {
+			return nil, decodeError(path, err)
+		}
+		return nil, decodeError(path, p.Error())
+	}
+	return unknown, nil
+}
+
+// tableName names the table at the dotted path k.
+func tableName(k string) string {
+	if k == "" {
+		return "the top level"
+	}
+	return "[" + k + "]"
 }

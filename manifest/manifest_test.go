@@ -69,7 +69,11 @@ func TestParseManifestErrors(t *testing.T) {
 		{"malformed", "[[secret]]\nname = \"A_TOKEN\"\ntype = token\n", []string{"wsx.toml:3: malformed TOML"}},
 		{"unclosed table", "[[secret]\nname = \"A_TOKEN\"\n", []string{"wsx.toml:1: malformed TOML"}},
 		{"duplicate key", "[[secret]]\nname = \"A_TOKEN\"\nname = \"B_TOKEN\"\n", []string{"wsx.toml:3: malformed TOML"}},
-		{"wrong value type", "[[secret]]\nname = \"A_TOKEN\"\nrequired = \"yes\"\n", []string{"wsx.toml:3:", "required"}},
+		{"wrong value type", "[[secret]]\nname = \"A_TOKEN\"\nrequired = \"yes\"\n", []string{"wsx.toml:3: secret.required: a TOML string is not true or false"}},
+		{"wrong list type", "[[secret]]\nname = \"A_TOKEN\"\n\nhosts = [1]\n", []string{"wsx.toml:4: secret.hosts: a TOML integer is not a list of strings"}},
+		{"provider not a table", "provider = { vault = 1 }\n", []string{"wsx.toml:1: provider: a TOML integer is not [provider.NAME] tables"}},
+		{"unknown keys in order", "[[secret]]\nname = \"A_TOKEN\"\nzeta = 1\nalpha = { deep = 2 }\n",
+			[]string{"wsx.toml:3: unknown key \"secret.zeta\"", "\nwsx.toml:4: unknown key \"secret.alpha\"", "\nwsx.toml:4: unknown key \"secret.alpha.deep\""}},
 		{"unknown type", "[[secret]]\nname = \"A_TOKEN\"\n\n[[secret]]\nname = \"B_TOKEN\"\ntype = \"banana\"\n",
 			[]string{"wsx.toml:4: secret \"B_TOKEN\": unknown type \"banana\" (token, password, key or file)"}},
 		{"duplicate names", "[[secret]]\nname = \"A_TOKEN\"\n[[secret]]\nname = \"a_token\"\n",
@@ -82,7 +86,7 @@ func TestParseManifestErrors(t *testing.T) {
 		{"key in other case", "[[secret]]\nName = \"A_TOKEN\"\n", []string{"wsx.toml:2: unknown key \"secret.Name\""}},
 		{"unknown top level", "version = 2\n[[secret]]\nname = \"A_TOKEN\"\n", []string{"wsx.toml:1: unknown key \"version\""}},
 		{"nested table", "[[secret]]\nname = \"A_TOKEN\"\n[secret.extra]\nx = 1\n", []string{"unknown key \"secret.extra\""}},
-		{"not an array", "secret = \"A_TOKEN\"\n", []string{"wsx.toml:1:"}},
+		{"not an array", "secret = \"A_TOKEN\"\n", []string{"wsx.toml:1: secret: a TOML string is not [[secret]] tables"}},
 		{"control char", "[[secret]]\nname = \"A_TOKEN\"\ndescription = \"a\\u001b[2Jb\"\n", []string{"wsx.toml:1:", "control character"}},
 		{"bad host", "[[secret]]\nname = \"A_TOKEN\"\nhosts = [\"a b\"]\n", []string{"wsx.toml:1:", "is not a host"}},
 		{"two problems", "[[secret]]\nname = \"PATH\"\n[[secret]]\nname = \"B_TOKEN\"\ntype = \"x\"\n",
@@ -328,5 +332,52 @@ func TestProxiedIn(t *testing.T) {
 	write("[[secret]]\nname = \"A\"\ninject = \"sometimes\"\n")
 	if got, err := proxiedIn(sub); err == nil || !strings.Contains(err.Error(), "sometimes") {
 		t.Errorf("unreadable manifest: %v %v", got, err)
+	}
+}
+
+// Tables are bounded before the document is decoded (the decoder's check
+// for keys defined twice takes time quadratic in a table's keys), and the
+// largest manifests within the bounds parse quickly.
+func TestParseManifestTableBounds(t *testing.T) {
+	var wide strings.Builder
+	wide.WriteString("[provider.vault]\n")
+	for i := range maxTableKeys + 1 {
+		fmt.Fprintf(&wide, "k%d = 1\n", i)
+	}
+	var many strings.Builder
+	for i := range maxManifestSecrets + 1 {
+		fmt.Fprintf(&many, "[[secret]]\nname = \"S%d\"\n", i)
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"wide table", wide.String(), fmt.Sprintf("wsx.toml:%d: [provider.vault] has more than %d keys", maxTableKeys+2, maxTableKeys)},
+		{"many secrets", many.String(), fmt.Sprintf("wsx.toml: more than %d secrets", maxManifestSecrets)},
+	} {
+		_, err := Parse("wsx.toml", []byte(tc.in))
+		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	// At the bounds: many provider tables of many keys; the most secrets,
+	// each with every key.
+	var big strings.Builder
+	for i := range maxTableKeys {
+		fmt.Fprintf(&big, "[provider.p%d]\n", i)
+		for j := range maxTableKeys {
+			fmt.Fprintf(&big, "k%d = %d\n", j, j)
+		}
+	}
+	for i := range maxManifestSecrets {
+		fmt.Fprintf(&big, "[[secret]]\nname = \"S%d\"\ntype = \"token\"\ndescription = \"d\"\nhosts = [\"h\"]\nrequired = true\nenv = \"E%d\"\n", i, i)
+	}
+	if big.Len() > maxManifestSize {
+		t.Fatalf("the test's manifest is %d bytes, more than a manifest may be", big.Len())
+	}
+	start := time.Now()
+	m, err := Parse("wsx.toml", []byte(big.String()))
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("parse took %v", d)
+	}
+	if err != nil || len(m.Secrets) != maxManifestSecrets || len(m.Providers) != maxTableKeys {
+		t.Errorf("got %v, %v", m != nil, err)
 	}
 }

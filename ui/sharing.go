@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sync"
 
 	"github.com/wsxdev/wsx/internal/access"
 )
@@ -89,14 +90,19 @@ func (s *Server) changeGrant(w http.ResponseWriter, r *http.Request, req access.
 }
 
 // flashSubject is a user or group name as useradd and groupadd allow it.
-var flashSubject = regexp.MustCompile(`^@?[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$`)
+// Compiled on first use: its 32-fold repetition costs some 500
+// allocations, which every wsx process (this package is linked for the
+// agent) would otherwise pay before main.
+var flashSubject = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^@?[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$`)
+})
 
 // sharingFlash says what the last change did, from the redirect's
 // parameters, when they name a subject and a role.
 func sharingFlash(r *http.Request) string {
 	q := r.URL.Query()
 	subject, role := q.Get("subject"), q.Get("role")
-	if !flashSubject.MatchString(subject) {
+	if !flashSubject().MatchString(subject) {
 		return ""
 	}
 	if _, err := access.ParseRole(role); err != nil {

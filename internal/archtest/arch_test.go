@@ -163,7 +163,7 @@ var onlyIn = map[string]struct {
 	// its configuration, and is already required for the hook it serves.
 	"github.com/go-git/go-git/v5":                                       {"audit", "go-git is large; it lives in audit's context capture only (scan reads history through the git binary)", nil},
 	"github.com/urfave/cli/v2":                                          {"cmd", "only cmd knows the command line (internal/clidoc renders the tree cmd builds: man page, completions)", []string{"internal/clidoc"}},
-	"github.com/BurntSushi/toml":                                        {"manifest", "wsx.toml is parsed in one place, strictly", nil},
+	"github.com/pelletier/go-toml/v2":                                   {"manifest", "wsx.toml is parsed in one place, strictly", nil},
 	"github.com/hashicorp/vault/api":                                    {"provider/vault", "Vault's client and its many dependencies stay in its provider", nil},
 	"filippo.io/age":                                                    {"provider/sops", "age decrypts sops files' data keys, and nothing else", nil},
 	"gopkg.in/yaml.v3":                                                  {"provider/sops", "YAML is read for sops files only", nil},
@@ -324,6 +324,26 @@ func TestServiceClientsOutOfWSX(t *testing.T) {
 		}
 		if !in(provider, mod) {
 			t.Errorf("wsx-provider does not link %s: the list above names a module no provider uses", mod)
+		}
+	}
+}
+
+// startupFree are packages wsx does without because their initialisers
+// would run before main in every wsx process, the credential helper's
+// included, each with the reason and what wsx does instead.
+var startupFree = []struct{ pkg, why string }{
+	{"github.com/BurntSushi/toml", "its initialiser loads the local time zone (reads /etc/localtime); manifest parses wsx.toml with pelletier/go-toml/v2, which has no initialiser"},
+}
+
+func TestStartupFreeOfWSX(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", module+"/cmd/wsx").Output()
+	if err != nil {
+		t.Fatalf("go list -deps cmd/wsx: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	for _, b := range startupFree {
+		if slices.ContainsFunc(deps, func(p string) bool { return p == b.pkg || strings.HasPrefix(p, b.pkg+"/") }) {
+			t.Errorf("wsx links %s: %s", b.pkg, b.why)
 		}
 	}
 }
