@@ -254,17 +254,18 @@ func (l *Log) AppendAll(rs []Record) ([]Record, error) {
 			return nil, err
 		}
 	}
-	f, err := l.acquire()
+	f, fi, err := l.acquire()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Record, 0, len(rs))
 	for i := range prepared {
 		var w Record
-		if w, err = l.appendLocked(f, prepared[i], seen[i], l.syncDelay <= 0); err != nil {
+		if w, err = l.appendLocked(f, fi, prepared[i], seen[i], l.syncDelay <= 0); err != nil {
 			break
 		}
 		out = append(out, w)
+		fi = nil // the file grew: appendLocked reads its size again
 	}
 	funlock(f)
 	if l.syncDelay > 0 {
@@ -439,53 +440,57 @@ func clamp(s string, n int) string {
 }
 
 // acquire returns the open log file, locked, after checking that the path
-// still names it; it reopens the path when the file was moved or removed.
-func (l *Log) acquire() (*os.File, error) {
+// still names it, and the file's stat taken under the lock; it reopens
+// the path when the file was moved or removed.
+func (l *Log) acquire() (*os.File, os.FileInfo, error) {
 	for range 3 {
 		if l.f == nil {
 			f, err := openFile(l.path)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			l.f = f
 		}
 		if err := flock(l.f, unix.LOCK_EX); err != nil {
 			l.drop()
-			return nil, fmt.Errorf("%w: lock %s: %w", ErrUnavailable, l.path, err)
+			return nil, nil, fmt.Errorf("%w: lock %s: %w", ErrUnavailable, l.path, err)
 		}
-		same, err := l.current()
+		fi, err := l.current()
 		if err != nil {
 			funlock(l.f)
 			l.drop()
-			return nil, err
+			return nil, nil, err
 		}
-		if same {
-			return l.f, nil
+		if fi != nil {
+			return l.f, fi, nil
 		}
 		funlock(l.f)
 		l.drop()
 	}
-	return nil, fmt.Errorf("%w: %s keeps being replaced", ErrUnavailable, l.path)
+	return nil, nil, fmt.Errorf("%w: %s keeps being replaced", ErrUnavailable, l.path)
 }
 
-// current reports whether the path still names the open file, and checks
-// the file's type, owner and mode again.
-func (l *Log) current() (bool, error) {
+// current returns the open file's stat when the path still names it (nil
+// when it does not), and checks the file's type, owner and mode again.
+func (l *Log) current() (os.FileInfo, error) {
 	fi, err := l.f.Stat()
 	if err != nil {
-		return false, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
+		return nil, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
 	}
 	if err := checkFile(l.path, fi); err != nil {
-		return false, err
+		return nil, err
 	}
 	pi, err := os.Lstat(l.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
+		return nil, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
 	}
-	return os.SameFile(fi, pi), nil
+	if !os.SameFile(fi, pi) {
+		return nil, nil
+	}
+	return fi, nil
 }
 
 // drop closes the open file, so the next Append opens the path again.
@@ -509,11 +514,14 @@ func (l *Log) drop() {
 }
 
 // appendLocked does the work of Append with the file locked; it fsyncs
-// the line when sync is set. seen is r as prepare parsed it back.
-func (l *Log) appendLocked(f *os.File, r, seen Record, sync bool) (Record, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return Record{}, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
+// the line when sync is set. seen is r as prepare parsed it back; fi is
+// f's stat taken under the lock, or nil to take it here.
+func (l *Log) appendLocked(f *os.File, fi os.FileInfo, r, seen Record, sync bool) (Record, error) {
+	var err error
+	if fi == nil {
+		if fi, err = f.Stat(); err != nil {
+			return Record{}, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
+		}
 	}
 	size := fi.Size()
 	end := size

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/wsxdev/wsx/internal/mask"
 )
@@ -77,8 +79,19 @@ func ParentArgv(pid int) (ppid int, start uint64, argv []string, err error) {
 	return ppid, start, readCmdline(filepath.Join(dir, "cmdline")), nil
 }
 
+// StartTime returns the start time of process pid (clock ticks after
+// boot, /proc/PID/stat field 22): with the pid, it tells the process from
+// a later one that got the same pid.
+func StartTime(pid int) (uint64, error) {
+	if pid <= 0 {
+		return 0, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
+	}
+	_, start, err := readStat(filepath.Join("/proc", strconv.Itoa(pid)), pid)
+	return start, err
+}
+
 func readStat(dir string, pid int) (ppid int, start uint64, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, "stat"))
+	b, err := readProc(filepath.Join(dir, "stat"), maxStat)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return 0, 0, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
@@ -121,15 +134,53 @@ func parseStat(b []byte, pid int) (ppid int, start uint64, err error) {
 	return pp, st, nil
 }
 
+// maxStat bounds what is read of /proc/PID/stat (a few hundred bytes; the
+// command name in it is at most 64).
+const maxStat = 4 << 10
+
+// readProc reads at most limit bytes of a file under /proc with plain
+// system calls: open, read to the end, close. os.Open would also try to
+// register each with the poller (six calls more per file), and the agent
+// reads a few of these for a request. The files read here (stat,
+// cmdline) give all they have to one read with room for it, so a read
+// that comes back short is the end.
+func readProc(path string, limit int) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	for err == unix.EINTR {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	b := make([]byte, 0, min(limit, 1024))
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, min(cap(b), limit-len(b)))
+		}
+		room := min(cap(b), limit) - len(b)
+		n, err := unix.Read(fd, b[len(b):len(b)+room])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		b = b[:len(b)+n]
+		if n < room {
+			break
+		}
+	}
+	return b, nil
+}
+
 // readCmdline returns the NUL-separated arguments in a cmdline file, nil
 // when it is empty or unreadable.
 func readCmdline(path string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCmdline))
+	b, err := readProc(path, maxCmdline)
 	if err != nil || len(b) == 0 {
 		return nil
 	}

@@ -289,3 +289,44 @@ func TestNoValueInLog(t *testing.T) {
 		t.Error("log does not hold the masked command line, or holds the value")
 	}
 }
+
+// TestProcessInfoLongArgv: a command line longer than readProc's first
+// buffer is read whole through the real /proc, one past maxCmdline is cut
+// there, and the start time agrees with StartTime.
+func TestProcessInfoLongArgv(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc")
+	}
+	for _, args := range []int{1, 5} { // of 60 000 bytes each
+		long := strings.Repeat("a", 60000)
+		argv := []string{"-c", "sleep 10; :"}
+		for range args {
+			argv = append(argv, long)
+		}
+		cmd := exec.Command("sh", argv...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		p, err := ProcessInfo(cmd.Process.Pid)
+		start, serr := StartTime(cmd.Process.Pid)
+		cmd.Process.Kill()
+		cmd.Wait()
+		if err != nil || serr != nil {
+			t.Fatalf("ProcessInfo: %v; StartTime: %v", err, serr)
+		}
+		if p.Start != start || start == 0 {
+			t.Errorf("start %d, StartTime %d", p.Start, start)
+		}
+		total := len(strings.Join(p.Argv, "\x00"))
+		if args == 1 {
+			if len(p.Argv) != 4 || p.Argv[3] != long {
+				t.Errorf("argv of %d bytes: got %d args, %d bytes", 60000, len(p.Argv), total)
+			}
+		} else if total != maxCmdline && total+1 != maxCmdline {
+			t.Errorf("argv past %d bytes: read %d", maxCmdline, total)
+		}
+	}
+	if _, err := StartTime(0); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("StartTime(0): %v", err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/internal/access"
+	"github.com/wsxdev/wsx/internal/caller"
 	"github.com/wsxdev/wsx/internal/erase"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/sshagent"
@@ -36,6 +37,11 @@ const (
 )
 
 type peerKey struct{}
+
+// factsKey holds a request's *caller.Conn: the process facts of its
+// connection's peer, read at the first request that records and kept until
+// the connection closes (caller.Conn says why that is the right process).
+type factsKey struct{}
 
 // apiConns tracks the API's open connections and which of them wait for
 // a request, so that at the cap the one idle for longest makes room (as
@@ -156,6 +162,7 @@ func (d *Daemon) apiServer() *http.Server {
 		MaxHeaderBytes:    apiHeaderLimit,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if pc, ok := c.(*peerConn); ok {
+				ctx = context.WithValue(ctx, factsKey{}, pc.facts)
 				return context.WithValue(ctx, peerKey{}, pc.peer)
 			}
 			return ctx
@@ -490,7 +497,8 @@ func (c credSecrets) Record(rs ...audit.Record) error { return c.rel.RecordBy(c.
 // peer is p, making request r, as the release path knows it: a guest's
 // records carry its role.
 func (d *Daemon) peer(r *http.Request, p sshagent.Peer) release.Peer {
-	return release.Peer{PID: p.PID, Actor: d.actorAs(p.UID, roleOf(r)), Remote: true}
+	facts, _ := r.Context().Value(factsKey{}).(*caller.Conn)
+	return release.Peer{PID: p.PID, Actor: d.actorAs(p.UID, roleOf(r)), Remote: true, Conn: facts}
 }
 
 // addRequest is the body of POST /v1/secrets.

@@ -131,7 +131,8 @@ const MaxAPIConns = 64
 
 type peerConn struct {
 	net.Conn
-	peer sshagent.Peer
+	peer  sshagent.Peer
+	facts *caller.Conn // the peer's process, read once per connection
 }
 
 func (l *peerListener) Accept() (net.Conn, error) {
@@ -149,7 +150,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 			l.d.denied(p, audit.ViaAPI, err)
 			continue
 		}
-		pc := &peerConn{Conn: c, peer: p}
+		pc := &peerConn{Conn: c, peer: p, facts: caller.NewConn(p.PID)}
 		if !l.d.apiConns.admit(pc, MaxAPIConns) {
 			l.d.logf("api: %d requests running, refusing pid %d", MaxAPIConns, p.PID)
 			c.Close()

@@ -33,18 +33,29 @@ import (
 // The process is nil when pid cannot be read; a record then has only the
 // pid the caller knows.
 func Describe(pid int, via string) (*audit.Process, audit.Context) {
+	return describe(pid, 0, via)
+}
+
+// describe is Describe of process pid when it started at start (clock
+// ticks after boot; 0: whenever): a later process with the same pid is not
+// described (nil).
+func describe(pid int, start uint64, via string) (*audit.Process, audit.Context) {
 	switch via {
 	case audit.ViaCredential:
-		return gitCaller(pid)
+		return gitCaller(pid, start)
 	case audit.ViaAgent:
-		return sshCaller(pid)
+		return sshCaller(pid, start)
 	}
 	p, err := audit.ProcessInfo(pid)
-	if err != nil {
+	if err != nil || !sameStart(p.Start, start) {
 		return nil, audit.Context{}
 	}
 	return &p, audit.Context{}
 }
+
+// sameStart says whether a process that started at got is the one that
+// started at want (0: any).
+func sameStart(got, want uint64) bool { return want == 0 || got == want }
 
 // Self is Describe for this process.
 func Self(via string) (*audit.Process, audit.Context) { return Describe(os.Getpid(), via) }
@@ -56,9 +67,9 @@ func Self(via string) (*audit.Process, audit.Context) { return Describe(os.Getpi
 //
 // The walk reads each process's stat and command line only; the one
 // recorded is then read whole.
-func gitCaller(pid int) (*audit.Process, audit.Context) {
-	pid, _, _, err := audit.ParentArgv(pid)
-	if err != nil {
+func gitCaller(pid int, start uint64) (*audit.Process, audit.Context) {
+	pid, helperStart, _, err := audit.ParentArgv(pid)
+	if err != nil || !sameStart(helperStart, start) {
 		return nil, audit.Context{}
 	}
 	var firstPID int
@@ -131,9 +142,9 @@ func isGitCommand(argv []string) bool {
 // sshCaller describes process pid and, when it is ssh, the destination of
 // its command line and the git repository of the git command that runs it
 // (directly, or through the shell of GIT_SSH_COMMAND).
-func sshCaller(pid int) (*audit.Process, audit.Context) {
+func sshCaller(pid int, start uint64) (*audit.Process, audit.Context) {
 	p, err := audit.ProcessInfo(pid)
-	if err != nil {
+	if err != nil || !sameStart(p.Start, start) {
 		return &audit.Process{PID: pid}, audit.Context{}
 	}
 	p.Argv = RedactArgv(p.Argv)

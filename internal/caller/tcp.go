@@ -97,29 +97,75 @@ func parseProcAddr(s string) (netip.AddrPort, bool) {
 }
 
 // socketHolder returns the pid of a process of this user that has the
-// socket inode open, or 0.
+// socket inode open, or 0. The client of the proxy is nearly always a
+// descendant of this process (the command `wsx exec` runs, or one it
+// started): their fd tables are read first, and every process's only when
+// none of them holds it.
 func socketHolder(inode uint64) int {
 	want := "socket:[" + strconv.FormatUint(inode, 10) + "]"
+	self := os.Getpid()
+	for _, pid := range descendants(self, maxDescendants) {
+		if holds(pid, want) {
+			return pid
+		}
+	}
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
 	}
-	self := os.Getpid()
 	for _, p := range procs {
 		pid, err := strconv.Atoi(p.Name())
 		if err != nil || pid == self {
 			continue
 		}
-		dir := filepath.Join("/proc", p.Name(), "fd")
-		fds, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, fd := range fds {
-			if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == want {
-				return pid
-			}
+		if holds(pid, want) {
+			return pid
 		}
 	}
 	return 0
+}
+
+// maxDescendants bounds the descendants socketHolder looks at first.
+const maxDescendants = 256
+
+// holds says whether process pid has an open file that links to want.
+func holds(pid int, want string) bool {
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == want {
+			return true
+		}
+	}
+	return false
+}
+
+// descendants returns the processes below pid, nearest first, at most max,
+// from the children each of their threads started
+// (/proc/PID/task/TID/children); none where the kernel does not say.
+func descendants(pid, max int) []int {
+	var out []int
+	for queue := []int{pid}; len(queue) > 0 && len(out) < max; queue = queue[1:] {
+		dir := filepath.Join("/proc", strconv.Itoa(queue[0]), "task")
+		tasks, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, t := range tasks {
+			b, err := os.ReadFile(filepath.Join(dir, t.Name(), "children"))
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil && len(out) < max {
+					out = append(out, c)
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	return out
 }

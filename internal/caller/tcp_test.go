@@ -6,6 +6,10 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -50,6 +54,27 @@ func TestTCPPeer(t *testing.T) {
 	if pid := sock.Holder(); pid != cmd.Process.Pid {
 		t.Errorf("holder %d, want the child %d", pid, cmd.Process.Pid)
 	}
+	// One that is no descendant any more (its shell exited, it was
+	// reparented) is found too, by the scan of every process.
+	orphan := exec.Command("sh", "-c", "sleep 10 <&3 3<&- >/dev/null 2>&1 & echo $!")
+	orphan.ExtraFiles = []*os.File{f}
+	out, err := orphan.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(opid, syscall.SIGKILL)
+	cmd.Process.Kill()
+	cmd.Wait()
+	if slices.Contains(descendants(os.Getpid(), maxDescendants), opid) {
+		t.Fatalf("pid %d is still a descendant", opid)
+	}
+	if pid := sock.Holder(); pid != opid {
+		t.Errorf("holder %d, want the reparented %d", pid, opid)
+	}
 	// The ends swapped are the server's socket, not a peer's.
 	if _, err := TCPPeer(netip.MustParseAddrPort("127.0.0.1:1"), remote); !errors.Is(err, ErrNoSocket) {
 		t.Errorf("no such connection: %v", err)
@@ -70,5 +95,40 @@ func TestParseProcAddr(t *testing.T) {
 		if _, ok := parseProcAddr(bad); ok {
 			t.Errorf("parseProcAddr(%q) accepted", bad)
 		}
+	}
+}
+
+// TestDescendants: a grandchild is found below this process, after its
+// parent.
+func TestDescendants(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 10 & echo $!; wait")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	b := make([]byte, 32)
+	n, err := stdout.Read(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grand, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(grand, syscall.SIGKILL)
+	got := descendants(os.Getpid(), maxDescendants)
+	i, j := slices.Index(got, cmd.Process.Pid), slices.Index(got, grand)
+	if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"); err != nil {
+		t.Skip("the kernel does not list children:", err)
+	}
+	if i < 0 || j < i {
+		t.Errorf("descendants %v: want the shell %d, then its child %d", got, cmd.Process.Pid, grand)
+	}
+	if got := descendants(os.Getpid(), 1); len(got) != 1 {
+		t.Errorf("at most 1: got %v", got)
 	}
 }

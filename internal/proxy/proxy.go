@@ -126,6 +126,7 @@ func New(cfg Config) (*Proxy, error) {
 		ErrorHandler:   p.upstreamError,
 		FlushInterval:  -1,
 		BufferPool:     &bufferPool{},
+		ErrorLog:       quietLog(),
 	}
 	p.conns = newConnListener()
 	p.inner = &http.Server{Handler: http.HandlerFunc(p.serveIntercepted), ConnContext: withConn,
@@ -321,7 +322,8 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		b, _ := rw.Reader.Peek(n)
 		raw = &prefixConn{Conn: conn, r: io.MultiReader(strings.NewReader(string(b)), conn)}
 	}
-	tc := tls.Server(raw, &tls.Config{
+	bc := &batchConn{Conn: raw}
+	tc := tls.Server(bc, &tls.Config{
 		Certificates: []tls.Certificate{*cert},
 		NextProtos:   []string{"http/1.1"},
 		MinVersion:   tls.VersionTLS12,
@@ -332,7 +334,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tc.SetDeadline(time.Time{})
-	p.conns.push(&interceptedConn{Conn: tc, cl: clientOf(r.Context()).intercepted(t)})
+	p.conns.push(&interceptedConn{Conn: tc, batch: bc, cl: clientOf(r.Context()).intercepted(t)})
 }
 
 // tunnel passes the bytes of a CONNECT to t both ways, unread.
@@ -447,8 +449,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, t target) {
 		http.Error(w, "wsx proxy: protocol upgrades (WebSocket, ...) to a host a secret is bound to are refused: what it sends back could not be masked", http.StatusNotImplemented)
 		return
 	}
-	out = out.WithContext(context.WithValue(out.Context(), targetKey{}, t))
-	p.rp.ServeHTTP(&maskingWriter{ResponseWriter: w, p: p}, out)
+	mw := &maskingWriter{ResponseWriter: w, p: p}
+	rctx := context.WithValue(context.WithValue(out.Context(), targetKey{}, t), writerKey{}, mw)
+	defer mw.end(true) // a body not closed is one that broke off
+	p.rp.ServeHTTP(mw, out.WithContext(rctx))
 }
 
 func (s bound) boundTo(t target, path string) bool {
@@ -503,7 +507,18 @@ func cut(s string, n int) string {
 // after the handshake, with what the proxy knows of it.
 type interceptedConn struct {
 	net.Conn
-	cl *client
+	batch *batchConn
+	cl    *client
+}
+
+// Write writes b in as few writes to the socket as its TLS records allow.
+func (c *interceptedConn) Write(b []byte) (int, error) {
+	c.batch.gather()
+	n, err := c.Conn.Write(b)
+	if serr := c.batch.send(); err == nil && serr != nil {
+		return 0, serr
+	}
+	return n, err
 }
 
 // prefixConn reads bytes already buffered before the connection's own.

@@ -66,6 +66,19 @@ type Peer struct {
 	// Remote is set for a request that came over the agent's socket: what
 	// the client says of the context is then a claim.
 	Remote bool
+	// Conn, when set, is the connection the request came on: its process
+	// facts are read once per connection (caller.Conn); else from PID at
+	// every record.
+	Conn *caller.Conn
+}
+
+// describe returns p's process and what its process facts say of the
+// context, for a record made via via.
+func (p Peer) describe(via string) (*audit.Process, audit.Context) {
+	if p.Conn != nil {
+		return p.Conn.Describe(via)
+	}
+	return caller.Describe(p.PID, via)
 }
 
 // Store releases the values of a store and writes its audit log.
@@ -118,7 +131,7 @@ func (s *Store) Use(_ context.Context, names []string, rec Record) ([]store.Secr
 
 // UseBy records the use of names by p, then returns their current values.
 // Each record's process and context are found from p's pid
-// (caller.Describe); what rec says fills the rest, marked as claimed when
+// (caller.Describe, or once per connection: Peer.Conn); what rec says fills the rest, marked as claimed when
 // p is remote.
 func (s *Store) UseBy(p Peer, names []string, rec Record) ([]store.Secret, error) {
 	if len(names) == 0 || len(names) > MaxNames {
@@ -139,7 +152,7 @@ func (s *Store) UseBy(p Peer, names []string, rec Record) ([]store.Secret, error
 		// A rotation's previous value is never released.
 		secs[i].PreviousValue = store.Value{}
 	}
-	proc, found := caller.Describe(p.PID, rec.Via)
+	proc, found := p.describe(rec.Via)
 	if proc == nil {
 		proc = &audit.Process{PID: p.PID}
 	}
@@ -207,7 +220,7 @@ func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 		default:
 			return fmt.Errorf("%w: event %q is the agent's own", audit.ErrInvalidRecord, r.Event)
 		}
-		proc, found := caller.Describe(p.PID, r.Via)
+		proc, found := p.describe(r.Via)
 		if proc == nil {
 			proc = &audit.Process{PID: p.PID}
 		}
