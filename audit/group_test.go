@@ -169,8 +169,9 @@ func countLines(t testing.TB, path string) int {
 	return bytes.Count(mustRead(t, path), []byte("\n"))
 }
 
-// Records that differ only in time are parsed back once; what Append
-// returns is still what a reader reads, record for record.
+// Records that differ only in time, or in the secret's name, are parsed
+// back once; what Append returns is still what a reader reads, record for
+// record.
 func TestAppendParseMemo(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
 	l := openGroup(t, path, time.Millisecond)
@@ -185,11 +186,13 @@ func TestAppendParseMemo(t *testing.T) {
 		}
 		got = append(got, w)
 	}
-	w, err := l.Append(usedRecord("OTHER"))
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"OTHER", "THIRD_1"} {
+		w, err := l.Append(usedRecord(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, w)
 	}
-	got = append(got, w)
 	if n := len(l.memo.m); n != 2 {
 		t.Errorf("memo holds %d lines, want 2", n)
 	}
@@ -205,5 +208,8 @@ func TestAppendParseMemo(t *testing.T) {
 	}
 	if want[3].Process.Argv[0] != "node" || !strings.Contains(want[3].Detail, "\uFFFD") {
 		t.Errorf("record 4 as read: %+v", want[3])
+	}
+	if got[5].Secret != "THIRD_1" {
+		t.Errorf("record 6 names %q, want THIRD_1", got[5].Secret)
 	}
 }

@@ -328,7 +328,7 @@ func (l *Log) prepare(r Record) (Record, Record, error) {
 // answer from the memo when a line equal but for time and mac was parsed
 // before: then the record differs from that one in Time and MAC only.
 func (l *Log) parseBack(line []byte, probe Record) (Record, error) {
-	key, ok := memoKey(line)
+	key, ok := memoKey(line, probe)
 	if ok {
 		l.memo.mu.Lock()
 		rec, hit := l.memo.m[key]
@@ -336,6 +336,9 @@ func (l *Log) parseBack(line []byte, probe Record) (Record, error) {
 		if hit {
 			rec = cloneRecord(rec)
 			rec.Time, rec.MAC = probe.Time, probe.MAC
+			if plainName(probe.Secret) {
+				rec.Secret = probe.Secret
+			}
 			return rec, nil
 		}
 	}
@@ -354,8 +357,10 @@ func (l *Log) parseBack(line []byte, probe Record) (Record, error) {
 	return rec, nil
 }
 
-// memoKey is line without the values of time and mac.
-func memoKey(line []byte) (string, bool) {
+// memoKey is line without the values of time and mac, and without the
+// secret's name when it is plainName, which JSON writes and reads back
+// as it is: the records of one use of many secrets are parsed once.
+func memoKey(line []byte, probe Record) (string, bool) {
 	const timeKey = `,"time":"`
 	i := bytes.Index(line, []byte(timeKey))
 	if i < 0 {
@@ -367,7 +372,29 @@ func memoKey(line []byte) (string, bool) {
 	if n < 0 || start+n > macStart || !bytes.HasSuffix(line[:macStart], []byte(macField)) {
 		return "", false
 	}
-	return string(line[:start]) + string(line[start+n:macStart]), true
+	rest := line[start+n : macStart]
+	if plainName(probe.Secret) {
+		head := `","event":"` + string(probe.Event) + `","secret":"`
+		if named := head + probe.Secret + `"`; bytes.HasPrefix(rest, []byte(named)) {
+			return string(line[:start]) + head + `"` + string(rest[len(named):]), true
+		}
+	}
+	return string(line[:start]) + string(rest), true
+}
+
+// plainName says s is a name of letters, digits and _ (as every secret's
+// name is), which JSON writes and reads back unchanged.
+func plainName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '_' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // cloneRecord copies r and what its pointers hold.

@@ -40,11 +40,6 @@ type execOptions struct {
 	Inject         string   // exec.InjectEnv or exec.InjectProxy
 	ProxyBody      []string // media types whose request bodies the proxy fills in
 
-	// manifest holds the names a wsx.toml governing the working directory
-	// declares, when governed is set.
-	manifest []string
-	governed bool
-	renames  map[string]string // env of the manifest's secrets
 }
 
 // shellMarker is set to "1" in the environment of `wsx shell`, so a
@@ -164,13 +159,8 @@ func execOpts(c *cli.Context, argv []string, pty string) execOptions {
 // runExec runs o.Argv with the secrets (exec.Run). It returns an
 // exitError carrying the command's status when the command ran.
 func (s *session) runExec(o execOptions) error {
-	switch o.PTY {
-	case exec.PTYAuto, exec.PTYAlways, exec.PTYNever:
-	default:
-		return usagef("--pty %q: want auto, always or never", o.PTY)
-	}
-	if o.Inject != "" && o.Inject != exec.InjectEnv && o.Inject != exec.InjectProxy {
-		return usagef("--inject %q: want env or proxy", o.Inject)
+	if err := exec.CheckModes(o.PTY, o.Inject); err != nil {
+		return err
 	}
 	if !o.AllowNested && exec.Nested([]string{exec.EnvMarker + "=" + s.env.Getenv(exec.EnvMarker)}) {
 		return withHint(usagef("already inside wsx exec or wsx shell (%s is set)", exec.EnvMarker),
@@ -185,23 +175,11 @@ func (s *session) runExec(o execOptions) error {
 		return err
 	}
 	cwd := s.env.Getwd()
-	if err := s.fetchCommand().Stale(s.c.Context, only, audit.ViaExec); err != nil {
+	m, err := manifest.Governing(cwd)
+	if err != nil {
 		return err
 	}
-	if !o.All && len(only) == 0 {
-		// A project that declares its secrets gets those, and does not
-		// start while a required one is missing.
-		m, names, err := s.manifestSecrets(cwd)
-		if err != nil {
-			return err
-		}
-		if m != nil {
-			o.manifest, o.governed, o.renames = names, true, m.Renames()
-		}
-	}
-	renames = exec.MergeRenames(renames, o.renames)
-	proxied, err := manifest.ProxiedIn(cwd)
-	if err != nil {
+	if err := s.fetchCommand().Stale(s.c.Context, m, only, audit.ViaExec); err != nil {
 		return err
 	}
 	st, err := s.unlocked()
@@ -209,18 +187,27 @@ func (s *session) runExec(o execOptions) error {
 		return err
 	}
 	spec := exec.Spec{
-		Argv: o.Argv, Only: only, Governed: o.governed, Manifest: o.manifest, AllowDangerous: o.AllowDangerous, Rename: renames,
+		Argv: o.Argv, Only: only, AllowDangerous: o.AllowDangerous, Rename: renames,
 		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: exec.IsTerminal(s.env.Stdout),
 		NoMask: o.NoMask, PTY: o.PTY,
-		Inject: o.Inject, Role: s.guestRole, ProxyNames: proxied, ProxyBodyTypes: o.ProxyBody,
+		Inject: o.Inject, Role: s.guestRole, ProxyBodyTypes: o.ProxyBody,
 	}
-	if skip := fetch.NotForPrograms(s.home, renames); skip != nil && len(only) == 0 && !o.governed {
+	if m != nil && !o.All && len(only) == 0 {
+		// A project that declares its secrets gets those, and does not
+		// start while a required one is missing.
+		spec.Governed = true
+		spec.Manifest, spec.Required = m.Declared()
+		spec.Rename = exec.MergeRenames(renames, m.Renames())
+	} else if len(only) == 0 {
 		// Provider credentials go in only when named.
-		spec.Skip = func(m store.Meta) bool { return credhelper.IsStored(m) || skip(m) }
+		spec.Exclude = fetch.Credentials(s.home)
 	}
-	if !o.NoAccessAudit && !manifest.NoAccessAudit(cwd) {
+	if m != nil {
+		spec.ProxyNames = m.Proxied()
+	}
+	if !o.NoAccessAudit && (m == nil || !m.NoAccessAudit) {
 		// The log stays open while the command runs, for the `accessed`
 		// records; the store is locked as before.
 		spec.Access, spec.Close = st, s.lockKeepLog
@@ -230,7 +217,10 @@ func (s *session) runExec(o execOptions) error {
 	}
 	code, err := exec.Run(s.c.Context, spec)
 	var unknown *exec.UnknownNameError
+	var missing *exec.MissingError
 	switch {
+	case errors.As(err, &missing) && m != nil:
+		return m.MissingNames(missing.Names)
 	case errors.As(err, &unknown):
 		return secrets.DidYouMean(err, unknown.Name, unknown.Avail)
 	case errors.Is(err, store.ErrDangerousName):

@@ -80,8 +80,3 @@ func (s *session) runTemplateInit(m *manifest.Manifest) error {
 func (s *session) manifestFor(file string) (*manifest.Manifest, error) {
 	return manifest.Locate(s.env.Getwd(), file)
 }
-
-// manifestSecrets is manifest.Governing over this store's names.
-func (s *session) manifestSecrets(cwd string) (*manifest.Manifest, []string, error) {
-	return manifest.Governing(cwd, s.storeNames)
-}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/credhelper"
+	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/caller"
 	"github.com/wsxdev/wsx/internal/erase"
@@ -286,7 +287,10 @@ func (d *Daemon) handleStat(w http.ResponseWriter, r *http.Request, _ sshagent.P
 // useRequest is the body of POST /v1/use: the secrets one command uses,
 // and what the client says of the use.
 type useRequest struct {
-	Names  []string                 `json:"names"`
+	Names []string `json:"names"`
+	// Select, in place of Names, asks the agent to choose the secrets
+	// as `wsx exec` would (exec.Choose); the answer is a selectResponse.
+	Select *release.Selection       `json:"select,omitempty"`
 	Via    string                   `json:"via"`
 	Claim  audit.Context            `json:"context"`
 	Places map[string]release.Place `json:"places,omitempty"`
@@ -307,6 +311,9 @@ func (d *Daemon) handleUse(w http.ResponseWriter, r *http.Request, p sshagent.Pe
 	if req.Via == "" {
 		req.Via = audit.ViaAPI
 	}
+	if req.Select != nil {
+		return d.useSelected(w, r, p, rel, req)
+	}
 	secs, err := rel.UseBy(d.peer(r, p), req.Names, release.Record{Via: req.Via, Context: req.Claim, Places: req.Places})
 	if err != nil {
 		return err
@@ -321,6 +328,60 @@ func (d *Daemon) handleUse(w http.ResponseWriter, r *http.Request, p sshagent.Pe
 		}
 	}()
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// selectResponse is the answer to a POST /v1/use that selects: what was
+// chosen, and the values of Choice.Names, in that order.
+type selectResponse struct {
+	Choice  release.Choice `json:"choice"`
+	Secrets []wireSecret   `json:"secrets"`
+}
+
+// useSelected chooses the secrets of req.Select from the store's list,
+// as the command would (exec.Choose), then releases them as handleUse
+// does: one request for `wsx exec`. A selection the choice refuses, or
+// one that needs the proxy (which starts between choice and release), is
+// answered with release.ErrChooseHere: the client lists and chooses
+// itself, and so reports the refusal as it always did.
+func (d *Daemon) useSelected(w http.ResponseWriter, r *http.Request, p sshagent.Peer, rel *release.Store, req useRequest) error {
+	sel := *req.Select
+	if len(req.Names) > 0 || len(req.Places) > 0 {
+		return fmt.Errorf("%w: names and a selection", errBadRequest)
+	}
+	metas, err := d.st.List()
+	choice, err := exec.Choose(metas, err, sel, credhelper.IsStored)
+	if err != nil || len(choice.Proxied) > 0 {
+		return release.ErrChooseHere
+	}
+	resp := selectResponse{Choice: choice, Secrets: []wireSecret{}}
+	if len(choice.Names) > 0 {
+		rec := release.Record{Via: req.Via, Context: req.Claim}
+		if sel.Script != nil {
+			// The script names the variables; the records name the secrets.
+			rec.Places = make(map[string]release.Place, len(choice.Names))
+			for _, n := range choice.Names {
+				v := n
+				if nv, ok := sel.Rename[n]; ok {
+					v = nv
+				}
+				rec.Places[n] = sel.Script.Place(v)
+			}
+		}
+		secs, err := rel.UseBy(d.peer(r, p), choice.Names, rec)
+		if err != nil {
+			return fmt.Errorf("record the use of %s: %w", strings.Join(choice.Names, ", "), err)
+		}
+		resp.Secrets = make([]wireSecret, len(secs))
+		for i, sec := range secs {
+			resp.Secrets[i] = encodeSecret(sec)
+		}
+	}
+	defer func() {
+		for _, ws := range resp.Secrets {
+			clear(ws.Value)
+		}
+	}()
+	return writeJSON(w, http.StatusOK, resp)
 }
 
 // credentialRequest is the body of POST /v1/credential/{op}: what git sent

@@ -305,6 +305,39 @@ func (c *Client) Use(ctx context.Context, names []string, rec release.Record) ([
 	return secs, nil
 }
 
+// UseSelected has the agent choose the secrets sel asks for
+// (exec.Choose), record their use and answer with their values: `wsx
+// exec` in one request. It implements release.Selector; an agent that
+// leaves the choice to the client answers with release.ErrChooseHere.
+func (c *Client) UseSelected(ctx context.Context, sel release.Selection, rec release.Record) (release.Choice, []store.Secret, error) {
+	var out selectResponse
+	req := useRequest{Select: &sel, Via: rec.Via, Claim: rec.Context}
+	err := c.do(ctx, http.MethodPost, "/v1/use", req, &out)
+	defer func() {
+		for _, w := range out.Secrets {
+			clear(w.Value)
+		}
+	}()
+	if err != nil {
+		return release.Choice{}, nil, err
+	}
+	names := out.Choice.Names
+	if len(out.Secrets) != len(names) {
+		return release.Choice{}, nil, fmt.Errorf("wsx agent at %s answered %d secrets for %d: %w", c.socket, len(out.Secrets), len(names), errBadAnswer)
+	}
+	secs := make([]store.Secret, len(out.Secrets))
+	for i, w := range out.Secrets {
+		if w.Meta.Name != names[i] {
+			return release.Choice{}, nil, fmt.Errorf("wsx agent at %s answered %q for %s: %w", c.socket, w.Meta.Name, names[i], errBadAnswer)
+		}
+		if err := checkMeta(w.Meta); err != nil {
+			return release.Choice{}, nil, fmt.Errorf("wsx agent at %s: %w", c.socket, err)
+		}
+		secs[i] = w.decode()
+	}
+	return out.Choice, secs, nil
+}
+
 // Credential runs the credential helper's operation op in the daemon, on
 // what git sent (input), for the store in home: one request. It returns
 // what the helper prints for git, its note for the user, and the named

@@ -91,7 +91,9 @@
 //	PATCH  /secrets/{name}          a store.Edit: fields, new value, rotation steps
 //	DELETE /secrets/{name}          remove it
 //	POST   /secrets/{name}/compare  which value of it a given one is
-//	POST   /use                     record the use of names, then return their values
+//	POST   /use                     record the use of names (or of those a selection
+//	                                chooses, exec.Choose: `wsx exec` in one request),
+//	                                then return their values
 //	POST   /credential/{op}         run the git credential helper here: one request per fill
 //	POST   /audit                   records of a command's other events
 //	GET    /audit/verify            the result of checking the log

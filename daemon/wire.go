@@ -7,6 +7,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/access"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -88,6 +89,7 @@ var errorKinds = []struct {
 	{"no_previous", store.ErrNoPrevious, http.StatusConflict},
 	{"unchanged", store.ErrUnchanged, http.StatusConflict},
 	{"integrity", store.ErrIntegrity, http.StatusInternalServerError},
+	{"choose_here", release.ErrChooseHere, http.StatusConflict},
 	{"unsafe_permission", store.ErrUnsafePermission, http.StatusInternalServerError},
 	{"backend", store.ErrBackend, http.StatusBadGateway},
 	{"not_initialized", store.ErrNotInitialized, http.StatusInternalServerError},

@@ -416,10 +416,23 @@ func (a *accessRun) closeHooks() {
 		a.fifo.Close()
 	}
 	if a.dir != "" {
-		os.RemoveAll(a.dir)
+		removeHooks(a.dir)
 		a.dir = ""
 	}
 	a.env = nil
+}
+
+// removeHooks removes the run directory of the hooks: what openHooks made
+// in it, then the directory; when something else is there too (Python's
+// __pycache__), all of it.
+func removeHooks(dir string) {
+	for _, f := range []string{"access", "node.js", filepath.Join("py", "sitecustomize.py")} {
+		unix.Unlink(filepath.Join(dir, f))
+	}
+	unix.Rmdir(filepath.Join(dir, "py"))
+	if unix.Rmdir(dir) != nil {
+		os.RemoveAll(dir)
+	}
 }
 
 // runtimeOf names the runtime argv starts, "node" or "python", or "".
@@ -437,7 +450,7 @@ func runtimeOf(argv []string) string {
 	switch prog := filepath.Base(argv[0]); {
 	case prog == "node" || prog == "nodejs":
 		return "node"
-	case pythonName().MatchString(prog):
+	case isPython(prog):
 		return "python"
 	}
 	return ""

@@ -354,3 +354,22 @@ func TestAccessRunInPlace(t *testing.T) {
 		t.Errorf("records = %q", got)
 	}
 }
+
+// The hooks' run directory goes whole, with what a runtime added to it.
+func TestRemoveHooks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	for _, d := range []string{dir, filepath.Join(dir, "py"), filepath.Join(dir, "py", "__pycache__")} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"access", "node.js", "py/sitecustomize.py", "py/__pycache__/sitecustomize.pyc"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeHooks(dir)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("run dir left behind: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -21,18 +22,18 @@ func damaged(err error) (*store.DamagedError, error) {
 // checkDamaged refuses a command that asks for a secret that cannot be
 // read (with --only, --env or in wsx.toml), and warns of the others, which
 // it runs without.
-func checkDamaged(dmg *store.DamagedError, spec Spec) error {
+func checkDamaged(dmg *store.DamagedError, sel release.Selection, notes *[]string) error {
 	if dmg == nil {
 		return nil
 	}
 	for i, n := range dmg.Names {
 		where := ""
 		switch {
-		case spec.Rename[n] != "":
-			where = "--env " + spec.Rename[n] + "=" + n
-		case slices.Contains(spec.Only, n):
+		case sel.Rename[n] != "":
+			where = "--env " + sel.Rename[n] + "=" + n
+		case slices.Contains(sel.Only, n):
 			where = "--only " + n
-		case len(spec.Only) == 0 && spec.Governed && slices.Contains(spec.Manifest, n):
+		case len(sel.Only) == 0 && sel.Governed && slices.Contains(sel.Manifest, n):
 			where = "wsx.toml's " + n
 		default:
 			continue
@@ -43,8 +44,6 @@ func checkDamaged(dmg *store.DamagedError, spec Spec) error {
 		}
 		return fmt.Errorf("%s: the secret cannot be read: %w", where, why)
 	}
-	for _, w := range dmg.Warnings() {
-		fmt.Fprintf(spec.Stderr, "wsx: %s\n", w)
-	}
+	*notes = append(*notes, dmg.Warnings()...)
 	return nil
 }

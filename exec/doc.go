@@ -33,8 +33,9 @@
 // ScriptContext names the script a command runs and the line in it that
 // uses each secret, for the audit record.
 //
-// Run is the flow of `wsx exec` and `wsx shell`, top to bottom: choose the
-// secrets from metadata, check the command can be found, record their use
-// and receive their values in one Use (release.Releaser), build the
-// environment, close the store, and run the child.
+// Run is the flow of `wsx exec` and `wsx shell`, top to bottom: check the
+// command can be found, choose the secrets from metadata (Choose), record
+// their use and receive their values in one Use (release.Releaser) — or,
+// through the agent (release.Selector), choose, record and receive in one
+// request —, build the environment, close the store, and run the child.
 package exec

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/internal/mask"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
@@ -32,9 +33,11 @@ type Spec struct {
 	// which the agent serves, only when named.
 	Only []string
 	// Governed says a wsx.toml governs the working directory; Manifest
-	// holds the names it declares, the secrets injected without Only.
+	// holds the names it declares, the secrets injected without Only, and
+	// Required those it requires (MissingError when one is not there).
 	Governed bool
 	Manifest []string
+	Required []string
 	// AllowDangerous injects names that could change what the command
 	// runs (store.DangerousName) when they are named; without it they are
 	// refused when named and left out, with a warning, otherwise.
@@ -46,8 +49,11 @@ type Spec struct {
 
 	Source Source
 	// Skip says which listed secrets are not for programs (credentials
-	// git asked to store); nil skips none.
+	// git asked to store); nil skips none. The agent skips those itself.
 	Skip func(store.Meta) bool
+	// Exclude names secrets left out unless renamed (provider
+	// credentials, which go in only when named).
+	Exclude []string
 	// Chosen is told the secrets about to be used (for rotation
 	// reminders); nil: nobody.
 	Chosen func([]store.Meta)
@@ -105,34 +111,40 @@ func (e *UnknownNameError) Error() string {
 
 func (e *UnknownNameError) Unwrap() error { return store.ErrNotFound }
 
-// Run is `wsx exec`: it chooses the secrets from their metadata, checks
-// that the command can be found (ErrStart, before anything is recorded),
-// records their use and receives their values with one Use, builds the
-// child's environment, closes the store, and runs the command: in place
-// of this process without masking and without a pty, else supervised
-// (Supervise). It returns the command's exit status; err is set when the
-// command did not run, or its output could not be delivered.
+// Run is `wsx exec`: it chooses the secrets (Choose), records their use
+// and receives their values, builds the child's environment, closes the
+// store, and runs the command: in place of this process without masking
+// and without a pty, else supervised (Supervise). Through the agent
+// (release.Selector) choosing, recording and releasing are one request;
+// else the list, then one Use. A command that cannot be found is an error
+// (ErrStart) before anything is recorded. It returns the command's exit
+// status; err is set when the command did not run, or its output could
+// not be delivered.
 func Run(ctx context.Context, spec Spec) (int, error) {
 	if len(spec.Argv) == 0 {
 		return 1, ErrNoCommand
 	}
-	names, metas, err := choose(spec)
-	if err != nil {
-		return 1, err
-	}
 	if spec.Inject == "" {
 		spec.Inject = DefaultInject(spec.Role)
 	}
-	names, proxied, err := splitProxied(spec, names, metas)
+	script, complete := scriptWords(spec.Argv, spec.Cwd)
+	sel := spec.selection(script)
+	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: caller.Command(spec.Argv)}}
+	caller.Repo(&rec.Context, spec.Cwd)
+	_, lookErr := LookPath(spec.Argv[0], spec.Parent)
+	// The proxy starts between the choice and the release: a run that
+	// may use it chooses here.
+	one := lookErr == nil && complete && spec.Inject != InjectProxy && len(spec.ProxyNames) == 0
+	choice, secs, err := useSelected(ctx, spec, sel, rec, one)
 	if err != nil {
 		return 1, err
 	}
-	if _, err := LookPath(spec.Argv[0], spec.Parent); err != nil {
-		return 1, fmt.Errorf("%w %s: %w", ErrStart, spec.Argv[0], err)
+	if lookErr != nil {
+		return 1, fmt.Errorf("%w %s: %w", ErrStart, spec.Argv[0], lookErr)
 	}
 	xdg, _ := lookupEnv(spec.Parent, "XDG_RUNTIME_DIR")
 	var pr *proxyRun
-	if len(proxied) > 0 {
+	if len(choice.Proxied) > 0 {
 		// Each request that carries a placeholder is a use: the store (or
 		// the agent's client) stays open while the command runs, in this
 		// process, which the command cannot read (non-dumpable); it is
@@ -141,7 +153,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 			defer spec.Close()
 			spec.Close = nil
 		}
-		if pr, err = startProxy(spec, proxied, metas, []string{xdg, "/dev/shm"}); err != nil {
+		if pr, err = startProxy(spec, choice.Proxied, metasByName(choice.Metas), []string{xdg, "/dev/shm"}); err != nil {
 			return 1, err
 		}
 		defer pr.close()
@@ -151,11 +163,16 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 			spec.Parent = append(slices.Clone(spec.Parent), "NODE_OPTIONS="+v)
 		}
 	}
-	env, files, err := use(ctx, spec, names)
+	if secs == nil && len(choice.Names) > 0 {
+		if secs, err = use(ctx, spec, choice.Names, rec, script); err != nil {
+			return 1, err
+		}
+	}
+	env, files, err := byType(spec, secs)
 	if err != nil {
 		return 1, err
 	}
-	names = append(names, proxied...)
+	names := append(slices.Clone(choice.Names), choice.Proxied...)
 	if err := CheckInjected(env); err != nil {
 		return 1, err
 	}
@@ -197,125 +214,101 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	return Supervise(ctx, opts)
 }
 
-// choose names the secrets the command gets, from their metadata, which
-// it returns by name.
-func choose(spec Spec) ([]string, map[string]store.Meta, error) {
-	names, metas, err := chooseNames(spec)
-	if err != nil {
-		return nil, nil, err
+// CheckModes checks the values of --pty and --inject ("" for the
+// default).
+func CheckModes(pty, inject string) error {
+	switch pty {
+	case PTYAuto, PTYAlways, PTYNever:
+	default:
+		return hint.Usagef("--pty %q: want auto, always or never", pty)
 	}
+	if inject != "" && inject != InjectEnv && inject != InjectProxy {
+		return hint.Usagef("--inject %q: want env or proxy", inject)
+	}
+	return nil
+}
+
+// selection is what spec asks for, as Choose and the agent read it.
+func (spec Spec) selection(script *release.Script) release.Selection {
+	return release.Selection{
+		Only: spec.Only, Governed: spec.Governed, Manifest: spec.Manifest, Required: spec.Required,
+		Rename: spec.Rename, AllowDangerous: spec.AllowDangerous, Exclude: spec.Exclude,
+		Inject: spec.Inject, ProxyNames: spec.ProxyNames, Script: script,
+	}
+}
+
+// useSelected chooses the secrets. With one set and a Source that
+// chooses itself (the agent), it also records their use and returns their
+// values, in one request; else (or when the Source answers
+// release.ErrChooseHere) it chooses from the list, and returns no values:
+// the caller's use does. The notes of the choice, and the reminders of
+// overdue rotations, are printed.
+func useSelected(ctx context.Context, spec Spec, sel release.Selection, rec release.Record, one bool) (release.Choice, []store.Secret, error) {
+	var choice release.Choice
+	var secs []store.Secret
+	err := release.ErrChooseHere
+	if s, ok := spec.Source.(release.Selector); ok && one {
+		choice, secs, err = s.UseSelected(ctx, sel, rec)
+	}
+	if errors.Is(err, release.ErrChooseHere) {
+		metas, lerr := spec.Source.List()
+		choice, err = Choose(metas, lerr, sel, spec.Skip)
+		secs = nil
+	}
+	// The notes come before an error, as they came when the choice
+	// stopped.
+	for i, n := range choice.Notes {
+		if i == choice.RemindAt && spec.Chosen != nil {
+			spec.Chosen(choice.Metas)
+		}
+		fmt.Fprintf(spec.Stderr, "wsx: %s\n", n)
+	}
+	if len(choice.Notes) <= choice.RemindAt && spec.Chosen != nil {
+		spec.Chosen(choice.Metas)
+	}
+	if err != nil {
+		return choice, nil, err
+	}
+	return choice, secs, nil
+}
+
+func metasByName(metas []store.Meta) map[string]store.Meta {
 	byName := make(map[string]store.Meta, len(metas))
 	for _, m := range metas {
 		byName[m.Name] = m
 	}
-	return names, byName, nil
+	return byName
 }
 
-func chooseNames(spec Spec) ([]string, []store.Meta, error) {
-	metas, err := spec.Source.List()
-	dmg, err := damaged(err)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkDamaged(dmg, spec); err != nil {
-		return nil, nil, err
-	}
-	var avail []store.Meta
-	for _, m := range metas {
-		// Names from an agent are checked as the store checks them.
-		if err := store.ValidateName(m.Name); err != nil {
-			return nil, nil, err
+// use records the use of names and returns their values. The records
+// carry the command, the script it runs and the line of it that names
+// each secret, and the git repository of the working directory.
+func use(ctx context.Context, spec Spec, names []string, rec release.Record, script *release.Script) ([]store.Secret, error) {
+	if script != nil {
+		// The script names the variables; the records name the secrets.
+		var data []byte
+		if script.Lines == nil {
+			data = readScript(scriptOf(spec.Argv, 0), spec.Cwd)
 		}
-		if spec.Skip == nil || !spec.Skip(m) {
-			avail = append(avail, m)
-		}
-	}
-	if err := checkRenames(avail, spec.Rename); err != nil {
-		return nil, nil, err
-	}
-	named := true
-	var chosen []store.Meta
-	switch {
-	case len(spec.Only) > 0:
-		if chosen, err = pickOnly(avail, spec.Only); err != nil {
-			return nil, nil, err
-		}
-	case spec.Governed:
-		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return !slices.Contains(spec.Manifest, m.Name) })
-	default:
-		named = false
-		chosen = slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return m.Type == store.TypeKey })
-	}
-	chosen = withRenamed(avail, chosen, spec.Rename)
-	if chosen, err = dropShadowed(spec.Stderr, chosen, spec.Rename, named); err != nil {
-		return nil, nil, err
-	}
-	if spec.Chosen != nil {
-		spec.Chosen(chosen)
-	}
-	var names []string
-	for _, m := range chosen {
-		if v := varName(spec.Rename, m.Name); v != m.Name {
-			// Renamed: the command sees v, not the secret's own name.
-			if store.DangerousName(v) && !spec.AllowDangerous {
-				return nil, nil, fmt.Errorf("--env %s=%s: %w", v, m.Name, store.CheckDangerousName(v))
+		rec.Places = make(map[string]release.Place, len(names))
+		for _, n := range names {
+			pl := script.Place(varName(spec.Rename, n))
+			if script.Lines == nil {
+				pl.Line = firstLine(data, varName(spec.Rename, n))
 			}
-			names = append(names, m.Name)
-			continue
-		}
-		if store.DangerousName(m.Name) && !spec.AllowDangerous {
-			if named {
-				return nil, nil, fmt.Errorf("secret %s: the name could change what the command runs or loads: %w", m.Name, store.ErrDangerousName)
-			}
-			fmt.Fprintf(spec.Stderr, "wsx: warning: %s is left out: the name could change what the command runs or loads; name it with --only and add --allow-dangerous-name to inject it\n", m.Name)
-			continue
-		}
-		names = append(names, m.Name)
-	}
-	return names, avail, nil
-}
-
-// pickOnly returns the secrets of avail named in only, in the order of
-// avail.
-func pickOnly(avail []store.Meta, only []string) ([]store.Meta, error) {
-	all := make([]string, len(avail))
-	for i, m := range avail {
-		all[i] = m.Name
-	}
-	for _, n := range only {
-		if !slices.Contains(all, n) {
-			return nil, &UnknownNameError{Name: n, Avail: all}
-		}
-	}
-	return slices.DeleteFunc(slices.Clone(avail), func(m store.Meta) bool { return !slices.Contains(only, m.Name) }), nil
-}
-
-// use records the use of names and returns their values, by type. The
-// records carry the command, the script it runs and the line of it that
-// names each secret, and the git repository of the working directory.
-func use(ctx context.Context, spec Spec, names []string) ([]Injected, []FileSecret, error) {
-	if len(names) == 0 {
-		return nil, nil, nil
-	}
-	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: caller.Command(spec.Argv)}}
-	caller.Repo(&rec.Context, spec.Cwd)
-	// The script names the variables; the records name the secrets.
-	vars := make([]string, len(names))
-	for i, n := range names {
-		vars[i] = varName(spec.Rename, n)
-	}
-	if locs := ScriptContext(spec.Argv, spec.Cwd, vars); len(locs) > 0 {
-		rec.Places = make(map[string]release.Place, len(locs))
-		for i, v := range vars {
-			if l, ok := locs[v]; ok {
-				rec.Places[names[i]] = release.Place{File: l.File, Line: l.Line}
-			}
+			rec.Places[n] = pl
 		}
 	}
 	secs, err := spec.Source.Use(ctx, names, rec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("record the use of %s: %w", strings.Join(names, ", "), err)
+		return nil, fmt.Errorf("record the use of %s: %w", strings.Join(names, ", "), err)
 	}
+	return secs, nil
+}
+
+// byType sorts the values released by type: into the environment, or
+// into files.
+func byType(spec Spec, secs []store.Secret) ([]Injected, []FileSecret, error) {
 	var env []Injected
 	var files []FileSecret
 	for _, sec := range secs {

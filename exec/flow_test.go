@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsxdev/wsx/internal/hint"
 	"github.com/wsxdev/wsx/internal/mask"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
@@ -134,7 +135,12 @@ func TestChooseDamaged(t *testing.T) {
 // environment: a dangerous name it returns is refused.
 func TestUseRefusesDangerousAnswer(t *testing.T) {
 	l := &lister{metas: []store.Meta{{Name: "LD_PRELOAD", Type: store.TypeToken}}}
-	if _, _, err := use(context.Background(), Spec{Argv: []string{"true"}, Source: l}, []string{"LD_PRELOAD"}); !errors.Is(err, store.ErrDangerousName) {
+	spec := Spec{Argv: []string{"true"}, Source: l}
+	secs, err := use(context.Background(), spec, []string{"LD_PRELOAD"}, release.Record{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := byType(spec, secs); !errors.Is(err, store.ErrDangerousName) {
 		t.Errorf("use of LD_PRELOAD: %v, want ErrDangerousName", err)
 	}
 }
@@ -224,5 +230,83 @@ func TestRunRename(t *testing.T) {
 	}
 	if !slices.Equal(l.used, []string{"GITHUB_TOKEN"}) || len(l.recs) != 1 || l.recs[0].Places["GITHUB_TOKEN"].Line != 4 {
 		t.Errorf("used %v, records %+v: want GITHUB_TOKEN, at deploy.sh:4", l.used, l.recs)
+	}
+}
+
+// choose is the choice Run makes from spec with a Source that lists.
+func choose(spec Spec) ([]string, release.Choice, error) {
+	if spec.Inject == "" {
+		spec.Inject = DefaultInject(spec.Role)
+	}
+	c, _, err := useSelected(context.Background(), spec, spec.selection(nil), release.Record{}, false)
+	return c.Names, c, err
+}
+
+// selector is a Source that chooses itself, as the agent does: one
+// UseSelected per run, or ErrChooseHere when refuse is set.
+type selector struct {
+	lister
+	refuse bool
+	asked  int
+	lists  int
+}
+
+func (s *selector) List() ([]store.Meta, error) { s.lists++; return s.lister.List() }
+
+func (s *selector) UseSelected(ctx context.Context, sel release.Selection, rec release.Record) (release.Choice, []store.Secret, error) {
+	s.asked++
+	if s.refuse {
+		return release.Choice{}, nil, release.ErrChooseHere
+	}
+	c, err := Choose(s.metas, s.listErr, sel, nil)
+	if err != nil {
+		return c, nil, release.ErrChooseHere
+	}
+	secs, err := s.Use(ctx, c.Names, rec)
+	return c, secs, err
+}
+
+// With a Source that chooses (the agent), Run makes one request and no
+// list: the notes and reminders it answers with are printed in order. A
+// refusal is chosen here, from the list, as before; so is a command that
+// cannot be found, reported before any use.
+func TestRunSelected(t *testing.T) {
+	run := func(s *selector, argv ...string) (int, string, []store.Meta, error) {
+		var out bytes.Buffer
+		var reminded []store.Meta
+		code, err := Run(context.Background(), Spec{
+			Argv: argv, Source: s, Parent: []string{"PATH=/usr/bin:/bin"}, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, PTY: PTYNever,
+			Chosen: func(m []store.Meta) { reminded = append(reminded, m...) },
+		})
+		return code, out.String(), reminded, err
+	}
+	s := &selector{lister: lister{metas: flowMetas}}
+	code, out, reminded, err := run(s, "sh", "-c", `test "$API_TOKEN" = value-of-API_TOKEN && test -z "$LD_PRELOAD"`)
+	if err != nil || code != 0 || s.asked != 1 || s.lists != 0 || !slices.Equal(s.used, []string{"API_TOKEN", "CERT_FILE"}) {
+		t.Fatalf("Run = %d, %v; asked %d, listed %d, used %v; output %q", code, err, s.asked, s.lists, s.used, out)
+	}
+	if !strings.Contains(out, "wsx: warning: LD_PRELOAD is left out") || len(reminded) != 3 {
+		t.Errorf("output %q, reminded of %d", out, len(reminded))
+	}
+	s = &selector{lister: lister{metas: flowMetas}, refuse: true}
+	if code, _, _, err := run(s, "true"); err != nil || code != 0 || s.asked != 1 || s.lists != 1 || len(s.used) != 2 {
+		t.Errorf("refused: %d, %v; asked %d, listed %d, used %v", code, err, s.asked, s.lists, s.used)
+	}
+	s = &selector{lister: lister{metas: flowMetas}}
+	if _, _, _, err := run(s, "no-such-command-wsx"); !errors.Is(err, ErrStart) || s.asked != 0 || len(s.used) != 0 {
+		t.Errorf("missing command: %v, asked %d, used %v", err, s.asked, s.used)
+	}
+}
+
+func TestCheckModes(t *testing.T) {
+	for _, c := range []struct {
+		pty, inject string
+		ok          bool
+	}{{PTYAuto, "", true}, {PTYNever, InjectProxy, true}, {"sometimes", "", false}, {PTYAlways, "file", false}} {
+		err := CheckModes(c.pty, c.inject)
+		var u hint.Usage
+		if (err == nil) != c.ok || err != nil && !errors.As(err, &u) {
+			t.Errorf("CheckModes(%q, %q) = %v", c.pty, c.inject, err)
+		}
 	}
 }

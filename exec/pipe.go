@@ -14,6 +14,9 @@ import (
 // masking supervisor's cost, close to what the child's own writes take.
 const pipeSize = 1 << 20
 
+// firstRead is the size of the first reads from an output pipe.
+const firstRead = 32 << 10
+
 // outPipe carries one output stream of the child to w.
 type outPipe struct {
 	r, w *os.File
@@ -31,7 +34,10 @@ func newOutPipe(w io.Writer) (*outPipe, error) {
 	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	p := &outPipe{r: r, w: pw, done: make(chan error, 1)}
 	go func() {
-		buf := make([]byte, pipeSize)
+		// Small at first: most commands print little, and a buffer of
+		// pipeSize costs its page faults up front; it grows to pipeSize
+		// once a read fills it.
+		buf := make([]byte, firstRead)
 		var werr error
 		for {
 			n, err := r.Read(buf)
@@ -49,6 +55,9 @@ func newOutPipe(w io.Writer) (*outPipe, error) {
 				}
 				p.done <- werr
 				return
+			}
+			if n == len(buf) && len(buf) < pipeSize {
+				buf = make([]byte, pipeSize)
 			}
 		}
 	}()

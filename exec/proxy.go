@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/proxy"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -74,14 +75,17 @@ type proxyRun struct {
 // token or password with at least one host; one that is not is an error
 // when it was named for the proxy, and left out with a warning under
 // InjectProxy (the command gets no value it could read).
-func splitProxied(spec Spec, names []string, metas map[string]store.Meta) (direct, proxied []string, err error) {
+func splitProxied(sel release.Selection, names []string, chosen []store.Meta, notes *[]string) (direct, proxied []string, err error) {
 	for _, n := range names {
-		named := slices.Contains(spec.ProxyNames, n)
-		if spec.Inject != InjectProxy && !named {
+		named := slices.Contains(sel.ProxyNames, n)
+		if sel.Inject != InjectProxy && !named {
 			direct = append(direct, n)
 			continue
 		}
-		m := metas[n]
+		var m store.Meta
+		if i := slices.IndexFunc(chosen, func(m store.Meta) bool { return m.Name == n }); i >= 0 {
+			m = chosen[i]
+		}
 		why := ""
 		switch {
 		case m.Type != store.TypeToken && m.Type != store.TypePassword:
@@ -96,7 +100,7 @@ func splitProxied(spec Spec, names []string, metas map[string]store.Meta) (direc
 		if named {
 			return nil, nil, fmt.Errorf("secret %s %w: %s", n, ErrNotProxied, why)
 		}
-		fmt.Fprintf(spec.Stderr, "wsx: warning: %s is left out: it cannot go through the proxy: %s\n", n, why)
+		*notes = append(*notes, fmt.Sprintf("warning: %s is left out: it cannot go through the proxy: %s", n, why))
 	}
 	return direct, proxied, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/proxy"
+	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -79,11 +80,8 @@ func TestRunProxyNamedMustQualify(t *testing.T) {
 
 // A secret named for the proxy goes through it, the others as values.
 func TestSplitProxied(t *testing.T) {
-	metas := map[string]store.Meta{}
-	for _, m := range proxyMetas {
-		metas[m.Name] = m
-	}
-	direct, proxied, err := splitProxied(Spec{ProxyNames: []string{"API_TOKEN"}}, []string{"API_TOKEN", "NO_HOST_TOKEN"}, metas)
+	var notes []string
+	direct, proxied, err := splitProxied(release.Selection{ProxyNames: []string{"API_TOKEN"}}, []string{"API_TOKEN", "NO_HOST_TOKEN"}, proxyMetas, &notes)
 	if err != nil || len(direct) != 1 || direct[0] != "NO_HOST_TOKEN" || len(proxied) != 1 || proxied[0] != "API_TOKEN" {
 		t.Errorf("direct %v proxied %v err %v", direct, proxied, err)
 	}

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -69,7 +68,7 @@ func withRenamed(avail, chosen []store.Meta, rename map[string]string) []store.M
 
 // dropShadowed leaves out a secret whose own name another secret takes
 // with --env: with a warning when it was not named, else with an error.
-func dropShadowed(w io.Writer, chosen []store.Meta, rename map[string]string, named bool) ([]store.Meta, error) {
+func dropShadowed(notes *[]string, chosen []store.Meta, rename map[string]string, named bool) ([]store.Meta, error) {
 	if len(rename) == 0 {
 		return chosen, nil
 	}
@@ -87,7 +86,7 @@ func dropShadowed(w io.Writer, chosen []store.Meta, rename map[string]string, na
 		if named {
 			return nil, fmt.Errorf("--env %s=%s: the secret %s is asked for under its own name too; leave it out or rename it: %w", m.Name, old, m.Name, store.ErrInvalidName)
 		}
-		fmt.Fprintf(w, "wsx: warning: %s is left out: --env gives %s the value of %s\n", m.Name, m.Name, old)
+		*notes = append(*notes, fmt.Sprintf("warning: %s is left out: --env gives %s the value of %s", m.Name, m.Name, old))
 	}
 	return out, nil
 }

@@ -5,10 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 
+	"github.com/wsxdev/wsx/internal/release"
+	"github.com/wsxdev/wsx/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,13 +30,42 @@ type Location struct {
 // under cwd. The result is empty when no script file can be read; binaries
 // (a NUL byte near the start) are not scripts. At most 1 MiB is read.
 func ScriptContext(argv []string, cwd string, names []string) map[string]Location {
+	sc, complete := scriptWords(argv, cwd)
+	if sc == nil {
+		return nil
+	}
+	var data []byte
+	if !complete {
+		data = readScript(scriptOf(argv, 0), cwd)
+	}
+	out := make(map[string]Location, len(names))
+	for _, name := range names {
+		l := Location{File: sc.File, Line: sc.Lines[name]}
+		if !complete {
+			l.Line = firstLine(data, name)
+		}
+		out[name] = l
+	}
+	return out
+}
+
+// maxScriptWords bounds the words scriptWords keeps: what one request to
+// the agent carries.
+const maxScriptWords = 4096
+
+// scriptWords reads the script argv runs, as ScriptContext does, once:
+// its path as the records show it, and the first line of each whole word
+// in it that is a valid secret name. It is nil when argv runs no script
+// that can be read; complete is false when the script holds more than
+// maxScriptWords such words (Lines then holds none).
+func scriptWords(argv []string, cwd string) (sc *release.Script, complete bool) {
 	file := scriptOf(argv, 0)
 	if file == "" {
-		return nil
+		return nil, true
 	}
 	data := readScript(file, cwd)
 	if data == nil {
-		return nil
+		return nil, true
 	}
 	shown := filepath.Clean(file)
 	if filepath.IsAbs(shown) && cwd != "" {
@@ -44,14 +73,44 @@ func ScriptContext(argv []string, cwd string, names []string) map[string]Locatio
 			shown = rel
 		}
 	}
-	out := make(map[string]Location, len(names))
-	for _, name := range names {
-		out[name] = Location{File: shown, Line: firstLine(data, name)}
+	sc = &release.Script{File: shown, Lines: map[string]int{}}
+	line := 1
+	for i := 0; i < len(data); {
+		c := data[i]
+		if !isWordByte(c) {
+			if c == '\n' {
+				line++
+			}
+			i++
+			continue
+		}
+		j := i
+		for j < len(data) && isWordByte(data[j]) {
+			j++
+		}
+		if w := data[i:j]; (c < '0' || c > '9') && len(w) <= store.MaxNameLen {
+			if _, seen := sc.Lines[string(w)]; !seen {
+				if len(sc.Lines) == maxScriptWords {
+					sc.Lines = nil
+					return sc, false
+				}
+				sc.Lines[string(w)] = line
+			}
+		}
+		i = j
 	}
-	return out
+	return sc, true
 }
 
-var pythonName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(python|pypy)[0-9.]*$`) })
+// isPython says prog names a Python interpreter: python or pypy, and
+// digits and dots (python3, python3.12, pypy3).
+func isPython(prog string) bool {
+	rest, ok := strings.CutPrefix(prog, "python")
+	if !ok {
+		rest, ok = strings.CutPrefix(prog, "pypy")
+	}
+	return ok && strings.Trim(rest, "0123456789.") == ""
+}
 
 // scriptOf returns the script file argv would run, or "".
 func scriptOf(argv []string, depth int) string {
@@ -78,7 +137,7 @@ func scriptOf(argv []string, depth int) string {
 		prog == "ksh" || prog == "mksh" || prog == "ash" || prog == "fish":
 		return firstOperand(args, []string{"-c", "-s", "-i"},
 			[]string{"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
-	case pythonName().MatchString(prog):
+	case isPython(prog):
 		return firstOperand(args, []string{"-c", "-m"},
 			[]string{"-W", "-X", "--check-hash-based-pycs"})
 	case prog == "node" || prog == "nodejs" || prog == "tsx" || prog == "ts-node":
@@ -185,6 +244,10 @@ func readScript(file, cwd string) []byte {
 	return data
 }
 
+func isWordByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 // firstLine returns the 1-based line of the first whole-word occurrence of
 // name in data, or 0.
 func firstLine(data []byte, name string) int {
@@ -204,8 +267,4 @@ func firstLine(data []byte, name string) int {
 		}
 		off = i + 1
 	}
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

@@ -86,3 +86,12 @@ func TestScriptContext(t *testing.T) {
 		t.Errorf("big.sh: %+v", got["API_KEY"])
 	}
 }
+
+func TestIsPython(t *testing.T) {
+	for prog, want := range map[string]bool{"python": true, "python3": true, "python3.12": true, "pypy3": true,
+		"pythonw": false, "ipython": false, "python3-config": false, "node": false} {
+		if got := isPython(prog); got != want {
+			t.Errorf("isPython(%q) = %v, want %v", prog, got, want)
+		}
+	}
+}

@@ -88,12 +88,12 @@ func (c *Command) Sync(ctx context.Context, names []string, asJSON bool, via str
 	return err
 }
 
-// Stale fetches, before a command starts, the sourced secrets of the
-// wsx.toml governing Dir that are missing or older than their ttl (only
-// those in names, when given). It unlocks nothing when none is.
-func (c *Command) Stale(ctx context.Context, names []string, via string) error {
-	m := Sourcing(c.Dir)
-	if m == nil {
+// Stale fetches, before a command starts, the sourced secrets of m, the
+// wsx.toml governing Dir (nil: none), that are missing or older than
+// their ttl (only those in names, when given). It unlocks nothing when
+// none is.
+func (c *Command) Stale(ctx context.Context, m *manifest.Manifest, names []string, via string) error {
+	if m == nil || len(m.Sourced()) == 0 {
 		return nil
 	}
 	have, err := c.Names()
@@ -125,7 +125,7 @@ func (c *Command) BeforeAgent(ctx context.Context, unlock func() error) error {
 	if err := unlock(); err != nil {
 		return err
 	}
-	if err := c.Stale(ctx, nil, audit.ViaAgent); err != nil {
+	if err := c.Stale(ctx, m, nil, audit.ViaAgent); err != nil {
 		fmt.Fprintf(c.Stderr, "wsx: warning: %v\n", err)
 	}
 	return nil

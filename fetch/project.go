@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/wsxdev/wsx/manifest"
-	"github.com/wsxdev/wsx/store"
 )
 
 // Sourcing returns the wsx.toml governing dir when it sources at least one
@@ -59,19 +58,4 @@ func WriteResults(w io.Writer, results []Result, asJSON bool) error {
 		}
 	}
 	return nil
-}
-
-// NotForPrograms says which secrets `wsx exec` leaves out of a command
-// that does not name its secrets (no --only, no wsx.toml): those the
-// providers read their credentials from, as home's StateFile lists them,
-// unless renamed (--env). Nil when there are none.
-func NotForPrograms(home string, renamed map[string]string) func(store.Meta) bool {
-	creds := Credentials(home)
-	if len(creds) == 0 {
-		return nil
-	}
-	return func(m store.Meta) bool {
-		_, named := renamed[m.Name]
-		return !named && slices.Contains(creds, m.Name)
-	}
 }

@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
-
-	"github.com/wsxdev/wsx/store"
 )
 
 func TestWriteResults(t *testing.T) {
@@ -32,16 +31,15 @@ func TestWriteResults(t *testing.T) {
 	}
 }
 
-func TestNotForPrograms(t *testing.T) {
+// Credentials names the secrets the providers read their credentials
+// from (left out of `wsx exec` unless named, exec.Choose's Exclude).
+func TestCredentials(t *testing.T) {
 	home := t.TempDir()
-	if NotForPrograms(home, nil) != nil {
-		t.Fatal("credentials without a state file")
+	if got := Credentials(home); len(got) != 0 {
+		t.Fatalf("credentials without a state file: %v", got)
 	}
 	os.WriteFile(filepath.Join(home, StateFile), []byte(`{"secrets":{},"credentials":["VAULT_TOKEN","SOPS_AGE_KEY"]}`), 0o600)
-	skip := NotForPrograms(home, map[string]string{"SOPS_AGE_KEY": "AGE_KEY"})
-	for name, want := range map[string]bool{"VAULT_TOKEN": true, "SOPS_AGE_KEY": false, "DATABASE_URL": false} {
-		if got := skip(store.Meta{Name: name}); got != want {
-			t.Errorf("%s: skipped %v, want %v", name, got, want)
-		}
+	if got := Credentials(home); !slices.Equal(got, []string{"VAULT_TOKEN", "SOPS_AGE_KEY"}) {
+		t.Errorf("Credentials = %v", got)
 	}
 }

@@ -248,22 +248,6 @@ func Find(dir string) (path string, found bool, err error) {
 	}
 }
 
-// ProxiedIn names the secrets the manifest governing dir declares with
-// inject = "proxy", whatever else picks the secrets (--only, --all);
-// none when there is no manifest. A manifest that cannot be read is an
-// error: what it asks for cannot be left undone.
-func ProxiedIn(dir string) ([]string, error) {
-	path, found, err := Find(dir)
-	if err != nil || !found {
-		return nil, err
-	}
-	m, err := Load(path)
-	if err != nil {
-		return nil, err
-	}
-	return m.Proxied(), nil
-}
-
 // Load reads and parses the manifest at path. It refuses anything
 // but a regular file (a FIFO is not waited on) and files over
 // maxManifestSize.

@@ -301,9 +301,9 @@ func TestParseInject(t *testing.T) {
 	}
 }
 
-// ProxiedIn reads the manifest governing a directory for the secrets it
-// sends through the proxy; none without one, an error when it cannot be
-// read (the values would go in the environment instead).
+// The manifest governing a directory names the secrets it sends through
+// the proxy; none without one, an error when it cannot be read (the values
+// would go in the environment instead).
 func TestProxiedIn(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o700); err != nil {
@@ -313,7 +313,11 @@ func TestProxiedIn(t *testing.T) {
 	if err := os.Mkdir(sub, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := ProxiedIn(sub); got != nil || err != nil {
+	proxiedIn := func(dir string) ([]string, error) {
+		m, err := Governing(dir)
+		return m.Proxied(), err
+	}
+	if got, err := proxiedIn(sub); got != nil || err != nil {
 		t.Errorf("no manifest: %v %v", got, err)
 	}
 	write := func(s string) {
@@ -322,11 +326,11 @@ func TestProxiedIn(t *testing.T) {
 		}
 	}
 	write("[[secret]]\nname = \"A\"\ninject = \"proxy\"\n[[secret]]\nname = \"B\"\n")
-	if got, err := ProxiedIn(sub); err != nil || !reflect.DeepEqual(got, []string{"A"}) {
+	if got, err := proxiedIn(sub); err != nil || !reflect.DeepEqual(got, []string{"A"}) {
 		t.Errorf("ProxiedIn = %v %v, want [A]", got, err)
 	}
 	write("[[secret]]\nname = \"A\"\ninject = \"sometimes\"\n")
-	if got, err := ProxiedIn(sub); err == nil || !strings.Contains(err.Error(), "sometimes") {
+	if got, err := proxiedIn(sub); err == nil || !strings.Contains(err.Error(), "sometimes") {
 		t.Errorf("unreadable manifest: %v %v", got, err)
 	}
 }

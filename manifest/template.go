@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/wsxdev/wsx/internal/hint"
@@ -30,29 +31,40 @@ func Locate(cwd, file string) (*Manifest, error) {
 	return Load(file)
 }
 
-// Governing finds the manifest that governs cwd and returns it with
-// the names of its secrets that are in the store, in manifest order; m is
-// nil when there is no  When a required secret is missing the
-// error (exit 3) names each one with the command that adds it. It needs no
-// passphrase: it reads names only.
-func Governing(cwd string, storeNames func() ([]string, error)) (m *Manifest, names []string, err error) {
+// Governing returns the manifest that governs cwd (Find), nil when there
+// is none. A manifest that cannot be read is an error: what it asks for
+// (the proxy, its required secrets) cannot be left undone.
+func Governing(cwd string) (*Manifest, error) {
 	path, found, err := Find(cwd)
 	if err != nil || !found {
-		return nil, nil, err
+		return nil, err
 	}
-	m, err = Load(path)
-	if err != nil {
-		return nil, nil, err
+	return Load(path)
+}
+
+// Declared returns the names of m's secrets, in manifest order, and
+// those of the required ones.
+func (m *Manifest) Declared() (names, required []string) {
+	for _, sec := range m.Secrets {
+		names = append(names, sec.Name)
+		if sec.Required {
+			required = append(required, sec.Name)
+		}
 	}
-	have, err := storeNames()
-	if err != nil {
-		return m, nil, err
+	return names, required
+}
+
+// MissingNames is MissingError for the required secrets of m named in
+// names, which the store does not have (the error, exit 3, names each one
+// with the command that adds it).
+func (m *Manifest) MissingNames(names []string) error {
+	var missing []Secret
+	for _, sec := range m.Secrets {
+		if slices.Contains(names, sec.Name) {
+			missing = append(missing, sec)
+		}
 	}
-	missing, present := m.Missing(have)
-	if len(missing) > 0 {
-		return m, nil, MissingError(m, missing)
-	}
-	return m, present, nil
+	return MissingError(m, missing)
 }
 
 // MissingError reports the required secrets of m that are missing.
@@ -135,16 +147,4 @@ func (m *Manifest) Docs(w io.Writer) error {
 	}
 	_, err := fmt.Fprint(w, b.String())
 	return err
-}
-
-// NoAccessAudit says the wsx.toml governing cwd turns the `accessed`
-// records off (access_audit = false). A manifest that cannot be read
-// turns nothing off.
-func NoAccessAudit(cwd string) bool {
-	path, found, err := Find(cwd)
-	if err != nil || !found {
-		return false
-	}
-	m, err := Load(path)
-	return err == nil && m.NoAccessAudit
 }

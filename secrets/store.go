@@ -202,6 +202,23 @@ func (d *Fallback) Use(ctx context.Context, names []string, rec release.Record) 
 	return again(d, func(st Store) ([]store.Secret, error) { return st.Use(ctx, names, rec) })
 }
 
+// UseSelected is the agent's release.Selector; a store that does not
+// choose itself answers release.ErrChooseHere.
+func (d *Fallback) UseSelected(ctx context.Context, sel release.Selection, rec release.Record) (release.Choice, []store.Secret, error) {
+	var choice release.Choice
+	secs, err := again(d, func(st Store) ([]store.Secret, error) {
+		s, ok := st.(release.Selector)
+		if !ok {
+			return nil, release.ErrChooseHere
+		}
+		var err error
+		var secs []store.Secret
+		choice, secs, err = s.UseSelected(ctx, sel, rec)
+		return secs, err
+	})
+	return choice, secs, err
+}
+
 func (d *Fallback) Record(rs ...audit.Record) error {
 	return again0(d, func(st Store) error { return st.Record(rs...) })
 }

@@ -411,6 +411,41 @@ func (s *Store) Get(name string) (Secret, error) {
 	return s.get(g, id, name)
 }
 
+// GetMany is Get of each name, in order. With the file backend the
+// store's directory is opened and checked once for them all.
+func (s *Store) GetMany(names []string) ([]Secret, error) {
+	for _, n := range names {
+		if err := ValidateName(n); err != nil {
+			return nil, err
+		}
+	}
+	g, id, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	secs := make([]Secret, len(names))
+	if m, ok := s.kr.(interface {
+		GetMany([]string) ([]keyring.Item, error)
+	}); ok {
+		// On an error, the names are read one by one below, for the
+		// error that names the secret.
+		if items, err := m.GetMany(names); err == nil {
+			for i, it := range items {
+				if secs[i], err = openItem(g, id, names[i], it.Data); err != nil {
+					return nil, err
+				}
+			}
+			return secs, nil
+		}
+	}
+	for i, n := range names {
+		if secs[i], err = s.get(g, id, n); err != nil {
+			return nil, err
+		}
+	}
+	return secs, nil
+}
+
 func (s *Store) get(g cipher.AEAD, id, name string) (Secret, error) {
 	it, err := s.kr.Get(name)
 	if err != nil {

@@ -461,3 +461,24 @@ func TestConcurrentUpdatesInProcess(t *testing.T) {
 		t.Errorf("after %d updates: version %d, counter lost updates: %v", workers*each, sec.Version, string(sec.Value.Bytes()) != strconv.Itoa(workers*each))
 	}
 }
+
+// GetMany gives what Get gives for each name, in order; an error names
+// the secret as Get's does.
+func TestGetMany(t *testing.T) {
+	st, _ := newTestStore(t)
+	for _, n := range []string{"A_TOKEN", "B_TOKEN"} {
+		if _, err := st.Add(Secret{Meta: Meta{Name: n, Type: TypeToken}, Value: NewValue([]byte("value-of-" + n))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secs, err := st.GetMany([]string{"B_TOKEN", "A_TOKEN"})
+	if err != nil || len(secs) != 2 || secs[0].Name != "B_TOKEN" || string(secs[0].Value.Bytes()) != "value-of-B_TOKEN" || string(secs[1].Value.Bytes()) != "value-of-A_TOKEN" {
+		t.Fatalf("GetMany = %+v, %v", secs, err)
+	}
+	if _, err := st.GetMany([]string{"A_TOKEN", "NO_TOKEN"}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "NO_TOKEN") {
+		t.Errorf("GetMany of a missing name: %v", err)
+	}
+	if _, err := st.GetMany([]string{"../x"}); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("GetMany of an invalid name: %v", err)
+	}
+}

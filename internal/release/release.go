@@ -138,19 +138,19 @@ func (s *Store) UseBy(p Peer, names []string, rec Record) ([]store.Secret, error
 		return nil, fmt.Errorf("use 1 to %d secrets, not %d: %w", MaxNames, len(names), store.ErrInvalidName)
 	}
 	seen := make(map[string]bool, len(names))
-	secs := make([]store.Secret, 0, len(names))
 	for _, n := range names {
 		if seen[n] {
 			return nil, fmt.Errorf("secret %s named twice: %w", n, store.ErrInvalidName)
 		}
 		seen[n] = true
-		sec, err := s.st.Get(n)
-		if err != nil {
-			return nil, err
-		}
+	}
+	secs, err := s.st.GetMany(names)
+	if err != nil {
+		return nil, err
+	}
+	for i := range secs {
 		// A rotation's previous value is never released.
-		sec.PreviousValue = store.Value{}
-		secs = append(secs, sec)
+		secs[i].PreviousValue = store.Value{}
 	}
 	proc, found := p.describe(rec.Via)
 	if proc == nil {

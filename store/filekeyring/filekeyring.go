@@ -216,15 +216,20 @@ func (k *Keyring) statItemAt(dfd int, key string, checkMode bool) (unix.Stat_t, 
 // is non-blocking and does not follow links in case the file was swapped.
 // The caller closes the descriptor.
 func (k *Keyring) openItem(key string) (int, unix.Stat_t, error) {
-	var st unix.Stat_t
 	if err := validKey(key); err != nil {
-		return -1, st, err
+		return -1, unix.Stat_t{}, err
 	}
 	dfd, err := k.openDirFD()
 	if err != nil {
-		return -1, st, err
+		return -1, unix.Stat_t{}, err
 	}
 	defer unix.Close(dfd)
+	return k.openItemAt(dfd, key)
+}
+
+// openItemAt is openItem in the directory open as dfd; key is valid.
+func (k *Keyring) openItemAt(dfd int, key string) (int, unix.Stat_t, error) {
+	var st unix.Stat_t
 	if _, err := k.statItemAt(dfd, key, true); err != nil {
 		return -1, st, err
 	}
@@ -261,6 +266,39 @@ func (k *Keyring) GetStamped(key string) (keyring.Item, Stamp, error) {
 	if err != nil {
 		return keyring.Item{}, Stamp{}, fmt.Errorf("get: %w", err)
 	}
+	return k.readItem(fd, key, &st)
+}
+
+// GetMany is Get of each key, in order, with the directory opened and
+// checked once for all: the items of one use. It stops at the first
+// error.
+func (k *Keyring) GetMany(keys []string) ([]keyring.Item, error) {
+	for _, key := range keys {
+		if err := validKey(key); err != nil {
+			return nil, fmt.Errorf("get: %w", err)
+		}
+	}
+	dfd, err := k.openDirFD()
+	if err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	defer unix.Close(dfd)
+	items := make([]keyring.Item, len(keys))
+	for i, key := range keys {
+		fd, st, err := k.openItemAt(dfd, key)
+		if err != nil {
+			return nil, fmt.Errorf("get: %w", err)
+		}
+		if items[i], _, err = k.readItem(fd, key, &st); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// readItem reads the item file fd, of key, as stat st found it, and
+// closes it.
+func (k *Keyring) readItem(fd int, key string, st *unix.Stat_t) (keyring.Item, Stamp, error) {
 	defer unix.Close(fd)
 	path := k.itemPath(key)
 	if st.Size > MaxItemSize {
@@ -276,7 +314,7 @@ func (k *Keyring) GetStamped(key string) (keyring.Item, Stamp, error) {
 	if len(data) == 0 {
 		return keyring.Item{}, Stamp{}, fmt.Errorf("get: item file %s is empty, the file is damaged; remove it and store the item again: %w", path, ErrEmpty)
 	}
-	return keyring.Item{Key: key, Data: data}, stampOf(&st), nil
+	return keyring.Item{Key: key, Data: data}, stampOf(st), nil
 }
 
 // readFD reads the regular file fd to its end, at most limit bytes, into

@@ -489,6 +489,12 @@ func TestGetRefusesUnsafeItems(t *testing.T) {
 			wantUnsafe(t, err, path(key), fix)
 			_, err = k.GetMetadata(key)
 			wantUnsafe(t, err, path(key), fix)
+			mustSet(t, k, "fine", []byte("v"))
+			_, err = k.GetMany([]string{"fine", key})
+			wantUnsafe(t, err, path(key), fix)
+			if err := k.Remove("fine"); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 	// The mode problems are listed, so the error reaches the user; the
@@ -578,4 +584,18 @@ func TestSetDoesNotFollowLinks(t *testing.T) {
 		t.Errorf("item file after Set: %v, %v", fi, err)
 	}
 	wantData(t, k, "a", []byte("new"))
+}
+
+// GetMany reads each item as Get does, in order.
+func TestGetMany(t *testing.T) {
+	k, _ := newKeyring(t)
+	mustSet(t, k, "a", []byte("one"))
+	mustSet(t, k, "b", []byte("two"))
+	items, err := k.GetMany([]string{"b", "a"})
+	if err != nil || len(items) != 2 || items[0].Key != "b" || string(items[0].Data) != "two" || string(items[1].Data) != "one" {
+		t.Fatalf("GetMany = %+v, %v", items, err)
+	}
+	if _, err := k.GetMany([]string{"a", "missing"}); !errors.Is(err, keyring.ErrKeyNotFound) {
+		t.Errorf("GetMany of a missing key: %v", err)
+	}
 }
