@@ -165,6 +165,7 @@ func TestGarbageClearsDeadStacks(t *testing.T) {
 		return n
 	}
 	var ats []uintptr
+	before := runtime.NumGoroutine()
 	for _, depth := range []int{5, 30, 60, 120} {
 		ch := make(chan uintptr)
 		go func() {
@@ -174,7 +175,11 @@ func TestGarbageClearsDeadStacks(t *testing.T) {
 		}()
 		ats = append(ats, <-ch)
 	}
-	time.Sleep(10 * time.Millisecond) // the goroutines end
+	// A goroutine that sent its answer may not have ended yet (on a busy
+	// machine it waits for a core): its stack is then live, not garbage.
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if found(ats) == 0 {
 		t.Fatal("no pattern left on the dead goroutines' stacks: the test cannot fail")
 	}
