@@ -307,7 +307,14 @@ func TestProcessInfoLongArgv(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// Start returns when the kernel lets go of the parent in execve,
+		// before it has set the new image's argument bounds: until then
+		// /proc/PID/cmdline reads empty.
 		p, err := ProcessInfo(cmd.Process.Pid)
+		for deadline := time.Now().Add(5 * time.Second); err == nil && len(p.Argv) == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+			p, err = ProcessInfo(cmd.Process.Pid)
+		}
 		start, serr := StartTime(cmd.Process.Pid)
 		cmd.Process.Kill()
 		cmd.Wait()
