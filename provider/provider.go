@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -224,6 +225,54 @@ func (s Settings) String(table, key, def string) (string, error) {
 		return "", fmt.Errorf("[provider.%s]: %s must be a string", table, key)
 	}
 	return str, nil
+}
+
+// Strings reads string settings of table in turn: each Get returns the
+// key's value or def, and after the first wrong one every Get returns ""
+// and Err says which key was wrong.
+func (s Settings) Strings(table string) *StringReader {
+	return &StringReader{s: s, table: table}
+}
+
+// StringReader is Settings.Strings's reader.
+type StringReader struct {
+	s     Settings
+	table string
+	Err   error // the first wrong setting
+}
+
+// Get returns setting key, or def when it is unset.
+func (r *StringReader) Get(key, def string) string {
+	if r.Err != nil {
+		return ""
+	}
+	v, err := r.s.String(r.table, key, def)
+	r.Err = err
+	return v
+}
+
+// NetError words a request's failure to reach a service, for secret name:
+// a timeout names the timeout setting, a refused or cut connection its
+// cause; both wrap ErrUnavailable. It returns nil for any other error.
+func NetError(name string, timeout time.Duration, err error) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%s: no answer within the timeout (%s; the timeout setting): %w", name, timeout, ErrUnavailable)
+	}
+	if errors.Is(err, context.Canceled) || errors.As(err, &ne) {
+		return fmt.Errorf("%s: %w (%s)", name, ErrUnavailable, lastPart(err))
+	}
+	return nil
+}
+
+// lastPart is the end of a chain of errors: "connection refused",
+// "context deadline exceeded".
+func lastPart(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
 }
 
 // Timeout is the common setting timeout, or DefaultTimeout.

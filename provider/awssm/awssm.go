@@ -76,23 +76,16 @@ func open(s provider.Settings, creds provider.Creds) (*SM, error) {
 		return nil, err
 	}
 	sm := &SM{creds: creds}
+	str := s.Strings(table)
+	sm.region = str.Get("region", "")
+	sm.endpoint = str.Get("endpoint", "")
+	sm.keyIDSecret = str.Get("access_key_id_secret", DefaultAccessKeyIDSecret)
+	sm.keySecret = str.Get("secret_access_key_secret", DefaultSecretAccessKeySecret)
+	sm.tokenSecret = str.Get("session_token_secret", "")
+	if str.Err != nil {
+		return nil, str.Err
+	}
 	var err error
-	str := func(key, def string) string {
-		if err != nil {
-			return ""
-		}
-		var out string
-		out, err = s.String(table, key, def)
-		return out
-	}
-	sm.region = str("region", "")
-	sm.endpoint = str("endpoint", "")
-	sm.keyIDSecret = str("access_key_id_secret", DefaultAccessKeyIDSecret)
-	sm.keySecret = str("secret_access_key_secret", DefaultSecretAccessKeySecret)
-	sm.tokenSecret = str("session_token_secret", "")
-	if err != nil {
-		return nil, err
-	}
 	if sm.timeout, err = s.Timeout(table); err != nil {
 		return nil, err
 	}
@@ -240,12 +233,8 @@ func (sm *SM) classify(name string, src provider.Source, err error) error {
 	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
 		return fmt.Errorf("%s: AWS answered %d: %w", name, re.HTTPStatusCode(), provider.ErrUnavailable)
 	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%s: no answer within the timeout (%s; the timeout setting): %w", name, sm.timeout, provider.ErrUnavailable)
-	}
-	if errors.Is(err, context.Canceled) || errors.As(err, &ne) {
-		return fmt.Errorf("%s: %w (%s)", name, provider.ErrUnavailable, lastPart(err))
+	if nerr := provider.NetError(name, sm.timeout, err); nerr != nil {
+		return nerr
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
@@ -253,16 +242,6 @@ func (sm *SM) classify(name string, src provider.Source, err error) error {
 func loopback(host string) bool {
 	ip := net.ParseIP(host)
 	return host == "localhost" || ip != nil && ip.IsLoopback()
-}
-
-// lastPart is the end of a chain of errors: "connection refused",
-// "context deadline exceeded".
-func lastPart(err error) string {
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 {
-		return s[i+2:]
-	}
-	return s
 }
 
 // field picks src.Key from a secret string that holds a JSON object. A

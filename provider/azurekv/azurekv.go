@@ -91,23 +91,16 @@ func open(s provider.Settings, creds provider.Creds) (*KV, error) {
 		return nil, err
 	}
 	kv := &KV{creds: creds, clients: map[string]*azsecrets.Client{}}
+	str := s.Strings(table)
+	kv.tenantSecret = str.Get("tenant_id_secret", DefaultTenantIDSecret)
+	kv.clientSecret = str.Get("client_id_secret", DefaultClientIDSecret)
+	kv.passwordSecret = str.Get("client_secret_secret", DefaultClientSecretSecret)
+	kv.vaultURL = str.Get("vault_url", DefaultVaultURL)
+	kv.authority = str.Get("authority_host", cloud.AzurePublic.ActiveDirectoryAuthorityHost)
+	if str.Err != nil {
+		return nil, str.Err
+	}
 	var err error
-	str := func(key, def string) string {
-		if err != nil {
-			return ""
-		}
-		var out string
-		out, err = s.String(table, key, def)
-		return out
-	}
-	kv.tenantSecret = str("tenant_id_secret", DefaultTenantIDSecret)
-	kv.clientSecret = str("client_id_secret", DefaultClientIDSecret)
-	kv.passwordSecret = str("client_secret_secret", DefaultClientSecretSecret)
-	kv.vaultURL = str("vault_url", DefaultVaultURL)
-	kv.authority = str("authority_host", cloud.AzurePublic.ActiveDirectoryAuthorityHost)
-	if err != nil {
-		return nil, err
-	}
 	if kv.timeout, err = s.Timeout(table); err != nil {
 		return nil, err
 	}
@@ -261,23 +254,10 @@ func (kv *KV) classify(name string, src provider.Source, err error) error {
 			return fmt.Errorf("%s: Key Vault answered %d (%s)", name, st, re.ErrorCode)
 		}
 	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%s: no answer within the timeout (%s; the timeout setting): %w", name, kv.timeout, provider.ErrUnavailable)
-	}
-	if errors.Is(err, context.Canceled) || errors.As(err, &ne) {
-		return fmt.Errorf("%s: %w (%s)", name, provider.ErrUnavailable, lastPart(err))
+	if nerr := provider.NetError(name, kv.timeout, err); nerr != nil {
+		return nerr
 	}
 	return fmt.Errorf("%s: %w", name, err)
-}
-
-// lastPart is the end of a chain of errors: "connection refused".
-func lastPart(err error) string {
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 {
-		return s[i+2:]
-	}
-	return s
 }
 
 // vaultName reports whether s is a Key Vault name: 3 to 24 letters,

@@ -53,25 +53,17 @@ func Open(s provider.Settings, creds provider.Creds) (provider.Provider, error) 
 		return nil, err
 	}
 	v := &Vault{creds: creds}
-	var err error
-	str := func(key, def string) string {
-		if err != nil {
-			return ""
-		}
-		var out string
-		out, err = s.String(table, key, def)
-		return out
-	}
-	v.address = str("address", "")
-	v.namespace = str("namespace", "")
-	v.auth = str("auth", "token")
-	v.tokenSecret = str("token_secret", "VAULT_TOKEN")
-	v.roleSecret = str("role_id_secret", "VAULT_ROLE_ID")
-	v.idSecret = str("secret_id_secret", "VAULT_SECRET_ID")
-	v.approleMount = str("approle_mount", "approle")
-	v.caCert = str("ca_cert", "")
-	if err != nil {
-		return nil, err
+	str := s.Strings(table)
+	v.address = str.Get("address", "")
+	v.namespace = str.Get("namespace", "")
+	v.auth = str.Get("auth", "token")
+	v.tokenSecret = str.Get("token_secret", "VAULT_TOKEN")
+	v.roleSecret = str.Get("role_id_secret", "VAULT_ROLE_ID")
+	v.idSecret = str.Get("secret_id_secret", "VAULT_SECRET_ID")
+	v.approleMount = str.Get("approle_mount", "approle")
+	v.caCert = str.Get("ca_cert", "")
+	if str.Err != nil {
+		return nil, str.Err
 	}
 	timeout, err := s.Timeout(table)
 	if err != nil {
