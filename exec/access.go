@@ -3,12 +3,11 @@ package exec
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -110,7 +109,7 @@ type accessRun struct {
 	command string
 	stderr  io.Writer
 
-	dir     string // the run directory of the hooks; "" when they are off
+	place   hookPlace // where the hooks and the pipe are
 	env     []Injected
 	fifo    *os.File // our end, read and write
 	end     string   // the line that ends the reading, unknown to the child
@@ -126,6 +125,8 @@ type accessRun struct {
 	err     error
 
 	once                sync.Once
+	flusherOnce         sync.Once // starts the flusher with the first record
+	flushing            bool      // the flusher was started
 	kick                chan struct{}
 	stop                chan struct{}
 	readDone, flushDone chan struct{}
@@ -151,7 +152,6 @@ func startAccess(rec AccessRecorder, argv []string, cwd string, names []string, 
 	for _, n := range names {
 		a.names[n] = true
 	}
-	go a.flusher()
 	if isShellScript(argv, cwd) {
 		for n, l := range ScriptContext(argv, cwd, names) {
 			if l.Line > 0 {
@@ -170,26 +170,23 @@ func startAccess(rec AccessRecorder, argv []string, cwd string, names []string, 
 	return a
 }
 
-// openHooks writes the hooks to a fresh run directory with the pipe they
-// write to, and starts reading it.
+// openHooks puts the hooks in place (placeHooks) with the pipe they write
+// to, and starts reading it.
 func (a *accessRun) openHooks(parent []string, candidates []string) error {
 	for _, n := range []string{EnvAccess, EnvAccessNames} {
 		if a.names[n] {
 			return fmt.Errorf("a secret is named %s, which the hooks use", n)
 		}
 	}
-	dir, err := newRunDir(candidates)
-	a.dir = dir
+	var err error
+	a.place, err = placeHooks(candidates)
 	if err != nil {
 		return err
 	}
-	var tok [16]byte
-	rand.Read(tok[:])
-	a.end = "end\t" + hex.EncodeToString(tok[:])
-	fifo := filepath.Join(dir, "access")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		return fmt.Errorf("pipe: %w", err)
-	}
+	// The runtime's generator, seeded from the kernel, is out of the
+	// child's sight (this process is not dumpable).
+	a.end = "end\t" + strconv.FormatUint(rand.Uint64(), 16) + strconv.FormatUint(rand.Uint64(), 16)
+	fifo, nodePath, pyDir := a.place.fifo, a.place.node, a.place.pyDir
 	// Read and write: the pipe never reports the end of input, and a hook
 	// opening it to write never waits for a reader.
 	fd, err := unix.Open(fifo, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
@@ -197,19 +194,6 @@ func (a *accessRun) openHooks(parent []string, candidates []string) error {
 		return fmt.Errorf("pipe: %w", err)
 	}
 	a.fifo = os.NewFile(uintptr(fd), fifo)
-	node, _ := hooks.ReadFile("hooks/node.js")
-	py, _ := hooks.ReadFile("hooks/sitecustomize.py")
-	nodePath := filepath.Join(dir, "node.js")
-	pyDir := filepath.Join(dir, "py")
-	if err := writeRunFile(nodePath, node); err != nil {
-		return fmt.Errorf("node hook: %w", err)
-	}
-	if err := os.Mkdir(pyDir, 0o700); err != nil {
-		return fmt.Errorf("python hook: %w", err)
-	}
-	if err := writeRunFile(filepath.Join(pyDir, "sitecustomize.py"), py); err != nil {
-		return fmt.Errorf("python hook: %w", err)
-	}
 	a.env = []Injected{
 		{Name: EnvAccess, Value: []byte(fifo)},
 		{Name: EnvAccessNames, Value: []byte(strings.Join(a.ordered, ","))},
@@ -235,6 +219,9 @@ func (a *accessRun) openHooks(parent []string, candidates []string) error {
 
 // nodeQuote quotes s as NODE_OPTIONS reads a double-quoted word.
 func nodeQuote(s string) string {
+	if !strings.ContainsAny(s, `\"`) {
+		return `"` + s + `"`
+	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
@@ -313,10 +300,7 @@ func (a *accessRun) add(name, file string, line int) {
 			Result: audit.ResultOK, Context: &audit.Context{Command: a.command, File: file, Line: line}})
 	}
 	a.mu.Unlock()
-	select {
-	case a.kick <- struct{}{}:
-	default:
-	}
+	a.kickFlusher()
 }
 
 // unavailable queues, for every secret, a record saying that where it is
@@ -328,6 +312,17 @@ func (a *accessRun) unavailable(why string) {
 			Result: audit.ResultError, Detail: "unavailable: " + why, Context: &audit.Context{Command: a.command}})
 	}
 	a.mu.Unlock()
+	a.kickFlusher()
+}
+
+// kickFlusher has the flusher write what is pending, starting it at the
+// first record: a run that records nothing while the command runs needs
+// no goroutine for it.
+func (a *accessRun) kickFlusher() {
+	a.flusherOnce.Do(func() {
+		a.flushing = true
+		go a.flusher()
+	})
 	select {
 	case a.kick <- struct{}{}:
 	default:
@@ -397,8 +392,12 @@ func (a *accessRun) end1() {
 		}
 	}
 	a.closeHooks()
-	close(a.stop)
-	<-a.flushDone
+	a.flusherOnce.Do(func() {}) // none starts from now on
+	if a.flushing {
+		close(a.stop)
+		<-a.flushDone
+	}
+	a.flush() // what came after the flusher ended, or without one
 	if a.bad > 0 && a.stderr != nil {
 		fmt.Fprintf(a.stderr, "wsx: warning: %d malformed access reports from the command were ignored\n", a.bad)
 	}
@@ -410,29 +409,15 @@ func (a *accessRun) end1() {
 	}
 }
 
-// closeHooks closes the pipe and removes the run directory.
+// closeHooks closes the pipe and removes it (with the run directory of
+// the hooks, when they have one of their own).
 func (a *accessRun) closeHooks() {
 	if a.fifo != nil {
 		a.fifo.Close()
 	}
-	if a.dir != "" {
-		removeHooks(a.dir)
-		a.dir = ""
-	}
+	a.place.remove()
+	a.place = hookPlace{}
 	a.env = nil
-}
-
-// removeHooks removes the run directory of the hooks: what openHooks made
-// in it, then the directory; when something else is there too (Python's
-// __pycache__), all of it.
-func removeHooks(dir string) {
-	for _, f := range []string{"access", "node.js", filepath.Join("py", "sitecustomize.py")} {
-		unix.Unlink(filepath.Join(dir, f))
-	}
-	unix.Rmdir(filepath.Join(dir, "py"))
-	if unix.Rmdir(dir) != nil {
-		os.RemoveAll(dir)
-	}
 }
 
 // runtimeOf names the runtime argv starts, "node" or "python", or "".

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsxdev/wsx/audit"
+	"golang.org/x/sys/unix"
 )
 
 var testNames = map[string]bool{"DATABASE_URL": true, "API_TOKEN": true}
@@ -160,7 +162,12 @@ func ramDir(t *testing.T) string {
 	if !isRAMFS("/dev/shm") {
 		t.Skip("no /dev/shm on a RAM filesystem")
 	}
-	return "/dev/shm"
+	dir, err := os.MkdirTemp("/dev/shm", "wsx-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // A hostile child writes what it likes on the pipe: only distinct reads
@@ -177,16 +184,17 @@ func TestAccessRunHostileChild(t *testing.T) {
 	for _, e := range a.Env() {
 		env[e.Name] = string(e.Value)
 	}
-	if env[EnvAccessNames] != "DATABASE_URL,API_TOKEN" || !strings.HasSuffix(env["NODE_OPTIONS"], filepath.Join(a.dir, "node.js")+`"`) ||
-		env["PYTHONPATH"] != filepath.Join(a.dir, "py") {
-		t.Fatalf("env = %v", env)
+	pl := a.place
+	if env[EnvAccessNames] != "DATABASE_URL,API_TOKEN" || !strings.HasSuffix(env["NODE_OPTIONS"], pl.node+`"`) ||
+		env["PYTHONPATH"] != pl.pyDir || env[EnvAccess] != pl.fifo || pl.runDir != "" {
+		t.Fatalf("env = %v, place %+v", env, pl)
 	}
-	fi, err := os.Stat(a.dir)
-	if err != nil || fi.Mode().Perm() != 0o700 {
-		t.Fatalf("run dir: %v %v", fi, err)
+	fi, err := os.Lstat(filepath.Dir(pl.node))
+	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("hooks dir: %v %v", fi, err)
 	}
-	for _, f := range []string{"node.js", "py/sitecustomize.py"} {
-		if fi, err := os.Stat(filepath.Join(a.dir, f)); err != nil || fi.Mode().Perm() != 0o400 {
+	for _, f := range []string{pl.node, filepath.Join(pl.pyDir, "sitecustomize.py")} {
+		if fi, err := os.Lstat(f); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o400 {
 			t.Fatalf("%s: %v %v", f, fi, err)
 		}
 	}
@@ -210,7 +218,6 @@ func TestAccessRunHostileChild(t *testing.T) {
 		"end\t00000000000000000000000000000000\n" +
 		"read\tAPI_TOKEN\t3\tapp.js")
 	write("\n")
-	dir := a.dir
 	a.finish()
 	got := strings.Join(places(rec.all()), "\n")
 	want := strings.Join([]string{
@@ -225,8 +232,11 @@ func TestAccessRunHostileChild(t *testing.T) {
 	if !strings.Contains(stderr.String(), "3 malformed access reports") {
 		t.Errorf("stderr = %q", stderr.String())
 	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("run dir left behind: %v", err)
+	if _, err := os.Lstat(pl.fifo); !os.IsNotExist(err) {
+		t.Errorf("pipe left behind: %v", err)
+	}
+	if _, err := os.Lstat(pl.node); err != nil {
+		t.Errorf("shared hook removed: %v", err)
 	}
 }
 
@@ -291,12 +301,13 @@ func TestAccessRunHookSilent(t *testing.T) {
 func TestAccessEnvKeepsUsers(t *testing.T) {
 	rec := newFakeRecorder()
 	parent := []string{"NODE_OPTIONS=--trace-warnings", "PYTHONPATH=/opt/lib"}
-	a := startAccess(rec, []string{"true"}, t.TempDir(), []string{"API_TOKEN"}, parent, []string{ramDir(t)}, true, nil)
+	base := ramDir(t)
+	a := startAccess(rec, []string{"true"}, t.TempDir(), []string{"API_TOKEN"}, parent, []string{base}, true, nil)
 	env := BuildEnv(parent, a.Env())
 	a.finish()
 	node, _ := lookupEnv(env, "NODE_OPTIONS")
 	py, _ := lookupEnv(env, "PYTHONPATH")
-	if !strings.HasPrefix(node, "--trace-warnings --require \"/dev/shm/wsx-exec-") || !strings.HasSuffix(py, "/py:/opt/lib") {
+	if !strings.HasPrefix(node, "--trace-warnings --require \""+base+"/wsx-hooks-") || !strings.HasSuffix(py, ":/opt/lib") || !strings.Contains(py, "/py-") {
 		t.Errorf("NODE_OPTIONS=%q PYTHONPATH=%q", node, py)
 	}
 	b := startAccess(rec, []string{"true"}, t.TempDir(), []string{"NODE_OPTIONS"}, parent, []string{ramDir(t)}, true, nil)
@@ -355,21 +366,99 @@ func TestAccessRunInPlace(t *testing.T) {
 	}
 }
 
-// The hooks' run directory goes whole, with what a runtime added to it.
-func TestRemoveHooks(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "run")
-	for _, d := range []string{dir, filepath.Join(dir, "py"), filepath.Join(dir, "py", "__pycache__")} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
+// The hooks are written once and shared by the runs that follow; each run
+// has a pipe of its own, removed at its end; a hook file cut short is
+// written again; the pipe of a run killed before its end is swept.
+func TestPlaceHooksShared(t *testing.T) {
+	base := ramDir(t)
+	a, err := placeHooks([]string{"", "relative", base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.runDir != "" || filepath.Dir(a.node) != filepath.Join(base, fmt.Sprintf("wsx-hooks-%d", os.Getuid())) {
+		t.Fatalf("first place %+v", a)
+	}
+	before, _ := os.Lstat(a.node)
+	b, err := placeHooks([]string{base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Lstat(b.node)
+	if b.node != a.node || b.pyDir != a.pyDir || b.fifo == a.fifo || !os.SameFile(before, after) {
+		t.Fatalf("second run: %+v after %+v (hook rewritten: %v)", b, a, !os.SameFile(before, after))
+	}
+	a.remove()
+	b.remove()
+	for _, f := range []string{a.fifo, b.fifo} {
+		if _, err := os.Lstat(f); !os.IsNotExist(err) {
+			t.Errorf("pipe %s left: %v", f, err)
 		}
 	}
-	for _, f := range []string{"access", "node.js", "py/sitecustomize.py", "py/__pycache__/sitecustomize.pyc"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o400); err != nil {
-			t.Fatal(err)
-		}
+
+	// Cut short, as by a crash while it was written in place.
+	if err := os.Chmod(a.node, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	removeHooks(dir)
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("run dir left behind: %v", err)
+	if err := os.WriteFile(a.node, []byte("// half"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(a.node, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	// A pipe left by a killed run: a pid no process has.
+	stale := filepath.Join(filepath.Dir(a.node), "access-2147483646-1")
+	if err := unix.Mkfifo(stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := placeHooks([]string{base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.remove()
+	got, err := os.ReadFile(c.node)
+	want := hookSource().node
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("hook cut short not rewritten: %d bytes, want %d (%v)", len(got), len(want), err)
+	}
+	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale pipe not swept: %v", err)
+	}
+}
+
+// SECURITY (other local users): a directory of the shared name that is not
+// this user's own 0700 directory (here: group- and other-writable, as one
+// made by another user in a shared /dev/shm could be; or a symlink) is
+// not used: the run writes its hooks to a run directory of its own, and
+// removes it at the end.
+func TestPlaceHooksForeignDir(t *testing.T) {
+	for _, tc := range []string{"loose", "symlink"} {
+		t.Run(tc, func(t *testing.T) {
+			base := ramDir(t)
+			shared := filepath.Join(base, fmt.Sprintf("wsx-hooks-%d", os.Getuid()))
+			switch tc {
+			case "loose":
+				if err := os.Mkdir(shared, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(shared, 0o777); err != nil {
+					t.Fatal(err)
+				}
+			case "symlink":
+				if err := os.Symlink(t.TempDir(), shared); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := placeHooks([]string{base})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.runDir == "" || strings.HasPrefix(p.node, shared) || strings.HasPrefix(p.fifo, shared) {
+				t.Fatalf("used %s: %+v", shared, p)
+			}
+			p.remove()
+			if _, err := os.Lstat(p.runDir); !os.IsNotExist(err) {
+				t.Errorf("run dir left behind: %v", err)
+			}
+		})
 	}
 }
