@@ -131,7 +131,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	sel := spec.selection(script)
 	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: caller.Command(spec.Argv)}}
 	caller.Repo(&rec.Context, spec.Cwd)
-	_, lookErr := LookPath(spec.Argv[0], spec.Parent)
+	path, lookErr := LookPath(spec.Argv[0], spec.Parent)
 	// The proxy starts between the choice and the release: a run that
 	// may use it chooses here.
 	one := lookErr == nil && complete && spec.Inject != InjectProxy && len(spec.ProxyNames) == 0
@@ -200,6 +200,9 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		Files:            files,
 		PTY:              spec.PTY,
 		StdoutIsTerminal: spec.StdoutIsTerminal,
+	}
+	if lookupPATH(opts.Env) == lookupPATH(spec.Parent) {
+		opts.path = path // found above, in the same PATH
 	}
 	// The values are all the child needs from the store now.
 	if spec.Close != nil {

@@ -73,6 +73,8 @@ type Options struct {
 	ctty int
 	// fileMode forces the memfd fallback for file secrets.
 	fileMode fileMode
+	// path is Argv[0] found in Env's PATH already (Run); "": look it up.
+	path string
 }
 
 // Supervise runs opts.Argv and returns its exit status: the child's code, or
@@ -126,7 +128,7 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 	}
 	defer files.close()
 	env := BuildEnv(opts.Env, files.env)
-	path, err := lookPath(opts.Argv[0], env, opts.Dir)
+	path, err := opts.lookPath(env)
 	if err != nil {
 		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}
@@ -599,6 +601,21 @@ func LookPath(file string, env []string) (string, error) {
 	return lookPath(file, env, "")
 }
 
+// lookPath finds opts.Argv[0] in the PATH of env, the child's whole
+// environment, unless Run found it already (in the same PATH).
+func (opts Options) lookPath(env []string) (string, error) {
+	if opts.path != "" && opts.Dir == "" && lookupPATH(env) == lookupPATH(opts.Env) {
+		return opts.path, nil
+	}
+	return lookPath(opts.Argv[0], env, opts.Dir)
+}
+
+// lookupPATH returns env's PATH.
+func lookupPATH(env []string) string {
+	v, _ := lookupEnv(env, "PATH")
+	return v
+}
+
 // lookPath is LookPath with a name containing a slash taken relative to
 // dir ("" for the current directory) and checked: it must be an
 // executable regular file, or the error wraps fs.ErrNotExist or
@@ -646,7 +663,7 @@ func ExecInPlace(opts Options) error {
 	}
 	defer files.close()
 	env := BuildEnv(opts.Env, files.env)
-	path, err := lookPath(opts.Argv[0], env, opts.Dir)
+	path, err := opts.lookPath(env)
 	if err != nil {
 		return fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
 	}

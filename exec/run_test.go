@@ -570,3 +570,17 @@ func TestRunTTYNote(t *testing.T) {
 		}
 	}
 }
+
+// The command Run found is used when the child's PATH is the one Run
+// searched, and looked up again in the child's when a secret or a file
+// secret changed it.
+func TestOptionsLookPath(t *testing.T) {
+	found := "/run-found/sh"
+	opts := Options{Argv: []string{"sh"}, Env: []string{"PATH=/usr/bin:/bin"}, path: found}
+	if p, err := opts.lookPath(BuildEnv(opts.Env, nil)); p != found || err != nil {
+		t.Errorf("same PATH: %q, %v; want %q", p, err, found)
+	}
+	if p, err := opts.lookPath([]string{"PATH=/nonexistent-wsx"}); p == found || err == nil {
+		t.Errorf("other PATH: %q, %v; want not found", p, err)
+	}
+}
