@@ -462,3 +462,25 @@ func TestPlaceHooksForeignDir(t *testing.T) {
 		})
 	}
 }
+
+// Runs that start together on a fresh system all use the shared hooks.
+func TestPlaceHooksConcurrent(t *testing.T) {
+	base := ramDir(t)
+	places := make([]hookPlace, 8)
+	errs := make([]error, len(places))
+	var wg sync.WaitGroup
+	for i := range places {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			places[i], errs[i] = placeHooks([]string{base})
+		}()
+	}
+	wg.Wait()
+	for i, p := range places {
+		if errs[i] != nil || p.runDir != "" || p.node != places[0].node {
+			t.Errorf("run %d: %+v, %v", i, p, errs[i])
+		}
+		p.remove()
+	}
+}

@@ -138,14 +138,17 @@ func ownDir(dir string) error {
 	var st unix.Stat_t
 	err := unix.Lstat(dir, &st)
 	if errors.Is(err, unix.ENOENT) {
-		if err := unix.Mkdir(dir, 0o700); err != nil {
-			return fmt.Errorf("%s: %w", dir, err)
+		err = unix.Mkdir(dir, 0o700)
+		if err == nil {
+			// Ours and fresh: the umask may have taken bits away.
+			if err := unix.Chmod(dir, 0o700); err != nil {
+				return fmt.Errorf("%s: %w", dir, err)
+			}
+			return nil
 		}
-		// Ours and fresh: the umask may have taken bits away.
-		if err := unix.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("%s: %w", dir, err)
+		if errors.Is(err, unix.EEXIST) {
+			err = unix.Lstat(dir, &st) // made by a run beside this one?
 		}
-		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
