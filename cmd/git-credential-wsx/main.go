@@ -51,7 +51,9 @@ func run(args []string) int {
 	}
 	op := args[0]
 	req, err := io.ReadAll(io.LimitReader(os.Stdin, localapi.MaxCredentialInput+1))
-	if err == nil && len(req) > localapi.MaxCredentialInput {
+	if err != nil {
+		err = fmt.Errorf("read the request: %w", err)
+	} else if len(req) > localapi.MaxCredentialInput {
 		err = fmt.Errorf("the request is larger than %d bytes", localapi.MaxCredentialInput)
 	}
 	if err != nil {
@@ -120,7 +122,7 @@ func handOver(args []string, req []byte) int {
 		err = syscall.Exec(wsx, append([]string{wsx, "credential"}, args...), os.Environ())
 		restore()
 	}
-	fmt.Fprintf(os.Stderr, "wsx: credential: cannot hand over to %s: %v; install git-credential-wsx beside wsx, or run `wsx git setup` again\n", wsx, err)
+	fmt.Fprintf(os.Stderr, "wsx: credential: cannot hand over to %s: %v; git-credential-wsx runs the wsx beside it (`make install` puts both there)\n", wsx, err)
 	return 1
 }
 
