@@ -7,10 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // buildCredentialHelper builds git-credential-wsx to out, as `make build`
@@ -220,4 +223,48 @@ func (f *fakeAgent) stop() string {
 // bytes.
 func onlyZero(log string) bool {
 	return strings.ReplaceAll(log, "received 0\n", "") == ""
+}
+
+// SECURITY 66 for git-credential-wsx, which holds the answer: started with
+// `ulimit -c unlimited` and GOTRACEBACK=crash, and killed by SIGABRT while
+// it reads git's request for the agent, it leaves no core file.
+func TestCredentialHelperNoCoreFile(t *testing.T) {
+	dir := shortTempDir(t)
+	w := newWSXRunner(t, dir)
+	w.run(nil, true, "init", "--kdf-memory", "8", "--kdf-time", "1")
+	_, pid, err := startAgent(w.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopAgent(pid) })
+	c := exec.Command("sh", "-c", `ulimit -c unlimited && exec "$0" get`, filepath.Join(binDir, "git-credential-wsx"))
+	c.Dir, c.Env = dir, append(w.env, "GOTRACEBACK=crash")
+	stdin, err := c.StdinPipe() // left open: the helper waits for the request
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// nodump.Process has run once the soft core limit is 0 again.
+	limits := "/proc/" + strconv.Itoa(c.Process.Pid) + "/limits"
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(limits); regexp.MustCompile(`(?m)^Max core file size +0 `).Match(b) {
+			break
+		}
+		if time.Now().After(end) {
+			c.Process.Kill()
+			c.Wait()
+			t.Fatal("git-credential-wsx kept a core file size limit")
+		}
+	}
+	if err := c.Process.Signal(syscall.SIGABRT); err != nil {
+		t.Fatal(err)
+	}
+	c.Wait()
+	cores, _ := filepath.Glob(filepath.Join(dir, "core*"))
+	if len(cores) > 0 {
+		t.Errorf("core files: %v", cores)
+	}
 }
