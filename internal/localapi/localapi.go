@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wsxdev/wsx/internal/remind"
@@ -54,6 +55,9 @@ const maxAnswer = 4 << 20
 // HTTP/1.0, so the answer ends where the connection does. The caller
 // clears the answer's Output once written.
 func Credential(conn net.Conn, home, op string, input []byte) (CredentialResponse, error) {
+	if op == "" || strings.Trim(op, "abcdefghijklmnopqrstuvwxyz") != "" {
+		return CredentialResponse{}, fmt.Errorf("credential operation %q", op)
+	}
 	body, err := json.Marshal(CredentialRequest{Home: home, Input: input})
 	if err != nil {
 		return CredentialResponse{}, err
