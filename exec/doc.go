@@ -25,8 +25,9 @@
 // a pty, ExecInPlace replaces wsx by the program at no cost.
 //
 // Where the program reads each secret is recorded as `accessed` while it
-// runs (startAccess): hooks for Node.js and Python, written next to a FIFO
-// in a run directory like the file secrets', report "read NAME LINE FILE"
+// runs (startAccess): hooks for Node.js and Python, written once to the
+// user's own directory on a RAM filesystem (placeHooks), each run's FIFO
+// beside them, report "read NAME LINE FILE"
 // lines that the supervisor checks strictly and writes in batches through
 // Spec.Access; a shell script gets its static line.
 //
