@@ -23,10 +23,16 @@ import (
 )
 
 // The access hooks: a Node.js preload and a Python sitecustomize that
-// report which code reads each injected secret.
-//
-//go:embed hooks/node.js hooks/sitecustomize.py hooks/proxy.js
-var hooks embed.FS
+// report which code reads each injected secret (strings: read in place,
+// not copied, on every run), and the proxy's preload.
+var (
+	//go:embed hooks/node.js
+	nodeHook string
+	//go:embed hooks/sitecustomize.py
+	pyHook string
+	//go:embed hooks/proxy.js
+	hooks embed.FS
+)
 
 // AccessRecorder appends the `accessed` records of a run (release.Store's
 // Record, or the wsx agent's).

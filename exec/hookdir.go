@@ -3,7 +3,6 @@ package exec
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,17 +28,17 @@ import (
 // is replaced; a file is written under a temporary name and renamed, so
 // a run never loads half of one.
 
-// hookSource holds the hooks' content and the tag of this version.
-var hookSource = sync.OnceValue(func() (h struct {
-	node, py []byte
-	tag      string
-}) {
-	h.node, _ = hooks.ReadFile("hooks/node.js")
-	h.py, _ = hooks.ReadFile("hooks/sitecustomize.py")
-	// A checksum, not a digest: it only tells versions apart in a
-	// directory no one else can write to.
-	h.tag = strconv.FormatUint(uint64(crc32.ChecksumIEEE(h.node))<<32|uint64(crc32.ChecksumIEEE(h.py)), 36)
-	return h
+// hookTag names this version's hooks: FNV-1a of their content, a
+// checksum, not a digest, as it only tells versions apart in a directory
+// no one else can write to.
+var hookTag = sync.OnceValue(func() string {
+	h := uint64(14695981039346656037)
+	for _, s := range []string{nodeHook, "\x00", pyHook} {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * 1099511628211
+		}
+	}
+	return strconv.FormatUint(h, 36)
 })
 
 // pipeSeq tells apart the pipes of the runs of one process.
@@ -94,17 +93,17 @@ func placeHooks(candidates []string) (hookPlace, error) {
 // writeHooks makes sure dir holds this version's hooks; wrote says it
 // had to write one.
 func (p *hookPlace) writeHooks(dir string) (wrote bool, err error) {
-	h := hookSource()
-	p.node = filepath.Join(dir, "node-"+h.tag+".js")
-	p.pyDir = filepath.Join(dir, "py-"+h.tag)
-	w1, err := ensureHook(p.node, h.node)
+	tag := hookTag()
+	p.node = filepath.Join(dir, "node-"+tag+".js")
+	p.pyDir = filepath.Join(dir, "py-"+tag)
+	w1, err := ensureHook(p.node, nodeHook)
 	if err != nil {
 		return false, fmt.Errorf("node hook: %w", err)
 	}
 	if err := ownDir(p.pyDir); err != nil {
 		return false, fmt.Errorf("python hook: %w", err)
 	}
-	w2, err := ensureHook(filepath.Join(p.pyDir, "sitecustomize.py"), h.py)
+	w2, err := ensureHook(filepath.Join(p.pyDir, "sitecustomize.py"), pyHook)
 	if err != nil {
 		return false, fmt.Errorf("python hook: %w", err)
 	}
@@ -161,7 +160,7 @@ func ownDir(dir string) error {
 
 // ensureHook makes p a 0400 regular file with content, unless it is one
 // of this user of that size already; wrote says it wrote it.
-func ensureHook(p string, content []byte) (wrote bool, err error) {
+func ensureHook(p string, content string) (wrote bool, err error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err == nil {
 		if st.Mode&unix.S_IFMT == unix.S_IFREG && int(st.Uid) == os.Getuid() && st.Mode&0o7777 == 0o400 && st.Size == int64(len(content)) {
@@ -169,7 +168,7 @@ func ensureHook(p string, content []byte) (wrote bool, err error) {
 		}
 	}
 	tmp := p + ".tmp-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(pipeSeq.Add(1), 10)
-	if err := writeRunFile(tmp, content); err != nil {
+	if err := writeRunFile(tmp, []byte(content)); err != nil {
 		unix.Unlink(tmp)
 		return false, err
 	}
