@@ -200,6 +200,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		Files:            files,
 		PTY:              spec.PTY,
 		StdoutIsTerminal: spec.StdoutIsTerminal,
+		built:            true,
 	}
 	if lookupPATH(opts.Env) == lookupPATH(spec.Parent) {
 		opts.path = path // found above, in the same PATH

@@ -75,6 +75,9 @@ type Options struct {
 	fileMode fileMode
 	// path is Argv[0] found in Env's PATH already (Run); "": look it up.
 	path string
+	// built says Env came from BuildEnv (Run): without file secrets it
+	// is the child's as it is.
+	built bool
 }
 
 // Supervise runs opts.Argv and returns its exit status: the child's code, or
@@ -127,7 +130,10 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 		return 1, err
 	}
 	defer files.close()
-	env := BuildEnv(opts.Env, files.env)
+	env := opts.Env
+	if !opts.built || len(files.env) > 0 {
+		env = BuildEnv(opts.Env, files.env)
+	}
 	path, err := opts.lookPath(env)
 	if err != nil {
 		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
@@ -662,7 +668,10 @@ func ExecInPlace(opts Options) error {
 		return err
 	}
 	defer files.close()
-	env := BuildEnv(opts.Env, files.env)
+	env := opts.Env
+	if !opts.built || len(files.env) > 0 {
+		env = BuildEnv(opts.Env, files.env)
+	}
 	path, err := opts.lookPath(env)
 	if err != nil {
 		return fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
