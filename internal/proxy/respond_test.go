@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,7 +120,7 @@ func TestPauseSendsHeldBytes(t *testing.T) {
 // out: the bytes held back are dropped.
 func TestCutBodyDropsHeld(t *testing.T) {
 	r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "1000")
+		w.Header().Set("Content-Length", strconv.Itoa(4*smallBody)) // streamed, not read whole
 		io.WriteString(w, "x "+testValue[:20])
 		w.(http.Flusher).Flush()
 		conn, _, err := http.NewResponseController(w).Hijack()
@@ -140,5 +141,42 @@ func TestCutBodyDropsHeld(t *testing.T) {
 	}
 	if strings.Contains(string(b), testValue[:mask.MaxShown+1]) {
 		t.Errorf("the beginning of a value went out: %q", b)
+	}
+}
+
+// A small body of known length is read whole and masked at once: it
+// keeps its length, and one cut short is answered 502 with nothing of
+// it.
+func TestSmallBodyWhole(t *testing.T) {
+	var cut atomic.Bool
+	r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
+		body := "token: " + testValue + "\n"
+		if !cut.Load() {
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			io.WriteString(w, body)
+			return
+		}
+		w.Header().Set("Content-Length", "1000")
+		io.WriteString(w, "x "+testValue[:20])
+		w.(http.Flusher).Flush()
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	}, nil)
+	req, _ := http.NewRequest("GET", r.up.URL+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+r.ph)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != "token: ***\n" || resp.ContentLength != int64(len(b)) || len(resp.TransferEncoding) > 0 {
+		t.Errorf("got %q (%v), length %d, %v; want the value masked, with its length", b, err, resp.ContentLength, resp.TransferEncoding)
+	}
+	cut.Store(true)
+	code, body := get(t, r.client, req)
+	if code != http.StatusBadGateway || strings.Contains(body, testValue[:mask.MaxShown+1]) {
+		t.Errorf("cut body: %d %q; want 502 without the value's beginning", code, body)
 	}
 }
