@@ -180,3 +180,41 @@ func TestSmallBodyWhole(t *testing.T) {
 		t.Errorf("cut body: %d %q; want 502 without the value's beginning", code, body)
 	}
 }
+
+// A download of several MiB, read from the host in large pieces, arrives
+// whole: every byte as sent but the values, each masked, wherever the
+// reads and TLS records cut it.
+func TestLargeBodyIntact(t *testing.T) {
+	var sent, want strings.Builder
+	for i := 0; sent.Len() < 6<<20; i++ {
+		line := fmt.Sprintf("%d %s\n", i, strings.Repeat("abcdefghij", i%37))
+		if i%997 == 0 {
+			line = fmt.Sprintf("%d %s %s\n", i, testValue, strings.Repeat("k", i%53))
+			want.WriteString(fmt.Sprintf("%d *** %s\n", i, strings.Repeat("k", i%53)))
+		} else {
+			want.WriteString(line)
+		}
+		sent.WriteString(line)
+	}
+	for _, length := range []bool{false, true} {
+		t.Run(fmt.Sprintf("length=%v", length), func(t *testing.T) {
+			r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
+				if length {
+					w.Header().Set("Content-Length", strconv.Itoa(sent.Len()))
+				}
+				s := sent.String()
+				for len(s) > 0 {
+					n := min(len(s), 70001)
+					io.WriteString(w, s[:n])
+					s = s[n:]
+				}
+			}, nil)
+			req, _ := http.NewRequest("GET", r.up.URL+"/big", nil)
+			req.Header.Set("Authorization", "Bearer "+r.ph)
+			code, body := get(t, r.client, req)
+			if code != 200 || body != want.String() {
+				t.Errorf("status %d, %d bytes, want %d bytes as sent with each value masked", code, len(body), want.Len())
+			}
+		})
+	}
+}
