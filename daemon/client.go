@@ -53,15 +53,9 @@ func NewGuestClient(socket string, owner int) *Client {
 }
 
 func newClient(socket string, dial func(context.Context) (net.Conn, error)) *Client {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dial(ctx)
-		},
-		DisableCompression: true,
-		MaxIdleConns:       2,
-		IdleConnTimeout:    30 * time.Second,
-	}
-	return &Client{socket: socket, hc: &http.Client{Transport: tr, Timeout: ClientTimeout}}
+	// No timeout here: do bounds its requests by ClientTimeout, and
+	// ServeUI's lasts as long as the page.
+	return &Client{socket: socket, hc: &http.Client{Transport: &keptTransport{dial: dial}}}
 }
 
 // HomeHeader names the store a request is meant for: an agent serving
@@ -107,6 +101,8 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 // do sends a request with body in (JSON, when not nil) and decodes the
 // answer into out (when not nil).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, ClientTimeout)
+	defer cancel()
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)

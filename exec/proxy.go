@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +68,8 @@ type proxyRun struct {
 	l   net.Listener
 	dir string
 	env []Injected
+
+	procs int // GOMAXPROCS before the proxy ran; 0: left as it was
 }
 
 // splitProxied tells the secrets of names that go through the proxy
@@ -133,6 +136,13 @@ func startProxy(spec Spec, proxied []string, metas map[string]store.Meta, candid
 		return nil, err
 	}
 	pr.p = p
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		// A request through the proxy passes between goroutines (the
+		// command's connection, the agent's, the host's); on one thread
+		// each passes without waking another, which costs more than the
+		// work. A download is copied by one goroutine all the same.
+		pr.procs = runtime.GOMAXPROCS(1)
+	}
 	if pr.l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
@@ -286,6 +296,9 @@ func (pr *proxyRun) close() {
 	}
 	if pr.dir != "" {
 		os.RemoveAll(pr.dir)
+	}
+	if pr.procs > 0 {
+		runtime.GOMAXPROCS(pr.procs)
 	}
 }
 

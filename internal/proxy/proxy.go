@@ -111,7 +111,7 @@ func New(cfg Config) (*Proxy, error) {
 	p.ca = ca
 	p.upstream = &http.Transport{
 		Proxy:                 nil, // straight to the host
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dialUpstream,
 		TLSClientConfig:       &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:     true,
 		MaxIdleConnsPerHost:   16,
@@ -327,6 +327,9 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		Certificates: []tls.Certificate{*cert},
 		NextProtos:   []string{"http/1.1"},
 		MinVersion:   tls.VersionTLS12,
+		// Full records from the first byte: the command is on this
+		// machine, and small first records only cost more of them.
+		DynamicRecordSizingDisabled: true,
 	})
 	tc.SetDeadline(time.Now().Add(30 * time.Second))
 	if err := tc.Handshake(); err != nil {

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -20,8 +22,10 @@ import (
 type writerKey struct{}
 
 // maskResponse masks in resp's header every value the run has used, and
-// has its body masked on its way to the command. A masked body loses its
-// length: it goes chunked.
+// has its body masked on its way to the command. A small body of known
+// length is read whole and masked at once, and keeps a length: the
+// command gets the response in one write. Any other masked body loses
+// its length: it goes chunked.
 func (p *Proxy) maskResponse(resp *http.Response) error {
 	m := p.masks.get()
 	if m == nil {
@@ -30,6 +34,9 @@ func (p *Proxy) maskResponse(resp *http.Response) error {
 	maskHeader(m, resp.Header)
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return nil
+	}
+	if resp.ContentLength >= 0 && resp.ContentLength <= smallBody && len(resp.Trailer) == 0 {
+		return maskWhole(m, resp)
 	}
 	w, _ := resp.Request.Context().Value(writerKey{}).(*maskingWriter)
 	if w == nil {
@@ -43,6 +50,25 @@ func (p *Proxy) maskResponse(resp *http.Response) error {
 }
 
 var errNoWriter = errors.New("response without its masking writer")
+
+// smallBody bounds a body maskResponse reads whole.
+const smallBody = 64 << 10
+
+// maskWhole reads resp's body, of known length, and replaces it with the
+// body masked. A body cut short is an error: nothing of it is sent.
+func maskWhole(m *mask.Masker, resp *http.Response) error {
+	b := make([]byte, resp.ContentLength)
+	_, err := io.ReadFull(resp.Body, b)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	b = m.Mask(b)
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	return nil
+}
 
 // maskHeader masks every value of h in place.
 func maskHeader(m *mask.Masker, h http.Header) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,7 +120,7 @@ func TestPauseSendsHeldBytes(t *testing.T) {
 // out: the bytes held back are dropped.
 func TestCutBodyDropsHeld(t *testing.T) {
 	r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "1000")
+		w.Header().Set("Content-Length", strconv.Itoa(4*smallBody)) // streamed, not read whole
 		io.WriteString(w, "x "+testValue[:20])
 		w.(http.Flusher).Flush()
 		conn, _, err := http.NewResponseController(w).Hijack()
@@ -140,5 +141,80 @@ func TestCutBodyDropsHeld(t *testing.T) {
 	}
 	if strings.Contains(string(b), testValue[:mask.MaxShown+1]) {
 		t.Errorf("the beginning of a value went out: %q", b)
+	}
+}
+
+// A small body of known length is read whole and masked at once: it
+// keeps its length, and one cut short is answered 502 with nothing of
+// it.
+func TestSmallBodyWhole(t *testing.T) {
+	var cut atomic.Bool
+	r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
+		body := "token: " + testValue + "\n"
+		if !cut.Load() {
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			io.WriteString(w, body)
+			return
+		}
+		w.Header().Set("Content-Length", "1000")
+		io.WriteString(w, "x "+testValue[:20])
+		w.(http.Flusher).Flush()
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	}, nil)
+	req, _ := http.NewRequest("GET", r.up.URL+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+r.ph)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != "token: ***\n" || resp.ContentLength != int64(len(b)) || len(resp.TransferEncoding) > 0 {
+		t.Errorf("got %q (%v), length %d, %v; want the value masked, with its length", b, err, resp.ContentLength, resp.TransferEncoding)
+	}
+	cut.Store(true)
+	code, body := get(t, r.client, req)
+	if code != http.StatusBadGateway || strings.Contains(body, testValue[:mask.MaxShown+1]) {
+		t.Errorf("cut body: %d %q; want 502 without the value's beginning", code, body)
+	}
+}
+
+// A download of several MiB, read from the host in large pieces, arrives
+// whole: every byte as sent but the values, each masked, wherever the
+// reads and TLS records cut it.
+func TestLargeBodyIntact(t *testing.T) {
+	var sent, want strings.Builder
+	for i := 0; sent.Len() < 6<<20; i++ {
+		line := fmt.Sprintf("%d %s\n", i, strings.Repeat("abcdefghij", i%37))
+		if i%997 == 0 {
+			line = fmt.Sprintf("%d %s %s\n", i, testValue, strings.Repeat("k", i%53))
+			want.WriteString(fmt.Sprintf("%d *** %s\n", i, strings.Repeat("k", i%53)))
+		} else {
+			want.WriteString(line)
+		}
+		sent.WriteString(line)
+	}
+	for _, length := range []bool{false, true} {
+		t.Run(fmt.Sprintf("length=%v", length), func(t *testing.T) {
+			r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
+				if length {
+					w.Header().Set("Content-Length", strconv.Itoa(sent.Len()))
+				}
+				s := sent.String()
+				for len(s) > 0 {
+					n := min(len(s), 70001)
+					io.WriteString(w, s[:n])
+					s = s[n:]
+				}
+			}, nil)
+			req, _ := http.NewRequest("GET", r.up.URL+"/big", nil)
+			req.Header.Set("Authorization", "Bearer "+r.ph)
+			code, body := get(t, r.client, req)
+			if code != 200 || body != want.String() {
+				t.Errorf("status %d, %d bytes, want %d bytes as sent with each value masked", code, len(body), want.Len())
+			}
+		})
 	}
 }

@@ -111,7 +111,7 @@ func (p *Proxy) substitute(r *http.Request, f found, use []bound, secs []store.S
 		queryPairs = append(queryPairs, s.ph, url.QueryEscape(string(v)))
 		p.masks.add(v)
 	}
-	rep := strings.NewReplacer(pairs...)
+	rep := newReplacer(pairs)
 	out := r.Clone(r.Context())
 	for k, vs := range out.Header {
 		for i, v := range vs {
@@ -128,15 +128,15 @@ func (p *Proxy) substitute(r *http.Request, f found, use []bound, secs []store.S
 	}
 	u := *r.URL
 	if u.RawPath != "" {
-		u.RawPath = strings.NewReplacer(pathPairs...).Replace(u.RawPath)
+		u.RawPath = newReplacer(pathPairs).Replace(u.RawPath)
 		if dp, err := url.PathUnescape(u.RawPath); err == nil {
 			u.Path = dp
 		}
 	} else if np := rep.Replace(u.Path); np != u.Path {
 		u.Path = np
-		u.RawPath = strings.NewReplacer(pathPairs...).Replace(r.URL.EscapedPath())
+		u.RawPath = newReplacer(pathPairs).Replace(r.URL.EscapedPath())
 	}
-	u.RawQuery = strings.NewReplacer(queryPairs...).Replace(u.RawQuery)
+	u.RawQuery = newReplacer(queryPairs).Replace(u.RawQuery)
 	out.URL = &u
 	if f.read {
 		nb := []byte(rep.Replace(string(f.body)))
@@ -146,6 +146,23 @@ func (p *Proxy) substitute(r *http.Request, f found, use []bound, secs []store.S
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(nb)), nil }
 	}
 	return out, nil
+}
+
+// replacer replaces placeholders with values.
+type replacer interface{ Replace(string) string }
+
+// oneReplacer replaces one placeholder: what a request carries most
+// often, which then costs no table built for it.
+type oneReplacer struct{ old, new string }
+
+func (o oneReplacer) Replace(s string) string { return strings.ReplaceAll(s, o.old, o.new) }
+
+// newReplacer replaces each pairs[2i] with pairs[2i+1], in one pass.
+func newReplacer(pairs []string) replacer {
+	if len(pairs) == 2 {
+		return oneReplacer{pairs[0], pairs[1]}
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 // masks are the values this run has put into requests: what a response
