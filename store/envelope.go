@@ -96,6 +96,12 @@ func openItem(g cipher.AEAD, storeID, name string, data []byte) (Secret, error) 
 	if err != nil {
 		return Secret{}, fmt.Errorf("secret %s: damaged item: %v: %w", name, err, ErrIntegrity)
 	}
+	return openEnvelope(g, storeID, name, e)
+}
+
+// openEnvelope is openItem of an envelope parseEnvelope accepted; it does
+// not change e.
+func openEnvelope(g cipher.AEAD, storeID, name string, e *envelope) (Secret, error) {
 	if e.Name != name {
 		return Secret{}, fmt.Errorf("secret %s: the item holds the data of %s (swapped or renamed): %w", name, e.Name, ErrIntegrity)
 	}
