@@ -84,6 +84,7 @@ type Log struct {
 
 	fsync func(*os.File) error // syncFile; tests inject failures
 	mac   hash.Hash            // HMAC-SHA256 under key, reused under mu
+	buf   []byte               // the lines of the last batch, reused under mu
 
 	memo parseMemo
 }
@@ -157,7 +158,7 @@ func (l *Log) Close() error {
 		l.f = nil
 	}
 	clear(l.key)
-	l.mac = nil
+	l.mac, l.buf = nil, nil
 	return err
 }
 
@@ -579,7 +580,19 @@ func (l *Log) appendLocked(f *os.File, fi os.FileInfo, ps []prepared, sync bool)
 		return nil, fmt.Errorf("%w: %s: seq exhausted", ErrUnavailable, l.path)
 	}
 	l.tail = tail{}
-	var buf []byte
+	n := len(ps) * (len(`,"mac":"`+probePrev+"\"}\n") + 1)
+	for i := range ps {
+		n += len(ps[i].tmpl)
+	}
+	buf := l.buf[:0]
+	if cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	if n <= keptBuf {
+		// The lines hold no value (callers mask them): the buffer is
+		// kept for the next batch, so appends touch no fresh memory.
+		l.buf = buf
+	}
 	if newline {
 		buf = append(buf, '\n')
 	}
@@ -613,6 +626,9 @@ func (l *Log) appendLocked(f *os.File, fi os.FileInfo, ps []prepared, sync bool)
 	l.tail = tail{fi: fi, size: end + int64(len(buf)), seq: seq, hash: prev}
 	return out, nil
 }
+
+// keptBuf bounds the buffer a Log keeps for its lines.
+const keptBuf = 64 << 10
 
 // appendLine appends to buf the line, with its "\n", of the record whose
 // template prepare made, with seq and prev in place of the probe's, and
