@@ -54,7 +54,12 @@ func TestAppendAllLinesAreTheEncoding(t *testing.T) {
 	odd.Process.Argv = append(odd.Process.Argv, "\x00\u2028\t")
 	odd.Detail = strings.Repeat("d", 2000)
 	var out []Record
-	for _, batch := range [][]Record{{usedRecord("A")}, {usedRecord("B"), odd, usedRecord("C")}} {
+	claimed := usedRecord("G_1")
+	claimed.Context.Claimed = []string{"command"}
+	// One use of many secrets: records alike but for the name, one of
+	// them a name JSON would not write as it is, then another context.
+	use := []Record{usedRecord("D"), usedRecord("E_2"), usedRecord("name\u00e9"), usedRecord("F"), claimed, usedRecord("H")}
+	for _, batch := range [][]Record{{usedRecord("A")}, {usedRecord("B"), odd, usedRecord("C")}, use} {
 		got, err := l.AppendAll(batch)
 		if err != nil {
 			t.Fatal(err)
@@ -85,8 +90,13 @@ func TestAppendAllLinesAreTheEncoding(t *testing.T) {
 			t.Errorf("record %d:\n line %s\n want %s", i, line, want)
 		}
 	}
-	if res := verifyFile(t, path, testKey("a")); !res.OK || res.Records != 4 {
+	if res := verifyFile(t, path, testKey("a")); !res.OK || res.Records != 10 {
 		t.Errorf("verify = %+v", res)
+	}
+	for i, r := range out[4:] {
+		if r.Secret != use[i].Secret || !r.Time.Equal(out[4].Time) || (r.Context.Claimed != nil) != (i == 4) {
+			t.Errorf("record %d of the use: %s at %v, claimed %v", i, r.Secret, r.Time, r.Context.Claimed)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,13 +240,32 @@ func (l *Log) Append(r Record) (Record, error) {
 // AppendAll appends rs in order, as Append appends each, under one lock
 // of the file and with one write(2) (and, without group commit, one
 // fsync) for them all. On an error none of rs is appended.
+//
+// The records given without a time get one time, the batch's. A record
+// that differs from the one before it only in its secret's name (the
+// records of one use) is prepared from that one's encoding; the records
+// returned may then share their Process and Context.
 func (l *Log) AppendAll(rs []Record) ([]Record, error) {
 	ps := make([]prepared, len(rs))
+	var now time.Time
 	for i, r := range rs {
+		if r.Time.IsZero() {
+			if now.IsZero() {
+				now = l.now()
+			}
+			r.Time = now
+		}
+		if i > 0 {
+			if p, ok := ps[i-1].rename(r); ok {
+				ps[i] = p
+				continue
+			}
+		}
 		var err error
 		if ps[i], err = l.prepare(r); err != nil {
 			return nil, err
 		}
+		ps[i].in = r
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -282,8 +302,69 @@ func (l *Log) AppendAll(rs []Record) ([]Record, error) {
 // prev of full length (probeSeq, probePrev), into which appendLocked puts
 // the real seq and prev.
 type prepared struct {
-	r, seen Record
-	tmpl    []byte
+	in, seen Record // as given (with its time), as parsed back
+	tmpl     []byte
+}
+
+// rename returns the record next prepared, when next is the record p was
+// prepared from with another secret's name: p with that name in its
+// encoding and its parsed-back record. Names of letters, digits and
+// _ (every secret's) are written by JSON as they are, and read back so.
+func (p prepared) rename(next Record) (prepared, bool) {
+	if !plainName(p.in.Secret) || !plainName(next.Secret) || !alike(p.in, next) {
+		return prepared{}, false
+	}
+	t, err := next.Time.Round(0).UTC().MarshalJSON()
+	if err != nil {
+		return prepared{}, false
+	}
+	head := make([]byte, 0, 128)
+	head = append(head, tmplHead...)
+	head = append(head, `"time":`...)
+	head = append(head, t...)
+	head = append(head, `,"event":"`...)
+	head = append(head, next.Event...)
+	head = append(head, `","secret":"`...)
+	old := append(append(head, p.in.Secret...), `",`...)
+	if !bytes.HasPrefix(p.tmpl, old) {
+		return prepared{}, false
+	}
+	tmpl := make([]byte, 0, len(p.tmpl)-len(p.in.Secret)+len(next.Secret))
+	tmpl = append(tmpl, head...)
+	tmpl = append(tmpl, next.Secret...)
+	tmpl = append(tmpl, p.tmpl[len(old)-2:]...)
+	seen := p.seen
+	seen.Secret = next.Secret
+	return prepared{in: next, seen: seen, tmpl: tmpl}, true
+}
+
+// alike reports whether a and b are the same record but for the secret.
+func alike(a, b Record) bool {
+	return a.Seq == b.Seq && a.Time.Equal(b.Time) && a.Time.Location() == b.Time.Location() &&
+		a.Event == b.Event && a.Actor == b.Actor && a.Via == b.Via && a.Result == b.Result &&
+		a.Detail == b.Detail && a.Prev == b.Prev && a.MAC == b.MAC &&
+		sameProcess(a.Process, b.Process) && sameContext(a.Context, b.Context)
+}
+
+func sameProcess(a, b *Process) bool {
+	if a == b {
+		return true
+	}
+	return a != nil && b != nil && a.PID == b.PID && a.PPID == b.PPID && a.Exe == b.Exe &&
+		a.Cwd == b.Cwd && a.Start == b.Start && slices.Equal(a.Argv, b.Argv) && (a.Argv == nil) == (b.Argv == nil)
+}
+
+func sameContext(a, b *Context) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	return a.Command == b.Command && a.File == b.File && a.Line == b.Line && a.Repo == b.Repo &&
+		a.Remote == b.Remote && a.Branch == b.Branch && a.Commit == b.Commit && a.Protocol == b.Protocol &&
+		a.Host == b.Host && a.Path == b.Path && a.Dest == b.Dest &&
+		slices.Equal(a.Claimed, b.Claimed) && (a.Claimed == nil) == (b.Claimed == nil)
 }
 
 // The seq and prev a record is prepared with: if its line fits, the real
@@ -342,7 +423,7 @@ func (l *Log) prepare(r Record) (prepared, error) {
 	if err != nil {
 		return prepared{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
-	return prepared{r: r, seen: seen, tmpl: b}, nil
+	return prepared{seen: seen, tmpl: b}, nil
 }
 
 // parseBack parses line (of record probe) as a reader will, or takes the
