@@ -40,9 +40,9 @@ type sealCache struct {
 	afterLook, afterRead func()
 }
 
-// keptSeal is a kept envelope and what it counts against maxCachedBytes.
+// keptSeal is a kept item and what it counts against maxCachedBytes.
 type keptSeal struct {
-	e    *envelope
+	k    *keptItem
 	cost int
 }
 
@@ -64,7 +64,7 @@ func (s *Store) forget() {
 
 // add keeps e, read for name at generation gen, when gen is current and
 // the bounds allow.
-func (c *sealCache) add(gen uint64, name string, e *envelope, size int) {
+func (c *sealCache) add(gen uint64, name string, k *keptItem, size int) {
 	if gen != c.gen || size > maxCachedItem {
 		return
 	}
@@ -76,7 +76,7 @@ func (c *sealCache) add(gen uint64, name string, e *envelope, size int) {
 		c.items = make(map[string]keptSeal)
 	}
 	c.bytes += cost - c.items[name].cost
-	c.items[name] = keptSeal{e, cost}
+	c.items[name] = keptSeal{k, cost}
 }
 
 // pollLocked drains the watch on the items directory: a change, or a
@@ -118,7 +118,7 @@ func (s *Store) armLocked(fk *filekeyring.Keyring) {
 // names when the watch says nothing changed, the item files for the
 // others. On an error reading the files, ok is false and the caller
 // reads the names one by one for the error that names the secret.
-func (s *Store) getManyFile(fk *filekeyring.Keyring, names []string) (envs []*envelope, ok bool) {
+func (s *Store) getManyFile(fk *filekeyring.Keyring, names []string) (items []*keptItem, ok bool) {
 	s.cacheMu.Lock()
 	watched := s.pollLocked()
 	if !watched && s.reads > 0 {
@@ -127,11 +127,11 @@ func (s *Store) getManyFile(fk *filekeyring.Keyring, names []string) (envs []*en
 	}
 	s.reads++
 	gen := s.seals.gen
-	envs = make([]*envelope, len(names))
+	items = make([]*keptItem, len(names))
 	var missing []string
 	for i, n := range names {
 		if k, hit := s.seals.items[n]; hit && watched {
-			envs[i] = k.e
+			items[i] = k.k
 		} else {
 			missing = append(missing, n)
 		}
@@ -139,27 +139,27 @@ func (s *Store) getManyFile(fk *filekeyring.Keyring, names []string) (envs []*en
 	afterLook, afterRead := s.seals.afterLook, s.seals.afterRead
 	s.cacheMu.Unlock()
 	if len(missing) == 0 {
-		return envs, true
+		return items, true
 	}
 	if afterLook != nil {
 		afterLook()
 	}
-	items, err := fk.GetMany(missing)
+	files, err := fk.GetMany(missing)
 	if err != nil {
 		return nil, false
 	}
-	read := make(map[string]*envelope, len(items))
-	sizes := make(map[string]int, len(items))
-	for _, it := range items {
+	read := make(map[string]*keptItem, len(files))
+	sizes := make(map[string]int, len(files))
+	for _, it := range files {
 		e, err := parseEnvelope(it.Data)
 		if err != nil {
 			return nil, false
 		}
-		read[it.Key], sizes[it.Key] = e, len(it.Data)
+		read[it.Key], sizes[it.Key] = &keptItem{e: e, learn: watched}, len(it.Data)
 	}
 	for i, n := range names {
-		if envs[i] == nil {
-			envs[i] = read[n]
+		if items[i] == nil {
+			items[i] = read[n]
 		}
 	}
 	if afterRead != nil {
@@ -167,10 +167,10 @@ func (s *Store) getManyFile(fk *filekeyring.Keyring, names []string) (envs []*en
 	}
 	if watched {
 		s.cacheMu.Lock()
-		for n, e := range read {
-			s.seals.add(gen, n, e, sizes[n])
+		for n, k := range read {
+			s.seals.add(gen, n, k, sizes[n])
 		}
 		s.cacheMu.Unlock()
 	}
-	return envs, true
+	return items, true
 }

@@ -1,11 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // getValues reads names from s with GetMany and returns their values.
@@ -62,7 +65,7 @@ func TestGetManyKeepsSealedItems(t *testing.T) {
 	// Kept means sealed: the kept envelopes hold no value in the clear.
 	s.cacheMu.Lock()
 	for n, k := range s.seals.items {
-		if strings.Contains(string(k.e.CT), "-value") {
+		if strings.Contains(string(k.k.e.CT), "-value") {
 			t.Errorf("%s kept in the clear", n)
 		}
 	}
@@ -207,5 +210,91 @@ func TestGetManyKeepsBounded(t *testing.T) {
 	}
 	if _, ok := s.seals.items["BIG_FILE"]; ok {
 		t.Error("an item over maxCachedItem was kept")
+	}
+}
+
+// A kept item is opened the second time by the layout its first opening
+// found: the same secret, metadata and values, as a full opening gives,
+// for every kind of item; the layout holds no value; and a layout that
+// does not fit the plaintext falls back to the full opening.
+func TestOpenKeptByLayout(t *testing.T) {
+	s, _ := newTestStore(t)
+	s.SetClock(func() time.Time { return time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.FixedZone("X", 3600)) })
+	mustAdd(t, s, "PLAIN_TOKEN", TypeToken, "plain-value-0123")
+	if _, err := s.Add(Secret{Meta: Meta{Name: "GIT_TOKEN", Type: TypePassword, Description: `quote " <tag> & é`,
+		Hosts: []string{"git.example.com"}, Username: "bob", RotateEvery: time.Hour},
+		Value: NewValue([]byte("git\"value<&>\u2028"))}); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, "ROTATED_TOKEN", TypeToken, "old-value-0123")
+	if _, err := s.Edit("ROTATED_TOKEN", Edit{Value: NewValue([]byte("new-value-0123")), Rotate: true}); err != nil {
+		t.Fatal(err)
+	}
+	k := testKeys(t)[0]
+	if _, err := s.Add(Secret{Meta: Meta{Name: "SSH_KEY", Type: TypeKey}, Value: NewValue(k.pem)}); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, "BINARY_FILE", TypeFile, "\x00\xff\n\x01")
+	names := []string{"PLAIN_TOKEN", "GIT_TOKEN", "ROTATED_TOKEN", "SSH_KEY", "BINARY_FILE"}
+	g, id, err := s.reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		want, err := s.Get(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(itemPath(s, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := parseEnvelope(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := &keptItem{e: e, learn: true}
+		for i := range 3 {
+			got, err := openKept(g, id, n, kept)
+			if err != nil {
+				t.Fatalf("%s opening %d: %v", n, i, err)
+			}
+			if !reflect.DeepEqual(got.Meta, want.Meta) || !got.Value.Equal(want.Value) || !got.PreviousValue.Equal(want.PreviousValue) {
+				t.Errorf("%s opening %d: %+v, want %+v", n, i, got.Meta, want.Meta)
+			}
+			l := kept.layout.Load()
+			if l == nil {
+				t.Fatalf("%s: no layout after opening %d", n, i)
+			}
+			for _, v := range [][]byte{want.Value.Bytes(), want.PreviousValue.Bytes()} {
+				if len(v) > 0 && bytes.Contains(l.head, v) {
+					t.Errorf("%s: the layout holds a value", n)
+				}
+			}
+			// What is returned is a copy: changing it changes no later one.
+			got.Meta.Hosts = append(got.Meta.Hosts, "evil.example")
+			if got.Meta.Previous != nil {
+				got.Meta.Previous.Version = 99
+			}
+		}
+		// The openings after the first take the metadata from the layout.
+		marked := *kept.layout.Load()
+		marked.meta.Description = "from the layout"
+		kept.layout.Store(&marked)
+		if got, err := openKept(g, id, n, kept); err != nil || got.Description != "from the layout" || !got.Value.Equal(want.Value) {
+			t.Errorf("%s: the layout was not used: %q, %v", n, got.Description, err)
+		}
+		// A layout that does not fit the plaintext is not used, and is
+		// replaced.
+		bad := marked
+		bad.head = append([]byte(nil), bad.head...)
+		bad.head[len(bad.head)-12] ^= 1
+		kept.layout.Store(&bad)
+		if got, err := openKept(g, id, n, kept); err != nil || !reflect.DeepEqual(got.Meta, want.Meta) || !got.Value.Equal(want.Value) {
+			t.Errorf("%s with a layout that does not fit: %+v, %v", n, got.Meta, err)
+		}
+		if kept.layout.Load() == &bad {
+			t.Errorf("%s: the layout that did not fit was kept", n)
+		}
 	}
 }

@@ -419,7 +419,9 @@ func (s *Store) Get(name string) (Secret, error) {
 // store's directory is opened and checked once for them all, and a Store
 // read more than once (the agent's) keeps the sealed items it read while
 // its watch on the directory sees no change (see sealCache): a use then
-// opens no file. Each value is decrypted at each call.
+// opens no file. Each value is decrypted at each call; the JSON around it
+// is decoded strictly at the first opening of a kept item, and compared
+// with that one at the next (see plainLayout).
 func (s *Store) GetMany(names []string) ([]Secret, error) {
 	for _, n := range names {
 		if err := ValidateName(n); err != nil {
@@ -432,9 +434,9 @@ func (s *Store) GetMany(names []string) ([]Secret, error) {
 	}
 	secs := make([]Secret, len(names))
 	if fk, ok := s.kr.(*filekeyring.Keyring); ok {
-		if envs, ok := s.getManyFile(fk, names); ok {
-			for i, e := range envs {
-				if secs[i], err = openEnvelope(g, id, names[i], e); err != nil {
+		if items, ok := s.getManyFile(fk, names); ok {
+			for i, k := range items {
+				if secs[i], err = openKept(g, id, names[i], k); err != nil {
 					return nil, err
 				}
 			}
