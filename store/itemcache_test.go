@@ -77,6 +77,20 @@ func TestGetManyKeepsSealedItems(t *testing.T) {
 	if _, err := s.GetMany([]string{"ALPHA_TOKEN"}); !errors.Is(err, ErrLocked) {
 		t.Errorf("GetMany when locked: %v", err)
 	}
+	// Unlocked again: what is learnt anew is of the new key.
+	if err := s.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got := getValues(t, s, "ALPHA_TOKEN"); got[0] != "alpha-value" {
+			t.Fatalf("after unlock: %q", got)
+		}
+	}
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if k, ok := s.seals.items["ALPHA_TOKEN"]; !ok || k.k.layout.Load() == nil || k.k.layout.Load().keyGen != s.keyGen {
+		t.Errorf("after unlock, ALPHA_TOKEN is not kept with a layout of the new key")
+	}
 }
 
 // Changes made by another process, through the store or behind its back,
@@ -255,7 +269,7 @@ func TestOpenKeptByLayout(t *testing.T) {
 		}
 		kept := &keptItem{e: e, learn: true}
 		for i := range 3 {
-			got, err := openKept(g, id, n, kept)
+			got, err := openKept(g, s.keyGen, id, n, kept)
 			if err != nil {
 				t.Fatalf("%s opening %d: %v", n, i, err)
 			}
@@ -281,7 +295,7 @@ func TestOpenKeptByLayout(t *testing.T) {
 		marked := *kept.layout.Load()
 		marked.meta.Description = "from the layout"
 		kept.layout.Store(&marked)
-		if got, err := openKept(g, id, n, kept); err != nil || got.Description != "from the layout" || !got.Value.Equal(want.Value) {
+		if got, err := openKept(g, s.keyGen, id, n, kept); err != nil || got.Description != "from the layout" || !got.Value.Equal(want.Value) {
 			t.Errorf("%s: the layout was not used: %q, %v", n, got.Description, err)
 		}
 		// A layout that does not fit the plaintext is not used, and is
@@ -290,7 +304,7 @@ func TestOpenKeptByLayout(t *testing.T) {
 		bad.head = append([]byte(nil), bad.head...)
 		bad.head[len(bad.head)-12] ^= 1
 		kept.layout.Store(&bad)
-		if got, err := openKept(g, id, n, kept); err != nil || !reflect.DeepEqual(got.Meta, want.Meta) || !got.Value.Equal(want.Value) {
+		if got, err := openKept(g, s.keyGen, id, n, kept); err != nil || !reflect.DeepEqual(got.Meta, want.Meta) || !got.Value.Equal(want.Value) {
 			t.Errorf("%s with a layout that does not fit: %+v, %v", n, got.Meta, err)
 		}
 		if kept.layout.Load() == &bad {

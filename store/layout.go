@@ -19,7 +19,7 @@ type keptItem struct {
 }
 
 // plainLayout is where the values sit in the plaintext of one envelope,
-// as opened with one AEAD, and the metadata sealed with them: no value,
+// as opened with one key, and the metadata sealed with them: no value,
 // and nothing a value could be learnt from but its length, which the
 // ciphertext's length tells anyway.
 //
@@ -30,12 +30,12 @@ type keptItem struct {
 // still authenticates; the bytes around the values are compared with
 // the first opening's.
 type plainLayout struct {
-	g     cipher.AEAD
-	head  []byte // the plaintext before the value: the metadata
-	meta  Meta
-	value [2]int // the value's base64 in the plaintext
-	prev  [2]int // the previous value's; zero when none
-	size  int    // of the plaintext
+	keyGen uint64 // of the key it was found with (Store.keyGen)
+	head   []byte // the plaintext before the value: the metadata
+	meta   Meta
+	value  [2]int // the value's base64 in the plaintext
+	prev   [2]int // the previous value's; zero when none
+	size   int    // of the plaintext
 }
 
 const (
@@ -48,13 +48,13 @@ const (
 // layoutOf finds the layout of plain, which decodes strictly to sec: the
 // encoding sealItem writes, json.Marshal of an itemPlain. It reports
 // false for any other form, which then is decoded at each opening.
-func layoutOf(g cipher.AEAD, plain []byte, sec Secret) (*plainLayout, bool) {
+func layoutOf(keyGen uint64, plain []byte, sec Secret) (*plainLayout, bool) {
 	meta, err := json.Marshal(sec.Meta)
 	if err != nil {
 		return nil, false
 	}
 	enc := base64.StdEncoding
-	l := &plainLayout{g: g, meta: cloneMeta(sec.Meta), size: len(plain)}
+	l := &plainLayout{keyGen: keyGen, meta: cloneMeta(sec.Meta), size: len(plain)}
 	want := make([]byte, 0, len(plain))
 	want = append(want, layoutMeta...)
 	want = append(want, meta...)
@@ -117,10 +117,12 @@ func decodeB64(s []byte) ([]byte, bool) {
 	return b[:n], true
 }
 
-// openKept is openEnvelope of a kept item: by its layout when one was
-// found for g, else in full, learning the layout for the next time.
-func openKept(g cipher.AEAD, storeID, name string, k *keptItem) (Secret, error) {
-	if l := k.layout.Load(); l != nil && l.g == g && k.e.Name == name {
+// openKept is openEnvelope of a kept item with g, the AEAD of key
+// generation keyGen: by its layout when one was found with that key,
+// else in full, learning the layout for the next time (not when keyGen
+// is 0, unknown).
+func openKept(g cipher.AEAD, keyGen uint64, storeID, name string, k *keptItem) (Secret, error) {
+	if l := k.layout.Load(); l != nil && keyGen != 0 && l.keyGen == keyGen && k.e.Name == name {
 		e := k.e
 		plain, err := g.Open(nil, e.Nonce, e.CT, itemAD(storeID, name, e.Version))
 		if err == nil {
@@ -136,8 +138,8 @@ func openKept(g cipher.AEAD, storeID, name string, k *keptItem) (Secret, error) 
 	if err != nil {
 		return Secret{}, err
 	}
-	if k.learn {
-		if l, ok := layoutOf(g, plain, sec); ok {
+	if k.learn && keyGen != 0 {
+		if l, ok := layoutOf(keyGen, plain, sec); ok {
 			k.layout.Store(l)
 		}
 	}

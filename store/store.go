@@ -115,7 +115,10 @@ type Store struct {
 	hdr  *header
 	key  []byte      // data key; nil when locked
 	aead cipher.AEAD // AES-256-GCM under key
-	now  func() time.Time
+	// keyGen counts the changes of key: what was learnt by opening
+	// items with one key (plainLayout) holds its generation, not the key.
+	keyGen uint64
+	now    func() time.Time
 
 	// The metadata List opened and the sealed items GetMany read (file
 	// backend only), the reads made, and the watch on the items directory
@@ -361,6 +364,7 @@ func (s *Store) setKeyLocked(key []byte) error {
 		return err
 	}
 	s.key, s.aead = key, g
+	s.keyGen++
 	return nil
 }
 
@@ -371,6 +375,7 @@ func (s *Store) Lock() {
 	defer s.mu.Unlock()
 	clear(s.key)
 	s.key, s.aead = nil, nil
+	s.keyGen++
 	s.cacheMu.Lock()
 	s.metaCache = metaCache{}
 	s.seals.drop()
@@ -393,12 +398,18 @@ func (s *Store) AuditKey() ([]byte, error) {
 
 // reader returns what a read needs, or ErrLocked.
 func (s *Store) reader() (cipher.AEAD, string, error) {
+	g, id, _, err := s.readerGen()
+	return g, id, err
+}
+
+// readerGen is reader with the generation of the key.
+func (s *Store) readerGen() (cipher.AEAD, string, uint64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.key == nil {
-		return nil, "", ErrLocked
+		return nil, "", 0, ErrLocked
 	}
-	return s.aead, s.id, nil
+	return s.aead, s.id, s.keyGen, nil
 }
 
 // Get returns the secret called name. It fails with ErrNotFound, with
@@ -428,7 +439,7 @@ func (s *Store) GetMany(names []string) ([]Secret, error) {
 			return nil, err
 		}
 	}
-	g, id, err := s.reader()
+	g, id, keyGen, err := s.readerGen()
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +447,7 @@ func (s *Store) GetMany(names []string) ([]Secret, error) {
 	if fk, ok := s.kr.(*filekeyring.Keyring); ok {
 		if items, ok := s.getManyFile(fk, names); ok {
 			for i, k := range items {
-				if secs[i], err = openKept(g, id, names[i], k); err != nil {
+				if secs[i], err = openKept(g, keyGen, id, names[i], k); err != nil {
 					return nil, err
 				}
 			}
