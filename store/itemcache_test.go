@@ -70,6 +70,7 @@ func TestGetManyKeepsSealedItems(t *testing.T) {
 		}
 	}
 	s.cacheMu.Unlock()
+	s.seals.afterLook = nil
 	s.Lock()
 	if kept(s) != 0 {
 		t.Error("Lock left sealed items kept")
