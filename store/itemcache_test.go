@@ -313,3 +313,56 @@ func TestOpenKeptByLayout(t *testing.T) {
 		}
 	}
 }
+
+// Readers of one Store and a writer in another, at once: every read
+// returns a value the secret had, and once the writer is done every read
+// returns its last one.
+func TestGetManyConcurrentWithWrites(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "ALPHA_TOKEN", TypeToken, "value-0")
+	mustAdd(t, s, "BRAVO_TOKEN", TypeToken, "bravo-value")
+	warm(t, s, "ALPHA_TOKEN", "BRAVO_TOKEN")
+	o := reopen(t, s, testPass)
+	const writes = 30
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				secs, err := s.GetMany([]string{"ALPHA_TOKEN", "BRAVO_TOKEN"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				v := string(secs[0].Value.Bytes())
+				var n int
+				if _, err := fmt.Sscanf(v, "value-%d", &n); err != nil || n < 0 || n > writes || string(secs[1].Value.Bytes()) != "bravo-value" {
+					errs <- fmt.Errorf("read %q, %q", v, secs[1].Value.Bytes())
+					return
+				}
+			}
+		}()
+	}
+	for i := 1; i <= writes; i++ {
+		if _, err := o.Edit("ALPHA_TOKEN", Edit{Value: NewValue(fmt.Appendf(nil, "value-%d", i)), SetValue: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if got := getValues(t, s, "ALPHA_TOKEN"); got[0] != fmt.Sprintf("value-%d", writes) {
+			t.Fatalf("after the writes: %q", got)
+		}
+	}
+}
