@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -123,5 +124,42 @@ func TestAppendAllFailsWhole(t *testing.T) {
 	}
 	if res := verifyFile(t, path, testKey("a")); !res.OK || res.Records != 3 {
 		t.Errorf("verify = %+v", res)
+	}
+}
+
+// alike, sameProcess and sameContext compare every field: a field added
+// to Record, Process or Context must be added to them, else records of
+// one use that differ in it would be written alike.
+func TestAlikeKnowsEveryField(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want int
+	}{{Record{}, 12}, {Process{}, 6}, {Context{}, 12}} {
+		if n := reflect.TypeOf(c.v).NumField(); n != c.want {
+			t.Errorf("%T has %d fields, alike knows %d: compare the new ones there", c.v, n, c.want)
+		}
+	}
+	base := usedRecord("A")
+	for _, change := range []func(r *Record){
+		func(r *Record) { r.Event = EventDenied },
+		func(r *Record) { r.Actor.Role = "edit" },
+		func(r *Record) { r.Via = ViaAPI },
+		func(r *Record) { r.Result = ResultError },
+		func(r *Record) { r.Detail = "x" },
+		func(r *Record) { r.Time = r.Time.Add(1) },
+		func(r *Record) { r.Process = &Process{PID: 1} },
+		func(r *Record) { r.Process = nil },
+		func(r *Record) { p := *r.Process; p.Argv = []string{"node"}; r.Process = &p },
+		func(r *Record) { c := *r.Context; c.Line = 13; r.Context = &c },
+		func(r *Record) { c := *r.Context; c.Claimed = []string{"file"}; r.Context = &c },
+	} {
+		b := usedRecord("B")
+		change(&b)
+		if alike(base, b) {
+			t.Errorf("alike(%+v, %+v)", base, b)
+		}
+	}
+	if !alike(base, usedRecord("B")) {
+		t.Error("records differing only in the secret are not alike")
 	}
 }

@@ -62,7 +62,7 @@ func (s *Store) forget() {
 	s.cacheMu.Unlock()
 }
 
-// add keeps e, read for name at generation gen, when gen is current and
+// add keeps k, read for name at generation gen, when gen is current and
 // the bounds allow.
 func (c *sealCache) add(gen uint64, name string, k *keptItem, size int) {
 	if gen != c.gen || size > maxCachedItem {
