@@ -16,18 +16,22 @@ TAGS    := urfave_cli_no_docs
 
 # wsx-provider holds the secret services' clients (Vault, AWS, Azure) and
 # sops, out of wsx: wsx runs it from beside itself when a wsx.toml sources
-# a secret from one of them.
+# a secret from one of them. git-credential-wsx is the credential helper
+# git starts, a small program that asks the agent and hands everything
+# else over to the wsx beside it.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/wsx ./cmd/wsx
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/wsx-provider ./cmd/wsx-provider
-	ln -sf wsx $(BIN)/git-credential-wsx
+	rm -f $(BIN)/git-credential-wsx
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/git-credential-wsx ./cmd/git-credential-wsx
 
-# install also puts the git-credential-wsx name beside wsx, so
-# `credential.helper = wsx` finds it, and wsx-provider.
+# install puts wsx-provider and git-credential-wsx beside wsx; the latter
+# is also what `credential.helper = wsx` finds.
 install:
 	CGO_ENABLED=0 $(GO) install -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' ./cmd/wsx
 	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '-s -w' ./cmd/wsx-provider
-	ln -sf wsx $(GOBIN)/git-credential-wsx
+	rm -f $(GOBIN)/git-credential-wsx
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '-s -w' ./cmd/git-credential-wsx
 
 deps:
 	./scripts/deps.sh

@@ -335,8 +335,8 @@ func credentialCommand(env *Env) *cli.Command {
 		Usage:     "git credential helper: get, store, erase or capability (git runs it)",
 		ArgsUsage: "get|store|erase|capability",
 		Description: "Speaks git's credential helper protocol on stdin and stdout. `wsx git setup` sets\n" +
-			"`credential.helper = /path/to/wsx credential`, so git starts it directly; installed as\n" +
-			"git-credential-wsx it is also found by `credential.helper = wsx`.\n" +
+			"`credential.helper = /path/to/git-credential-wsx` (the small helper beside wsx that asks the\n" +
+			"agent and hands the rest to `wsx credential`), so git starts it directly.\n" +
 			"Answers come from token and password secrets whose --host matches, then from\n" +
 			"credentials git asked it to store. When the store is locked and cannot be unlocked\n" +
 			"here it prints nothing, so git asks as usual.",

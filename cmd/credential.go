@@ -9,6 +9,7 @@ import (
 	"github.com/wsxdev/wsx/credhelper"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/internal/caller"
+	"github.com/wsxdev/wsx/internal/remind"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -35,7 +36,7 @@ func (s *session) runCredential(op string) error {
 		c, ok = s.viaGitSession()
 	}
 	if ok {
-		in, err := c.CredentialGit(s.c.Context, s.home, op, s.env.Stdin, s.env.Stdout, s.env.Stderr, opts.Remind)
+		in, err := c.CredentialGit(s.c.Context, s.home, op, s.env.Stdin, s.env.Stdout, s.env.Stderr, remind.Reminder(s.reminder()).Remind)
 		if in == nil {
 			return err
 		}

@@ -23,6 +23,8 @@ func statusCommand(env *Env) *cli.Command {
 }
 
 // remindOverdue prints the overdue reminders of metas (secrets.Reminder).
-func (s *session) remindOverdue(metas []store.Meta) {
-	secrets.Reminder{Home: s.home, UID: s.env.UID, Stderr: s.env.Stderr, Now: s.env.Now}.Remind(metas)
+func (s *session) remindOverdue(metas []store.Meta) { s.reminder().Remind(metas) }
+
+func (s *session) reminder() secrets.Reminder {
+	return secrets.Reminder{Home: s.home, UID: s.env.UID, Stderr: s.env.Stderr, Now: s.env.Now}
 }

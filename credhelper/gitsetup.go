@@ -18,9 +18,9 @@ import (
 // Setup is `wsx git setup`: it makes wsx the first credential helper of the scope, keeping
 // the others after it, and warns when git would still not ask wsx first
 // or also hands passwords to a helper that stores them in clear: git gives
-// every password that worked to every helper. The helper is this wsx's
-// absolute path (HelperFor), so git starts wsx directly rather
-// than through a second git process.
+// every password that worked to every helper. The helper is an absolute
+// path (HelperFor: git-credential-wsx beside this wsx, else this wsx), so
+// git starts it directly rather than through a second git process.
 func Setup(ctx context.Context, scope string, w io.Writer) error {
 	if scope == "--local" {
 		if _, err := git(ctx, "rev-parse", "--git-dir"); err != nil {

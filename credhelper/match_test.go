@@ -1,6 +1,8 @@
 package credhelper
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -212,6 +214,28 @@ func TestHelperFor(t *testing.T) {
 		if !IsWSX(h) {
 			t.Errorf("IsWSX(%q) = false", h)
 		}
+	}
+	// git-credential-wsx beside wsx is the helper, quoted alike.
+	dir := filepath.Join(t.TempDir(), "My Tools")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lean := filepath.Join(dir, "git-credential-wsx")
+	if err := os.WriteFile(lean, []byte("#!/bin/sh\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if h := HelperFor(filepath.Join(dir, "wsx")); !strings.HasSuffix(h, "/wsx' credential") {
+		t.Errorf("HelperFor beside a git-credential-wsx that cannot run = %q, want wsx", h)
+	}
+	if err := os.Chmod(lean, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h := HelperFor(filepath.Join(dir, "wsx"))
+	if want := "!'" + lean + "'"; h != want {
+		t.Errorf("HelperFor beside git-credential-wsx = %q, want %q", h, want)
+	}
+	if p := HelperProgram(h); p != lean || !IsWSX(h) {
+		t.Errorf("HelperProgram(%q) = %q, IsWSX %v; want %q, true", h, p, IsWSX(h), lean)
 	}
 	for _, tc := range []struct{ h, want string }{
 		{"wsx", "git-credential-wsx"},

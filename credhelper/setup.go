@@ -1,22 +1,34 @@
 package credhelper
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 )
 
-// HelperFor returns the credential.helper value that makes git start the
-// wsx binary at exe (an absolute path) directly: "/path/to/wsx
-// credential". git runs a helper given as an absolute path as it is, with
-// the operation appended; the short form "wsx" instead makes git start a
-// second git (`git credential-wsx`) to find git-credential-wsx on PATH.
-// A path holding characters the shell would read is quoted, after the
-// "!" that tells git the value is a shell command.
+// HelperFor returns the credential.helper value that makes git start wsx's
+// helper directly: git-credential-wsx, when it is beside the wsx at exe (an
+// absolute path), a small program that asks the agent itself and hands
+// everything else over to that wsx; else "/path/to/wsx credential". git
+// runs a helper given as an absolute path as it is, with the operation
+// appended; the short form "wsx" instead makes git start a second git
+// (`git credential-wsx`) to find git-credential-wsx on PATH.
 func HelperFor(exe string) string {
-	if exe != "" && strings.Trim(exe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/@+") == "" {
-		return exe + " credential"
+	lean := filepath.Join(filepath.Dir(exe), "git-credential-wsx")
+	if fi, err := os.Stat(lean); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+		return helperFor(lean, "")
 	}
-	return "!'" + strings.ReplaceAll(exe, "'", `'\''`) + "' credential"
+	return helperFor(exe, " credential")
+}
+
+// helperFor is the credential.helper value that runs prog with args. A
+// path holding characters the shell would read is quoted, after the "!"
+// that tells git the value is a shell command.
+func helperFor(prog, args string) string {
+	if prog != "" && strings.Trim(prog, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/@+") == "" {
+		return prog + args
+	}
+	return "!'" + strings.ReplaceAll(prog, "'", `'\''`) + "'" + args
 }
 
 // HelperProgram returns the program git starts for the credential.helper

@@ -21,7 +21,9 @@ import (
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/caller"
 	"github.com/wsxdev/wsx/internal/erase"
+	"github.com/wsxdev/wsx/internal/localapi"
 	"github.com/wsxdev/wsx/internal/release"
+	"github.com/wsxdev/wsx/internal/remind"
 	"github.com/wsxdev/wsx/sshagent"
 	"github.com/wsxdev/wsx/store"
 )
@@ -384,28 +386,11 @@ func (d *Daemon) useSelected(w http.ResponseWriter, r *http.Request, p sshagent.
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-// credentialRequest is the body of POST /v1/credential/{op}: what git sent
-// the helper, for the store the client means.
-type credentialRequest struct {
-	Home  string `json:"home"`
-	Input []byte `json:"input"`
-}
-
-// credentialResponse is what the helper prints: the protocol lines for
-// git, and a note for the user.
-type credentialResponse struct {
-	Output []byte `json:"output,omitempty"`
-	Note   string `json:"note,omitempty"`
-	// Remind holds the named secrets sent, for the client's reminder
-	// of an overdue rotation (credhelper.Options.Remind).
-	Remind []store.Meta `json:"remind,omitempty"`
-}
-
 // handleCredential runs the credential helper here, on the unlocked store:
 // one request per `git credential fill`. The use is recorded with the git
 // command found above the peer (the helper git started).
 func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p sshagent.Peer) error {
-	var req credentialRequest
+	var req localapi.CredentialRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -419,7 +404,7 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 	}
 	var out, note bytes.Buffer
 	defer func() { clear(out.Bytes()) }()
-	var remind []store.Meta
+	var sent []remind.Secret
 	err = credhelper.Run(r.Context(), r.PathValue("op"), credhelper.Options{
 		Stdin: bytes.NewReader(req.Input), Stdout: &out, Stderr: &note,
 		Secrets: credSecrets{d, rel, d.peer(r, p), func() error {
@@ -431,12 +416,14 @@ func (d *Daemon) handleCredential(w http.ResponseWriter, r *http.Request, p ssha
 			}
 			return nil
 		}},
-		Remind: func(m store.Meta) { remind = append(remind, m) },
+		Remind: func(m store.Meta) {
+			sent = append(sent, remind.Secret{Name: m.Name, Created: m.Created, Rotated: m.Rotated, RotateEvery: m.RotateEvery})
+		},
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, credentialResponse{Output: out.Bytes(), Note: note.String(), Remind: remind})
+	return writeJSON(w, http.StatusOK, localapi.CredentialResponse{Output: out.Bytes(), Note: note.String(), Remind: sent})
 }
 
 // credSecrets is the store as the credential helper uses it in the

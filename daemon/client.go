@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/localapi"
 	"github.com/wsxdev/wsx/internal/release"
+	"github.com/wsxdev/wsx/internal/remind"
 	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/store"
 )
@@ -343,9 +345,9 @@ func (c *Client) UseSelected(ctx context.Context, sel release.Selection, rec rel
 // what the helper prints for git, its note for the user, and the named
 // secrets it sent (for a reminder of an overdue rotation). An agent that
 // serves another store answers with an error wrapping ErrNoDaemon.
-func (c *Client) Credential(ctx context.Context, home, op string, input []byte) (output []byte, note string, sent []store.Meta, err error) {
-	var resp credentialResponse
-	err = c.do(ctx, http.MethodPost, "/v1/credential/"+url.PathEscape(op), credentialRequest{Home: home, Input: input}, &resp)
+func (c *Client) Credential(ctx context.Context, home, op string, input []byte) (output []byte, note string, sent []remind.Secret, err error) {
+	var resp localapi.CredentialResponse
+	err = c.do(ctx, http.MethodPost, "/v1/credential/"+url.PathEscape(op), localapi.CredentialRequest{Home: home, Input: input}, &resp)
 	return resp.Output, resp.Note, resp.Remind, err
 }
 

@@ -6,25 +6,23 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/wsxdev/wsx/internal/localapi"
+	"github.com/wsxdev/wsx/internal/remind"
 	"github.com/wsxdev/wsx/store"
 )
 
-// credentialInputLimit bounds what git may send the helper through the
-// agent; the protocol's own limits (credhelper.Parse) are smaller.
-const credentialInputLimit = 1 << 20
-
 // CredentialGit is `wsx credential OP` through the agent: git's request
 // read from in goes in one request (Credential), the answer to out, the
-// agent's note to errw, and remind is told the secrets sent. When no agent
+// agent's note to errw, and the secrets sent to reminders. When no agent
 // answers, or it is locked or not the user's, it returns the request it
 // read, for the caller to answer otherwise; else nil.
-func (c *Client) CredentialGit(ctx context.Context, home, op string, in io.Reader, out, errw io.Writer, remind func(store.Meta)) ([]byte, error) {
-	req, err := io.ReadAll(io.LimitReader(in, credentialInputLimit+1))
+func (c *Client) CredentialGit(ctx context.Context, home, op string, in io.Reader, out, errw io.Writer, reminders func([]remind.Secret)) ([]byte, error) {
+	req, err := io.ReadAll(io.LimitReader(in, localapi.MaxCredentialInput+1))
 	if err != nil {
 		return nil, fmt.Errorf("credential %s: read the request: %w", op, err)
 	}
-	if len(req) > credentialInputLimit {
-		return nil, fmt.Errorf("credential %s: the request is larger than %d bytes", op, credentialInputLimit)
+	if len(req) > localapi.MaxCredentialInput {
+		return nil, fmt.Errorf("credential %s: the request is larger than %d bytes", op, localapi.MaxCredentialInput)
 	}
 	answer, note, sent, err := c.Credential(ctx, home, op, req)
 	defer clear(answer)
@@ -36,9 +34,7 @@ func (c *Client) CredentialGit(ctx context.Context, home, op string, in io.Reade
 		if _, err := out.Write(answer); err != nil {
 			return nil, err
 		}
-		for _, m := range sent {
-			remind(m)
-		}
+		reminders(sent)
 		return nil, nil
 	}
 	if !errors.Is(err, ErrNoDaemon) && !errors.Is(err, store.ErrLocked) && !errors.Is(err, ErrUntrusted) {

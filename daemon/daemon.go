@@ -20,6 +20,7 @@ import (
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/internal/access"
 	"github.com/wsxdev/wsx/internal/erase"
+	"github.com/wsxdev/wsx/internal/localapi"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/internal/unixsock"
 	"github.com/wsxdev/wsx/scan"
@@ -30,7 +31,7 @@ import (
 // Socket names in the run directory.
 const (
 	AgentSocketName = "agent.sock"
-	APISocketName   = "api.sock"
+	APISocketName   = localapi.APISocketName
 )
 
 // Defaults of Options.

@@ -449,6 +449,9 @@ func (d *Doctor) checkGit(ctx context.Context, r *report, metas []store.Meta) {
 		} else if !strings.HasPrefix(eff[0], "!") && !filepath.IsAbs(eff[0]) {
 			r.add(levelOK, "git", "git asks wsx first for credentials, through a second git (`git %s`)", strings.TrimPrefix(prog, "git-"))
 			r.fix("`wsx git setup` makes git start wsx directly")
+		} else if filepath.Base(prog) == "wsx" && credhelper.HelperProgram(credhelper.HelperFor(prog)) != prog {
+			r.add(levelOK, "git", "git asks wsx first for credentials, starting the whole wsx each time")
+			r.fix("`wsx git setup` makes git start git-credential-wsx, the small helper beside it")
 		} else {
 			r.add(levelOK, "git", "git asks wsx first for credentials")
 		}

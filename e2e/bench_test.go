@@ -9,11 +9,10 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/wsxdev/wsx/credhelper"
 )
 
 // The benchmarks of this package time wsx and the tool it replaces (its
@@ -80,7 +79,8 @@ func runQuiet(b *testing.B, env []string, dir string, in []byte, argv ...string)
 
 // BenchmarkCredentialFill times `git credential fill` for one credential
 // answered by wsx through a running agent (the store unlocked there, as
-// after `wsx unlock`), with the helper `wsx git setup` configures, against
+// after `wsx unlock`), with the helper `wsx git setup` writes (the
+// git-credential-wsx beside wsx), against
 // git's own store helper (the same credential in clear in a credentials
 // file), interleaved.
 func BenchmarkCredentialFill(b *testing.B) {
@@ -103,6 +103,11 @@ func BenchmarkCredentialFill(b *testing.B) {
 	w.run(nil, true, "init")
 	w.run([]byte(canary+"\n"), true, "add", "BENCH_TOKEN", "--type", "token",
 		"--host", "git.example.test", "--username", "x-access-token")
+	w.run(nil, true, "git", "setup", "--global")
+	helper := string(bytes.TrimSpace(runQuiet(b, w.env, dir, nil, "git", "config", "--global", "--get", "credential.helper")))
+	if !strings.HasSuffix(helper, "/git-credential-wsx") {
+		b.Fatalf("wsx git setup wrote credential.helper = %s", helper)
+	}
 	env := startBenchAgent(b, w, dir)
 
 	sdir := b.TempDir()
@@ -114,7 +119,6 @@ func BenchmarkCredentialFill(b *testing.B) {
 	if err := os.WriteFile(creds, []byte("https://x-access-token:"+canary+"@git.example.test\n"), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	helper := credhelper.HelperFor(filepath.Join(binDir, "wsx"))
 	interleave(b, fill(env, dir, helper), fill(gitEnv(home), sdir, "store --file="+creds))
 }
 

@@ -51,8 +51,8 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build wsx-provider:", err)
 		return 1
 	}
-	if err := os.Symlink("wsx", filepath.Join(dir, "git-credential-wsx")); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	if err := buildCredentialHelper(filepath.Join(dir, "git-credential-wsx")); err != nil {
+		fmt.Fprintln(os.Stderr, "build git-credential-wsx:", err)
 		return 1
 	}
 	binDir = dir

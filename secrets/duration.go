@@ -1,10 +1,10 @@
 package secrets
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/wsxdev/wsx/internal/hint"
+	"github.com/wsxdev/wsx/internal/remind"
 	"github.com/wsxdev/wsx/store"
 )
 
@@ -57,28 +57,10 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 }
 
 // FormatPeriod prints a duration in days when it is a whole number of them.
-func FormatPeriod(d time.Duration) string {
-	if d == 0 {
-		return "never"
-	}
-	if d%day == 0 {
-		return fmt.Sprintf("%dd", d/day)
-	}
-	return d.String()
-}
+func FormatPeriod(d time.Duration) string { return remind.FormatPeriod(d) }
 
 // FormatAge prints how long ago t was, coarsely: 5m, 3h, 12d.
-func FormatAge(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	case d < day:
-		return fmt.Sprintf("%dh", int(d/time.Hour))
-	}
-	return fmt.Sprintf("%dd", int(d/day))
-}
+func FormatAge(d time.Duration) string { return remind.FormatAge(d) }
 
 // DescribeRotation is the rotation column of list and info.
 func DescribeRotation(m store.Meta, now time.Time) string {

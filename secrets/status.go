@@ -1,21 +1,15 @@
 package secrets
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/wsxdev/wsx/audit"
+	"github.com/wsxdev/wsx/internal/remind"
 	"github.com/wsxdev/wsx/store"
-	"github.com/wsxdev/wsx/store/atomicfile"
 )
 
 // RotationInfo is where a secret stands in its rotation at a given time.
@@ -176,100 +170,22 @@ func (f *Flows) neverRead(now time.Time) []string {
 	return audit.NeverRead(recs, now, NeverReadAfter)
 }
 
-// RemindersFile is the state of the overdue reminders under WSX_HOME: the
-// last time each secret was named in one. It holds names and times only.
-const RemindersFile = "reminders.json"
+// RemindersFile is the state of the overdue reminders under WSX_HOME
+// (remind.File).
+const RemindersFile = remind.File
 
-// maxReminders bounds what is read of the reminders file.
-const maxReminders = 1 << 20
-
-// Reminder prints the overdue reminders of one store.
-type Reminder struct {
-	Home   string // the store's home, where reminders.json lives
-	UID    int    // the owner reminders.json must have
-	Stderr io.Writer
-	Now    func() time.Time
-}
+// Reminder prints the overdue reminders of one store (remind.Reminder).
+type Reminder remind.Reminder
 
 // Remind prints one line on stderr for each secret of metas that is
-// overdue for rotation, at most once a day per secret. Callers that release
-// secrets (exec, the credential helper, the agent) pass the metadata of
-// what they release. The times of the last reminders are kept in
-// WSX_HOME/reminders.json (0600); when it cannot be read or written the
-// reminder is printed anyway.
-func (r Reminder) Remind(metas []store.Meta) {
-	now := r.Now()
-	var due []store.Meta
-	for _, m := range metas {
-		if RotationAt(m, now).Overdue {
-			due = append(due, m)
-		}
-	}
-	if len(due) == 0 {
-		return
-	}
-	path := filepath.Join(r.Home, RemindersFile)
-	last := readReminders(path, r.UID)
-	changed := false
-	for _, m := range due {
-		if t, ok := last[m.Name]; ok && !now.Before(t) && now.Sub(t) < day {
-			continue
-		}
-		ri := RotationAt(m, now)
-		fmt.Fprintf(r.Stderr, "wsx: reminder: %s was due for rotation %s ago (every %s); give it a new value with `wsx rotate %s`\n",
-			m.Name, FormatAge(now.Sub(ri.Due)), FormatPeriod(m.RotateEvery), m.Name)
-		last[m.Name] = now
-		changed = true
-	}
-	if !changed {
-		return
-	}
-	for n, t := range last {
-		if now.Sub(t) >= day || t.After(now) {
-			delete(last, n) // no longer holds a reminder back
-		}
-	}
-	writeReminders(path, last)
-}
+// overdue for rotation, at most once a day per secret (remind.Reminder).
+func (r Reminder) Remind(metas []store.Meta) { remind.Reminder(r).Remind(Reminders(metas)) }
 
-// readReminders reads the reminders file; a missing, foreign, oversized or
-// malformed file counts as empty.
-func readReminders(path string, uid int) map[string]time.Time {
-	out := map[string]time.Time{}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 != 0 {
-		return out
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != uid {
-		return out
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxReminders+1))
-	if err != nil || len(b) > maxReminders {
-		return out
-	}
-	var m map[string]time.Time
-	d := json.NewDecoder(bytes.NewReader(b))
-	if d.Decode(&m) != nil {
-		return out
-	}
-	for n, t := range m {
-		if store.ValidateName(n) == nil {
-			out[n] = t
-		}
+// Reminders is what a reminder needs of metas.
+func Reminders(metas []store.Meta) []remind.Secret {
+	out := make([]remind.Secret, len(metas))
+	for i, m := range metas {
+		out[i] = remind.Secret{Name: m.Name, Created: m.Created, Rotated: m.Rotated, RotateEvery: m.RotateEvery}
 	}
 	return out
-}
-
-// writeReminders replaces the reminders file atomically, mode 0600.
-func writeReminders(path string, m map[string]time.Time) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return
-	}
-	atomicfile.WriteFile(path, b, 0o600)
 }
