@@ -8,11 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,6 +84,8 @@ type Log struct {
 	timer           *time.Timer
 
 	fsync func(*os.File) error // syncFile; tests inject failures
+	mac   hash.Hash            // HMAC-SHA256 under key, reused under mu
+	buf   []byte               // the lines of the last batch, reused under mu
 
 	memo parseMemo
 }
@@ -154,6 +159,7 @@ func (l *Log) Close() error {
 		l.f = nil
 	}
 	clear(l.key)
+	l.mac, l.buf = nil, nil
 	return err
 }
 
@@ -232,16 +238,34 @@ func (l *Log) Append(r Record) (Record, error) {
 }
 
 // AppendAll appends rs in order, as Append appends each, under one lock
-// of the file. On an error the records before the failed one stay
-// appended and are returned.
+// of the file and with one write(2) (and, without group commit, one
+// fsync) for them all. On an error none of rs is appended.
+//
+// The records given without a time get one time, the batch's. A record
+// that differs from the one before it only in its secret's name (the
+// records of one use) is prepared from that one's encoding; the records
+// returned may then share their Process and Context.
 func (l *Log) AppendAll(rs []Record) ([]Record, error) {
-	prepared := make([]Record, len(rs))
-	seen := make([]Record, len(rs))
+	ps := make([]prepared, len(rs))
+	var now time.Time
 	for i, r := range rs {
+		if r.Time.IsZero() {
+			if now.IsZero() {
+				now = l.now()
+			}
+			r.Time = now
+		}
+		if i > 0 {
+			if p, ok := ps[i-1].rename(r); ok {
+				ps[i] = p
+				continue
+			}
+		}
 		var err error
-		if prepared[i], seen[i], err = l.prepare(r); err != nil {
+		if ps[i], err = l.prepare(r); err != nil {
 			return nil, err
 		}
+		ps[i].in = r
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -258,24 +282,14 @@ func (l *Log) AppendAll(rs []Record) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Record, 0, len(rs))
-	for i := range prepared {
-		var w Record
-		if w, err = l.appendLocked(f, fi, prepared[i], seen[i], l.syncDelay <= 0); err != nil {
-			break
-		}
-		out = append(out, w)
-		fi = nil // the file grew: appendLocked reads its size again
-	}
+	out, err := l.appendLocked(f, fi, ps, l.syncDelay <= 0)
 	funlock(f)
+	if err != nil {
+		l.drop() // syncs what was written before
+		return nil, err
+	}
 	if l.syncDelay > 0 {
 		l.written += uint64(len(out))
-	}
-	if err != nil {
-		l.drop() // syncs what was written
-		return out, err
-	}
-	if l.syncDelay > 0 {
 		if l.timer == nil {
 			l.timer = time.AfterFunc(l.syncDelay, l.backgroundSync)
 		}
@@ -283,13 +297,93 @@ func (l *Log) AppendAll(rs []Record) ([]Record, error) {
 	return out, nil
 }
 
+// prepared is a record ready to append: the record, as a reader will
+// parse it back, and its encoding with mac "" for the longest seq and a
+// prev of full length (probeSeq, probePrev), into which appendLocked puts
+// the real seq and prev.
+type prepared struct {
+	in, seen Record // as given (with its time), as parsed back
+	tmpl     []byte
+}
+
+// rename returns the record next prepared, when next is the record p was
+// prepared from with another secret's name: p with that name in its
+// encoding and its parsed-back record. Names of letters, digits and
+// _ (every secret's) are written by JSON as they are, and read back so.
+func (p prepared) rename(next Record) (prepared, bool) {
+	if !plainName(p.in.Secret) || !plainName(next.Secret) || !alike(p.in, next) {
+		return prepared{}, false
+	}
+	t, err := next.Time.Round(0).UTC().MarshalJSON()
+	if err != nil {
+		return prepared{}, false
+	}
+	head := make([]byte, 0, 128)
+	head = append(head, tmplHead...)
+	head = append(head, `"time":`...)
+	head = append(head, t...)
+	head = append(head, `,"event":"`...)
+	head = append(head, next.Event...)
+	head = append(head, `","secret":"`...)
+	old := append(append(head, p.in.Secret...), `",`...)
+	if !bytes.HasPrefix(p.tmpl, old) {
+		return prepared{}, false
+	}
+	tmpl := make([]byte, 0, len(p.tmpl)-len(p.in.Secret)+len(next.Secret))
+	tmpl = append(tmpl, head...)
+	tmpl = append(tmpl, next.Secret...)
+	tmpl = append(tmpl, p.tmpl[len(old)-2:]...)
+	seen := p.seen
+	seen.Secret = next.Secret
+	return prepared{in: next, seen: seen, tmpl: tmpl}, true
+}
+
+// alike reports whether a and b are the same record but for the secret.
+func alike(a, b Record) bool {
+	return a.Seq == b.Seq && a.Time.Equal(b.Time) && a.Time.Location() == b.Time.Location() &&
+		a.Event == b.Event && a.Actor == b.Actor && a.Via == b.Via && a.Result == b.Result &&
+		a.Detail == b.Detail && a.Prev == b.Prev && a.MAC == b.MAC &&
+		sameProcess(a.Process, b.Process) && sameContext(a.Context, b.Context)
+}
+
+func sameProcess(a, b *Process) bool {
+	if a == b {
+		return true
+	}
+	return a != nil && b != nil && a.PID == b.PID && a.PPID == b.PPID && a.Exe == b.Exe &&
+		a.Cwd == b.Cwd && a.Start == b.Start && slices.Equal(a.Argv, b.Argv) && (a.Argv == nil) == (b.Argv == nil)
+}
+
+func sameContext(a, b *Context) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	return a.Command == b.Command && a.File == b.File && a.Line == b.Line && a.Repo == b.Repo &&
+		a.Remote == b.Remote && a.Branch == b.Branch && a.Commit == b.Commit && a.Protocol == b.Protocol &&
+		a.Host == b.Host && a.Path == b.Path && a.Dest == b.Dest &&
+		slices.Equal(a.Claimed, b.Claimed) && (a.Claimed == nil) == (b.Claimed == nil)
+}
+
+// The seq and prev a record is prepared with: if its line fits, the real
+// one does.
+const probeSeq = uint64(math.MaxUint64)
+
+var (
+	probePrev = strings.Repeat("0", 64)
+	tmplHead  = []byte(`{"seq":18446744073709551615,`)
+	tmplTail  = []byte(`,"prev":"` + probePrev + `","mac":""}`)
+)
+
 // prepare copies r so the caller's Process and Context are not shared,
 // shortens over-long fields and checks what the caller chose. It also
-// returns the record as a reader will parse it back (encoding/json
+// finds the record as a reader will parse it back (encoding/json
 // replaces invalid UTF-8), from a line that differs from the one Append
 // writes only in seq, prev and mac: a line the strict parser refuses is
 // never written, and this costly check is done before taking the lock.
-func (l *Log) prepare(r Record) (Record, Record, error) {
+func (l *Log) prepare(r Record) (prepared, error) {
 	if r.Time.IsZero() {
 		r.Time = l.now()
 	}
@@ -307,21 +401,29 @@ func (l *Log) prepare(r Record) (Record, Record, error) {
 	}
 	r.Detail = clamp(r.Detail, maxFieldLen)
 	if err := validate(r); err != nil {
-		return Record{}, Record{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		return prepared{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
-	// The longest seq and a prev of full length: if this line fits, the
-	// real one does.
 	probe := r
-	probe.Seq, probe.Prev = math.MaxUint64, strings.Repeat("0", 64)
-	line, err := l.encode(&probe)
+	probe.Seq, probe.Prev = probeSeq, probePrev
+	b, err := marshal(&probe)
 	if err != nil {
-		return Record{}, Record{}, err
+		return prepared{}, err
 	}
+	if !bytes.HasPrefix(b, tmplHead) || !bytes.HasSuffix(b, tmplTail) {
+		return prepared{}, fmt.Errorf("%w: encoding does not start with seq or end with prev and mac", ErrInvalidRecord)
+	}
+	// The line with a MAC of the right shape: parsing it back does not
+	// depend on the MAC's value, which appendLocked computes.
+	probe.MAC = probePrev
+	line := make([]byte, 0, len(b)+len(probe.MAC)+1)
+	line = append(line, b[:len(b)-2]...)
+	line = append(line, probe.MAC...)
+	line = append(line, "\"}\n"...)
 	seen, err := l.parseBack(line, probe)
 	if err != nil {
-		return Record{}, Record{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		return prepared{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
-	return r, seen, nil
+	return prepared{seen: seen, tmpl: b}, nil
 }
 
 // parseBack parses line (of record probe) as a reader will, or takes the
@@ -513,36 +615,33 @@ func (l *Log) drop() {
 	l.f = nil
 }
 
-// appendLocked does the work of Append with the file locked; it fsyncs
-// the line when sync is set. seen is r as prepare parsed it back; fi is
-// f's stat taken under the lock, or nil to take it here.
-func (l *Log) appendLocked(f *os.File, fi os.FileInfo, r, seen Record, sync bool) (Record, error) {
-	var err error
-	if fi == nil {
-		if fi, err = f.Stat(); err != nil {
-			return Record{}, fmt.Errorf("%w: stat %s: %w", ErrUnavailable, l.path, err)
-		}
-	}
+// appendLocked does the work of AppendAll with the file locked: it
+// chains ps after the file's last record, writes their lines with one
+// write(2), and fsyncs them when sync is set. fi is f's stat taken under
+// the lock.
+func (l *Log) appendLocked(f *os.File, fi os.FileInfo, ps []prepared, sync bool) ([]Record, error) {
 	size := fi.Size()
 	end := size
 	newline := false // the kept last record needs its "\n" before ours
 	var seq uint64
+	var prev string
 	if t := l.tail; t.fi != nil && t.size == size && os.SameFile(t.fi, fi) {
 		// Nobody appended since our last record.
-		seq, r.Prev = t.seq, t.hash
+		seq, prev = t.seq, t.hash
 	} else {
 		var last []byte
+		var err error
 		end, last, err = readTail(f, size)
 		if err != nil {
-			return Record{}, fmt.Errorf("%w: read %s: %w", ErrUnavailable, l.path, err)
+			return nil, fmt.Errorf("%w: read %s: %w", ErrUnavailable, l.path, err)
 		}
 		if last != nil {
 			lr, err := ParseRecord(last)
 			if err != nil {
-				return Record{}, fmt.Errorf("%w: %s: last record is unreadable: %w", ErrUnavailable, l.path, err)
+				return nil, fmt.Errorf("%w: %s: last record is unreadable: %w", ErrUnavailable, l.path, err)
 			}
 			seq = lr.Seq
-			r.Prev = lineHash(last)
+			prev = lineHash(last)
 		}
 		if end < size && size-end <= MaxLineSize {
 			// A last line without its "\n": an interrupted append. If it is
@@ -550,47 +649,91 @@ func (l *Log) appendLocked(f *os.File, fi os.FileInfo, r, seen Record, sync bool
 			// keep it, end it, and chain from it.
 			partial, err := readAt(f, end, size)
 			if err != nil {
-				return Record{}, fmt.Errorf("%w: read %s: %w", ErrUnavailable, l.path, err)
+				return nil, fmt.Errorf("%w: read %s: %w", ErrUnavailable, l.path, err)
 			}
-			if pr, ok := l.wholeRecord(partial, seq, r.Prev); ok {
-				seq, r.Prev = pr.Seq, lineHash(partial)
+			if pr, ok := l.wholeRecord(partial, seq, prev); ok {
+				seq, prev = pr.Seq, lineHash(partial)
 				end, newline = size, true
 			}
 		}
 	}
-	if seq == math.MaxUint64 {
-		return Record{}, fmt.Errorf("%w: %s: seq exhausted", ErrUnavailable, l.path)
+	if seq > math.MaxUint64-uint64(len(ps)) {
+		return nil, fmt.Errorf("%w: %s: seq exhausted", ErrUnavailable, l.path)
 	}
 	l.tail = tail{}
-	r.Seq = seq + 1
-	line, err := l.encode(&r)
-	if err != nil {
-		return Record{}, err
+	n := len(ps) * (len(`,"mac":"`+probePrev+"\"}\n") + 1)
+	for i := range ps {
+		n += len(ps[i].tmpl)
 	}
-	written := seen
-	written.Seq, written.Prev, written.MAC = r.Seq, r.Prev, r.MAC
+	buf := l.buf[:0]
+	if cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	if n <= keptBuf {
+		// The lines hold no value (callers mask them): the buffer is
+		// kept for the next batch, so appends touch no fresh memory.
+		l.buf = buf
+	}
+	if newline {
+		buf = append(buf, '\n')
+	}
+	out := make([]Record, len(ps))
+	for i := range ps {
+		seq++
+		start := len(buf)
+		var mac string
+		buf, mac = l.appendLine(buf, ps[i].tmpl, seq, prev)
+		w := ps[i].seen
+		w.Seq, w.Prev, w.MAC = seq, prev, mac
+		out[i] = w
+		prev = lineHash(buf[start : len(buf)-1])
+	}
 	if end < size {
 		// A partial last line from an interrupted append: drop it.
 		if err := f.Truncate(end); err != nil {
-			return Record{}, fmt.Errorf("%w: truncate partial record in %s: %w", ErrUnavailable, l.path, err)
+			return nil, fmt.Errorf("%w: truncate partial record in %s: %w", ErrUnavailable, l.path, err)
 		}
 	}
-	out := line
-	if newline {
-		out = append([]byte{'\n'}, line...)
-	}
-	if err := writeLine(f, out); err != nil {
+	if err := writeLine(f, buf); err != nil {
 		f.Truncate(end) // best effort: leave no partial line behind
-		return Record{}, fmt.Errorf("%w: write %s: %w", ErrUnavailable, l.path, err)
+		return nil, fmt.Errorf("%w: write %s: %w", ErrUnavailable, l.path, err)
 	}
 	if sync {
 		if err := l.fsync(f); err != nil {
-			f.Truncate(end) // the record is not durable: it must not count
-			return Record{}, fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
+			f.Truncate(end) // the records are not durable: they must not count
+			return nil, fmt.Errorf("%w: sync %s: %w", ErrUnavailable, l.path, err)
 		}
 	}
-	l.tail = tail{fi: fi, size: end + int64(len(out)), seq: r.Seq, hash: lineHash(line[:len(line)-1])}
-	return written, nil
+	l.tail = tail{fi: fi, size: end + int64(len(buf)), seq: seq, hash: prev}
+	return out, nil
+}
+
+// keptBuf bounds the buffer a Log keeps for its lines.
+const keptBuf = 64 << 10
+
+// appendLine appends to buf the line, with its "\n", of the record whose
+// template prepare made, with seq and prev in place of the probe's, and
+// returns it with the record's MAC. The line is the bytes encode writes
+// for that record: seq and prev are a number and hex digits, which JSON
+// writes as they are. l.mu is held.
+func (l *Log) appendLine(buf, tmpl []byte, seq uint64, prev string) ([]byte, string) {
+	start := len(buf)
+	buf = append(buf, `{"seq":`...)
+	buf = strconv.AppendUint(buf, seq, 10)
+	buf = append(buf, tmpl[len(tmplHead)-1:len(tmpl)-len(tmplTail)]...)
+	buf = append(buf, `,"prev":"`...)
+	buf = append(buf, prev...)
+	buf = append(buf, `","mac":""}`...)
+	if l.mac == nil {
+		l.mac = hmac.New(sha256.New, l.key)
+	}
+	l.mac.Reset()
+	l.mac.Write(buf[start:])
+	var sum [sha256.Size]byte
+	mac := hex.EncodeToString(l.mac.Sum(sum[:0]))
+	buf = append(buf[:len(buf)-2], mac...)
+	buf = append(buf, "\"}\n"...)
+	return buf, mac
 }
 
 // wholeRecord reports whether partial, the bytes after the last "\n", is
@@ -622,9 +765,9 @@ func readAt(f *os.File, off, end int64) ([]byte, error) {
 // macField is how the last key of every line starts.
 const macField = `,"mac":"`
 
-// encode sets r.MAC and returns the record's line with its "\n". The MAC
-// is over the encoding with mac "" (see the package doc).
-func (l *Log) encode(r *Record) ([]byte, error) {
+// marshal returns the encoding of r with mac "", checking that it ends
+// with the mac field and that with the MAC it fits in a line.
+func marshal(r *Record) ([]byte, error) {
 	r.MAC = ""
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -636,14 +779,7 @@ func (l *Log) encode(r *Record) ([]byte, error) {
 	if len(b)+64 > MaxLineSize {
 		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrInvalidRecord, len(b)+64, MaxLineSize)
 	}
-	m := hmac.New(sha256.New, l.key)
-	m.Write(b)
-	r.MAC = hex.EncodeToString(m.Sum(nil))
-	line := make([]byte, 0, len(b)+len(r.MAC)+1)
-	line = append(line, b[:len(b)-2]...) // up to and including `"mac":"`
-	line = append(line, r.MAC...)
-	line = append(line, "\"}\n"...)
-	return line, nil
+	return b, nil
 }
 
 // lineHash is the Prev of the record after line.

@@ -96,34 +96,53 @@ func openItem(g cipher.AEAD, storeID, name string, data []byte) (Secret, error) 
 	if err != nil {
 		return Secret{}, fmt.Errorf("secret %s: damaged item: %v: %w", name, err, ErrIntegrity)
 	}
+	return openEnvelope(g, storeID, name, e)
+}
+
+// openEnvelope is openItem of an envelope parseEnvelope accepted; it does
+// not change e.
+func openEnvelope(g cipher.AEAD, storeID, name string, e *envelope) (Secret, error) {
+	sec, plain, err := openEnvelopePlain(g, storeID, name, e)
+	clear(plain)
+	return sec, err
+}
+
+// openEnvelopePlain is openEnvelope that also returns the plaintext, which
+// the caller clears.
+func openEnvelopePlain(g cipher.AEAD, storeID, name string, e *envelope) (sec Secret, plain []byte, err error) {
 	if e.Name != name {
-		return Secret{}, fmt.Errorf("secret %s: the item holds the data of %s (swapped or renamed): %w", name, e.Name, ErrIntegrity)
+		return Secret{}, nil, fmt.Errorf("secret %s: the item holds the data of %s (swapped or renamed): %w", name, e.Name, ErrIntegrity)
 	}
-	plain, err := g.Open(nil, e.Nonce, e.CT, itemAD(storeID, name, e.Version))
+	plain, err = g.Open(nil, e.Nonce, e.CT, itemAD(storeID, name, e.Version))
 	if err != nil {
-		return Secret{}, fmt.Errorf("secret %s: item fails authentication (modified, or from another store): %w", name, ErrIntegrity)
+		return Secret{}, nil, fmt.Errorf("secret %s: item fails authentication (modified, or from another store): %w", name, ErrIntegrity)
 	}
-	defer clear(plain)
+	defer func() {
+		if err != nil {
+			clear(plain)
+			plain = nil
+		}
+	}()
 	var p itemPlain
 	if err := decodeStrict(plain, &p); err != nil {
-		return Secret{}, fmt.Errorf("secret %s: sealed item does not decode: %w", name, ErrIntegrity)
+		return Secret{}, nil, fmt.Errorf("secret %s: sealed item does not decode: %w", name, ErrIntegrity)
 	}
 	if p.Meta.Name != name || p.Meta.Version != e.Version {
-		return Secret{}, fmt.Errorf("secret %s: sealed metadata disagrees with the item: %w", name, ErrIntegrity)
+		return Secret{}, nil, fmt.Errorf("secret %s: sealed metadata disagrees with the item: %w", name, ErrIntegrity)
 	}
 	if _, err := ParseType(string(p.Meta.Type)); err != nil {
-		return Secret{}, fmt.Errorf("secret %s: %v: %w", name, err, ErrIntegrity)
+		return Secret{}, nil, fmt.Errorf("secret %s: %v: %w", name, err, ErrIntegrity)
 	}
 	if err := checkPrevious(p.Meta, p.Previous); err != nil {
-		return Secret{}, fmt.Errorf("secret %s: %v: %w", name, err, ErrIntegrity)
+		return Secret{}, nil, fmt.Errorf("secret %s: %v: %w", name, err, ErrIntegrity)
 	}
-	sec := Secret{Meta: p.Meta, Value: NewValue(p.Value)}
+	sec = Secret{Meta: p.Meta, Value: NewValue(p.Value)}
 	clear(p.Value)
 	if p.Meta.Previous != nil {
 		sec.PreviousValue = NewValue(p.Previous)
 	}
 	clear(p.Previous)
-	return sec, nil
+	return sec, plain, nil
 }
 
 // checkPrevious checks that a sealed item's previous value agrees with its

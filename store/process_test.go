@@ -67,6 +67,16 @@ func runHelper(helper string, f []string) error {
 		first, _ := strconv.Atoi(f[3])
 		last, _ := strconv.Atoi(f[4])
 		return writeRange(s, f[2], first, last)
+	case "rotate": // home passphrase name value
+		s, err := Open(f[0])
+		if err != nil {
+			return err
+		}
+		if err := s.Unlock([]byte(f[1])); err != nil {
+			return err
+		}
+		_, err = s.Edit(f[2], Edit{Value: NewValue([]byte(f[3])), Rotate: true})
+		return err
 	case "rekey": // home pass1 pass2: change back and forth until killed
 		s, err := Open(f[0])
 		if err != nil {

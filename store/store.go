@@ -60,7 +60,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -116,13 +115,20 @@ type Store struct {
 	hdr  *header
 	key  []byte      // data key; nil when locked
 	aead cipher.AEAD // AES-256-GCM under key
-	now  func() time.Time
+	// keyGen counts the changes of key: what was learnt by opening
+	// items with one key (plainLayout) holds its generation, not the key.
+	keyGen uint64
+	now    func() time.Time
 
-	// The metadata List opened (file backend only), the full listings
-	// made, and the watch on the items directory armed at the second one.
+	// The metadata List opened and the sealed items GetMany read (file
+	// backend only), the reads made, and the watch on the items directory
+	// armed at the second one; listStale says the watch saw a change
+	// since the last listing.
 	cacheMu   sync.Mutex
 	metaCache metaCache
-	listings  int
+	seals     sealCache
+	listStale bool
+	reads     int
 	watch     *filekeyring.Watch
 }
 
@@ -358,6 +364,7 @@ func (s *Store) setKeyLocked(key []byte) error {
 		return err
 	}
 	s.key, s.aead = key, g
+	s.keyGen++
 	return nil
 }
 
@@ -368,8 +375,10 @@ func (s *Store) Lock() {
 	defer s.mu.Unlock()
 	clear(s.key)
 	s.key, s.aead = nil, nil
+	s.keyGen++
 	s.cacheMu.Lock()
 	s.metaCache = metaCache{}
+	s.seals.drop()
 	s.cacheMu.Unlock()
 }
 
@@ -389,12 +398,18 @@ func (s *Store) AuditKey() ([]byte, error) {
 
 // reader returns what a read needs, or ErrLocked.
 func (s *Store) reader() (cipher.AEAD, string, error) {
+	g, id, _, err := s.readerGen()
+	return g, id, err
+}
+
+// readerGen is reader with the generation of the key.
+func (s *Store) readerGen() (cipher.AEAD, string, uint64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.key == nil {
-		return nil, "", ErrLocked
+		return nil, "", 0, ErrLocked
 	}
-	return s.aead, s.id, nil
+	return s.aead, s.id, s.keyGen, nil
 }
 
 // Get returns the secret called name. It fails with ErrNotFound, with
@@ -412,19 +427,33 @@ func (s *Store) Get(name string) (Secret, error) {
 }
 
 // GetMany is Get of each name, in order. With the file backend the
-// store's directory is opened and checked once for them all.
+// store's directory is opened and checked once for them all, and a Store
+// read more than once (the agent's) keeps the sealed items it read while
+// its watch on the directory sees no change (see sealCache): a use then
+// opens no file. Each value is decrypted at each call; the JSON around it
+// is decoded strictly at the first opening of a kept item, and compared
+// with that one at the next (see plainLayout).
 func (s *Store) GetMany(names []string) ([]Secret, error) {
 	for _, n := range names {
 		if err := ValidateName(n); err != nil {
 			return nil, err
 		}
 	}
-	g, id, err := s.reader()
+	g, id, keyGen, err := s.readerGen()
 	if err != nil {
 		return nil, err
 	}
 	secs := make([]Secret, len(names))
-	if m, ok := s.kr.(interface {
+	if fk, ok := s.kr.(*filekeyring.Keyring); ok {
+		if items, ok := s.getManyFile(fk, names); ok {
+			for i, k := range items {
+				if secs[i], err = openKept(g, keyGen, id, names[i], k); err != nil {
+					return nil, err
+				}
+			}
+			return secs, nil
+		}
+	} else if m, ok := s.kr.(interface {
 		GetMany([]string) ([]keyring.Item, error)
 	}); ok {
 		// On an error, the names are read one by one below, for the
@@ -632,26 +661,21 @@ func (s *Store) listFile(fk *filekeyring.Keyring, g cipher.AEAD, id string) ([]M
 	if c.id != id {
 		*c = metaCache{id: id}
 	}
-	if s.watch != nil && s.watch.Broken() {
-		s.watch.Close()
-		s.watch = nil
-	}
-	if c.sorted != nil && s.watch != nil && !s.watch.Changed() {
+	if s.pollLocked() && c.sorted != nil && !s.listStale {
 		return c.metas(), nil
 	}
 	// Not current until a listing succeeds: the events are drained.
 	prev := c.sorted
 	c.sorted = nil
-	if s.watch == nil && s.listings > 0 {
-		// A store listed twice is kept open (the agent's): arm the watch
+	s.listStale = false
+	if s.watch == nil && s.reads > 0 {
+		// A store read twice is kept open (the agent's): arm the watch
 		// before the listing it will vouch for. Without one, every List
 		// stats every item.
-		if w, err := fk.Watch(); err == nil {
-			s.watch = w
-			runtime.AddCleanup(s, func(w *filekeyring.Watch) { w.Close() }, w)
-		}
+		s.armLocked(fk)
+		s.listStale = false
 	}
-	s.listings++
+	s.reads++
 	ents, err := fk.Entries()
 	if err != nil {
 		return nil, s.wrapBackend("list items", err)
@@ -765,7 +789,9 @@ func (s *Store) put(g cipher.AEAD, id string, sec Secret) error {
 	if err != nil {
 		return err
 	}
-	if err := s.kr.Set(keyring.Item{Key: sec.Name, Data: data, Label: "wsx " + sec.Name}); err != nil {
+	err = s.kr.Set(keyring.Item{Key: sec.Name, Data: data, Label: "wsx " + sec.Name})
+	s.forget()
+	if err != nil {
 		return fmt.Errorf("secret %s: %w", sec.Name, s.wrapBackend("write", err))
 	}
 	return nil
@@ -880,7 +906,9 @@ func (s *Store) Remove(name string) error {
 		if _, err := s.kr.Get(name); isNotFound(err) {
 			return fmt.Errorf("secret %s: %w", name, ErrNotFound)
 		}
-		if err := s.kr.Remove(name); err != nil {
+		err := s.kr.Remove(name)
+		s.forget()
+		if err != nil {
 			if isNotFound(err) {
 				return fmt.Errorf("secret %s: %w", name, ErrNotFound)
 			}

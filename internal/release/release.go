@@ -157,13 +157,21 @@ func (s *Store) UseBy(p Peer, names []string, rec Record) ([]store.Secret, error
 		proc = &audit.Process{PID: p.PID}
 	}
 	rs := make([]audit.Record, len(secs))
+	var shared *audit.Context // the context of the secrets without a place
 	for i, sec := range secs {
-		claim := rec.Context
+		var ctx *audit.Context
 		if pl, ok := rec.Places[sec.Name]; ok {
+			claim := rec.Context
 			claim.File, claim.Line = pl.File, pl.Line
+			ctx = contextOf(found, claim, p.Remote)
+		} else {
+			if shared == nil {
+				shared = contextOf(found, rec.Context, p.Remote)
+			}
+			ctx = shared
 		}
 		rs[i] = audit.Record{Event: audit.EventUsed, Secret: sec.Name, Via: rec.Via, Result: audit.ResultOK,
-			Actor: p.Actor, Process: proc, Context: contextOf(found, claim, p.Remote)}
+			Actor: p.Actor, Process: proc, Context: ctx}
 	}
 	if err := s.appendAll(rs); err != nil {
 		return nil, fmt.Errorf("audit log unavailable, so %s was not released: %w", strings.Join(names, ", "), err)
@@ -234,13 +242,21 @@ func (s *Store) RecordBy(p Peer, rs []audit.Record) error {
 	return s.appendAll(out)
 }
 
-// appendAll appends rs in order, masked, under one lock of the log; with Durable, it returns once they are on
-// disk. On an error the records before the failed one stay: they err on
-// the side of saying a value was used, and nothing is released.
+// appendAll appends rs in order, masked, with one write to the log; with
+// Durable, it returns once they are on disk. On an error none is
+// appended, and nothing is released.
 func (s *Store) appendAll(rs []audit.Record) error {
 	vals := s.values()
 	masked := make([]audit.Record, len(rs))
 	for i, r := range rs {
+		if i > 0 && sameText(r, rs[i-1]) {
+			// The records of one use share their process and context:
+			// masked once.
+			m := r
+			m.Process, m.Context, m.Detail = masked[i-1].Process, masked[i-1].Context, masked[i-1].Detail
+			masked[i] = m
+			continue
+		}
 		masked[i] = audit.Mask(r, vals)
 	}
 	if _, err := s.log.AppendAll(masked); err != nil {
@@ -250,6 +266,12 @@ func (s *Store) appendAll(rs []audit.Record) error {
 		return s.log.Sync()
 	}
 	return nil
+}
+
+// sameText reports whether a and b hold the same text that Mask masks:
+// the same Process and Context (by pointer) and Detail.
+func sameText(a, b audit.Record) bool {
+	return a.Process == b.Process && a.Context == b.Context && a.Detail == b.Detail
 }
 
 // Append masks r (audit.Mask, with every stored value) and appends it as

@@ -116,8 +116,14 @@ func TestUseFailsClosed(t *testing.T) {
 // other events, and the daemon's own records.
 func TestEveryRecordMasked(t *testing.T) {
 	st, rel, path := newStore(t, false)
-	_, err := rel.Use(context.Background(), []string{"OTHER_TOKEN"}, Record{Via: audit.ViaExec,
-		Context: audit.Context{Command: "curl -H 'Authorization: Bearer " + current + "'", Host: previous}})
+	if _, err := st.Add(store.Secret{Meta: store.Meta{Name: "THIRD_TOKEN", Type: store.TypeToken}, Value: store.NewValue([]byte("third-value-0123456789"))}); err != nil {
+		t.Fatal(err)
+	}
+	// Three records of one use: two share their context, one has its
+	// own place.
+	_, err := rel.Use(context.Background(), []string{"OTHER_TOKEN", "API_TOKEN", "THIRD_TOKEN"}, Record{Via: audit.ViaExec,
+		Context: audit.Context{Command: "curl -H 'Authorization: Bearer " + current + "'", Host: previous},
+		Places:  map[string]Place{"API_TOKEN": {File: "run-" + other + ".sh", Line: 3}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,13 +145,18 @@ func TestEveryRecordMasked(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs, b := readLog(t, st, path)
-	for _, v := range []string{current, previous, other, "new-value-0123456789"} {
+	for _, v := range []string{current, previous, other, "new-value-0123456789", "third-value-0123456789"} {
 		if bytes.Contains(b, []byte(v)) {
 			t.Errorf("the log holds a stored value (%.8s...)", v)
 		}
 	}
-	if len(recs) != 4 || recs[0].Context.Host != "***" || recs[1].Detail != "host rejected ***" || recs[2].Process.Argv[1] != "--token=***\n" {
-		t.Errorf("records not masked as expected: %d records", len(recs))
+	if len(recs) != 6 || recs[3].Detail != "host rejected ***" || recs[4].Process.Argv[1] != "--token=***\n" {
+		t.Fatalf("records not masked as expected: %d records", len(recs))
+	}
+	for i, r := range recs[:3] {
+		if r.Context.Host != "***" || r.Context.Command != "curl -H 'Authorization: Bearer ***'" || (r.Secret == "API_TOKEN") != (r.Context.File == "run-***.sh") {
+			t.Errorf("record %d of the use: %s, context %+v", i, r.Secret, r.Context)
+		}
 	}
 }
 
