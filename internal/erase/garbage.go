@@ -275,12 +275,17 @@ func fillClass(c sizeClass, unused uint64, scan bool) {
 	// mark bits at its end: count on the slots before them.
 	perSpan := (c.pages*pageSize - 256) / c.size
 	limit := int(unused/uint64(c.size)) + 2*perSpan
+	// Filling ends at a run of fresh slots: consecutive ones from a page
+	// boundary, a span's worth and at least 16 KiB, which a partly used
+	// span cannot give (with one or two slots to a span, a free first slot
+	// of a partly used one would look like a fresh span).
+	fresh := max(perSpan, (16<<10)/c.size)
 	n := c.size
 	if scan && n > 512 {
 		n -= 8 // the malloc header of larger objects with pointers
 	}
 	run, prev := 0, uintptr(0)
-	for i := 0; i < limit && run < perSpan; i++ {
+	for i := 0; i < limit && run < fresh; i++ {
 		var p uintptr
 		if scan {
 			b := make([]unsafe.Pointer, n/8)
