@@ -3,7 +3,8 @@
 // small state files of the command line.
 //
 // A write creates a temporary file (TempPrefix and random hex) in the
-// target's directory, takes an flock on it, writes, sets the mode, fsyncs,
+// target's directory with an flock on it before its name appears (an
+// unnamed file, locked, then linked in), writes, sets the mode, fsyncs,
 // renames it over the target and fsyncs the directory; the flock is held
 // until then. A reader sees the old content or the new, never a mix; a
 // crash leaves at most a temporary file, which RemoveStale removes once no
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -29,7 +31,8 @@ const TempPrefix = ".tmp-"
 // what production uses.
 type Hooks struct {
 	BeforeCreate func() error                        // before the temporary file is created
-	AfterCreate  func(name string)                   // after it is created, before it is locked
+	AfterCreate  func(name string)                   // after its name appears in the directory
+	Named        bool                                // create it by name, as where the file system has no unnamed files
 	Write        func(f *os.File, data []byte) error // replaces writing data to the temporary file
 	BeforeRename func() error                        // after fsync, before the rename
 }
@@ -93,22 +96,64 @@ func WriteAt(d *os.File, name string, data []byte, perm os.FileMode, h Hooks) (e
 	return nil
 }
 
-// createTemp creates and locks a new temporary file in d. A cleaner in
-// another process may take the lock on a file this writer has just created
-// and remove it before the writer's flock; the writer then sees that its
-// name no longer points at its file and tries a new name.
+// createTemp creates and locks a new temporary file in d. The file is
+// created unnamed (O_TMPFILE), locked, then linked in under its name, so
+// no cleaner can take its lock while this writer lives. Where the file
+// system has no unnamed files (or /proc, through which it is linked, is
+// not mounted), createNamed makes it by name.
 func createTemp(d *os.File, h Hooks) (*os.File, string, error) {
 	if h.BeforeCreate != nil {
 		if err := h.BeforeCreate(); err != nil {
 			return nil, "", fmt.Errorf("create temporary file in %s: %w", d.Name(), err)
 		}
 	}
+	if h.Named {
+		return createNamed(d, h)
+	}
+	dfd := int(d.Fd())
+	fd, err := unix.Openat(dfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return createNamed(d, h)
+	}
+	if err := flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, "", &os.PathError{Op: "lock temporary file in", Path: d.Name(), Err: err}
+	}
+	for range 8 {
+		name := tempName()
+		err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), dfd, name, unix.AT_SYMLINK_FOLLOW)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+			return createNamed(d, h)
+		}
+		if h.AfterCreate != nil {
+			h.AfterCreate(name)
+		}
+		return os.NewFile(uintptr(fd), filepath.Join(d.Name(), name)), name, nil
+	}
+	unix.Close(fd)
+	return nil, "", fmt.Errorf("create temporary file in %s: %w", d.Name(), err)
+}
+
+// tempName is a new random temporary file name.
+func tempName() string {
+	var rnd [12]byte
+	rand.Read(rnd[:])
+	return TempPrefix + hex.EncodeToString(rnd[:])
+}
+
+// createNamed creates a new temporary file by name in d, then locks it. A
+// cleaner in another process may take the lock on a file this writer has
+// just created and remove it before the writer's flock; the writer then
+// sees that its name no longer points at its file and tries a new name.
+func createNamed(d *os.File, h Hooks) (*os.File, string, error) {
 	dfd := int(d.Fd())
 	var lastErr error
 	for range 8 {
-		var rnd [12]byte
-		rand.Read(rnd[:])
-		name := TempPrefix + hex.EncodeToString(rnd[:])
+		name := tempName()
 		fd, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if errors.Is(err, unix.EEXIST) {
 			lastErr = err

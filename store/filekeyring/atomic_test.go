@@ -236,11 +236,38 @@ func TestOpenRemovesStaleTemps(t *testing.T) {
 	}
 }
 
-// A Set whose fresh temp file is removed by a cleaner before the writer
+// A temp file appears in the directory already locked: a cleaner in
+// another process cannot take it from a live writer.
+func TestSetTempLockedWhenNamed(t *testing.T) {
+	k, dir := newKeyring(t)
+	var created []string
+	k.hooks.AfterCreate = func(name string) {
+		created = append(created, name)
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+			t.Errorf("a cleaner's flock on a live writer's temp file: %v, want EWOULDBLOCK", err)
+		}
+	}
+	data := []byte("value")
+	mustSet(t, k, "a", data)
+	if len(created) != 1 {
+		t.Errorf("Set created %d temp files, want 1", len(created))
+	}
+	k.hooks = atomicfile.Hooks{}
+	wantData(t, k, "a", data)
+}
+
+// Where temp files are created by name (file systems without O_TMPFILE),
+// a Set whose fresh temp file is removed by a cleaner before the writer
 // takes its lock notices, and writes through a new temp file.
 func TestSetSurvivesCleanerRace(t *testing.T) {
 	k, dir := newKeyring(t)
 	var created []string
+	k.hooks.Named = true
 	k.hooks.AfterCreate = func(name string) {
 		created = append(created, name)
 		if len(created) == 1 {
