@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/secrets"
-	"github.com/wsxdev/wsx/store"
 )
 
 // lcClock is a clock tests move by hand.
@@ -193,75 +191,4 @@ func readAuditLog(t *testing.T, env Env) []audit.Record {
 		recs = append(recs, r)
 	}
 	return recs
-}
-
-func TestRemindOverdue(t *testing.T) {
-	home := t.TempDir()
-	clock := newLCClock()
-	var errb bytes.Buffer
-	env := &Env{Now: clock.now, Stderr: &errb, UID: os.Getuid(), Getenv: func(string) string { return "" }}
-	s := &session{env: env, home: home}
-	created := clock.now().Add(-100 * day)
-	metas := []store.Meta{
-		{Name: "OLD_TOKEN", Created: created, RotateEvery: 90 * day},
-		{Name: "FRESH_TOKEN", Created: created, Rotated: clock.now().Add(-day), RotateEvery: 90 * day},
-		{Name: "NEVER_FILE", Created: created},
-	}
-	remind := func() string {
-		errb.Reset()
-		s.remindOverdue(metas)
-		return errb.String()
-	}
-	got := remind()
-	if strings.Count(got, "\n") != 1 || !strings.Contains(got, "OLD_TOKEN was due for rotation 10d ago (every 90d)") ||
-		!strings.Contains(got, "wsx rotate OLD_TOKEN") {
-		t.Fatalf("first reminder: %q", got)
-	}
-	path := filepath.Join(home, secrets.RemindersFile)
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("reminders file: %v %v", fi, err)
-	}
-	clock.advance(23 * time.Hour)
-	if got := remind(); got != "" {
-		t.Errorf("second reminder within a day: %q", got)
-	}
-	clock.advance(2 * time.Hour)
-	if got := remind(); !strings.Contains(got, "OLD_TOKEN was due for rotation 11d ago") {
-		t.Errorf("reminder after a day: %q", got)
-	}
-	// Another overdue secret is reminded on its own schedule.
-	metas = append(metas, store.Meta{Name: "OTHER_TOKEN", Created: created, RotateEvery: 30 * day})
-	if got := remind(); strings.Contains(got, "OLD_TOKEN") || !strings.Contains(got, "OTHER_TOKEN") {
-		t.Errorf("new overdue secret: %q", got)
-	}
-	b, _ := os.ReadFile(path)
-	var state map[string]time.Time
-	if err := json.Unmarshal(b, &state); err != nil || len(state) != 2 {
-		t.Errorf("reminders state %s: %v", b, err)
-	}
-
-	// A damaged, foreign-mode or symlinked state file counts as empty, and
-	// is replaced rather than written through.
-	for what, prep := range map[string]func(){
-		"garbage": func() { os.WriteFile(path, []byte("{not json"), 0o600) },
-		"mode":    func() { os.WriteFile(path, b, 0o600); os.Chmod(path, 0o644) },
-		"symlink": func() {
-			os.Remove(path)
-			target := filepath.Join(home, "target")
-			os.WriteFile(target, b, 0o600)
-			os.Symlink(target, path)
-		},
-	} {
-		prep()
-		if got := remind(); !strings.Contains(got, "OLD_TOKEN") {
-			t.Errorf("%s state file: no reminder: %q", what, got)
-		}
-		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s state file not replaced by a private file: %v", what, fi.Mode())
-		}
-	}
-	if tb, _ := os.ReadFile(filepath.Join(home, "target")); !bytes.Equal(tb, b) {
-		t.Error("the symlink's target was written")
-	}
 }
