@@ -3,6 +3,8 @@ package exec
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,13 +34,11 @@ import (
 // checksum, not a digest, as it only tells versions apart in a directory
 // no one else can write to.
 var hookTag = sync.OnceValue(func() string {
-	h := uint64(14695981039346656037)
+	h := fnv.New64a()
 	for _, s := range []string{nodeHook, "\x00", pyHook} {
-		for i := 0; i < len(s); i++ {
-			h = (h ^ uint64(s[i])) * 1099511628211
-		}
+		io.WriteString(h, s)
 	}
-	return strconv.FormatUint(h, 36)
+	return strconv.FormatUint(h.Sum64(), 36)
 })
 
 // pipeSeq tells apart the pipes of the runs of one process.
