@@ -14,7 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -338,33 +338,11 @@ func (p prepared) rename(next Record) (prepared, bool) {
 	return prepared{in: next, seen: seen, tmpl: tmpl}, true
 }
 
-// alike reports whether a and b are the same record but for the secret.
+// alike reports whether a and b are the same record but for the secret:
+// every field compared, those Process and Context point to included.
 func alike(a, b Record) bool {
-	return a.Seq == b.Seq && a.Time.Equal(b.Time) && a.Time.Location() == b.Time.Location() &&
-		a.Event == b.Event && a.Actor == b.Actor && a.Via == b.Via && a.Result == b.Result &&
-		a.Detail == b.Detail && a.Prev == b.Prev && a.MAC == b.MAC &&
-		sameProcess(a.Process, b.Process) && sameContext(a.Context, b.Context)
-}
-
-func sameProcess(a, b *Process) bool {
-	if a == b {
-		return true
-	}
-	return a != nil && b != nil && a.PID == b.PID && a.PPID == b.PPID && a.Exe == b.Exe &&
-		a.Cwd == b.Cwd && a.Start == b.Start && slices.Equal(a.Argv, b.Argv) && (a.Argv == nil) == (b.Argv == nil)
-}
-
-func sameContext(a, b *Context) bool {
-	if a == b {
-		return true
-	}
-	if a == nil || b == nil {
-		return false
-	}
-	return a.Command == b.Command && a.File == b.File && a.Line == b.Line && a.Repo == b.Repo &&
-		a.Remote == b.Remote && a.Branch == b.Branch && a.Commit == b.Commit && a.Protocol == b.Protocol &&
-		a.Host == b.Host && a.Path == b.Path && a.Dest == b.Dest &&
-		slices.Equal(a.Claimed, b.Claimed) && (a.Claimed == nil) == (b.Claimed == nil)
+	a.Secret = b.Secret
+	return reflect.DeepEqual(a, b)
 }
 
 // The seq and prev a record is prepared with: if its line fits, the real
