@@ -969,3 +969,80 @@ func (m *Masker) pats() [][]byte {
 	m.automaton()
 	return m.patterns
 }
+
+// BenchmarkMaskerOneValue masks log text (lines of 60 to 100 bytes) with
+// one token's patterns, as a proxied download is: there the search for
+// wrapped encodings, not the automaton, sets the pace.
+func BenchmarkMaskerOneValue(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	m := New([][]byte{[]byte("ghp_16C7e42F292c6912E7710c838347Ae178B4a")})
+	words := strings.Fields("the quick brown fox jumps over lazy dog INFO WARN DEBUG request served in ms status 200 404 GET POST /api/v1/items user=42 id=7f3a latency=12.5ms")
+	var text []byte
+	line := 0
+	for len(text) < 8<<20 {
+		w := words[r.IntN(len(words))]
+		text = append(text, w...)
+		line += len(w) + 1
+		if line > 60+r.IntN(40) {
+			text = append(text, '\n')
+			line = 0
+		} else {
+			text = append(text, ' ')
+		}
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		w := m.writer(discard{}, 0)
+		for off := 0; off < len(text); off += 256 << 10 {
+			w.Write(text[off:min(off+256<<10, len(text))])
+		}
+		w.Close()
+	}
+}
+
+// TestWrapRun compares wrapRun with a byte-by-byte search on text made of
+// runs of the wrap alphabet of every length around minWrap, cut by spaces,
+// punctuation the word test lets through ('.', '@') and line breaks.
+func TestWrapRun(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	first := func(b []byte) int {
+		n := 0
+		for i, c := range b {
+			if !wrapAlpha[c] {
+				n = 0
+				continue
+			}
+			if n++; n == minWrap {
+				return i + 1 - minWrap
+			}
+		}
+		return -1
+	}
+	const alpha = "ABCxyz019+/=-_"
+	for range 20000 {
+		var b []byte
+		for len(b) < 300 {
+			n := r.IntN(80)
+			if r.IntN(4) == 0 {
+				n = minWrap - 2 + r.IntN(4)
+			}
+			for range n {
+				b = append(b, alpha[r.IntN(len(alpha))])
+			}
+			b = append(b, " .@\n\r\x1b\xc3"[r.IntN(7)])
+		}
+		b = b[r.IntN(8):]
+		want := first(b)
+		got := wrapRun(b)
+		switch {
+		case want < 0 && got >= 0, want >= 0 && got < 0:
+			t.Fatalf("wrapRun(%q) = %d, want %d", b, got, want)
+		case want >= 0:
+			// got may be inside the first run: no byte outside the wrap
+			// alphabet lies between want and got.
+			if got < want || !allWrapAlpha(b[want:got+1]) {
+				t.Fatalf("wrapRun(%q) = %d, want %d", b, got, want)
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package mask
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // The automaton reads a view of the stream with decorations taken out, so
 // a value still matches when a terminal colour code sits between two of
@@ -148,7 +151,11 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 			}
 		}
 		cut, cutLen := nextESC, 0
-		for j := i; j < cut; {
+		j := i
+		if m.lineLen == 0 {
+			j = m.skipLines(p, j, cut)
+		}
+		for j < cut {
 			k := bytes.IndexByte(p[j:cut], '\n')
 			if k < 0 {
 				// A CR that ends the input after a wrapped line waits
@@ -173,7 +180,7 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 				break
 			}
 			m.lineLen, m.lineAlpha = 0, true
-			j = nl + 1
+			j = m.skipLines(p, nl+1, cut)
 		}
 		m.run(p, i, cut, match)
 		i = cut
@@ -215,6 +222,60 @@ func (m *matcher) end(match func(start, end int64, pat int32)) {
 		m.esc = held[:0]
 	}
 }
+
+// minWrap is the shortest line of a wrapped encoding (wrapWidth).
+const minWrap = 60
+
+// skipLines passes over the lines of p[j:cut], j the start of a line, up
+// to the first that holds a run of minWrap bytes of the wrap alphabet:
+// only such a line may be a wrapped encoding, whose line break feed leaves
+// out. It returns the start of that line, or cut when there is none, with
+// the line state set for the unfinished line at cut.
+func (m *matcher) skipLines(p []byte, j, cut int) int {
+	b := p[j:cut]
+	r := wrapRun(b)
+	if r < 0 {
+		m.lineLen, m.lineAlpha = 0, true
+		m.lineTail(b[bytes.LastIndexByte(b, '\n')+1:])
+		return cut
+	}
+	return j + bytes.LastIndexByte(b[:r], '\n') + 1
+}
+
+// wrapRun returns where the first run of minWrap bytes of the wrap
+// alphabet in b starts (or a point inside it), or -1. Such a run holds
+// wrapWords whole 8-byte words of b, one of them at a multiple of
+// wrapWords words: wrapRun reads those, a word at a time, and looks
+// closer only at one that holds no byte below '+' (space, line breaks,
+// most punctuation) and none above 0x7f.
+func wrapRun(b []byte) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	for q := 0; q+8 <= len(b); q += wrapWords * 8 {
+		x := binary.LittleEndian.Uint64(b[q:])
+		if ((x-'+'*ones)&^x|x)&high != 0 || !allWrapAlpha(b[q:q+8]) {
+			continue
+		}
+		lo := q
+		for lo > 0 && q-lo < minWrap && wrapAlpha[b[lo-1]] {
+			lo--
+		}
+		hi := q + 8
+		for hi < len(b) && hi-lo < minWrap && wrapAlpha[b[hi]] {
+			hi++
+		}
+		if hi-lo >= minWrap {
+			return lo
+		}
+	}
+	return -1
+}
+
+// wrapWords is how many whole 8-byte words any minWrap bytes hold at
+// least.
+const wrapWords = (minWrap - 7) / 8
 
 // lineTail notes b, the bytes of a line that continues past them.
 func (m *matcher) lineTail(b []byte) {
