@@ -970,33 +970,46 @@ func (m *Masker) pats() [][]byte {
 	return m.patterns
 }
 
-// BenchmarkMaskerOneValue masks log text (lines of 60 to 100 bytes) with
-// one token's patterns, as a proxied download is: there the search for
-// wrapped encodings, not the automaton, sets the pace.
+// BenchmarkMaskerOneValue masks text with one token's patterns, as a
+// proxied download is, where the search for wrapped encodings rather than
+// the automaton sets the pace: log lines of 60 to 100 bytes, base64 in
+// lines of 70 (no wrap width: every line a candidate) and of 76.
 func BenchmarkMaskerOneValue(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	m := New([][]byte{[]byte("ghp_16C7e42F292c6912E7710c838347Ae178B4a")})
 	words := strings.Fields("the quick brown fox jumps over lazy dog INFO WARN DEBUG request served in ms status 200 404 GET POST /api/v1/items user=42 id=7f3a latency=12.5ms")
-	var text []byte
+	var logText []byte
 	line := 0
-	for len(text) < 8<<20 {
+	for len(logText) < 8<<20 {
 		w := words[r.IntN(len(words))]
-		text = append(text, w...)
+		logText = append(logText, w...)
 		line += len(w) + 1
 		if line > 60+r.IntN(40) {
-			text = append(text, '\n')
+			logText = append(logText, '\n')
 			line = 0
 		} else {
-			text = append(text, ' ')
+			logText = append(logText, ' ')
 		}
 	}
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		w := m.writer(discard{}, 0)
-		for off := 0; off < len(text); off += 256 << 10 {
-			w.Write(text[off:min(off+256<<10, len(text))])
-		}
-		w.Close()
+	raw := make([]byte, 6<<20)
+	for i := range raw {
+		raw[i] = byte(r.Uint32())
+	}
+	enc := base64.StdEncoding.EncodeToString(raw)
+	for _, tc := range []struct {
+		name string
+		text []byte
+	}{{"log", logText}, {"base64-70", []byte(wrap(enc, 70, "\n"))}, {"base64-76", []byte(wrap(enc, 76, "\n"))}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.text)))
+			for b.Loop() {
+				w := m.writer(discard{}, 0)
+				for off := 0; off < len(tc.text); off += 256 << 10 {
+					w.Write(tc.text[off:min(off+256<<10, len(tc.text))])
+				}
+				w.Close()
+			}
+		})
 	}
 }
 

@@ -64,6 +64,9 @@ type matcher struct {
 	// the wrap alphabet (tracked while it is short enough to matter).
 	lineLen   int
 	lineAlpha bool
+	// encLine is set when the last line read looked like one of an
+	// encoding (encodingLike): the next is not skipped over.
+	encLine bool
 }
 
 func newMatcher(a *automaton) *matcher {
@@ -152,7 +155,7 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 		}
 		cut, cutLen := nextESC, 0
 		j := i
-		if m.lineLen == 0 {
+		if m.lineLen == 0 && !m.encLine {
 			j = m.skipLines(p, j, cut)
 		}
 		for j < cut {
@@ -176,11 +179,18 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 			}
 			if wrapWidth(m.lineLen+len(body)) && m.lineAlpha && allWrapAlpha(body) {
 				cut, cutLen = j+len(body), nl+1-(j+len(body))
-				m.lineLen, m.lineAlpha = 0, true
+				m.lineLen, m.lineAlpha, m.encLine = 0, true, true
 				break
 			}
+			// After a line like an encoding's the next is read line by
+			// line: it is likely one too, which skipLines would stop at.
+			m.encLine = len(body) >= minWrap && encodingLike(body)
 			m.lineLen, m.lineAlpha = 0, true
-			j = m.skipLines(p, nl+1, cut)
+			if m.encLine {
+				j = nl + 1
+			} else {
+				j = m.skipLines(p, nl+1, cut)
+			}
 		}
 		m.run(p, i, cut, match)
 		i = cut
@@ -249,10 +259,6 @@ func (m *matcher) skipLines(p []byte, j, cut int) int {
 // closer only at one that holds no byte below '+' (space, line breaks,
 // most punctuation) and none above 0x7f.
 func wrapRun(b []byte) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
 	for q := 0; q+8 <= len(b); q += wrapWords * 8 {
 		x := binary.LittleEndian.Uint64(b[q:])
 		if ((x-'+'*ones)&^x|x)&high != 0 || !allWrapAlpha(b[q:q+8]) {
@@ -272,6 +278,22 @@ func wrapRun(b []byte) int {
 	}
 	return -1
 }
+
+// encodingLike says whether line, of at least 8 bytes, begins and ends in
+// 8 bytes none of them below '+' (space, line breaks, most punctuation)
+// or above 0x7f, as a line of base64 or hex does.
+func encodingLike(line []byte) bool {
+	x := binary.LittleEndian.Uint64(line)
+	y := binary.LittleEndian.Uint64(line[len(line)-8:])
+	return ((x-'+'*ones)&^x|x|(y-'+'*ones)&^y|y)&high == 0
+}
+
+// Constants of the word tests: a byte below c in x shows in
+// ((x-c*ones)&^x)&high (exactly, as a whole), one above 0x7f in x&high.
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
 
 // wrapWords is how many whole 8-byte words any minWrap bytes hold at
 // least.
