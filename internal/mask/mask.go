@@ -189,7 +189,7 @@ func patternsFor(v []byte) []formed {
 	// to the next line). Its encoded forms still cover it.
 	raw := v
 	bases := [][]byte{v}
-	if trimmed := bytes.TrimRight(v, "\r\n"); len(trimmed) != len(v) {
+	if trimmed := bytes.TrimRight(v, "\r\n"); len(trimmed) != len(v) && len(trimmed) > 0 {
 		bases = append(bases, trimmed)
 		if len(trimmed) >= MinMaskLen {
 			raw = trimmed
