@@ -129,6 +129,10 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		return 1, ErrNoCommand
 	}
 	spec = spec.governed()
+	if !spec.NoMask || spec.PTY == PTYAlways || spec.Inject == InjectProxy || len(spec.ProxyNames) > 0 {
+		// Supervised: its set-up runs while the values come.
+		defer warmUp()()
+	}
 	script, complete := scriptWords(spec.Argv, spec.Cwd)
 	sel := spec.selection(script)
 	rec := release.Record{Via: audit.ViaExec, Context: audit.Context{Command: caller.Command(spec.Argv)}}
