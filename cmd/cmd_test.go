@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -140,40 +139,6 @@ func TestMainAddListJSON(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Name != "API_TOKEN" || !reflect.DeepEqual(got[0].Hosts, []string{"example.com"}) || got[0].RotateEvery != "90d" {
 		t.Fatalf("list --json = %+v", got)
-	}
-}
-
-// BenchmarkListCLI runs `wsx list` over a store of 10 000 secrets. The
-// store uses the cheapest KDF, so the time is listing, not unlocking.
-func BenchmarkListCLI(b *testing.B) {
-	for _, n := range []int{10000} {
-		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
-			env, _, errb := testEnv(b, "init", "--kdf-memory", "1", "--kdf-time", "1", "--kdf-threads", "1")
-			if code := Main(context.Background(), env); code != 0 {
-				b.Fatalf("init: %s", errb)
-			}
-			st, err := store.Open(env.Getenv("WSX_HOME"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, _ := prompt.ReadPassphraseFile(env.Getenv("WSX_PASSPHRASE_FILE"))
-			if err := st.Unlock(p); err != nil {
-				b.Fatal(err)
-			}
-			for i := range n {
-				sec := store.Secret{Meta: store.Meta{Name: fmt.Sprintf("TOKEN_%05d", i), Type: store.TypeToken}, Value: store.NewValue([]byte(fmt.Sprintf("value-%08d", i)))}
-				if _, err := st.Add(sec); err != nil {
-					b.Fatal(err)
-				}
-			}
-			env.Stdout = io.Discard
-			env.Args = []string{"wsx", "list"}
-			for b.Loop() {
-				if code := Main(context.Background(), env); code != 0 {
-					b.Fatalf("list: %s", errb)
-				}
-			}
-		})
 	}
 }
 
