@@ -10,6 +10,7 @@ import (
 	"github.com/wsxdev/wsx/cmd"
 	"github.com/wsxdev/wsx/internal/nodump"
 	"github.com/wsxdev/wsx/internal/nokwallet"
+	_ "github.com/wsxdev/wsx/internal/oneproc" // before the first goroutines: see its doc
 )
 
 func main() {
