@@ -3,7 +3,6 @@ package cmd
 import (
 	"errors"
 	"io/fs"
-	"os"
 	osexec "os/exec"
 
 	"github.com/urfave/cli/v2"
@@ -12,7 +11,6 @@ import (
 	"github.com/wsxdev/wsx/exec"
 	"github.com/wsxdev/wsx/fetch"
 	"github.com/wsxdev/wsx/internal/access"
-	"github.com/wsxdev/wsx/internal/oneproc"
 	"github.com/wsxdev/wsx/manifest"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
@@ -175,11 +173,6 @@ func (s *session) runExec(o execOptions) error {
 	renames, err := exec.ParseRenames(o.Env)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Lstat(s.apiSocket()); err != nil && s.env.Getenv("WSX_AGENT") == "" {
-		// No agent: the store is opened here, and its KDF runs its
-		// lanes in parallel.
-		oneproc.Restore()
 	}
 	cwd := s.env.Getwd()
 	m, err := manifest.Governing(cwd)
