@@ -187,30 +187,16 @@ func (s *session) runExec(o execOptions) error {
 		return err
 	}
 	spec := exec.Spec{
-		Argv: o.Argv, Only: only, AllowDangerous: o.AllowDangerous, Rename: renames,
-		Source: st, Skip: credhelper.IsStored, Chosen: s.remindOverdue, Close: s.close,
+		Argv: o.Argv, Only: only, All: o.All, AllowDangerous: o.AllowDangerous, Rename: renames,
+		Source: st, Skip: credhelper.IsStored, ProviderCredentials: fetch.Credentials(s.home),
+		Chosen: s.remindOverdue, Close: s.close, KeepLog: s.lockKeepLog,
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: exec.IsTerminal(s.env.Stdout),
-		NoMask: o.NoMask, PTY: o.PTY,
+		NoMask: o.NoMask, PTY: o.PTY, Access: st, NoAccessAudit: o.NoAccessAudit,
 		Inject: o.Inject, Role: s.guestRole, ProxyBodyTypes: o.ProxyBody,
 	}
-	if m != nil && !o.All && len(only) == 0 {
-		// A project that declares its secrets gets those, and does not
-		// start while a required one is missing.
-		spec.Governed = true
-		spec.Manifest, spec.Required = m.Declared()
-		spec.Rename = exec.MergeRenames(renames, m.Renames())
-	} else if len(only) == 0 {
-		// Provider credentials go in only when named.
-		spec.Exclude = fetch.Credentials(s.home)
-	}
 	if m != nil {
-		spec.ProxyNames = m.Proxied()
-	}
-	if !o.NoAccessAudit && (m == nil || !m.NoAccessAudit) {
-		// The log stays open while the command runs, for the `accessed`
-		// records; the store is locked as before.
-		spec.Access, spec.Close = st, s.lockKeepLog
+		spec.Project = m
 	}
 	if o.Shell {
 		spec.Extra = []exec.Injected{{Name: shellMarker, Value: []byte("1")}}
@@ -219,8 +205,8 @@ func (s *session) runExec(o execOptions) error {
 	var unknown *exec.UnknownNameError
 	var missing *exec.MissingError
 	switch {
-	case errors.As(err, &missing) && m != nil:
-		return m.MissingNames(missing.Names)
+	case errors.As(err, &missing):
+		return err // 3, with the command that adds each
 	case errors.As(err, &unknown):
 		return secrets.DidYouMean(err, unknown.Name, unknown.Avail)
 	case errors.Is(err, store.ErrDangerousName):

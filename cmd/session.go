@@ -11,6 +11,7 @@ import (
 	"github.com/wsxdev/wsx/audit"
 	"github.com/wsxdev/wsx/daemon"
 	"github.com/wsxdev/wsx/internal/home"
+	"github.com/wsxdev/wsx/internal/oneproc"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/secrets"
 	"github.com/wsxdev/wsx/store"
@@ -192,6 +193,7 @@ func (s *session) direct() (secretStore, error) {
 		s.client.Close()
 		s.client = nil
 	}
+	oneproc.Restore() // the store's KDF runs its lanes in parallel
 	if err := s.open(); err != nil {
 		return nil, err
 	}

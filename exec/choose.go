@@ -11,13 +11,26 @@ import (
 
 // MissingError is returned when the wsx.toml that governs the working
 // directory requires secrets the store does not have (Selection.Required).
-type MissingError struct{ Names []string }
+type MissingError struct {
+	Names []string
+	// project is the Project's account of them (MissingNames), which
+	// names the command that adds each; nil: Error's own.
+	project error
+}
 
 func (e *MissingError) Error() string {
+	if e.project != nil {
+		return e.project.Error()
+	}
 	return fmt.Sprintf("wsx.toml requires secrets that are not in the store: %s: %v", strings.Join(e.Names, ", "), store.ErrNotFound)
 }
 
-func (e *MissingError) Unwrap() error { return store.ErrNotFound }
+func (e *MissingError) Unwrap() error {
+	if e.project != nil {
+		return e.project
+	}
+	return store.ErrNotFound
+}
 
 // Choose picks, from the store's metadata (and List's error: the secrets
 // that could not be read), the secrets a command gets: those sel names,

@@ -28,16 +28,16 @@ type Source interface {
 // Spec is one `wsx exec` or `wsx shell`.
 type Spec struct {
 	Argv []string
-	// Only names the secrets to inject. When empty, and Governed is not
-	// set, every token, password and file secret is injected; SSH keys,
-	// which the agent serves, only when named.
+	// Only names the secrets to inject. When empty, and no Project
+	// governs, every token, password and file secret is injected; SSH
+	// keys, which the agent serves, only when named.
 	Only []string
-	// Governed says a wsx.toml governs the working directory; Manifest
-	// holds the names it declares, the secrets injected without Only, and
-	// Required those it requires (MissingError when one is not there).
-	Governed bool
-	Manifest []string
-	Required []string
+	// Project is the wsx.toml that governs Cwd; nil when none does (never
+	// a nil pointer in the interface). See Project for what it decides.
+	Project Project
+	// All injects every secret even where Project declares the ones the
+	// project gets (--all).
+	All bool
 	// AllowDangerous injects names that could change what the command
 	// runs (store.DangerousName) when they are named; without it they are
 	// refused when named and left out, with a warning, otherwise.
@@ -51,9 +51,9 @@ type Spec struct {
 	// Skip says which listed secrets are not for programs (credentials
 	// git asked to store); nil skips none. The agent skips those itself.
 	Skip func(store.Meta) bool
-	// Exclude names secrets left out unless renamed (provider
-	// credentials, which go in only when named).
-	Exclude []string
+	// ProviderCredentials name the secrets providers sign in with: left
+	// out unless renamed when neither Only nor Project names the secrets.
+	ProviderCredentials []string
 	// Chosen is told the secrets about to be used (for rotation
 	// reminders); nil: nobody.
 	Chosen func([]store.Meta)
@@ -72,8 +72,12 @@ type Spec struct {
 	PTY              string
 	// Access records where the program reads each secret (`accessed`
 	// records, see startAccess); nil: no such records. It is used after
-	// Close, while the command runs.
-	Access AccessRecorder
+	// the store is closed, while the command runs: Run then closes it
+	// with KeepLog in place of Close. NoAccessAudit (--no-access-audit)
+	// and a Project can turn the records off.
+	Access        AccessRecorder
+	KeepLog       func()
+	NoAccessAudit bool
 
 	// Inject is how every chosen secret reaches the command: InjectEnv
 	// or InjectProxy, placeholders and an HTTPS proxy that puts the
@@ -83,8 +87,8 @@ type Spec struct {
 	// Role is the role the agent gives this user when it is a guest of
 	// another user's agent (daemon.Status.Role); "" otherwise.
 	Role string
-	// ProxyNames go through the proxy whatever Inject says (`inject =
-	// "proxy"` in wsx.toml); each must be a token or password with a host.
+	// ProxyNames go through the proxy whatever Inject says (Run adds
+	// Project's); each must be a token or password with a host.
 	ProxyNames []string
 	// ProxyBodyTypes are the media types whose request bodies get the
 	// placeholders replaced too (--proxy-body).
@@ -124,8 +128,10 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if len(spec.Argv) == 0 {
 		return 1, ErrNoCommand
 	}
-	if spec.Inject == "" {
-		spec.Inject = DefaultInject(spec.Role)
+	spec = spec.governed()
+	if !spec.NoMask || spec.PTY == PTYAlways || spec.Inject == InjectProxy || len(spec.ProxyNames) > 0 {
+		// Supervised: its set-up runs while the values come.
+		defer warmUp()()
 	}
 	script, complete := scriptWords(spec.Argv, spec.Cwd)
 	sel := spec.selection(script)
@@ -136,6 +142,10 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	// may use it chooses here.
 	one := lookErr == nil && complete && spec.Inject != InjectProxy && len(spec.ProxyNames) == 0
 	choice, secs, err := useSelected(ctx, spec, sel, rec, one)
+	var missing *MissingError
+	if errors.As(err, &missing) && spec.Project != nil {
+		return 1, &MissingError{Names: missing.Names, project: spec.Project.MissingNames(missing.Names)}
+	}
 	if err != nil {
 		return 1, err
 	}
@@ -232,13 +242,21 @@ func CheckModes(pty, inject string) error {
 	return nil
 }
 
-// selection is what spec asks for, as Choose and the agent read it.
+// selection is what spec (governed) asks for, as Choose and the agent
+// read it.
 func (spec Spec) selection(script *release.Script) release.Selection {
-	return release.Selection{
-		Only: spec.Only, Governed: spec.Governed, Manifest: spec.Manifest, Required: spec.Required,
-		Rename: spec.Rename, AllowDangerous: spec.AllowDangerous, Exclude: spec.Exclude,
+	sel := release.Selection{
+		Only: spec.Only, Rename: spec.Rename, AllowDangerous: spec.AllowDangerous,
 		Inject: spec.Inject, ProxyNames: spec.ProxyNames, Script: script,
 	}
+	switch {
+	case spec.governs():
+		sel.Governed = true
+		sel.Manifest, sel.Required = spec.Project.Declared()
+	case len(spec.Only) == 0:
+		sel.Exclude = spec.ProviderCredentials
+	}
+	return sel
 }
 
 // useSelected chooses the secrets. With one set and a Source that

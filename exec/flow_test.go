@@ -72,7 +72,7 @@ func TestChoose(t *testing.T) {
 	if names, _, err := chooseWith(flowMetas, Spec{Only: []string{"DEPLOY_KEY"}}); err != nil || !slices.Equal(names, []string{"DEPLOY_KEY"}) {
 		t.Errorf("--only DEPLOY_KEY: %v, %v", names, err)
 	}
-	if names, _, err := chooseWith(flowMetas, Spec{Manifest: []string{"DEPLOY_KEY"}, Governed: true}); err != nil || !slices.Equal(names, []string{"DEPLOY_KEY"}) {
+	if names, _, err := chooseWith(flowMetas, Spec{Project: &project{names: []string{"DEPLOY_KEY"}}}); err != nil || !slices.Equal(names, []string{"DEPLOY_KEY"}) {
 		t.Errorf("wsx.toml naming DEPLOY_KEY: %v, %v", names, err)
 	}
 	if _, _, err := chooseWith(flowMetas, Spec{Only: []string{"LD_PRELOAD"}}); !errors.Is(err, store.ErrDangerousName) {
@@ -115,7 +115,7 @@ func TestChooseDamaged(t *testing.T) {
 	}
 	for _, spec := range []Spec{
 		{Only: []string{"API_TOKEN", "BROKEN_TOKEN"}},
-		{Governed: true, Manifest: []string{"API_TOKEN", "BROKEN_TOKEN"}},
+		{Project: &project{names: []string{"API_TOKEN", "BROKEN_TOKEN"}}},
 		{Rename: map[string]string{"BROKEN_TOKEN": "GH_TOKEN"}},
 	} {
 		names, _, err := choose1(spec, dmg)
@@ -123,7 +123,7 @@ func TestChooseDamaged(t *testing.T) {
 			t.Errorf("%+v naming the damaged item: %v, %v; want ErrIntegrity naming it", spec, names, err)
 		}
 	}
-	if names, _, err := choose1(Spec{Governed: true, Manifest: []string{"API_TOKEN"}}, dmg); err != nil || !slices.Equal(names, []string{"API_TOKEN"}) {
+	if names, _, err := choose1(Spec{Project: &project{names: []string{"API_TOKEN"}}}, dmg); err != nil || !slices.Equal(names, []string{"API_TOKEN"}) {
 		t.Errorf("wsx.toml without the damaged item: %v, %v", names, err)
 	}
 	if _, _, err := choose1(Spec{}, store.ErrLocked); !errors.Is(err, store.ErrLocked) {
@@ -235,9 +235,7 @@ func TestRunRename(t *testing.T) {
 
 // choose is the choice Run makes from spec with a Source that lists.
 func choose(spec Spec) ([]string, release.Choice, error) {
-	if spec.Inject == "" {
-		spec.Inject = DefaultInject(spec.Role)
-	}
+	spec = spec.governed()
 	c, _, err := useSelected(context.Background(), spec, spec.selection(nil), release.Record{}, false)
 	return c.Names, c, err
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/wsxdev/wsx/internal/oneproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,6 +58,9 @@ func newOutPipe(w io.Writer) (*outPipe, error) {
 				return
 			}
 			if n == len(buf) && len(buf) < pipeSize {
+				// Output enough to fill a read: the masking gets the
+				// process's Ps back.
+				oneproc.Restore()
 				buf = make([]byte, pipeSize)
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	osexec "os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -33,7 +32,7 @@ const (
 // has between SIGTERM and SIGKILL when the context is cancelled.
 const drainDelay = 2 * time.Second
 
-// forwarded are the signals Run catches and passes to the child.
+// forwarded are the signals Supervise passes to the child (forwardSignals).
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH}
 
 // Errors of Supervise and ExecInPlace.
@@ -86,7 +85,8 @@ type Options struct {
 // then 1 unless the child ran to completion.
 //
 // Signals INT, TERM, HUP, QUIT and WINCH sent to this process are passed to
-// the child; no other signal is caught. The child gets SIGHUP if this
+// the child; no other signal is caught. They stay caught once caught
+// (forwardSignals): outside a run each does what it would uncaught. The child gets SIGHUP if this
 // process dies (Pdeathsig), and its output then has nowhere to go but a
 // closed pipe or pty.
 //
@@ -152,9 +152,8 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 	cmd.ExtraFiles = files.extra
 	cmd.WaitDelay = drainDelay
 
-	sigc := make(chan os.Signal, 16)
-	signal.Notify(sigc, forwarded...)
-	defer signal.Stop(sigc)
+	sigc, stop := forwardSignals()
+	defer stop()
 
 	if usePTY {
 		return runPTY(cmd, opts, masker, sigc, files)

@@ -106,6 +106,10 @@ func (m *Manifest) Proxied() []string {
 	return out
 }
 
+// AccessAudit says whether `wsx exec` records where the command reads
+// each secret: unless access_audit = false.
+func (m *Manifest) AccessAudit() bool { return !m.NoAccessAudit }
+
 // Var is the variable `wsx exec` puts the secret in: Env, or its name.
 func (s Secret) Var() string {
 	if s.Env != "" {

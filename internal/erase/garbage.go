@@ -4,7 +4,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -160,12 +159,7 @@ func collect() {
 // (it adapts it to the average use) are reached only when a goroutine
 // grows through them.
 func clearFreeStacks() {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
-	metrics.Read(s)
-	stacks := uintptr(1 << 20)
-	if s[0].Value.Kind() == metrics.KindUint64 {
-		stacks = uintptr(min(s[0].Value.Uint64(), 64<<20))
-	}
+	stacks := uintptr(min(memStats().StackInuse, 64<<20))
 	var started, grown, done sync.WaitGroup
 	start, release := make(chan struct{}), make(chan struct{})
 	for size := uintptr(2 << 10); size <= 16<<10; size *= 2 {
@@ -226,12 +220,17 @@ func stackSize(depth uintptr) uintptr {
 
 // heapUnused is the heap memory held in spans but in no object.
 func heapUnused() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/unused:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 1 << 20
-	}
-	return s[0].Value.Uint64()
+	m := memStats()
+	return m.HeapInuse - m.HeapAlloc
+}
+
+// memStats reads the runtime's memory statistics. It stops the world for
+// a moment; runtime/metrics would not, but its initialisation costs every
+// wsx process about a millisecond.
+func memStats() *runtime.MemStats {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return &m
 }
 
 // sizeClass is one of the runtime's small object size classes: objects of
