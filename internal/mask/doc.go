@@ -9,7 +9,10 @@
 // reads a view of the input without SGR colour sequences and without the
 // line breaks that end lines of 60, 64 or 76 base64 or hex characters, so
 // a coloured value and a wrapped encoding still match; matches are given
-// in input offsets. Between matches it rests in its root state and jumps
+// in input offsets. A pattern with SGR sequences in it, which that view
+// never shows, is also read by a second automaton over the input as it is
+// (masked whole, its escape bytes included); the view gets it without the
+// sequences when that leaves MinMaskLen bytes or more. Between matches it rests in its root state and jumps
 // over text no pattern can start in, a window of the shortest pattern's
 // length at a time (Wu–Manber shifts over 4-byte blocks).
 //

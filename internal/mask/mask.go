@@ -2,6 +2,7 @@ package mask
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -91,7 +92,12 @@ type Match struct {
 //     for a value that ends the blob;
 //   - hex in lower and upper case; URL query and path escaping (upper and
 //     lower case percent escapes); JSON string escaping with and without
-//     HTML escaping.
+//     HTML escaping;
+//   - for each of those with SGR sequences in it, the same searched for in
+//     the input as it is, and without the sequences when that leaves
+//     MinMaskLen bytes or more (a value that shows fewer is masked only
+//     where it is printed byte for byte, not wherever its visible bytes
+//     are).
 //
 // New keeps a copy of the values; their patterns and the automaton are
 // made on first use.
@@ -106,8 +112,24 @@ func New(values [][]byte) *Masker {
 }
 
 // build makes the patterns of m's values and the automaton over them.
+//
+// A pattern with SGR sequences in it never shows in the view the
+// automaton reads (decorations taken out), so it also goes to a second
+// automaton that reads the stream as it is: a value printed byte for byte
+// is masked whole, its escape bytes included. Its form without the
+// sequences (stripSGR) joins the view's patterns when it is MinMaskLen
+// bytes or more, so the value is masked in other colours too; a shorter
+// one is left out, as a short value is, and the value is then masked only
+// where it appears byte for byte.
 func (m *Masker) build() {
 	seen := map[string]bool{}
+	var escPats [][]byte
+	var escIdx []int32
+	add := func(p []byte, o origin) {
+		seen[string(p)] = true
+		m.patterns = append(m.patterns, p)
+		m.origin = append(m.origin, o)
+	}
 	for i, v := range m.values {
 		if len(v) < MinMaskLen {
 			continue
@@ -117,13 +139,47 @@ func (m *Masker) build() {
 			if len(p) < MinMaskLen || seen[string(p)] {
 				continue
 			}
-			seen[string(p)] = true
-			m.patterns = append(m.patterns, p)
-			m.origin = append(m.origin, origin{i, f.form})
+			add(p, origin{i, f.form})
+			if s := stripSGR(p); len(s) < len(p) {
+				escPats = append(escPats, p)
+				escIdx = append(escIdx, int32(len(m.patterns)-1))
+				if len(s) >= MinMaskLen && !seen[string(s)] {
+					add(s, origin{i, f.form})
+				}
+			}
 		}
 	}
 	m.values = nil
 	m.ac = buildAutomaton(m.patterns)
+	if len(escPats) > 0 {
+		m.ac.esc = buildAutomaton(escPats)
+		m.ac.escPat = escIdx
+	}
+}
+
+// stripSGR returns p without the SGR sequences the view leaves out (see
+// stream.go), or p itself when it has none.
+func stripSGR(p []byte) []byte {
+	var out []byte
+	last := 0
+	for i := 0; i+2 < len(p); i++ {
+		if p[i] != 0x1b || p[i+1] != '[' {
+			continue
+		}
+		j := i + 2
+		for j < len(p) && j-i-2 < maxSGRParams && sgrParam(p[j]) {
+			j++
+		}
+		if j < len(p) && p[j] == 'm' {
+			out = append(out, p[last:i]...)
+			last = j + 1
+			i = j
+		}
+	}
+	if last == 0 {
+		return p
+	}
+	return append(out, p[last:]...)
 }
 
 // automaton returns the automaton over m's patterns, built on first use.
@@ -152,17 +208,29 @@ func (m *Masker) Find(b []byte) []Match {
 	if len(ac.match) <= 1 {
 		return nil
 	}
-	var out []Match
+	var all []Match
 	match := func(start, end int64, pat int32) {
-		for len(out) > 0 && int64(out[len(out)-1].Off) >= start {
-			out = out[:len(out)-1]
-		}
 		o := m.origin[pat]
-		out = append(out, Match{Off: int(start), Len: int(end - start), Value: o.value, Form: o.form})
+		all = append(all, Match{Off: int(start), Len: int(end - start), Value: o.value, Form: o.form})
 	}
 	mt := newMatcher(ac)
 	mt.feed(b, match)
 	mt.end(match)
+	if ac.esc != nil { // its matches come out of order
+		slices.SortStableFunc(all, func(x, y Match) int {
+			if c := cmp.Compare(x.Off+x.Len, y.Off+y.Len); c != 0 {
+				return c
+			}
+			return cmp.Compare(y.Off, x.Off)
+		})
+	}
+	var out []Match
+	for _, f := range all {
+		for len(out) > 0 && out[len(out)-1].Off >= f.Off {
+			out = out[:len(out)-1]
+		}
+		out = append(out, f)
+	}
 	return out
 }
 
@@ -311,6 +379,12 @@ type automaton struct {
 	// common step (a block in no pattern) stays in the L1 cache and a few
 	// pages of the TLB rather than missing both.
 	inBlock []uint64
+
+	// esc, when not nil, is the automaton over the patterns with SGR
+	// sequences in them, which reads the stream as it is; escPat maps
+	// its pattern indices to these.
+	esc    *automaton
+	escPat []int32
 }
 
 const (

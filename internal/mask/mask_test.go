@@ -50,18 +50,31 @@ func naiveView(in []byte) (view []byte, at []int) {
 }
 
 // naiveMask is the reference: mark every byte covered by an occurrence of
-// any pattern in the view (and what lies between its first and last byte),
+// any of m's patterns in the view (and what lies between its first and
+// last byte), and of a pattern with SGR sequences in it in the input,
 // then print each maximal run of marked bytes as one Marker.
-func naiveMask(patterns [][]byte, in []byte) []byte {
+func naiveMask(m *Masker, in []byte) []byte {
 	marked := make([]bool, len(in))
 	view, at := naiveView(in)
-	for _, p := range patterns {
+	for _, p := range m.pats() {
 		for off := 0; ; {
 			i := bytes.Index(view[off:], p)
 			if i < 0 {
 				break
 			}
 			for j := at[off+i]; j <= at[off+i+len(p)-1]; j++ {
+				marked[j] = true
+			}
+			off += i + 1
+		}
+	}
+	for _, p := range m.escPats() {
+		for off := 0; ; {
+			i := bytes.Index(in[off:], p)
+			if i < 0 {
+				break
+			}
+			for j := off + i; j < off+i+len(p); j++ {
 				marked[j] = true
 			}
 			off += i + 1
@@ -147,7 +160,7 @@ func TestMaskEverySplitPoint(t *testing.T) {
 	m := New(testValues)
 	for vi, v := range testValues {
 		in := append(append([]byte("before "), v...), " after\n"...)
-		want := naiveMask(m.pats(), in)
+		want := naiveMask(m, in)
 		if !bytes.Equal(want, []byte("before *** after\n")) {
 			t.Fatalf("value #%d: reference output %s", vi, show(want, testValues...))
 		}
@@ -201,7 +214,7 @@ func TestMaskRandomSplits(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for iter := range 300 {
 		in := randomText(r, testValues, 200+r.IntN(2000))
-		want := naiveMask(m.pats(), in)
+		want := naiveMask(m, in)
 		var cuts []int
 		for range r.IntN(30) {
 			cuts = append(cuts, r.IntN(len(in)+1))
@@ -564,7 +577,7 @@ func TestMaskLongLine(t *testing.T) {
 			in = append(in, 'a')
 		}
 	}
-	want := sha256.Sum256(naiveMask(m.pats(), in))
+	want := sha256.Sum256(naiveMask(m, in))
 
 	h := sha256.New()
 	cw := &countWriter{w: h}
@@ -722,7 +735,7 @@ func TestMaskRandomOverlaps(t *testing.T) {
 		}
 		got := maskSplit(t, m, in, sortedInts(cuts))
 		assertNoValue(t, got, values, fmt.Sprintf("iteration %d", iter))
-		if want := naiveMask(m.pats(), in); !bytes.Equal(got, want) {
+		if want := naiveMask(m, in); !bytes.Equal(got, want) {
 			t.Fatalf("iteration %d: output differs from reference", iter)
 		}
 	}
@@ -813,7 +826,7 @@ func TestMaskBlockSkip(t *testing.T) {
 			cuts = append(cuts, r.IntN(len(in)+1))
 		}
 		got := maskSplit(t, m, in, sortedInts(cuts))
-		if want := naiveMask(m.pats(), in); !bytes.Equal(got, want) {
+		if want := naiveMask(m, in); !bytes.Equal(got, want) {
 			t.Fatalf("iteration %d (window %d): output differs from reference", iter, m.automaton().window)
 		}
 	}
@@ -970,6 +983,18 @@ func (m *Masker) pats() [][]byte {
 	return m.patterns
 }
 
+// escPats returns m's patterns with SGR sequences in them, which are
+// searched for in the stream as it is.
+func (m *Masker) escPats() [][]byte {
+	var ps [][]byte
+	if a := m.automaton(); a.esc != nil {
+		for _, i := range a.escPat {
+			ps = append(ps, m.patterns[i])
+		}
+	}
+	return ps
+}
+
 // BenchmarkMaskerOneValue masks text with one token's patterns, as a
 // proxied download is, where the search for wrapped encodings rather than
 // the automaton sets the pace: log lines of 60 to 100 bytes, base64 in
@@ -1057,5 +1082,40 @@ func TestWrapRun(t *testing.T) {
 				t.Fatalf("wrapRun(%q) = %d, want %d", b, got, want)
 			}
 		}
+	}
+}
+
+// TestMaskValueWithColourCodes: a value with SGR sequences in it (a file
+// secret copied from coloured output) is masked whole, escape bytes
+// included, where it is printed as it is, written whole or in pieces; in
+// other colours its visible part is masked when that is at least
+// MinMaskLen bytes. A value that shows fewer bytes masks only itself, not
+// every occurrence of what it shows.
+func TestMaskValueWithColourCodes(t *testing.T) {
+	long := []byte("\x1b[31mERROR\x1b[0m db password hunter2\x1b[m")
+	short := []byte("\x1b[1mab\x1b[0m")
+	values := [][]byte{long, short}
+	m := New(values)
+	cases := []struct{ in, want string }{
+		{"log: " + string(long) + "\n", "log: ***\n"},
+		{"[" + string(short) + "]", "[***]"},
+		{"\x1b[1;33mERROR\x1b[m db password hunter2.", "\x1b[1;33m***."},
+		{"ab tab \x1b[32mab\x1b[0m " + string(short)[:len(short)-1], "ab tab \x1b[32mab\x1b[0m " + string(short)[:len(short)-1]},
+		{string(short) + string(long), "***"},
+	}
+	for _, c := range cases {
+		in := []byte(c.in)
+		if got := m.Mask(in); string(got) != c.want {
+			t.Errorf("Mask(%s) = %q, want %q", show(in, values...), got, c.want)
+		}
+		for cut := range len(in) + 1 {
+			if got := maskSplit(t, m, in, []int{cut, cut + 3}); string(got) != c.want {
+				t.Fatalf("split at %d: %q, want %q", cut, got, c.want)
+			}
+		}
+	}
+	got := fmt.Sprint(m.Find([]byte("x " + string(short) + " " + string(long))))
+	if want := fmt.Sprintf("[{2 %d 1 raw} {%d %d 0 raw}]", len(short), 3+len(short), len(long)); got != want {
+		t.Fatalf("Find = %s, want %s", got, want)
 	}
 }

@@ -17,6 +17,10 @@ import (
 // are reported in stream offsets: a match spans the decorations inside it.
 const maxSGRParams = 16
 
+// sgrParam reports whether c may stand between ESC '[' and 'm' in an SGR
+// sequence.
+func sgrParam(c byte) bool { return c >= '0' && c <= '9' || c == ';' || c == ':' }
+
 // wrapWidth reports whether a line of n bytes may be a wrapped encoding.
 func wrapWidth(n int) bool { return n == 60 || n == 64 || n == 76 }
 
@@ -67,6 +71,11 @@ type matcher struct {
 	// encLine is set when the last line read looked like one of an
 	// encoding (encodingLike): the next is not skipped over.
 	encLine bool
+
+	// es is the state of a.esc, which reads the stream as it is, and
+	// escRaw the stream bytes it has read.
+	es     int32
+	escRaw int64
 }
 
 func newMatcher(a *automaton) *matcher {
@@ -117,16 +126,48 @@ func (m *matcher) safe() int64 {
 	if m.cr {
 		s = min(s, m.raw-1)
 	}
+	if e := m.a.esc; e != nil {
+		s = min(s, m.escRaw-int64(e.keep[m.es]))
+	}
 	return s
 }
 
-// possible is the length in view bytes of the longest possible beginning
-// of a value at the end of what was fed.
-func (m *matcher) possible() int { return int(m.a.keep[m.s]) }
+// possible is the length in view bytes (stream bytes for a pattern with
+// SGR sequences in it) of the longest possible beginning of a value at the
+// end of what was fed.
+func (m *matcher) possible() int {
+	n := int(m.a.keep[m.s])
+	if e := m.a.esc; e != nil {
+		n = max(n, int(e.keep[m.es]))
+	}
+	return n
+}
+
+// feedEsc reads p as it is with a.esc, calling match for each pattern
+// with SGR sequences in it that ends in p. Its matches come after those of
+// the view that end later; Find and the Writer put them in order.
+func (m *matcher) feedEsc(p []byte, match func(start, end int64, pat int32)) {
+	e, s := m.a.esc, m.es
+	for k := 0; k < len(p); k++ {
+		if s == 0 {
+			k = e.skip(p, k) // as in run
+		}
+		s = e.step(s, p[k])
+		if l := e.match[s]; l != 0 {
+			end := m.escRaw + int64(k) + 1
+			match(end-int64(l), end, m.a.escPat[e.pat[s]])
+		}
+	}
+	m.es = s
+	m.escRaw += int64(len(p))
+}
 
 // feed reads p, calling match for each pattern that ends in it with the
 // stream offsets it spans and the pattern's index.
 func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
+	if m.a.esc != nil {
+		m.feedEsc(p, match)
+	}
 	i := 0
 	if m.cr && len(p) > 0 {
 		m.cr = false
@@ -323,7 +364,7 @@ func (m *matcher) continueSGR(p []byte, match func(start, end int64, pat int32))
 			m.esc = m.esc[:0]
 			m.gap(m.raw)
 			return i + 1
-		case c >= '0' && c <= '9' || c == ';' || c == ':':
+		case sgrParam(c):
 			ok = len(m.esc) < 2+maxSGRParams
 		}
 		if !ok {

@@ -3,6 +3,7 @@ package mask
 import (
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"time"
 )
@@ -243,18 +244,27 @@ func (w *Writer) emit(b []byte) {
 	w.out = append(w.out, b...)
 }
 
-// addInterval records that input [a, b) is masked. b is the current input
-// position, at or after every recorded end.
+// addInterval records that input [a, b) is masked. Matches mostly come
+// in order of their end, so the intervals it joins are the last ones.
 func (w *Writer) addInterval(a, b int64) {
 	a = max(a, w.emitted) // earlier bytes went out on a timed flush
-	for len(w.ivs) > w.ivHead {
-		last := w.ivs[len(w.ivs)-1]
-		if last.end < a {
-			break
-		}
-		a = min(a, last.start)
-		w.ivs = w.ivs[:len(w.ivs)-1]
+	if a >= b {
+		return
 	}
+	i := len(w.ivs) // ivs[i:] touch or overlap [a, b), or lie after it
+	for i > w.ivHead && w.ivs[i-1].end >= a {
+		i--
+	}
+	j := i // ivs[j:] lie after [a, b)
+	for j < len(w.ivs) && w.ivs[j].start <= b {
+		a, b = min(a, w.ivs[j].start), max(b, w.ivs[j].end)
+		j++
+	}
+	if j < len(w.ivs) { // rare: a match of a.esc ending before the last
+		w.ivs = slices.Insert(slices.Delete(w.ivs, i, j), i, interval{a, b})
+		return
+	}
+	w.ivs = w.ivs[:i]
 	if w.ivHead > 0 && w.ivHead == len(w.ivs) {
 		w.ivs, w.ivHead = w.ivs[:0], 0
 	} else if w.ivHead > 64 && w.ivHead > len(w.ivs)/2 {
