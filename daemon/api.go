@@ -53,11 +53,15 @@ type apiConns struct {
 	conns map[net.Conn]time.Time // idle since; zero while a request runs
 }
 
+// state follows the server's view of c. Only admit adds a connection: a
+// state change that comes after admit closed c to make room (the server's
+// goroutine for c may have read a request just before) must not count it
+// again.
 func (a *apiConns) state(c net.Conn, s http.ConnState) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.conns == nil {
-		a.conns = map[net.Conn]time.Time{}
+	if _, ok := a.conns[c]; !ok {
+		return
 	}
 	switch s {
 	case http.StateNew, http.StateIdle:

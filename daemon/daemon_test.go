@@ -680,6 +680,41 @@ func TestAPIIdleConnections(t *testing.T) {
 	}
 }
 
+// A connection admit closed to make room is not counted again when the
+// server's goroutine for it reports a request it had read (StateActive)
+// before it sees the close.
+func TestAPIConnsEvictedStayOut(t *testing.T) {
+	var a apiConns
+	conns := make([]net.Conn, 3)
+	for i := range conns {
+		c1, c2 := net.Pipe()
+		defer c1.Close()
+		defer c2.Close()
+		conns[i] = c1
+	}
+	for _, c := range conns[:2] {
+		if !a.admit(c, 2) {
+			t.Fatal("refused under the cap")
+		}
+		a.state(c, http.StateNew)
+	}
+	if !a.admit(conns[2], 2) {
+		t.Fatal("no room made at the cap")
+	}
+	for _, s := range []http.ConnState{http.StateActive, http.StateIdle} {
+		for _, c := range conns {
+			a.state(c, s)
+		}
+		if len(a.conns) != 2 {
+			t.Fatalf("after %v: %d connections counted, cap 2", s, len(a.conns))
+		}
+	}
+	a.state(conns[2], http.StateClosed)
+	if len(a.conns) != 1 {
+		t.Fatalf("after a close: %d connections counted, want 1", len(a.conns))
+	}
+}
+
 // A daemon whose socket is removed stops (and locks): no one can reach it.
 func TestStopsWhenSocketRemoved(t *testing.T) {
 	st := newTestStore(t)
