@@ -86,9 +86,9 @@ type Options struct {
 //
 // Signals INT, TERM, HUP, QUIT and WINCH sent to this process are passed to
 // the child; no other signal is caught. They stay caught once caught
-// (forwardSignals): outside a run each does what it would uncaught. The child gets SIGHUP if this
-// process dies (Pdeathsig), and its output then has nowhere to go but a
-// closed pipe or pty.
+// (forwardSignals): outside a run each does what it would uncaught. The
+// child gets SIGHUP if this process dies (Pdeathsig), and its output then
+// has nowhere to go but a closed pipe or pty.
 //
 // Three set-ups:
 //   - pty (PTYAlways, or PTYAuto with Mask and StdoutIsTerminal): the child
