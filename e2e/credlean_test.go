@@ -8,29 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// buildCredentialHelper builds git-credential-wsx to out, as `make build`
-// does, or copies the one beside WSX_E2E_BIN (`make bench`).
-func buildCredentialHelper(out string) error {
-	if bin := os.Getenv("WSX_E2E_BIN"); bin != "" {
-		if b, err := os.ReadFile(filepath.Join(filepath.Dir(bin), "git-credential-wsx")); err == nil {
-			return os.WriteFile(out, b, 0o755)
-		}
-	}
-	_, file, _, _ := runtime.Caller(0)
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/git-credential-wsx")
-	build.Dir = filepath.Dir(filepath.Dir(file))
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	return build.Run()
-}
 
 // fakeAgentPy listens on the socket it is given, says "ready", and for
 // each connection says how many bytes it received.

@@ -47,11 +47,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build wsx:", err)
 		return 1
 	}
-	if err := buildProvider(filepath.Join(dir, "wsx-provider")); err != nil {
+	if err := buildCompanion("wsx-provider", filepath.Join(dir, "wsx-provider")); err != nil {
 		fmt.Fprintln(os.Stderr, "build wsx-provider:", err)
 		return 1
 	}
-	if err := buildCredentialHelper(filepath.Join(dir, "git-credential-wsx")); err != nil {
+	if err := buildCompanion("git-credential-wsx", filepath.Join(dir, "git-credential-wsx")); err != nil {
 		fmt.Fprintln(os.Stderr, "build git-credential-wsx:", err)
 		return 1
 	}

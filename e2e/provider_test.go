@@ -231,17 +231,18 @@ func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(path, []byte(out), fi.Mode()&fs.ModePerm))
 }
 
-// buildProvider builds wsx-provider to out, beside the wsx under test,
-// where wsx looks for it: as `make build` builds it, or, when
-// WSX_E2E_BIN names a wsx with a wsx-provider beside it, a copy of that.
-func buildProvider(out string) error {
+// buildCompanion builds cmd/NAME (wsx-provider, git-credential-wsx) to
+// out, beside the wsx under test, where wsx looks for it: as `make build`
+// builds it, or, when WSX_E2E_BIN names a wsx with NAME beside it, a copy
+// of that.
+func buildCompanion(name, out string) error {
 	if bin := os.Getenv("WSX_E2E_BIN"); bin != "" {
-		if b, err := os.ReadFile(filepath.Join(filepath.Dir(bin), "wsx-provider")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(bin), name)); err == nil {
 			return os.WriteFile(out, b, 0o755)
 		}
 	}
 	_, file, _, _ := runtime.Caller(0)
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/wsx-provider")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/"+name)
 	build.Dir = filepath.Dir(filepath.Dir(file))
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
