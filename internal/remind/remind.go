@@ -6,7 +6,6 @@
 package remind
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -118,13 +117,10 @@ func read(path string, uid int) map[string]time.Time {
 		return out
 	}
 	var m map[string]time.Time
-	if json.NewDecoder(bytes.NewReader(b)).Decode(&m) != nil {
+	if json.Unmarshal(b, &m) != nil || m == nil {
 		return out
 	}
-	for n, t := range m {
-		out[n] = t
-	}
-	return out
+	return m
 }
 
 // FormatPeriod prints a rotation period: 90d, or never.
