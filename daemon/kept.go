@@ -173,7 +173,11 @@ func (t *keptTransport) send(ctx context.Context, kc *keptConn, req *http.Reques
 		_, err = kc.br.Peek(1)
 	}
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		// EPIPE: the agent closed before the write; ECONNRESET: it
+		// closed with the request unread. A plain end (EOF) after the
+		// write means it read the request, and may have acted on it:
+		// making it again could record and release twice.
+		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
 			err = fmt.Errorf("%w: %w", errStale, err)
 		}
 		return fail(err)

@@ -21,9 +21,11 @@ import (
 
 // fakeAgent answers POST /v1/use on a unix socket with one secret, and
 // closes each connection after closeAfter answers (0: never), as the
-// agent closes a connection left idle.
+// agent closes a connection left idle; or, with dropAt, closes it after
+// reading its dropAt-th request, unanswered.
 type fakeAgent struct {
 	closeAfter int
+	dropAt     int
 	uses       atomic.Int32 // requests answered
 	conns      atomic.Int32 // connections accepted
 	wg         sync.WaitGroup
@@ -58,6 +60,9 @@ func (f *fakeAgent) start(t *testing.T) string {
 					}
 					io.Copy(io.Discard, req.Body)
 					f.uses.Add(1)
+					if n == f.dropAt {
+						return
+					}
 					body := `[{"meta":{"name":"API_TOKEN","type":"token"},"value":"dmFsdWUtMDEyMzQ1Njc4OQ=="}]`
 					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 					if n == f.closeAfter {
@@ -141,8 +146,24 @@ func TestKeptConnectionClosedByAgent(t *testing.T) {
 	}
 }
 
-// Nothing is sent for a request whose context ended, and a kept
-// connection whose request was stopped is not kept.
+// A kept connection the agent closed after reading the request is not
+// made again: the agent may have recorded and released the use.
+func TestKeptConnectionReadThenClosed(t *testing.T) {
+	f := &fakeAgent{dropAt: 2}
+	sock := f.start(t)
+	c := newClient(sock, plainDial(sock))
+	defer c.Close()
+	useOnce(t, c)
+	if _, err := c.Use(context.Background(), []string{"API_TOKEN"}, release.Record{Via: audit.ViaProxy}); err == nil {
+		t.Fatal("Use answered although the agent closed without an answer")
+	}
+	if n := f.uses.Load(); n != 2 {
+		t.Errorf("the agent read %d requests for 2 uses, want 2", n)
+	}
+}
+
+// Nothing is sent for a request whose context ended, and the client
+// works on afterwards.
 func TestKeptConnectionContext(t *testing.T) {
 	f := &fakeAgent{}
 	sock := f.start(t)
@@ -168,5 +189,12 @@ func TestKeptConnectionRemoteError(t *testing.T) {
 		if !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "NOPE") {
 			t.Errorf("Use of a missing secret: %v", err)
 		}
+	}
+	kt := c.hc.Transport.(*keptTransport)
+	kt.mu.Lock()
+	idle := len(kt.idle)
+	kt.mu.Unlock()
+	if idle != 1 {
+		t.Errorf("%d connections kept after two errors on one, want 1", idle)
 	}
 }
