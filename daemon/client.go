@@ -32,7 +32,7 @@ type Client struct {
 }
 
 // ClientTimeout bounds one request to the daemon.
-const ClientTimeout = 60 * time.Second
+const ClientTimeout = localapi.Timeout
 
 // maxResponse bounds what the client reads of an answer.
 const maxResponse = MaxRequestBody + 1<<20

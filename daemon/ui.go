@@ -253,8 +253,7 @@ func (c *Client) ServeUI(ctx context.Context, o UIOptions, ready func(url string
 	}
 	req.Header.Set("Content-Type", "application/json")
 	// No timeout: the request lasts as long as the page.
-	hc := &http.Client{Transport: c.hc.Transport}
-	resp, err := hc.Do(req)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		if noDaemon(err) {
 			return "", fmt.Errorf("%s: %w", c.socket, ErrNoDaemon)
