@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -50,12 +51,17 @@ func TestForwardSignals(t *testing.T) {
 // one ignored when the process started); during runs, to each of them.
 func TestDeliverSignal(t *testing.T) {
 	catchSignals()
+	// As if the process started with SIGUSR1 ignored and TERM and INT
+	// not (a shell starts a background job with INT ignored).
 	signals.mu.Lock()
-	signals.ignored[syscall.SIGUSR1] = true // as if ignored at start
+	saved := maps.Clone(signals.ignored)
+	signals.ignored[syscall.SIGUSR1] = true
+	delete(signals.ignored, syscall.SIGTERM)
+	delete(signals.ignored, syscall.SIGINT)
 	signals.mu.Unlock()
 	defer func() {
 		signals.mu.Lock()
-		delete(signals.ignored, syscall.SIGUSR1)
+		signals.ignored = saved
 		signals.mu.Unlock()
 	}()
 	var got []os.Signal
