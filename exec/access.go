@@ -3,11 +3,11 @@ package exec
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -189,9 +189,8 @@ func (a *accessRun) openHooks(parent []string, candidates []string) error {
 	if err != nil {
 		return err
 	}
-	// The runtime's generator, seeded from the kernel, is out of the
-	// child's sight (this process is not dumpable).
-	a.end = "end\t" + strconv.FormatUint(rand.Uint64(), 16) + strconv.FormatUint(rand.Uint64(), 16)
+	// Unguessable, so the child cannot end the reading early.
+	a.end = "end\t" + rand.Text()
 	fifo, nodePath, pyDir := a.place.fifo, a.place.node, a.place.pyDir
 	// Read and write: the pipe never reports the end of input, and a hook
 	// opening it to write never waits for a reader.
