@@ -8,12 +8,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/wsxdev/wsx/internal/access"
+	"github.com/wsxdev/wsx/internal/oneproc"
 	"github.com/wsxdev/wsx/internal/proxy"
 	"github.com/wsxdev/wsx/internal/release"
 	"github.com/wsxdev/wsx/store"
@@ -69,7 +69,7 @@ type proxyRun struct {
 	dir string
 	env []Injected
 
-	procs int // GOMAXPROCS before the proxy ran; 0: left as it was
+	unpin func() // puts GOMAXPROCS back as it was before the proxy ran
 }
 
 // splitProxied tells the secrets of names that go through the proxy
@@ -136,13 +136,11 @@ func startProxy(spec Spec, proxied []string, metas map[string]store.Meta, candid
 		return nil, err
 	}
 	pr.p = p
-	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-		// A request through the proxy passes between goroutines (the
-		// command's connection, the agent's, the host's); on one thread
-		// each passes without waking another, which costs more than the
-		// work. A download is copied by one goroutine all the same.
-		pr.procs = runtime.GOMAXPROCS(1)
-	}
+	// A request through the proxy passes between goroutines (the
+	// command's connection, the agent's, the host's); on one thread each
+	// passes without waking another, which costs more than the work. A
+	// download is copied by one goroutine all the same.
+	pr.unpin = oneproc.Pin()
 	if pr.l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
@@ -297,8 +295,8 @@ func (pr *proxyRun) close() {
 	if pr.dir != "" {
 		os.RemoveAll(pr.dir)
 	}
-	if pr.procs > 0 {
-		runtime.GOMAXPROCS(pr.procs)
+	if pr.unpin != nil {
+		pr.unpin()
 	}
 }
 

@@ -51,3 +51,15 @@ func Restore() {
 		}
 	})
 }
+
+// Pin runs the process on one P until the returned function puts the
+// earlier setting back, unless the environment sets GOMAXPROCS: for work
+// that passes between goroutines, each hand-off waking no other thread
+// (the exec proxy's requests).
+func Pin() (unpin func()) {
+	if _, ok := os.LookupEnv("GOMAXPROCS"); ok {
+		return func() {}
+	}
+	procs := runtime.GOMAXPROCS(1)
+	return func() { runtime.GOMAXPROCS(procs) }
+}

@@ -1,6 +1,7 @@
 package oneproc
 
 import (
+	"os"
 	"runtime"
 	"testing"
 )
@@ -40,5 +41,20 @@ func TestRestore(t *testing.T) {
 	Restore()
 	if got := runtime.GOMAXPROCS(0); got != want {
 		t.Errorf("GOMAXPROCS %d after Restore, want the default %d", got, want)
+	}
+}
+
+func TestPin(t *testing.T) {
+	if _, ok := os.LookupEnv("GOMAXPROCS"); ok {
+		t.Skip("GOMAXPROCS is set: Pin leaves it")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	unpin := Pin()
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Errorf("pinned: GOMAXPROCS %d, want 1", n)
+	}
+	unpin()
+	if n := runtime.GOMAXPROCS(0); n != 3 {
+		t.Errorf("unpinned: GOMAXPROCS %d, want 3 as before", n)
 	}
 }
