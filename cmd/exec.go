@@ -188,7 +188,7 @@ func (s *session) runExec(o execOptions) error {
 	}
 	spec := exec.Spec{
 		Argv: o.Argv, Only: only, All: o.All, AllowDangerous: o.AllowDangerous, Rename: renames,
-		Source: st, Skip: credhelper.IsStored, ProviderCredentials: fetch.Credentials(s.home),
+		Source: st, Skip: credhelper.IsStored, ProviderCredentials: func() []string { return fetch.Credentials(s.home) },
 		Chosen: s.remindOverdue, Close: s.close, KeepLog: s.lockKeepLog,
 		Parent: s.env.Environ(), Cwd: cwd,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr, StdoutIsTerminal: exec.IsTerminal(s.env.Stdout),

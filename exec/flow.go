@@ -51,9 +51,10 @@ type Spec struct {
 	// Skip says which listed secrets are not for programs (credentials
 	// git asked to store); nil skips none. The agent skips those itself.
 	Skip func(store.Meta) bool
-	// ProviderCredentials name the secrets providers sign in with: left
-	// out unless renamed when neither Only nor Project names the secrets.
-	ProviderCredentials []string
+	// ProviderCredentials names the secrets providers sign in with: left
+	// out unless renamed when neither Only nor Project names the secrets
+	// (only then is it called); nil: none.
+	ProviderCredentials func() []string
 	// Chosen is told the secrets about to be used (for rotation
 	// reminders); nil: nobody.
 	Chosen func([]store.Meta)
@@ -254,7 +255,9 @@ func (spec Spec) selection(script *release.Script) release.Selection {
 		sel.Governed = true
 		sel.Manifest, sel.Required = spec.Project.Declared()
 	case len(spec.Only) == 0:
-		sel.Exclude = spec.ProviderCredentials
+		if spec.ProviderCredentials != nil {
+			sel.Exclude = spec.ProviderCredentials()
+		}
 	}
 	return sel
 }

@@ -64,7 +64,7 @@ func TestGoverned(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			closed, kept := false, false
 			spec := tc.spec
-			spec.ProviderCredentials = creds
+			spec.ProviderCredentials = func() []string { return creds }
 			spec.Access = &fakeRecorder{}
 			spec.Close, spec.KeepLog = func() { closed = true }, func() { kept = true }
 			before := maps.Clone(spec.Rename)
