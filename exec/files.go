@@ -159,13 +159,7 @@ func (fs *fileSet) openRAMDir(files []FileSecret, candidates []string) error {
 // runs that are gone. It returns ErrNoRAMFS when no candidate is one; on
 // another error, the directory it made, if any, for the caller to remove.
 func newRunDir(candidates []string) (string, error) {
-	base := ""
-	for _, c := range candidates {
-		if c != "" && filepath.IsAbs(c) && isRAMFS(c) {
-			base = c
-			break
-		}
-	}
+	base := ramBase(candidates)
 	if base == "" {
 		return "", ErrNoRAMFS
 	}
