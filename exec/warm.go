@@ -2,11 +2,7 @@ package exec
 
 import (
 	"os"
-	"sync"
 )
-
-// pidfdOnce runs os's pidfd check beside the first request.
-var pidfdOnce sync.Once
 
 // warmUp starts, beside the request for the values, what a process's
 // first supervised child costs whatever the answer: catching the signals
@@ -19,11 +15,10 @@ func warmUp() (wait func()) {
 	go func() {
 		defer close(done)
 		catchSignals()
-		pidfdOnce.Do(func() {
-			if p, err := os.FindProcess(os.Getpid()); err == nil {
-				p.Release()
-			}
-		})
+		// os makes its pidfd check once, at its first FindProcess.
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			p.Release()
+		}
 	}()
 	return func() { <-done }
 }
