@@ -54,8 +54,21 @@ func layoutOf(keyGen uint64, plain []byte, sec Secret) (*plainLayout, bool) {
 		return nil, false
 	}
 	enc := base64.StdEncoding
+	hasPrev := sec.Meta.Previous != nil && !sec.PreviousValue.IsZero()
+	if !hasPrev && (sec.Meta.Previous != nil || !sec.PreviousValue.IsZero() || sec.Value.IsZero()) {
+		return nil, false
+	}
+	// The whole length first: want never grows, so no copy of a value's
+	// encoding is left behind in a buffer it outgrew.
+	size := len(layoutMeta) + len(meta) + len(layoutValue) + enc.EncodedLen(sec.Value.Len()) + len(layoutEnd)
+	if hasPrev {
+		size += len(layoutPrev) + enc.EncodedLen(sec.PreviousValue.Len())
+	}
+	if size != len(plain) {
+		return nil, false
+	}
 	l := &plainLayout{keyGen: keyGen, meta: cloneMeta(sec.Meta), size: len(plain)}
-	want := make([]byte, 0, len(plain))
+	want := make([]byte, 0, size)
 	want = append(want, layoutMeta...)
 	want = append(want, meta...)
 	want = append(want, layoutValue...)
@@ -63,14 +76,11 @@ func layoutOf(keyGen uint64, plain []byte, sec Secret) (*plainLayout, bool) {
 	l.value[0] = len(want)
 	l.value[1] = l.value[0] + enc.EncodedLen(sec.Value.Len())
 	want = enc.AppendEncode(want, sec.Value.Bytes())
-	if sec.Meta.Previous != nil && !sec.PreviousValue.IsZero() {
+	if hasPrev {
 		want = append(want, layoutPrev...)
 		l.prev[0] = len(want)
 		l.prev[1] = l.prev[0] + enc.EncodedLen(sec.PreviousValue.Len())
 		want = enc.AppendEncode(want, sec.PreviousValue.Bytes())
-	} else if sec.Meta.Previous != nil || !sec.PreviousValue.IsZero() || sec.Value.IsZero() {
-		clear(want)
-		return nil, false
 	}
 	want = append(want, layoutEnd...)
 	same := bytes.Equal(want, plain)
