@@ -155,7 +155,7 @@ func (s *Store) getManyFile(fk *filekeyring.Keyring, names []string) (items []*k
 		if err != nil {
 			return nil, false
 		}
-		read[it.Key], sizes[it.Key] = &keptItem{e: e, learn: watched}, len(it.Data)
+		read[it.Key], sizes[it.Key] = &keptItem{e: e, learn: watched && len(it.Data) <= maxCachedItem}, len(it.Data)
 	}
 	for i, n := range names {
 		if items[i] == nil {
