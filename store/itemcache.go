@@ -121,11 +121,12 @@ func (s *Store) armLocked(fk *filekeyring.Keyring) {
 func (s *Store) getManyFile(fk *filekeyring.Keyring, names []string) (items []*keptItem, ok bool) {
 	s.cacheMu.Lock()
 	watched := s.pollLocked()
-	if !watched && s.reads > 0 {
+	if !watched && s.gets > 0 {
+		// Read twice: kept open (the agent's), as in listFile.
 		s.armLocked(fk)
 		watched = s.watch != nil
 	}
-	s.reads++
+	s.gets++
 	gen := s.seals.gen
 	items = make([]*keptItem, len(names))
 	var missing []string

@@ -51,6 +51,29 @@ func kept(s *Store) int {
 	return len(s.seals.items)
 }
 
+// A command reads its secrets once and lists once: no watch for it. A
+// second read of either kind (the agent's) arms one.
+func TestWatchArmedAtSecondRead(t *testing.T) {
+	s, _ := newTestStore(t)
+	mustAdd(t, s, "ALPHA_TOKEN", TypeToken, "alpha-value")
+	armed := func() bool {
+		s.cacheMu.Lock()
+		defer s.cacheMu.Unlock()
+		return s.watch != nil
+	}
+	getValues(t, s, "ALPHA_TOKEN")
+	if _, err := s.List(); err != nil {
+		t.Fatal(err)
+	}
+	if armed() {
+		t.Fatal("one GetMany and one List armed a watch")
+	}
+	getValues(t, s, "ALPHA_TOKEN")
+	if !armed() {
+		t.Skip("no inotify watch (instances exhausted?)")
+	}
+}
+
 // With nothing changed, a GetMany answers from the kept sealed items and
 // reads no file; what is kept is sealed, and Lock forgets it.
 func TestGetManyKeepsSealedItems(t *testing.T) {

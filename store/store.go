@@ -121,15 +121,16 @@ type Store struct {
 	now    func() time.Time
 
 	// The metadata List opened and the sealed items GetMany read (file
-	// backend only), the reads made, and the watch on the items directory
-	// armed at the second one; listStale says the watch saw a change
-	// since the last listing.
-	cacheMu   sync.Mutex
-	metaCache metaCache
-	seals     sealCache
-	listStale bool
-	reads     int
-	watch     *filekeyring.Watch
+	// backend only), the Lists and GetManys made, and the watch on the
+	// items directory armed at the second of either (a command makes one
+	// of each); listStale says the watch saw a change since the last
+	// listing.
+	cacheMu     sync.Mutex
+	metaCache   metaCache
+	seals       sealCache
+	listStale   bool
+	lists, gets int
+	watch       *filekeyring.Watch
 }
 
 // Init creates a store in home and returns it unlocked. home is created with
@@ -667,15 +668,14 @@ func (s *Store) listFile(fk *filekeyring.Keyring, g cipher.AEAD, id string) ([]M
 	// Not current until a listing succeeds: the events are drained.
 	prev := c.sorted
 	c.sorted = nil
-	s.listStale = false
-	if s.watch == nil && s.reads > 0 {
-		// A store read twice is kept open (the agent's): arm the watch
+	if s.watch == nil && s.lists > 0 {
+		// A store listed twice is kept open (the agent's): arm the watch
 		// before the listing it will vouch for. Without one, every List
 		// stats every item.
 		s.armLocked(fk)
-		s.listStale = false
 	}
-	s.reads++
+	s.listStale = false
+	s.lists++
 	ents, err := fk.Entries()
 	if err != nil {
 		return nil, s.wrapBackend("list items", err)
