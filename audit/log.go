@@ -355,16 +355,13 @@ var (
 	tmplTail  = []byte(`,"prev":"` + probePrev + `","mac":""}`)
 )
 
-// prepare copies r so the caller's Process and Context are not shared,
+// prepare copies r (its time set by AppendAll) so the caller's Process and Context are not shared,
 // shortens over-long fields and checks what the caller chose. It also
 // finds the record as a reader will parse it back (encoding/json
 // replaces invalid UTF-8), from a line that differs from the one Append
 // writes only in seq, prev and mac: a line the strict parser refuses is
 // never written, and this costly check is done before taking the lock.
 func (l *Log) prepare(r Record) (prepared, error) {
-	if r.Time.IsZero() {
-		r.Time = l.now()
-	}
 	r.Time = r.Time.Round(0).UTC()
 	r.Seq, r.Prev, r.MAC = 1, "", ""
 	if r.Process != nil {

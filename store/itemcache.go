@@ -99,13 +99,11 @@ func (s *Store) pollLocked() bool {
 	return true
 }
 
-// armLocked starts watching the items directory of fk, for a Store read
-// more than once (the agent's), before the read the watch will vouch
-// for. Without inotify nothing is kept. s.cacheMu is held.
+// armLocked starts watching the items directory of fk (none watched
+// yet), for a Store read more than once (the agent's), before the read
+// the watch will vouch for. Without inotify nothing is kept. s.cacheMu is
+// held.
 func (s *Store) armLocked(fk *filekeyring.Keyring) {
-	if s.watch != nil {
-		return
-	}
 	if w, err := fk.Watch(); err == nil {
 		s.watch = w
 		s.seals.drop()
