@@ -372,12 +372,7 @@ func TestEchoesMaskedEverywhere(t *testing.T) {
 		io.WriteString(w, "body "+v)
 		w.Header().Set("X-Echo", v)
 	}, nil)
-	req, _ := http.NewRequest("GET", r.up.URL+"/", nil)
-	req.Header.Set("Authorization", "Bearer "+r.ph)
-	resp, err := r.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := r.get(t, "/")
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	all := string(b) + resp.Header.Get("X-Header-Echo") + resp.Trailer.Get("X-Echo") + resp.Header.Get("Link")
@@ -409,4 +404,17 @@ func TestErrorMasked(t *testing.T) {
 			t.Errorf("status %d body %q", code, body)
 		}
 	}
+}
+
+// get makes GET path to the upstream through the proxy, with the
+// placeholder in its Authorization header.
+func (r *rig) get(t testing.TB, path string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", r.up.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+r.ph)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

@@ -99,17 +99,12 @@ func TestPauseSendsHeldBytes(t *testing.T) {
 		}
 		io.WriteString(w, "\n")
 	}, nil)
-	req, _ := http.NewRequest("GET", r.up.URL+"/events", nil)
-	req.Header.Set("Authorization", "Bearer "+r.ph)
-	resp, err := r.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := r.get(t, "/events")
 	defer resp.Body.Close()
 	want := "data: " + testValue[:2]
 	buf := make([]byte, len(want))
 	start := time.Now()
-	_, err = io.ReadFull(resp.Body, buf)
+	_, err := io.ReadFull(resp.Body, buf)
 	close(sent)
 	if err != nil || string(buf) != want || time.Since(start) > 4*time.Second {
 		t.Errorf("read %q, %v after %v; want %q before the host goes on", buf, err, time.Since(start), want)
@@ -128,12 +123,7 @@ func TestCutBodyDropsHeld(t *testing.T) {
 			conn.Close()
 		}
 	}, nil)
-	req, _ := http.NewRequest("GET", r.up.URL+"/", nil)
-	req.Header.Set("Authorization", "Bearer "+r.ph)
-	resp, err := r.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := r.get(t, "/")
 	b, err := io.ReadAll(bufio.NewReader(resp.Body))
 	resp.Body.Close()
 	if err == nil {
