@@ -164,6 +164,12 @@ func setup(env *testscript.Env) error {
 		return err
 	}
 	env.Setenv("PASSFILE", filepath.Join(work, "pass"))
+	// SHM: a directory of this script's own on tmpfs, where no other
+	// script's wsx exec sweeps the directories of runs that are gone.
+	if shm, err := os.MkdirTemp("/dev/shm", "wsx-e2e-"); err == nil {
+		env.Setenv("SHM", shm)
+		env.Defer(func() { os.RemoveAll(shm) })
+	}
 	tr := new(bytes.Buffer)
 	env.Values[transcriptKey{}] = tr
 	env.Values[statusKey{}] = new(int)
