@@ -1016,6 +1016,11 @@ func BenchmarkMaskerOneValue(b *testing.B) {
 			logText = append(logText, ' ')
 		}
 	}
+	// The same with its levels and numbers in colour, as a terminal
+	// logger prints them.
+	colourText := bytes.ReplaceAll(logText, []byte("INFO"), []byte("\x1b[32mINFO\x1b[0m"))
+	colourText = bytes.ReplaceAll(colourText, []byte("WARN"), []byte("\x1b[1;33mWARN\x1b[0m"))
+	colourText = bytes.ReplaceAll(colourText, []byte("200"), []byte("\x1b[38;5;40m200\x1b[m"))
 	raw := make([]byte, 6<<20)
 	for i := range raw {
 		raw[i] = byte(r.Uint32())
@@ -1024,7 +1029,7 @@ func BenchmarkMaskerOneValue(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		text []byte
-	}{{"log", logText}, {"base64-70", []byte(wrap(enc, 70, "\n"))}, {"base64-76", []byte(wrap(enc, 76, "\n"))}} {
+	}{{"log", logText}, {"log-colour", colourText}, {"base64-70", []byte(wrap(enc, 70, "\n"))}, {"base64-76", []byte(wrap(enc, 76, "\n"))}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(tc.text)))
 			for b.Loop() {
