@@ -9,12 +9,17 @@
 // reads a view of the input without SGR colour sequences and without the
 // line breaks that end lines of 60, 64 or 76 base64 or hex characters, so
 // a coloured value and a wrapped encoding still match; matches are given
-// in input offsets. A pattern with SGR sequences in it, which that view
-// never shows, is also read by a second automaton over the input as it is
-// (masked whole, its escape bytes included); the view gets it without the
-// sequences when that leaves MinMaskLen bytes or more. Between matches it rests in its root state and jumps
-// over text no pattern can start in, a window of the shortest pattern's
-// length at a time (Wu–Manber shifts over 4-byte blocks).
+// in input offsets. A pattern the view cannot show because decoration
+// bytes are part of it or of its edges (a value printed as the parameters
+// of an SGR sequence, or one with SGR sequences in it) is found by the same
+// automaton reading the input as it is from each decoration on, for as
+// long as a pattern begun there may still match: every pattern printed
+// byte for byte is masked, whatever surrounds it. A pattern with SGR
+// sequences in it is also searched for without them when that leaves
+// MinMaskLen bytes or more. Between matches the automaton rests in its
+// root state and jumps over text no pattern can start in, a window of the
+// shortest pattern's length at a time (Wu–Manber shifts over 4-byte
+// blocks).
 //
 // A Writer streams through it: it passes bytes on as soon as no value can
 // cover them and holds back at most the longest pattern minus one byte (plus

@@ -24,6 +24,11 @@ func FuzzMasker(f *testing.F) {
 		[]byte("x \x1b[31ms3\x1b[0mcr\x1b[1;32m3t-value\x1b[m \x1b[9"), []byte{5, 9, 20})
 	f.Add([]byte("c3VwZXItc2VjcmV0LXRva2Vu"), []byte("abcd"),
 		[]byte("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODljM1Z3WlhJdGMy\r\nVmpjbVYwTFhSdmEyVnU=\r\n"), []byte{63, 2, 1})
+	// A value that is, or whose edges are, part of an SGR sequence or a
+	// wrapping line break.
+	f.Add([]byte("1234"), []byte("38;5;2"), []byte("a\x1b[1234m b\x1b[38;5;214m c\x1b[0m"), []byte{3, 1})
+	f.Add([]byte("tok\x1b[3"), []byte("0mab12"), []byte("tok\x1b[31m x \x1b[0mab12 \x1b[1m\x1b[0mab12"), []byte{4, 2})
+	f.Add([]byte("xy\nzw"), []byte("QUJD\r\n"), []byte("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAxy\nzw\n"), []byte{59, 1})
 	f.Fuzz(func(t *testing.T, v1, v2, in, splits []byte) {
 		if len(v1) > 256 || len(v2) > 256 || len(in) > 4096 {
 			return
@@ -38,22 +43,30 @@ func FuzzMasker(f *testing.F) {
 		}
 		out := maskSplit(t, m, in, cuts)
 		assertNoValue(t, out, values, "fuzz")
-		if want := naiveMask(m, in); !bytes.Equal(out, want) {
+		want := naiveMask(m, in)
+		if !bytes.Equal(out, want) {
 			t.Fatalf("output differs from reference")
 		}
 		found := false
 		view, _ := naiveView(in)
 		for _, p := range m.pats() {
-			if bytes.Contains(view, p) {
+			if bytes.Contains(view, p) || bytes.Contains(in, p) {
 				found = true
 				break
 			}
 		}
-		for _, p := range m.escPats() {
-			found = found || bytes.Contains(in, p)
-		}
 		if !found && !bytes.Equal(out, in) {
 			t.Fatalf("input without any value changed")
+		}
+		// Every pattern printed as it is, whatever surrounds it, is
+		// masked: none is left whole in the output.
+		for _, p := range m.pats() {
+			if bytes.Contains(in, p) && !bytes.Contains(p, []byte(Marker)) && bytes.Contains(out, p) {
+				t.Fatalf("a pattern printed as it is shows")
+			}
+		}
+		if got := m.Mask(in); !bytes.Equal(got, want) {
+			t.Fatalf("Mask differs from reference")
 		}
 	})
 }

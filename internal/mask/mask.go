@@ -93,11 +93,14 @@ type Match struct {
 //   - hex in lower and upper case; URL query and path escaping (upper and
 //     lower case percent escapes); JSON string escaping with and without
 //     HTML escaping;
-//   - for each of those with SGR sequences in it, the same searched for in
-//     the input as it is, and without the sequences when that leaves
-//     MinMaskLen bytes or more (a value that shows fewer is masked only
-//     where it is printed byte for byte, not wherever its visible bytes
-//     are).
+//   - for each of those with SGR sequences in it, the same without the
+//     sequences when that leaves MinMaskLen bytes or more (a value that
+//     shows fewer is masked only where it is printed byte for byte, not
+//     wherever its visible bytes are).
+//
+// Every pattern is found both where it is printed byte for byte, whatever
+// bytes surround it, and where decorations (SGR colour sequences, line
+// breaks that wrap an encoding) stand between its bytes.
 //
 // New keeps a copy of the values; their patterns and the automaton are
 // made on first use.
@@ -114,17 +117,15 @@ func New(values [][]byte) *Masker {
 // build makes the patterns of m's values and the automaton over them.
 //
 // A pattern with SGR sequences in it never shows in the view the
-// automaton reads (decorations taken out), so it also goes to a second
-// automaton that reads the stream as it is: a value printed byte for byte
-// is masked whole, its escape bytes included. Its form without the
-// sequences (stripSGR) joins the view's patterns when it is MinMaskLen
-// bytes or more, so the value is masked in other colours too; a shorter
-// one is left out, as a short value is, and the value is then masked only
-// where it appears byte for byte.
+// automaton reads (decorations taken out); the matcher's fork, which reads
+// the stream as it is around decorations, finds it where it is printed
+// byte for byte, and masks it whole, its escape bytes included. Its form
+// without the sequences (stripSGR) joins the patterns when it is
+// MinMaskLen bytes or more, so the value is masked in other colours too; a
+// shorter one is left out, as a short value is, and the value is then
+// masked only where it appears byte for byte.
 func (m *Masker) build() {
 	seen := map[string]bool{}
-	var escPats [][]byte
-	var escIdx []int32
 	add := func(p []byte, o origin) {
 		seen[string(p)] = true
 		m.patterns = append(m.patterns, p)
@@ -140,21 +141,13 @@ func (m *Masker) build() {
 				continue
 			}
 			add(p, origin{i, f.form})
-			if s := stripSGR(p); len(s) < len(p) {
-				escPats = append(escPats, p)
-				escIdx = append(escIdx, int32(len(m.patterns)-1))
-				if len(s) >= MinMaskLen && !seen[string(s)] {
-					add(s, origin{i, f.form})
-				}
+			if s := stripSGR(p); len(s) >= MinMaskLen && len(s) < len(p) && !seen[string(s)] {
+				add(s, origin{i, f.form})
 			}
 		}
 	}
 	m.values = nil
 	m.ac = buildAutomaton(m.patterns)
-	if len(escPats) > 0 {
-		m.ac.esc = buildAutomaton(escPats)
-		m.ac.escPat = escIdx
-	}
 }
 
 // stripSGR returns p without the SGR sequences the view leaves out (see
@@ -216,7 +209,7 @@ func (m *Masker) Find(b []byte) []Match {
 	mt := newMatcher(ac)
 	mt.feed(b, match)
 	mt.end(match)
-	if ac.esc != nil { // its matches come out of order
+	if mt.unordered {
 		slices.SortStableFunc(all, func(x, y Match) int {
 			if c := cmp.Compare(x.Off+x.Len, y.Off+y.Len); c != 0 {
 				return c
@@ -374,17 +367,15 @@ type automaton struct {
 	// smaller). 0 when window is under 6, where it would not pay.
 	window int
 	shift  []uint8
+	// escs and breaks are set when a pattern holds an ESC, a CR or LF:
+	// one that may overlap an SGR sequence or a wrapping line break
+	// without starting inside it.
+	escs, breaks bool
 	// inBlock has bit h set when shift[h] is less than window-3: the
 	// first test of every step, 32 KiB where shift is 256 KiB, so the
 	// common step (a block in no pattern) stays in the L1 cache and a few
 	// pages of the TLB rather than missing both.
 	inBlock []uint64
-
-	// esc, when not nil, is the automaton over the patterns with SGR
-	// sequences in them, which reads the stream as it is; escPat maps
-	// its pattern indices to these.
-	esc    *automaton
-	escPat []int32
 }
 
 const (
@@ -496,6 +487,8 @@ func buildAutomaton(patterns [][]byte) *automaton {
 	}
 	for pi, p := range patterns {
 		a.maxLen = max(a.maxLen, len(p))
+		a.escs = a.escs || bytes.IndexByte(p, 0x1b) >= 0
+		a.breaks = a.breaks || bytes.ContainsAny(p, "\r\n")
 		h := startHash(p[0], p[1], p[2]) // patterns have MinMaskLen >= 3 bytes
 		a.starts[h>>6] |= 1 << (h & 63)
 		s := int32(0)

@@ -51,7 +51,7 @@ func naiveView(in []byte) (view []byte, at []int) {
 
 // naiveMask is the reference: mark every byte covered by an occurrence of
 // any of m's patterns in the view (and what lies between its first and
-// last byte), and of a pattern with SGR sequences in it in the input,
+// last byte), and by an occurrence of any of them in the input as it is,
 // then print each maximal run of marked bytes as one Marker.
 func naiveMask(m *Masker, in []byte) []byte {
 	marked := make([]bool, len(in))
@@ -67,8 +67,6 @@ func naiveMask(m *Masker, in []byte) []byte {
 			}
 			off += i + 1
 		}
-	}
-	for _, p := range m.escPats() {
 		for off := 0; ; {
 			i := bytes.Index(in[off:], p)
 			if i < 0 {
@@ -983,22 +981,11 @@ func (m *Masker) pats() [][]byte {
 	return m.patterns
 }
 
-// escPats returns m's patterns with SGR sequences in them, which are
-// searched for in the stream as it is.
-func (m *Masker) escPats() [][]byte {
-	var ps [][]byte
-	if a := m.automaton(); a.esc != nil {
-		for _, i := range a.escPat {
-			ps = append(ps, m.patterns[i])
-		}
-	}
-	return ps
-}
-
 // BenchmarkMaskerOneValue masks text with one token's patterns, as a
 // proxied download is, where the search for wrapped encodings rather than
-// the automaton sets the pace: log lines of 60 to 100 bytes, base64 in
-// lines of 70 (no wrap width: every line a candidate) and of 76.
+// the automaton sets the pace: log lines of 60 to 100 bytes, plain and
+// with SGR colour codes, base64 in lines of 70 (no wrap width: every line
+// a candidate) and of 76.
 func BenchmarkMaskerOneValue(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	m := New([][]byte{[]byte("ghp_16C7e42F292c6912E7710c838347Ae178B4a")})
@@ -1122,5 +1109,123 @@ func TestMaskValueWithColourCodes(t *testing.T) {
 	got := fmt.Sprint(m.Find([]byte("x " + string(short) + " " + string(long))))
 	if want := fmt.Sprintf("[{2 %d 1 raw} {%d %d 0 raw}]", len(short), 3+len(short), len(long)); got != want {
 		t.Fatalf("Find = %s, want %s", got, want)
+	}
+}
+
+// A value printed as it is is masked whatever bytes surround it, also when
+// they and the value's edge make up an SGR sequence or a wrapping line
+// break, which the view leaves out: the value as the parameters of an
+// SGR sequence, overlapping its start or its end or two of them, split
+// across writes anywhere. The view's own work still holds: a value with
+// colour codes between its characters (SECURITY 70) is masked, one of 1-3
+// bytes is not (SECURITY 47).
+func TestMaskValueInDecoration(t *testing.T) {
+	wrapLine := strings.Repeat("A", 58)
+	cases := []struct {
+		values   []string
+		in, want string
+	}{
+		{[]string{"1234"}, "a\x1b[1234mb", "a\x1b[***mb"},
+		{[]string{"1234"}, "\x1b[38;5;1234m", "\x1b[38;5;***m"},
+		{[]string{"1234"}, "\x1b[1234", "\x1b[***"},
+		{[]string{"12;34"}, "\x1b[12;34m\x1b[0m", "\x1b[***m\x1b[0m"},
+		{[]string{"5;12"}, "\x1b[38;5;12mx\x1b[0m", "\x1b[38;***mx\x1b[0m"},
+		{[]string{"0;31"}, "\x1b[0;31m\x1b[0;31m", "\x1b[***m\x1b[***m"},
+		{[]string{"9876"}, "\x1b[39876m", "\x1b[3***m"},
+		// The start of the value in the sequence, the rest after it.
+		{[]string{"31mERROR"}, "x\x1b[31mERROR: db", "x\x1b[***: db"},
+		{[]string{"mtoken"}, "\x1b[0mtoken", "\x1b[0***"},
+		{[]string{"[0mtok"}, "\x1b[0mtok", "\x1b***"},
+		{[]string{"\x1b[0mtok"}, "a\x1b[0mtok", "a***"},
+		// The value before the sequence, its end in it.
+		{[]string{"word\x1b"}, "word\x1b[0m", "***[0m"},
+		{[]string{"word\x1b[3"}, "a word\x1b[31m", "a ***1m"},
+		{[]string{"pass\x1b[1;3"}, "pass\x1b[1;31mx", "***1mx"},
+		// Over two sequences.
+		{[]string{"0m\x1b[1"}, "\x1b[0m\x1b[1m", "\x1b[***m"},
+		{[]string{"m12\x1b[0"}, "\x1b[1m12\x1b[0m", "\x1b[1***m"},
+		{[]string{"4m\x1b[1;2"}, "\x1b[4m\x1b[1;2m!", "\x1b[***m!"},
+		// A line break left out as one that wraps an encoding.
+		{[]string{"xy\nzw"}, wrapLine + "xy\nzw\n", wrapLine + "***\n"},
+		{[]string{"xy\r\nzw"}, wrapLine + "xy\r\nzw\r\n", wrapLine + "***\r\n"},
+		// What the view finds stays found.
+		{[]string{"hunter22"}, "\x1b[1mhun\x1b[0mter\x1b[32m22\x1b[0m", "\x1b[1m***\x1b[0m"},
+		{[]string{"abc", "12"}, "\x1b[12m abc \x1b[1abc", "\x1b[12m abc \x1b[1abc"},
+	}
+	for _, c := range cases {
+		var values [][]byte
+		for _, v := range c.values {
+			values = append(values, []byte(v))
+		}
+		m := New(values)
+		in := []byte(c.in)
+		if got := m.Mask(in); string(got) != c.want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, c.want)
+			continue
+		}
+		if got := maskSplit(t, m, in, nil); string(got) != c.want {
+			t.Errorf("Writer(%q) = %q, want %q", in, got, c.want)
+			continue
+		}
+		for i := 0; i <= len(in); i++ {
+			for j := i; j <= len(in); j++ {
+				if got := maskSplit(t, m, in, []int{i, j}); string(got) != c.want {
+					t.Fatalf("%q split at %d,%d: %q, want %q", in, i, j, got, c.want)
+				}
+			}
+		}
+		if c.in != c.want && len(m.Find(in)) == 0 {
+			t.Errorf("Find(%q) found nothing", in)
+		}
+	}
+}
+
+// TestMaskRawRandom compares the Writer with the reference on text made
+// mostly of SGR sequences, digits and wrapped lines, with values drawn
+// from the same bytes, so they often overlap a sequence's edges.
+func TestMaskRawRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	pieces := []string{"\x1b[", "m", "\x1b[0m", "\x1b[38;5;", "1", "2", "3", ";", ":", "a", "b", " ", "\n", "\r\n", "\x1b", strings.Repeat("Q", 59)}
+	gen := func(n int) []byte {
+		var b []byte
+		for len(b) < n {
+			b = append(b, pieces[r.IntN(len(pieces))]...)
+		}
+		return b
+	}
+	for iter := range 3000 {
+		var values [][]byte
+		src := gen(200)
+		for range 1 + r.IntN(3) {
+			i := r.IntN(len(src) - 8)
+			values = append(values, bytes.Clone(src[i:i+4+r.IntN(5)]))
+		}
+		m := New(values)
+		in := gen(20 + r.IntN(300))
+		// Plant the values as they are.
+		for _, v := range values {
+			if r.IntN(2) == 0 {
+				k := r.IntN(len(in))
+				in = append(in[:k], append(bytes.Clone(v), in[k:]...)...)
+			}
+		}
+		want := naiveMask(m, in)
+		var cuts []int
+		for range r.IntN(6) {
+			cuts = append(cuts, r.IntN(len(in)+1))
+		}
+		cuts = sortedInts(cuts)
+		got := maskSplit(t, m, in, cuts)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("iteration %d: values %q in %q cuts %v:\n got %q\nwant %q", iter, values, in, cuts, got, want)
+		}
+		if got := m.Mask(in); !bytes.Equal(got, want) {
+			t.Fatalf("iteration %d: Mask differs from reference", iter)
+		}
+		for _, p := range m.pats() {
+			if bytes.Contains(in, p) && !bytes.Contains(p, []byte(Marker)) && bytes.Contains(got, p) {
+				t.Fatalf("iteration %d: a pattern printed as it is shows in %q", iter, got)
+			}
+		}
 	}
 }

@@ -72,14 +72,28 @@ type matcher struct {
 	// encoding (encodingLike): the next is not skipped over.
 	encLine bool
 
-	// es is the state of a.esc, which reads the stream as it is, and
-	// escRaw the stream bytes it has read.
-	es     int32
-	escRaw int64
+	// The fork reads the stream as it is from where a decoration may
+	// begin, as long as what it reads can still be part of a pattern
+	// that overlaps one (see fork).
+	forkOn   bool
+	forkS    int32 // its automaton state
+	forkAt   int64 // stream offset of the next byte it reads
+	forkFrom int64 // it reports matches that start here or later
+	// inDeco is set from the ESC of a possible SGR sequence, or the
+	// line break of a possible wrap the fork reads, until its last byte is
+	// read; gapEnd is the stream offset where the last decoration the
+	// view left out ends. escAt, when not negative, is the stream offset
+	// of an ESC the fork was not started at (see escCut).
+	inDeco bool
+	gapEnd int64
+	escAt  int64
+	// unordered is set once the fork reported a match: matches may then
+	// come out of the order of their end.
+	unordered bool
 }
 
 func newMatcher(a *automaton) *matcher {
-	return &matcher{a: a, lineAlpha: true}
+	return &matcher{a: a, lineAlpha: true, escAt: -1}
 }
 
 // delta returns the distance between view offset f and its stream offset.
@@ -98,6 +112,7 @@ func (m *matcher) rawOf(f int64) int64 { return f + m.delta(f) }
 // gap records that n stream bytes ending at stream offset end are not in
 // the view.
 func (m *matcher) gap(end int64) {
+	m.gapEnd = end
 	d := end - m.fed
 	if k := len(m.cps); k > 0 && m.cps[k-1].f == m.fed {
 		m.cps[k-1].delta = d
@@ -126,48 +141,141 @@ func (m *matcher) safe() int64 {
 	if m.cr {
 		s = min(s, m.raw-1)
 	}
-	if e := m.a.esc; e != nil {
-		s = min(s, m.escRaw-int64(e.keep[m.es]))
+	if m.forkOn {
+		s = min(s, m.forkAt-int64(m.a.keep[m.forkS]))
 	}
 	return s
 }
 
-// possible is the length in view bytes (stream bytes for a pattern with
-// SGR sequences in it) of the longest possible beginning of a value at the
-// end of what was fed.
+// possible is the length in stream bytes of the longest possible
+// beginning of a value at the end of what was fed.
 func (m *matcher) possible() int {
 	n := int(m.a.keep[m.s])
-	if e := m.a.esc; e != nil {
-		n = max(n, int(e.keep[m.es]))
+	if m.forkOn {
+		n = max(n, int(m.a.keep[m.forkS]))
 	}
 	return n
 }
 
-// feedEsc reads p as it is with a.esc, calling match for each pattern
-// with SGR sequences in it that ends in p. Its matches come after those of
-// the view that end later; Find and the Writer put them in order.
-func (m *matcher) feedEsc(p []byte, match func(start, end int64, pat int32)) {
-	e, s := m.a.esc, m.es
-	for k := 0; k < len(p); k++ {
-		if s == 0 {
-			k = e.skip(p, k) // as in run
-		}
-		s = e.step(s, p[k])
-		if l := e.match[s]; l != 0 {
-			end := m.escRaw + int64(k) + 1
-			match(end-int64(l), end, m.a.escPat[e.pat[s]])
+// A pattern that occurs in the stream as it is but overlaps a decoration
+// (its edge is part of an SGR sequence, say, or it holds a line break
+// that wraps an encoding) never shows in the view. The fork finds it: at
+// the first byte of a decoration that such a pattern may overlap, it
+// starts from the view's state and reads the stream as it is, and it stops
+// once no beginning of a pattern it holds reaches back to the end of the
+// last decoration.
+//
+// It reads the view up to that first byte and the stream from there on;
+// where those differ, before the end of the last decoration left out
+// (forkFrom), it reports nothing: a pattern in the stream that starts
+// there overlaps that decoration, and is found by the fork that was
+// running then. Such a fork runs until nothing it holds overlaps a
+// decoration, so when a new one starts, every beginning of a pattern in
+// the stream lies after the last decoration, in bytes the view holds too.
+// Its matches come after those of the view that end later, and
+// duplicate some of them; Find and the Writer put them in order.
+//
+// Most decorations need no fork: a pattern that overlaps a wrapping line
+// break holds a line break, and one that overlaps an SGR sequence either
+// holds its ESC or starts inside it, at a byte where mayStart says a
+// pattern may start.
+
+// startFork starts the fork at stream offset at, where it has read up
+// to, in state s; it reports matches from offset from on.
+func (m *matcher) startFork(at int64, s int32, from int64) {
+	if !m.forkOn {
+		m.forkOn, m.forkS, m.forkAt, m.forkFrom = true, s, at, from
+	}
+}
+
+// breakCut notes that a line break the view may leave out, which a
+// pattern holds a line break to overlap, begins at stream offset at,
+// where the fork has read up to.
+func (m *matcher) breakCut(at int64) {
+	m.inDeco = true
+	m.startFork(at, m.s, m.gapEnd)
+}
+
+// escCut notes that an ESC, which may begin an SGR sequence, is at stream
+// offset at, where the fork has read up to. Unless a pattern holds an
+// ESC, the fork waits for the end of the sequence (sgrEnd) or of p.
+func (m *matcher) escCut(at int64) {
+	m.inDeco = true
+	if m.a.escs {
+		m.startFork(at, m.s, m.gapEnd)
+	} else if !m.forkOn {
+		m.escAt = at
+	}
+}
+
+// sgrEnd has the fork read up to stream offset to, where a possible SGR
+// sequence ended, and notes that it is over. p holds the stream from
+// offset base. When the sequence was one and the fork did not start at
+// its ESC, it starts at the first byte inside the sequence where a
+// pattern may start, if any.
+func (m *matcher) sgrEnd(p []byte, base, to int64, match func(start, end int64, pat int32)) {
+	if at := m.escAt; at >= 0 {
+		m.escAt = -1
+		if m.gapEnd == to { // an SGR sequence, left out of the view
+			for k := at + 1 - base; k < to-base; k++ {
+				if k+3 > int64(len(p)) || m.a.mayStart(p[k], p[k+1], p[k+2]) {
+					m.startFork(base+k, 0, base+k)
+					break
+				}
+			}
 		}
 	}
-	m.es = s
-	m.escRaw += int64(len(p))
+	m.endDeco(p, base, to, match)
+}
+
+// pEnd has the fork read to stream offset to, the end of p, which holds
+// the stream from offset base, starting it at the ESC of an SGR sequence
+// not yet complete if it waits for its end.
+func (m *matcher) pEnd(p []byte, base, to int64, match func(start, end int64, pat int32)) {
+	if at := m.escAt; at >= 0 {
+		m.escAt = -1
+		m.startFork(at, m.s, m.gapEnd) // the view's state at the ESC
+	}
+	m.forkTo(p, base, to, match)
+}
+
+// forkTo has the fork, if it runs, read the stream up to offset to; p
+// holds the stream from offset base.
+func (m *matcher) forkTo(p []byte, base, to int64, match func(start, end int64, pat int32)) {
+	if !m.forkOn {
+		return
+	}
+	a, s := m.a, m.forkS
+	for at := m.forkAt; at < to; {
+		s = a.step(s, p[at-base])
+		at++
+		// The longest match that starts where the stream is read as it is.
+		for t := s; a.match[t] != 0; t = a.fail[t] {
+			if l := int64(a.match[t]); at-l >= m.forkFrom {
+				match(at-l, at, a.pat[t])
+				m.unordered = true
+				break
+			}
+		}
+		if !m.inDeco && at-int64(a.keep[s]) >= m.gapEnd {
+			m.forkOn = false
+			break
+		}
+	}
+	m.forkS, m.forkAt = s, to
+}
+
+// endDeco has the fork read up to stream offset to, the end of a possible
+// decoration, and notes that it is over.
+func (m *matcher) endDeco(p []byte, base, to int64, match func(start, end int64, pat int32)) {
+	m.forkTo(p, base, to, match)
+	m.inDeco = false
 }
 
 // feed reads p, calling match for each pattern that ends in it with the
 // stream offsets it spans and the pattern's index.
 func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
-	if m.a.esc != nil {
-		m.feedEsc(p, match)
-	}
+	base := m.raw // stream offset of p[0]
 	i := 0
 	if m.cr && len(p) > 0 {
 		m.cr = false
@@ -180,9 +288,13 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 			m.raw--
 			m.stepBytes([]byte{'\r'}, match)
 		}
+		m.endDeco(p, base, m.raw, match)
 	}
 	if len(m.esc) > 0 {
 		i += m.continueSGR(p[i:], match)
+		if len(m.esc) == 0 {
+			m.sgrEnd(p, base, m.raw, match)
+		}
 	}
 	nextESC := -1 // not searched yet
 	for i < len(p) {
@@ -238,10 +350,19 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 		if i >= len(p) {
 			break
 		}
+		if m.forkOn {
+			m.forkTo(p, base, m.raw, match)
+		}
+		if cutLen != 0 && m.a.breaks {
+			m.breakCut(m.raw)
+		}
 		if cutLen > 0 { // a wrapping line break
 			i += cutLen
 			m.raw += int64(cutLen)
 			m.gap(m.raw)
+			if m.inDeco {
+				m.endDeco(p, base, m.raw, match)
+			}
 			continue
 		}
 		if cutLen < 0 { // the CR of a possible wrapping CRLF, last byte of p
@@ -250,10 +371,17 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 			break
 		}
 		// An ESC: an SGR sequence to leave out, or an ordinary byte.
+		m.escCut(m.raw)
 		m.esc = append(m.esc[:0], 0x1b)
 		m.raw++
 		i++
 		i += m.continueSGR(p[i:], match)
+		if len(m.esc) == 0 {
+			m.sgrEnd(p, base, m.raw, match)
+		}
+	}
+	if m.forkOn || m.escAt >= 0 {
+		m.pEnd(p, base, m.raw, match)
 	}
 }
 

@@ -260,7 +260,7 @@ func (w *Writer) addInterval(a, b int64) {
 		a, b = min(a, w.ivs[j].start), max(b, w.ivs[j].end)
 		j++
 	}
-	if j < len(w.ivs) { // rare: a match of a.esc ending before the last
+	if j < len(w.ivs) { // rare: a match of the fork ending before the last
 		w.ivs = slices.Insert(slices.Delete(w.ivs, i, j), i, interval{a, b})
 		return
 	}
