@@ -1038,7 +1038,7 @@ func TestWrapRun(t *testing.T) {
 	first := func(b []byte) int {
 		n := 0
 		for i, c := range b {
-			if !wrapAlpha[c] {
+			if wrapAlpha[c] == 0 {
 				n = 0
 				continue
 			}

@@ -25,17 +25,27 @@ func sgrParam(c byte) bool { return c >= '0' && c <= '9' || c == ';' || c == ':'
 func wrapWidth(n int) bool { return n == 60 || n == 64 || n == 76 }
 
 // wrapAlpha marks the bytes of the base64 (standard and URL) and hex
-// alphabets.
-var wrapAlpha = func() (t [256]bool) {
+// alphabets with 1.
+var wrapAlpha = func() (t [256]uint8) {
 	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_") {
-		t[c] = true
+		t[c] = 1
 	}
 	return t
 }()
 
+// allWrapAlpha reports whether every byte of b is of the wrap alphabet.
+// It tests 8 bytes at a time, with one branch: a line of an encoding is
+// all of it, so the test rarely stops early where it matters.
 func allWrapAlpha(b []byte) bool {
+	t := &wrapAlpha
+	for len(b) >= 8 {
+		if t[b[0]]&t[b[1]]&t[b[2]]&t[b[3]]&t[b[4]]&t[b[5]]&t[b[6]]&t[b[7]] == 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
-		if !wrapAlpha[c] {
+		if t[c] == 0 {
 			return false
 		}
 	}
@@ -423,22 +433,32 @@ func (m *matcher) skipLines(p []byte, j, cut int) int {
 
 // wrapRun returns where the first run of minWrap bytes of the wrap
 // alphabet in b starts (or a point inside it), or -1. Such a run holds
-// wrapWords whole 8-byte words of b, one of them at a multiple of
-// wrapWords words: wrapRun reads those, a word at a time, and looks
-// closer only at one that holds no byte below '+' (space, line breaks,
-// most punctuation) and none above 0x7f.
+// wrapWords whole 8-byte words of b in a row, one of them at a multiple
+// of wrapWords words: wrapRun reads those, a word at a time, and looks
+// closer only at one that wrapWord passes, with enough neighbours that
+// pass too to make wrapWords in a row.
 func wrapRun(b []byte) int {
-	for q := 0; q+8 <= len(b); q += wrapWords * 8 {
-		x := binary.LittleEndian.Uint64(b[q:])
-		if ((x-'+'*ones)&^x|x)&high != 0 || !allWrapAlpha(b[q:q+8]) {
+	const span = wrapWords * 8
+	for q := 0; q+8 <= len(b); q += span {
+		if !wrapWord(binary.LittleEndian.Uint64(b[q:])) {
 			continue
 		}
-		lo := q
-		for lo > 0 && q-lo < minWrap && wrapAlpha[b[lo-1]] {
+		lo, hi := q, q+8
+		for hi-lo < span && lo >= 8 && wrapWord(binary.LittleEndian.Uint64(b[lo-8:])) {
+			lo -= 8
+		}
+		for hi-lo < span && hi+8 <= len(b) && wrapWord(binary.LittleEndian.Uint64(b[hi:])) {
+			hi += 8
+		}
+		if hi-lo < span || !allWrapAlpha(b[q:q+8]) {
+			continue
+		}
+		lo = q
+		for lo > 0 && q-lo < minWrap && wrapAlpha[b[lo-1]] != 0 {
 			lo--
 		}
-		hi := q + 8
-		for hi < len(b) && hi-lo < minWrap && wrapAlpha[b[hi]] {
+		hi = q + 8
+		for hi < len(b) && hi-lo < minWrap && wrapAlpha[b[hi]] != 0 {
 			hi++
 		}
 		if hi-lo >= minWrap {
@@ -446,6 +466,13 @@ func wrapRun(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// wrapWord reports whether the 8 bytes of x may all be of the wrap
+// alphabet: none is below '+' (space, line breaks, most punctuation) or
+// above 'z'.
+func wrapWord(x uint64) bool {
+	return ((x-'+'*ones)&^x|x|(x+(0x7f-'z')*ones))&high == 0
 }
 
 // encodingLike says whether line, of at least 8 bytes, begins and ends in
