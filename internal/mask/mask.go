@@ -383,7 +383,7 @@ const (
 	// shiftBits sizes the shift table (256 KiB); maxWindow bounds the
 	// blocks per pattern in it, and so its load.
 	shiftBits = 18
-	maxWindow = 24
+	maxWindow = 48
 )
 
 func startHash(c0, c1, c2 byte) uint32 {
@@ -405,17 +405,19 @@ func shiftHash(b []byte) uint32 {
 // p, which the caller steps through. No match, nor any prefix of a pattern
 // that reaches past the returned position, starts at a skipped position.
 func (a *automaton) skip(p []byte, i int) int {
-	if m := a.window; m > 0 {
+	if m := a.window; m > 0 && i >= 0 && i+m <= len(p) {
 		far := m - 3
 		inBlock := a.inBlock[:1<<(shiftBits-6)]
-		for i+m <= len(p) {
-			e := i + m
-			h := shiftHash(p[e-4 : e])
+		shift := a.shift[:1<<shiftBits]
+		// last[k:k+4] is the last block of the window that starts at k.
+		last := p[m-4:]
+		for i+4 <= len(last) {
+			h := shiftHash(last[i : i+4])
 			if inBlock[h>>6]&(1<<(h&63)) == 0 {
 				i += far
 				continue
 			}
-			if sh := a.shift[h]; sh != 0 {
+			if sh := shift[h]; sh != 0 {
 				i += int(sh)
 				continue
 			}

@@ -789,7 +789,7 @@ func TestMaskKeepsFinalLineBreak(t *testing.T) {
 	}
 }
 
-// Block skipping in the root state: values of 5 to 40 bytes over a small
+// Block skipping in the root state: values of 5 to 67 bytes over a small
 // alphabet, so that blocks of the text often occur in patterns at every
 // offset, against the reference, in random pieces.
 func TestMaskBlockSkip(t *testing.T) {
@@ -797,7 +797,7 @@ func TestMaskBlockSkip(t *testing.T) {
 	skipped := 0
 	for iter := range 300 {
 		var values [][]byte
-		n := 5 + r.IntN(36)
+		n := 5 + r.IntN(56)
 		for range 1 + r.IntN(6) {
 			v := make([]byte, n+r.IntN(8))
 			for i := range v {
