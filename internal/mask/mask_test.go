@@ -1229,3 +1229,42 @@ func TestMaskRawRandom(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMaskerFewValues masks log text, with no value in it, for a
+// handful of values of 16 to 64 bytes, as `wsx exec` does for a command
+// given a few tokens and passwords.
+func BenchmarkMaskerFewValues(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+	var values [][]byte
+	for _, n := range []int{16, 24, 32, 40, 64} {
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = alnum[r.IntN(len(alnum))]
+		}
+		values = append(values, v)
+	}
+	m := New(values)
+	words := strings.Fields("the quick brown fox jumps over lazy dog INFO WARN DEBUG request served in ms status 200 404 GET POST /api/v1/items user=42 id=7f3a latency=12.5ms")
+	var text []byte
+	line := 0
+	for len(text) < 8<<20 {
+		w := words[r.IntN(len(words))]
+		text = append(text, w...)
+		line += len(w) + 1
+		if line > 60+r.IntN(40) {
+			text = append(text, '\n')
+			line = 0
+		} else {
+			text = append(text, ' ')
+		}
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		w := m.writer(discard{}, 0)
+		for off := 0; off < len(text); off += 256 << 10 {
+			w.Write(text[off:min(off+256<<10, len(text))])
+		}
+		w.Close()
+	}
+}
