@@ -1061,7 +1061,7 @@ func TestWrapRun(t *testing.T) {
 			}
 			b = append(b, " .@\n\r\x1b\xc3"[r.IntN(7)])
 		}
-		b = b[r.IntN(8):]
+		b = b[r.IntN(minWrap):]
 		want := first(b)
 		got := wrapRun(b)
 		switch {

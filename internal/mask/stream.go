@@ -433,13 +433,13 @@ func (m *matcher) skipLines(p []byte, j, cut int) int {
 
 // wrapRun returns where the first run of minWrap bytes of the wrap
 // alphabet in b starts (or a point inside it), or -1. Such a run holds
-// wrapWords whole 8-byte words of b in a row, one of them at a multiple
-// of wrapWords words: wrapRun reads those, a word at a time, and looks
-// closer only at one that wrapWord passes, with enough neighbours that
-// pass too to make wrapWords in a row.
+// the 8 bytes at some multiple q of minWrap-7, and with them wrapWords
+// 8-byte words in a row of those at q plus or minus multiples of 8:
+// wrapRun reads the words at each q and looks closer only at one that
+// wrapWord passes, with enough neighbours that pass too.
 func wrapRun(b []byte) int {
 	const span = wrapWords * 8
-	for q := 0; q+8 <= len(b); q += span {
+	for q := 0; q+8 <= len(b); q += minWrap - 7 {
 		if !wrapWord(binary.LittleEndian.Uint64(b[q:])) {
 			continue
 		}
