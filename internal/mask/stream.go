@@ -67,6 +67,7 @@ type matcher struct {
 	fed       int64
 	cps       []checkpoint // recent checkpoints, oldest first
 	baseDelta int64        // the delta before cps[0]
+	prune     int          // cps is pruned when it is this long
 
 	// esc holds an SGR sequence not yet complete when its input ended;
 	// cr is set when the input ended in the CR of what may be a wrapping
@@ -129,7 +130,12 @@ func (m *matcher) gap(end int64) {
 	} else {
 		m.cps = append(m.cps, checkpoint{m.fed, d})
 	}
-	// Matches and held tails reach back at most maxLen view bytes.
+	// Matches and held tails reach back at most maxLen view bytes. The
+	// checkpoints before that go when they have come to fill half of cps,
+	// so that a run of decorations costs no pass over cps each.
+	if len(m.cps) < m.prune {
+		return
+	}
 	drop := 0
 	for drop+1 < len(m.cps) && m.cps[drop+1].f <= m.fed-int64(m.a.maxLen)-1 {
 		drop++
@@ -138,6 +144,7 @@ func (m *matcher) gap(end int64) {
 		m.baseDelta = m.cps[drop-1].delta
 		m.cps = append(m.cps[:0], m.cps[drop:]...)
 	}
+	m.prune = max(16, 2*len(m.cps))
 }
 
 // safe returns the stream offset before which no byte can belong to a
