@@ -389,6 +389,14 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 		}
 		// An ESC: an SGR sequence to leave out, or an ordinary byte.
 		m.escCut(m.raw)
+		if n := sgrLen(p[i:]); n > 0 { // all of it in p
+			m.raw += int64(n)
+			m.lineTail(p[i : i+n]) // ESC: a decorated line is no wrapped encoding
+			m.gap(m.raw)
+			i += n
+			m.sgrEnd(p, base, m.raw, match)
+			continue
+		}
 		m.esc = append(m.esc[:0], 0x1b)
 		m.raw++
 		i++
@@ -508,6 +516,23 @@ func (m *matcher) lineTail(b []byte) {
 		m.lineAlpha = m.lineAlpha && allWrapAlpha(b[:min(len(b), 77)])
 	}
 	m.lineLen = min(m.lineLen+len(b), 1<<20)
+}
+
+// sgrLen returns the length of the SGR sequence b begins with, or 0 when
+// it begins with none or with one not complete in b.
+func sgrLen(b []byte) int {
+	if len(b) < 3 || b[0] != 0x1b || b[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(b) && i <= 2+maxSGRParams; i++ {
+		if b[i] == 'm' {
+			return i + 1
+		}
+		if !sgrParam(b[i]) {
+			return 0
+		}
+	}
+	return 0
 }
 
 // continueSGR reads p as the continuation of the sequence in m.esc and
