@@ -59,9 +59,10 @@ func FuzzMasker(f *testing.F) {
 			t.Fatalf("input without any value changed")
 		}
 		// Every pattern printed as it is, whatever surrounds it, is
-		// masked: none is left whole in the output.
+		// masked: none is left whole in the output (unless the Marker
+		// could make it up again).
 		for _, p := range m.pats() {
-			if bytes.Contains(in, p) && !bytes.Contains(p, []byte(Marker)) && bytes.Contains(out, p) {
+			if bytes.Contains(in, p) && !bytes.Contains(p, []byte("*")) && bytes.Contains(out, p) {
 				t.Fatalf("a pattern printed as it is shows")
 			}
 		}

@@ -1223,7 +1223,7 @@ func TestMaskRawRandom(t *testing.T) {
 			t.Fatalf("iteration %d: Mask differs from reference", iter)
 		}
 		for _, p := range m.pats() {
-			if bytes.Contains(in, p) && !bytes.Contains(p, []byte(Marker)) && bytes.Contains(got, p) {
+			if bytes.Contains(in, p) && !bytes.Contains(p, []byte("*")) && bytes.Contains(got, p) {
 				t.Fatalf("iteration %d: a pattern printed as it is shows in %q", iter, got)
 			}
 		}
