@@ -427,6 +427,16 @@ func (a *automaton) skip(p []byte, i int) int {
 			i++
 		}
 	}
+	// Less than a window left. A pattern is a window long or longer, so
+	// one that starts from i on, up to the last three bytes, reaches past
+	// the end of p and holds p's last block in its first window bytes:
+	// unless that block is in inBlock, none does.
+	if n := len(p); a.window > 0 && i+3 < n {
+		h := shiftHash(p[n-4 : n])
+		if a.inBlock[h>>6]&(1<<(h&63)) == 0 {
+			return n - 3
+		}
+	}
 	for i+3 < len(p) && !a.mayStart(p[i], p[i+1], p[i+2]) {
 		i++
 	}

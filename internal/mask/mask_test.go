@@ -791,7 +791,9 @@ func TestMaskKeepsFinalLineBreak(t *testing.T) {
 
 // Block skipping in the root state: values of 5 to 67 bytes over a small
 // alphabet, so that blocks of the text often occur in patterns at every
-// offset, against the reference, in random pieces.
+// offset, against the reference, in random pieces and runs cut by SGR
+// sequences (a run's last window bytes are skipped by a test of its last
+// block).
 func TestMaskBlockSkip(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	skipped := 0
@@ -813,11 +815,16 @@ func TestMaskBlockSkip(t *testing.T) {
 		for i := range in {
 			in[i] = "abcdde \n"[r.IntN(8)]
 		}
-		// Plant some values, whole and cut short.
+		// Plant some values, whole and cut short, and SGR sequences, which
+		// end the automaton's runs, near the ends of values or anywhere.
 		for range r.IntN(5) {
 			v := values[r.IntN(len(values))]
 			at := r.IntN(len(in))
 			copy(in[at:], v[:r.IntN(len(v)+1)])
+		}
+		for range r.IntN(8) {
+			at := r.IntN(len(in))
+			in = append(in[:at], append([]byte("\x1b[0m"), in[at:]...)...)
 		}
 		var cuts []int
 		for range r.IntN(6) {
