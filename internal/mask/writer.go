@@ -226,9 +226,9 @@ func (w *Writer) flushPend() {
 }
 
 // emitInput outputs cur[a:b], without a copy where it can. After copied
-// output it is copied too: one write rather than two, as a write of a
-// few held bytes of its own costs the reader a wake-up more than the copy
-// costs (measured through `wsx exec -- cat`).
+// output (held bytes) it is copied too, for one write rather than two: a
+// write of the held bytes on their own measured slower through
+// `wsx exec -- cat` than the copy.
 func (w *Writer) emitInput(a, b int) {
 	switch {
 	case len(w.out) > 0:
