@@ -154,6 +154,10 @@ func TestBatchCutAtEveryByte(t *testing.T) {
 				case res.NoFinalNewline != isWhole:
 					t.Fatalf("%s: verify = %+v, NoFinalNewline should be %v", where, res, isWhole)
 				}
+				if said, err := sayVerify(res); err != nil || !strings.HasPrefix(said, "audit log OK: ") && kept > 0 ||
+					strings.Contains(said, "incomplete") != res.Incomplete || strings.Contains(said, "newline") != isWhole {
+					t.Fatalf("%s: wsx audit verify says %q, %v", where, said, err)
+				}
 				if res.Incomplete {
 					incomplete++
 				}
@@ -199,8 +203,24 @@ func TestBatchCutAtEveryByte(t *testing.T) {
 			if wantWhole := len(batch) + btoi(tc.noNL); whole != wantWhole || incomplete == 0 {
 				t.Errorf("%d cuts left a whole record without newline (want %d), %d a partial one", whole, wantWhole, incomplete)
 			}
+
+			// Tampering before the cut is still tampering.
+			edited := bytes.Clone(full[:len(full)-10])
+			i := bytes.LastIndex(edited, []byte("BATCH_A"))
+			edited[i+len("BATCH_")] = 'Z'
+			res := verifyBytes(t, edited, testKey("a"))
+			if said, err := sayVerify(res); res.OK || !res.Incomplete || !errors.Is(err, ErrTampered) || !strings.Contains(said, "TAMPERED") {
+				t.Errorf("an edited record before a cut: verify = %+v, says %q, %v", res, said, err)
+			}
 		})
 	}
+}
+
+// sayVerify is what `wsx audit verify` says of res, and its error.
+func sayVerify(res VerifyResult) (string, error) {
+	var b strings.Builder
+	err := WriteVerify(&b, res)
+	return b.String(), err
 }
 
 func btoi(b bool) int {
@@ -264,8 +284,8 @@ func TestBatchKilled(t *testing.T) {
 
 		data := mustRead(t, path)
 		res := verifyFile(t, path, testKey("a"))
-		if !res.OK || res.Problem != "" {
-			t.Fatalf("trial %d: verify after the kill = %+v: reported as tampering", trial, res)
+		if said, err := sayVerify(res); !res.OK || res.Problem != "" || err != nil {
+			t.Fatalf("trial %d: verify after the kill = %+v: reported as tampering: %q, %v", trial, res, said, err)
 		}
 		lines, rest, _ := expectCut(data, data)
 		kept := len(lines)
