@@ -62,7 +62,10 @@
 // A process killed during an append can leave a last line without "\n".
 // [Verify] reports that as Incomplete, which is not tampering, and
 // [ReadRecords] skips it; the next Append truncates the partial line (under
-// the lock) and chains from the last complete record.
+// the lock) and chains from the last complete record. A batch
+// ([Log.AppendAll]) cut so keeps the records it wrote whole, and a last
+// record that lacks only its "\n" is whole: it is kept, and the next
+// Append adds the "\n".
 //
 // # Context capture
 //

@@ -239,7 +239,11 @@ func (l *Log) Append(r Record) (Record, error) {
 
 // AppendAll appends rs in order, as Append appends each, under one lock
 // of the file and with one write(2) (and, without group commit, one
-// fsync) for them all. On an error none of rs is appended.
+// fsync) for them all. On an error none of rs is appended. A process
+// killed inside that write(2) (the kernel may stop a large one part way)
+// leaves the records of rs written whole before the cut: they stay in the
+// log, recording uses that may not have happened, and the next append
+// chains from the last of them.
 //
 // The records given without a time get one time, the batch's. A record
 // that differs from the one before it only in its secret's name (the

@@ -600,7 +600,11 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper process only")
 	}
 	path := os.Getenv("WSX_AUDIT_TEST_PATH")
-	l, err := Open(path, testKey("a"))
+	var opts Options
+	if mode == "batches" {
+		opts.SyncDelay = time.Hour // group commit, as the daemon: the kill lands in writes
+	}
+	l, err := OpenWith(path, testKey("a"), opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
@@ -614,6 +618,11 @@ func TestHelperProcess(t *testing.T) {
 				os.Exit(2)
 			}
 		}
+	case "batches":
+		n, _ := strconv.Atoi(os.Getenv("WSX_AUDIT_TEST_N"))
+		err := appendBatches(l, n)
+		fmt.Fprintln(os.Stderr, "append:", err)
+		os.Exit(2)
 	case "fsize":
 		fi, err := os.Stat(path)
 		if err != nil {

@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -10,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // proxyBenchBytes is the size of the download BenchmarkProxy times.
@@ -36,7 +42,8 @@ func serveBig(w http.ResponseWriter, _ *http.Request) {
 // the placeholder, so each is a substitution and a use recorded) and 50
 // straight to the host, then downloads /big both ways; it prints
 // "proxy SECONDS", "direct SECONDS", "dl-proxy SECONDS", "dl-direct
-// SECONDS" lines. The first request of each run opens the connection
+// SECONDS" lines, and with $NGINX set "dl-nginx SECONDS", the download
+// through nginx. The first request of each run opens the connection
 // and is left out. Both ways it is the same request from the same client
 // (curl, its TLS settings) to the same server; only the proxy differs.
 const proxyBenchScript = `set -eu
@@ -49,6 +56,9 @@ while [ $r -lt $1 ]; do
 	curl -sS --noproxy '*' -w 'direct %{time_total}\n' -H "Authorization: Bearer $API_TOKEN" $args | tail -n +2
 	curl -sS -o /dev/null -w 'dl-proxy %{time_total}\n' -H "Authorization: Bearer $API_TOKEN" "$API/big"
 	curl -sS --noproxy '*' -o /dev/null -w 'dl-direct %{time_total}\n' -H "Authorization: Bearer $API_TOKEN" "$API/big"
+	if [ -n "${NGINX:-}" ]; then
+		curl -sS --noproxy '*' -o /dev/null -w 'dl-nginx %{time_total}\n' -H "Authorization: Bearer $API_TOKEN" "$NGINX/big"
+	fi
 	r=$((r+1))
 done
 `
@@ -60,6 +70,12 @@ done
 // (dl-ratio: direct time over proxied time, so 1 is as fast). The
 // store is served by a wsx agent ("agent") or opened by wsx exec itself
 // ("local", where every use waits for its fsync).
+//
+// Where nginx is installed, the download is also made through nginx as a
+// TLS-terminating reverse proxy in front of the same host
+// (dl-nginx-ratio): the anchor for the download, what decrypting and
+// encrypting again alone costs on the machine, with no value put in and
+// nothing masked or recorded.
 func BenchmarkProxy(b *testing.B) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		b.Skip("curl is missing")
@@ -75,6 +91,9 @@ func BenchmarkProxy(b *testing.B) {
 				}
 				b.Cleanup(func() { stopAgent(pid) })
 				env = append(append([]string(nil), env...), "WSX_PASSPHRASE_FILE="+filepath.Join(r.dir, "no-such-file"))
+			}
+			if u := startNginx(b, r); u != "" {
+				env = append(append([]string(nil), env...), "NGINX="+u)
 			}
 			times := map[string][]float64{}
 			b.ResetTimer()
@@ -107,9 +126,104 @@ func BenchmarkProxy(b *testing.B) {
 			b.ReportMetric(mb/dp, "dl-proxy-MB/s")
 			b.ReportMetric(mb/dd, "dl-direct-MB/s")
 			b.ReportMetric(dd/dp, "dl-ratio")
+			if len(times["dl-nginx"]) > 0 {
+				dn := med("dl-nginx")
+				b.ReportMetric(mb/dn, "dl-nginx-MB/s")
+				b.ReportMetric(dd/dn, "dl-nginx-ratio")
+			}
 			if r.api.count("value") == 0 {
 				b.Fatal(fmt.Sprintf("no request arrived with the value: %v", r.api.got))
 			}
 		})
+	}
+}
+
+// startNginx runs nginx, when installed, as a TLS-terminating reverse
+// proxy in front of r's API host, with a certificate of r's CA: it
+// decrypts, verifies the host's certificate, and encrypts again, keeping
+// nothing on disk. It returns its https:// URL, or "" without nginx.
+func startNginx(tb testing.TB, r *proxyRig) string {
+	tb.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
+			return ""
+		}
+		bin = "/usr/sbin/nginx"
+	}
+	dir := filepath.Join(r.dir, "nginx")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	leaf := r.ca.leaf(tb)
+	key, err := x509.MarshalPKCS8PrivateKey(leaf.PrivateKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Certificate[0]}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path %[1]s/body;
+	proxy_temp_path %[1]s/proxy;
+	fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	proxy_buffers 16 256k;
+	proxy_buffer_size 256k;
+	proxy_max_temp_file_size 0;
+	server {
+		listen %[2]s ssl;
+		ssl_certificate %[3]s;
+		ssl_certificate_key %[4]s;
+		location / {
+			proxy_pass %[5]s;
+			proxy_http_version 1.1;
+			proxy_ssl_verify on;
+			proxy_ssl_trusted_certificate %[6]s;
+		}
+	}
+}
+`, dir, addr, certFile, keyFile, r.apiURL, r.caFile)
+	confFile := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	c := exec.Command(bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confFile)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		c.Process.Kill()
+		c.Wait()
+	})
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			return "https://" + addr
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			tb.Fatalf("nginx did not start: %s%s", stderr.Bytes(), log)
+		}
 	}
 }

@@ -56,6 +56,16 @@ func newTestCA(tb testing.TB) *testCA {
 // serve starts h over TLS on 127.0.0.1 with a certificate of ca.
 func (ca *testCA) serve(tb testing.TB, h http.Handler) *httptest.Server {
 	tb.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(tb)}}
+	srv.StartTLS()
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// leaf issues a certificate of ca for 127.0.0.1.
+func (ca *testCA) leaf(tb testing.TB) tls.Certificate {
+	tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
@@ -70,11 +80,7 @@ func (ca *testCA) serve(tb testing.TB, h http.Handler) *httptest.Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	srv.StartTLS()
-	tb.Cleanup(srv.Close)
-	return srv
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // apiServer answers every request with what it got in Authorization,
@@ -122,6 +128,8 @@ type proxyRig struct {
 	gitURL, plainURL      string
 	plain                 *apiServer
 	gitRoot               string
+	ca                    *testCA
+	caFile                string // ca's certificate
 }
 
 func newProxyRig(t testing.TB) *proxyRig {
@@ -131,7 +139,7 @@ func newProxyRig(t testing.TB) *proxyRig {
 	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := &proxyRig{dir: dir, api: &apiServer{want: canary, got: map[string]int{}}, other: &apiServer{want: "other-value-0123456789abcdef", got: map[string]int{}},
+	r := &proxyRig{dir: dir, ca: ca, caFile: caFile, api: &apiServer{want: canary, got: map[string]int{}}, other: &apiServer{want: "other-value-0123456789abcdef", got: map[string]int{}},
 		plain: &apiServer{got: map[string]int{}}}
 	r.apiURL = ca.serve(t, r.api).URL
 	r.otherURL = ca.serve(t, r.other).URL

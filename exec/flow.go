@@ -130,8 +130,8 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		return 1, ErrNoCommand
 	}
 	spec = spec.governed()
-	if !spec.NoMask || spec.PTY == PTYAlways || spec.Inject == InjectProxy || len(spec.ProxyNames) > 0 {
-		// Supervised: its set-up runs while the values come.
+	if spec.supervised(spec.mayProxy()) {
+		// It may be supervised: its set-up runs while the values come.
 		defer warmUp()()
 	}
 	script, complete := scriptWords(spec.Argv, spec.Cwd)
@@ -141,7 +141,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	path, lookErr := LookPath(spec.Argv[0], spec.Parent)
 	// The proxy starts between the choice and the release: a run that
 	// may use it chooses here.
-	one := lookErr == nil && complete && spec.Inject != InjectProxy && len(spec.ProxyNames) == 0
+	one := lookErr == nil && complete && !spec.mayProxy()
 	choice, secs, err := useSelected(ctx, spec, sel, rec, one)
 	var missing *MissingError
 	if errors.As(err, &missing) && spec.Project != nil {
@@ -197,7 +197,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if !spec.NoMask {
 		warnShort(spec.Stderr, env, files)
 	}
-	inPlace := spec.NoMask && spec.PTY != PTYAlways && pr == nil
+	inPlace := !spec.supervised(pr != nil)
 	acc := startAccess(spec.Access, spec.Argv, spec.Cwd, names, spec.Parent, []string{xdg, "/dev/shm"}, !inPlace, spec.Stderr)
 	defer acc.finish()
 	opts := Options{
@@ -227,6 +227,19 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		}
 	}
 	return Supervise(ctx, opts)
+}
+
+// supervised says whether a run stays to supervise the command
+// (Supervise) instead of replacing this process (ExecInPlace): it masks,
+// has a pty, or serves a proxy (proxied).
+func (spec Spec) supervised(proxied bool) bool {
+	return !spec.NoMask || spec.PTY == PTYAlways || proxied
+}
+
+// mayProxy says whether a run may put secrets behind the proxy, before
+// they are chosen: which do is choice.Proxied.
+func (spec Spec) mayProxy() bool {
+	return spec.Inject == InjectProxy || len(spec.ProxyNames) > 0
 }
 
 // CheckModes checks the values of --pty and --inject ("" for the

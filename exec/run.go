@@ -130,13 +130,9 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 		return 1, err
 	}
 	defer files.close()
-	env := opts.Env
-	if !opts.built || len(files.env) > 0 {
-		env = BuildEnv(opts.Env, files.env)
-	}
-	path, err := opts.lookPath(env)
+	env, path, err := opts.childEnv(files)
 	if err != nil {
-		return 1, fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
+		return 1, err
 	}
 
 	var masker *mask.Masker
@@ -606,6 +602,22 @@ func LookPath(file string, env []string) (string, error) {
 	return lookPath(file, env, "")
 }
 
+// childEnv returns the child's whole environment, opts.Env with the
+// paths of the file secrets (and EnvMarker: BuildEnv) unless Run built it
+// already and there are none, and where opts.Argv[0] is found in its
+// PATH; the error wraps ErrStart.
+func (opts Options) childEnv(files *fileSet) (env []string, path string, err error) {
+	env = opts.Env
+	if !opts.built || len(files.env) > 0 {
+		env = BuildEnv(opts.Env, files.env)
+	}
+	path, err = opts.lookPath(env)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
+	}
+	return env, path, nil
+}
+
 // lookPath finds opts.Argv[0] in the PATH of env, the child's whole
 // environment, unless Run found it already (in the same PATH).
 func (opts Options) lookPath(env []string) (string, error) {
@@ -667,13 +679,9 @@ func ExecInPlace(opts Options) error {
 		return err
 	}
 	defer files.close()
-	env := opts.Env
-	if !opts.built || len(files.env) > 0 {
-		env = BuildEnv(opts.Env, files.env)
-	}
-	path, err := opts.lookPath(env)
+	env, path, err := opts.childEnv(files)
 	if err != nil {
-		return fmt.Errorf("%w %s: %w", ErrStart, opts.Argv[0], err)
+		return err
 	}
 	if opts.Dir != "" {
 		// A relative path is then taken from Dir, as Supervise does.

@@ -26,6 +26,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -582,5 +583,36 @@ func TestOptionsLookPath(t *testing.T) {
 	}
 	if p, err := opts.lookPath([]string{"PATH=/nonexistent-wsx"}); p == found || err == nil {
 		t.Errorf("other PATH: %q, %v; want not found", p, err)
+	}
+}
+
+// childEnv, which Supervise and ExecInPlace share: the environment Run
+// built is the child's as it is, unless file secrets add their paths;
+// any other gets BuildEnv's; a command not found is ErrStart.
+func TestChildEnv(t *testing.T) {
+	parent := []string{"PATH=/usr/bin:/bin", "A=1", "A=2"}
+	none, cert := &fileSet{}, &fileSet{env: []Injected{{Name: "CERT", Value: []byte("/dev/fd/3")}}}
+	for _, c := range []struct {
+		name  string
+		built bool
+		files *fileSet
+		want  []string
+	}{
+		{"built by Run", true, none, parent},
+		{"built by Run, file secrets", true, cert, []string{"PATH=/usr/bin:/bin", "A=2", "CERT=/dev/fd/3", EnvMarker + "=1"}},
+		{"given", false, none, []string{"PATH=/usr/bin:/bin", "A=2", EnvMarker + "=1"}},
+	} {
+		opts := Options{Argv: []string{"sh"}, Env: parent, built: c.built}
+		env, path, err := opts.childEnv(c.files)
+		if err != nil || filepath.Base(path) != "sh" || !filepath.IsAbs(path) {
+			t.Errorf("%s: path %q, %v", c.name, path, err)
+		}
+		if !slices.Equal(env, c.want) {
+			t.Errorf("%s: env %q, want %q", c.name, env, c.want)
+		}
+	}
+	opts := Options{Argv: []string{"wsx-no-such-command"}, Env: parent}
+	if _, _, err := opts.childEnv(none); !errors.Is(err, ErrStart) || !errors.Is(err, osexec.ErrNotFound) {
+		t.Errorf("missing command: %v, want ErrStart and ErrNotFound", err)
 	}
 }

@@ -31,6 +31,11 @@ for entry in git:git ssh:openssh-client ssh-add:openssh-client ssh-agent:openssh
 		case " $packages " in *" $pkg "*) ;; *) packages="$packages $pkg" ;; esac
 	fi
 done
+# nginx: with WSX_BENCH=1 (`make bench`), the anchor of the proxy's
+# download benchmark, a TLS-terminating reverse proxy.
+if [ "${WSX_BENCH:-}" = 1 ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+	missing="$missing nginx" packages="$packages nginx"
+fi
 # pass and gpg: the pass provider's scenarios (e2e/testdata/provider).
 for entry in pass:pass gpg:gnupg; do
 	tool=${entry%%:*} pkg=${entry#*:}
