@@ -1185,6 +1185,12 @@ func TestMaskValueInDecoration(t *testing.T) {
 			t.Errorf("Find(%q) found nothing", in)
 		}
 	}
+	// Find gives the value's place in the input as it is.
+	m := New([][]byte{[]byte("1234"), []byte("0m\x1b[1")})
+	got := fmt.Sprint(m.Find([]byte("a\x1b[1234mb \x1b[0m\x1b[1m")))
+	if want := "[{3 4 0 raw} {12 5 1 raw}]"; got != want {
+		t.Errorf("Find = %s, want %s", got, want)
+	}
 }
 
 // TestMaskRawRandom compares the Writer with the reference on text made
