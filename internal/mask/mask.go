@@ -371,6 +371,8 @@ type automaton struct {
 	// one that may overlap an SGR sequence or a wrapping line break
 	// without starting inside it.
 	escs, breaks bool
+	// first marks the bytes a pattern starts with.
+	first [256]bool
 	// inBlock has bit h set when shift[h] is less than window-3: the
 	// first test of every step, 32 KiB where shift is 256 KiB, so the
 	// common step (a block in no pattern) stays in the L1 cache and a few
@@ -499,6 +501,7 @@ func buildAutomaton(patterns [][]byte) *automaton {
 	}
 	for pi, p := range patterns {
 		a.maxLen = max(a.maxLen, len(p))
+		a.first[p[0]] = true
 		a.escs = a.escs || bytes.IndexByte(p, 0x1b) >= 0
 		a.breaks = a.breaks || bytes.ContainsAny(p, "\r\n")
 		h := startHash(p[0], p[1], p[2]) // patterns have MinMaskLen >= 3 bytes

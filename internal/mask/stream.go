@@ -235,6 +235,9 @@ func (m *matcher) sgrEnd(p []byte, base, to int64, match func(start, end int64, 
 		m.escAt = -1
 		if m.gapEnd == to { // an SGR sequence, left out of the view
 			for k := at + 1 - base; k < to-base; k++ {
+				if !m.a.first[p[k]] {
+					continue
+				}
 				if k+3 > int64(len(p)) || m.a.mayStart(p[k], p[k+1], p[k+2]) {
 					m.startFork(base+k, 0, base+k)
 					break
