@@ -996,20 +996,7 @@ func (m *Masker) pats() [][]byte {
 func BenchmarkMaskerOneValue(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	m := New([][]byte{[]byte("ghp_16C7e42F292c6912E7710c838347Ae178B4a")})
-	words := strings.Fields("the quick brown fox jumps over lazy dog INFO WARN DEBUG request served in ms status 200 404 GET POST /api/v1/items user=42 id=7f3a latency=12.5ms")
-	var logText []byte
-	line := 0
-	for len(logText) < 8<<20 {
-		w := words[r.IntN(len(words))]
-		logText = append(logText, w...)
-		line += len(w) + 1
-		if line > 60+r.IntN(40) {
-			logText = append(logText, '\n')
-			line = 0
-		} else {
-			logText = append(logText, ' ')
-		}
-	}
+	logText := benchLogText(r)
 	// The same with its levels and numbers in colour, as a terminal
 	// logger prints them.
 	colourText := bytes.ReplaceAll(logText, []byte("INFO"), []byte("\x1b[32mINFO\x1b[0m"))
@@ -1258,6 +1245,20 @@ func BenchmarkMaskerFewValues(b *testing.B) {
 		values = append(values, v)
 	}
 	m := New(values)
+	text := benchLogText(r)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		w := m.writer(discard{}, 0)
+		for off := 0; off < len(text); off += 256 << 10 {
+			w.Write(text[off:min(off+256<<10, len(text))])
+		}
+		w.Close()
+	}
+}
+
+// benchLogText returns 8 MiB of log lines of 60 to 100 bytes, words
+// drawn with r.
+func benchLogText(r *rand.Rand) []byte {
 	words := strings.Fields("the quick brown fox jumps over lazy dog INFO WARN DEBUG request served in ms status 200 404 GET POST /api/v1/items user=42 id=7f3a latency=12.5ms")
 	var text []byte
 	line := 0
@@ -1272,12 +1273,5 @@ func BenchmarkMaskerFewValues(b *testing.B) {
 			text = append(text, ' ')
 		}
 	}
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		w := m.writer(discard{}, 0)
-		for off := 0; off < len(text); off += 256 << 10 {
-			w.Write(text[off:min(off+256<<10, len(text))])
-		}
-		w.Close()
-	}
+	return text
 }
