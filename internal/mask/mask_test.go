@@ -532,6 +532,35 @@ func TestMaskFlushInsideMatch(t *testing.T) {
 	})
 }
 
+// A value with an SGR sequence in it: a prompt that only looks like its
+// beginning once the colour codes before it are left out, and is not one
+// as printed, goes out after the delay; a real beginning of it longer
+// than MaxShown is held.
+func TestMaskFlushPromptBeforeColourValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New([][]byte{[]byte("ab\x1b[0mcd")})
+		var buf syncBuffer
+		w := m.Writer(&buf)
+		w.Write([]byte("a\x1b[1mb\x1b[0m"))
+		time.Sleep(2 * FlushDelay)
+		synctest.Wait()
+		if got := buf.String(); got != "a\x1b[1mb\x1b[0m" {
+			t.Fatalf("prompt held: got %q", got)
+		}
+		w.Write([]byte("> x ab\x1b[0m"))
+		time.Sleep(2 * FlushDelay)
+		synctest.Wait()
+		if got := buf.String(); got != "a\x1b[1mb\x1b[0m> x " {
+			t.Fatalf("beginning of the value not held: got %q", got)
+		}
+		w.Write([]byte("cd!"))
+		w.Close()
+		if got := buf.String(); got != "a\x1b[1mb\x1b[0m> x ***!" {
+			t.Fatalf("got %q", got)
+		}
+	})
+}
+
 type syncBuffer struct {
 	mu  chan struct{}
 	buf bytes.Buffer

@@ -165,11 +165,17 @@ func (m *matcher) safe() int64 {
 }
 
 // possible is the length in stream bytes of the longest possible
-// beginning of a value at the end of what was fed.
+// beginning of a value at the end of what was fed. Of the fork's, only
+// those that start at forkFrom or later count: it reports no other, and
+// its state, taken from the view's, may spell one that starts before.
 func (m *matcher) possible() int {
 	n := int(m.a.keep[m.s])
 	if m.forkOn {
-		n = max(n, int(m.a.keep[m.forkS]))
+		t, room := m.forkS, m.forkAt-m.forkFrom
+		for t != 0 && int64(m.a.keep[t]) > room {
+			t = m.a.fail[t]
+		}
+		n = max(n, int(m.a.keep[t]))
 	}
 	return n
 }
