@@ -155,18 +155,11 @@ func (m *Masker) build() {
 func stripSGR(p []byte) []byte {
 	var out []byte
 	last := 0
-	for i := 0; i+2 < len(p); i++ {
-		if p[i] != 0x1b || p[i+1] != '[' {
-			continue
-		}
-		j := i + 2
-		for j < len(p) && j-i-2 < maxSGRParams && sgrParam(p[j]) {
-			j++
-		}
-		if j < len(p) && p[j] == 'm' {
+	for i := 0; i < len(p); i++ {
+		if n := sgrLen(p[i:]); n > 0 {
 			out = append(out, p[last:i]...)
-			last = j + 1
-			i = j
+			last = i + n
+			i += n - 1
 		}
 	}
 	if last == 0 {

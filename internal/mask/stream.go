@@ -90,21 +90,13 @@ type matcher struct {
 	forkS    int32 // its automaton state
 	forkAt   int64 // stream offset of the next byte it reads
 	forkFrom int64 // it reports matches that start here or later
-	// inDeco is set from the ESC of a possible SGR sequence, or the
-	// line break of a possible wrap the fork reads, until its last byte is
-	// read; gapEnd is the stream offset where the last decoration the
-	// view left out ends. escAt, when not negative, is the stream offset
-	// of an ESC the fork was not started at (see escCut).
-	inDeco bool
-	gapEnd int64
-	escAt  int64
 	// unordered is set once the fork reported a match: matches may then
 	// come out of the order of their end.
 	unordered bool
 }
 
 func newMatcher(a *automaton) *matcher {
-	return &matcher{a: a, lineAlpha: true, escAt: -1}
+	return &matcher{a: a, lineAlpha: true}
 }
 
 // delta returns the distance between view offset f and its stream offset.
@@ -123,7 +115,6 @@ func (m *matcher) rawOf(f int64) int64 { return f + m.delta(f) }
 // gap records that n stream bytes ending at stream offset end are not in
 // the view.
 func (m *matcher) gap(end int64) {
-	m.gapEnd = end
 	d := end - m.fed
 	if k := len(m.cps); k > 0 && m.cps[k-1].f == m.fed {
 		m.cps[k-1].delta = d
@@ -211,35 +202,14 @@ func (m *matcher) startFork(at int64, s int32, from int64) {
 	}
 }
 
-// breakCut notes that a line break the view may leave out, which a
-// pattern holds a line break to overlap, begins at stream offset at,
-// where the fork has read up to.
-func (m *matcher) breakCut(at int64) {
-	m.inDeco = true
-	m.startFork(at, m.s, m.gapEnd)
-}
-
-// escCut notes that an ESC, which may begin an SGR sequence, is at stream
-// offset at, where the fork has read up to. Unless a pattern holds an
-// ESC, the fork waits for the end of the sequence (sgrEnd) or of p.
-func (m *matcher) escCut(at int64) {
-	m.inDeco = true
-	if m.a.escs {
-		m.startFork(at, m.s, m.gapEnd)
-	} else if !m.forkOn {
-		m.escAt = at
-	}
-}
-
 // sgrEnd has the fork read up to stream offset to, where a possible SGR
 // sequence ended, and notes that it is over. p holds the stream from
 // offset base. When the sequence was one and the fork did not start at
 // its ESC, it starts at the first byte inside the sequence where a
 // pattern may start, if any.
-func (m *matcher) sgrEnd(p []byte, base, to int64, match func(start, end int64, pat int32)) {
-	if at := m.escAt; at >= 0 {
-		m.escAt = -1
-		if m.gapEnd == to { // an SGR sequence, left out of the view
+func (m *matcher) sgrEnd(p []byte, base, at, to int64, match func(start, end int64, pat int32)) {
+	if at >= 0 {
+		if m.gapEnd() == to { // an SGR sequence, left out of the view
 			for k := at + 1 - base; k < to-base; k++ {
 				if !m.a.first[p[k]] {
 					continue
@@ -251,17 +221,6 @@ func (m *matcher) sgrEnd(p []byte, base, to int64, match func(start, end int64, 
 			}
 		}
 	}
-	m.endDeco(p, base, to, match)
-}
-
-// pEnd has the fork read to stream offset to, the end of p, which holds
-// the stream from offset base, starting it at the ESC of an SGR sequence
-// not yet complete if it waits for its end.
-func (m *matcher) pEnd(p []byte, base, to int64, match func(start, end int64, pat int32)) {
-	if at := m.escAt; at >= 0 {
-		m.escAt = -1
-		m.startFork(at, m.s, m.gapEnd) // the view's state at the ESC
-	}
 	m.forkTo(p, base, to, match)
 }
 
@@ -272,6 +231,8 @@ func (m *matcher) forkTo(p []byte, base, to int64, match func(start, end int64, 
 		return
 	}
 	a, s := m.a, m.forkS
+	pending := len(m.esc) > 0 || m.cr // a decoration not yet complete
+	gapEnd := m.gapEnd()
 	for at := m.forkAt; at < to; {
 		s = a.step(s, p[at-base])
 		at++
@@ -283,19 +244,12 @@ func (m *matcher) forkTo(p []byte, base, to int64, match func(start, end int64, 
 				break
 			}
 		}
-		if !m.inDeco && at-int64(a.keep[s]) >= m.gapEnd {
+		if !pending && at-int64(a.keep[s]) >= gapEnd {
 			m.forkOn = false
 			break
 		}
 	}
 	m.forkS, m.forkAt = s, to
-}
-
-// endDeco has the fork read up to stream offset to, the end of a possible
-// decoration, and notes that it is over.
-func (m *matcher) endDeco(p []byte, base, to int64, match func(start, end int64, pat int32)) {
-	m.forkTo(p, base, to, match)
-	m.inDeco = false
 }
 
 // feed reads p, calling match for each pattern that ends in it with the
@@ -314,12 +268,12 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 			m.raw--
 			m.stepBytes([]byte{'\r'}, match)
 		}
-		m.endDeco(p, base, m.raw, match)
+		m.forkTo(p, base, m.raw, match)
 	}
 	if len(m.esc) > 0 {
 		i += m.continueSGR(p[i:], match)
 		if len(m.esc) == 0 {
-			m.sgrEnd(p, base, m.raw, match)
+			m.sgrEnd(p, base, -1, m.raw, match)
 		}
 	}
 	nextESC := -1 // not searched yet
@@ -380,15 +334,13 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 			m.forkTo(p, base, m.raw, match)
 		}
 		if cutLen != 0 && m.a.breaks {
-			m.breakCut(m.raw)
+			m.startFork(m.raw, m.s, m.gapEnd())
 		}
 		if cutLen > 0 { // a wrapping line break
 			i += cutLen
 			m.raw += int64(cutLen)
 			m.gap(m.raw)
-			if m.inDeco {
-				m.endDeco(p, base, m.raw, match)
-			}
+			m.forkTo(p, base, m.raw, match)
 			continue
 		}
 		if cutLen < 0 { // the CR of a possible wrapping CRLF, last byte of p
@@ -397,13 +349,18 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 			break
 		}
 		// An ESC: an SGR sequence to leave out, or an ordinary byte.
-		m.escCut(m.raw)
+		escAt := int64(-1) // the fork waits for the sequence's end
+		if m.a.escs {
+			m.startFork(m.raw, m.s, m.gapEnd())
+		} else if !m.forkOn {
+			escAt = m.raw
+		}
 		if n := sgrLen(p[i:]); n > 0 { // all of it in p
 			m.raw += int64(n)
 			m.lineTail(p[i : i+n]) // ESC: a decorated line is no wrapped encoding
 			m.gap(m.raw)
 			i += n
-			m.sgrEnd(p, base, m.raw, match)
+			m.sgrEnd(p, base, escAt, m.raw, match)
 			continue
 		}
 		m.esc = append(m.esc[:0], 0x1b)
@@ -411,12 +368,13 @@ func (m *matcher) feed(p []byte, match func(start, end int64, pat int32)) {
 		i++
 		i += m.continueSGR(p[i:], match)
 		if len(m.esc) == 0 {
-			m.sgrEnd(p, base, m.raw, match)
+			m.sgrEnd(p, base, escAt, m.raw, match)
 		}
 	}
-	if m.forkOn || m.escAt >= 0 {
-		m.pEnd(p, base, m.raw, match)
+	if len(m.esc) > 0 && !m.forkOn { // at the ESC, in the view's state there
+		m.startFork(m.raw-int64(len(m.esc)), m.s, m.gapEnd())
 	}
+	m.forkTo(p, base, m.raw, match)
 }
 
 // end reads what feed held at the end of the input (an unfinished SGR
@@ -621,4 +579,12 @@ func (m *matcher) run(p []byte, i, j int, match func(start, end int64, pat int32
 	m.s = s
 	m.raw += int64(j - i)
 	m.fed += int64(j - i)
+}
+
+// gapEnd is the stream offset where the last decoration the view left out ends.
+func (m *matcher) gapEnd() int64 {
+	if k := len(m.cps); k > 0 {
+		return m.cps[k-1].f + m.cps[k-1].delta
+	}
+	return 0
 }

@@ -264,7 +264,7 @@ func (w *Writer) addInterval(a, b int64) {
 		j++
 	}
 	if j < len(w.ivs) { // rare: a match of the fork ending before the last
-		w.ivs = slices.Insert(slices.Delete(w.ivs, i, j), i, interval{a, b})
+		w.ivs = slices.Replace(w.ivs, i, j, interval{a, b})
 		return
 	}
 	w.ivs = w.ivs[:i]
