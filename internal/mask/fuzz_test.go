@@ -43,10 +43,6 @@ func FuzzMasker(f *testing.F) {
 		}
 		out := maskSplit(t, m, in, cuts)
 		assertNoValue(t, out, values, "fuzz")
-		want := naiveMask(m, in)
-		if !bytes.Equal(out, want) {
-			t.Fatalf("output differs from reference")
-		}
 		found := false
 		view, _ := naiveView(in)
 		for _, p := range m.pats() {
@@ -58,13 +54,18 @@ func FuzzMasker(f *testing.F) {
 		if !found && !bytes.Equal(out, in) {
 			t.Fatalf("input without any value changed")
 		}
-		// Every pattern printed as it is, whatever surrounds it, is
+		// Checked before the reference, so that these fail on their
+		// own. Every pattern printed as it is, whatever surrounds it, is
 		// masked: none is left whole in the output (unless the Marker
 		// could make it up again).
 		for _, p := range m.pats() {
 			if bytes.Contains(in, p) && !bytes.Contains(p, []byte("*")) && bytes.Contains(out, p) {
 				t.Fatalf("a pattern printed as it is shows")
 			}
+		}
+		want := naiveMask(m, in)
+		if !bytes.Equal(out, want) {
+			t.Fatalf("output differs from reference")
 		}
 		if got := m.Mask(in); !bytes.Equal(got, want) {
 			t.Fatalf("Mask differs from reference")
