@@ -130,9 +130,11 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		return 1, ErrNoCommand
 	}
 	spec = spec.governed()
+	warm := func() {}
 	if spec.supervised(spec.mayProxy()) {
 		// It may be supervised: its set-up runs while the values come.
-		defer warmUp()()
+		warm = warmUp()
+		defer warm()
 	}
 	script, complete := scriptWords(spec.Argv, spec.Cwd)
 	sel := spec.selection(script)
@@ -222,6 +224,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	}
 	if inPlace {
 		acc.finish() // no supervisor stays to write the records
+		warm()       // the signals it caught are given back before the exec
 		if err := ExecInPlace(opts); !errors.Is(err, ErrNoMemfd) {
 			return 1, err
 		}

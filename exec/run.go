@@ -694,6 +694,7 @@ func ExecInPlace(opts Options) error {
 		}
 		defer os.Chdir(old)
 	}
+	releaseSignals()
 	restore := nodump.ForChild()
 	err = unix.Exec(path, opts.Argv, env) // restores the open-files limit the Go runtime raised
 	restore()

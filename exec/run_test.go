@@ -27,6 +27,7 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,6 +66,9 @@ func helperMain(mode string) int {
 			fmt.Fprintln(os.Stderr, err)
 		}
 		return code
+	case "inplace-caught": // as after a run's warm-up
+		warmUp()()
+		fallthrough
 	case "inplace":
 		err := ExecInPlace(opts)
 		fmt.Fprintln(os.Stderr, err)
@@ -526,6 +530,31 @@ func TestExecInPlace(t *testing.T) {
 }
 
 var _ io.Writer = (*watcher)(nil)
+
+// A signal the process started with ignored (SIGHUP under nohup) is
+// still ignored in the program ExecInPlace runs, although the warm-up
+// caught it.
+func TestExecInPlaceKeepsIgnored(t *testing.T) {
+	argv := append([]string{"/bin/sh", "-c", `trap "" HUP; exec "$0" "$@"`, os.Args[0], "-test.run=^$", "--"},
+		sh(`grep '^SigIgn:' /proc/self/status`)...)
+	cmd := osexec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), helperEnv+"=inplace-caught")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 {
+		t.Fatalf("output %q", out)
+	}
+	mask, err := strconv.ParseUint(f[1], 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mask&(1<<(syscall.SIGHUP-1)) == 0 {
+		t.Errorf("SIGHUP not ignored in the program: SigIgn %s", f[1])
+	}
+}
 
 // ExecInPlace gives the program the open-files limit wsx was started with,
 // not the one the Go runtime raised it to.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -18,6 +19,7 @@ import (
 // nohup).
 var signals struct {
 	once    sync.Once
+	caught  atomic.Bool // catchSignals ran
 	mu      sync.Mutex
 	ignored map[os.Signal]bool
 	runs    map[chan os.Signal]bool
@@ -36,7 +38,18 @@ func catchSignals() {
 		c := make(chan os.Signal, 16)
 		signal.Notify(c, forwarded...)
 		go dispatchSignals(c)
+		signals.caught.Store(true)
 	})
+}
+
+// releaseSignals gives the forwarded signals back the dispositions the
+// process started with, once caught, for an exec that replaces it: a
+// signal ignored then (nohup, a background job's SIGINT) stays ignored
+// in the program.
+func releaseSignals() {
+	if signals.caught.Load() {
+		signal.Reset(forwarded...)
+	}
 }
 
 func dispatchSignals(c chan os.Signal) {
