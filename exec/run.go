@@ -124,6 +124,12 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 		return 1, fmt.Errorf("pty mode %q: want auto, always or never", opts.PTY)
 	}
 
+	// Forwarding stops after the file secrets are removed: a signal sent
+	// to the child and to wsx together (Ctrl-C), reaching wsx only after
+	// the child ended, then goes to this run, not to its default action
+	// while the files are still there.
+	stopSignals := func() {}
+	defer func() { stopSignals() }()
 	xdg, _ := lookupEnv(opts.Env, "XDG_RUNTIME_DIR")
 	files, err := openFiles(opts.Files, opts.fileMode, []string{xdg, "/dev/shm"})
 	if err != nil {
@@ -149,7 +155,7 @@ func Supervise(ctx context.Context, opts Options) (exitCode int, err error) {
 	cmd.WaitDelay = drainDelay
 
 	sigc, stop := forwardSignals()
-	defer stop()
+	stopSignals = stop
 
 	if usePTY {
 		return runPTY(cmd, opts, masker, sigc, files)
