@@ -52,6 +52,14 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	apt-get update -qq >/dev/null
 	# shellcheck disable=SC2086 # one word per package
 	apt-get install -y -qq $packages >/dev/null
+	case " $packages " in *" nginx "*)
+		# Only the benchmark runs it, in the foreground: not a system
+		# service left running and started at each boot.
+		if command -v systemctl >/dev/null 2>&1; then
+			systemctl disable --now nginx >/dev/null 2>&1 || true
+		fi
+		;;
+	esac
 	exit 0
 fi
 
