@@ -17,14 +17,10 @@ import (
 )
 
 // openNoSync opens path as openTest does, with fsync a no-op: the tests
-// below append thousands of times and fsync is not what they check. The
-// caller closes it.
+// below append thousands of times and fsync is not what they check.
 func openNoSync(t testing.TB, path string) *Log {
 	t.Helper()
-	l, err := OpenWith(path, testKey("a"), Options{Now: fakeClock()})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
+	l := openTest(t, path)
 	l.fsync = func(*os.File) error { return nil }
 	return l
 }
@@ -98,7 +94,6 @@ func TestBatchCutAtEveryByte(t *testing.T) {
 			// Log, the one killed, writes the batch after them.
 			path := filepath.Join(dir, "audit.log")
 			s := openNoSync(t, path)
-			defer s.Close()
 			before := appendN(t, s, tc.count)
 			if tc.noNL {
 				if err := os.Truncate(path, int64(len(mustRead(t, path))-1)); err != nil {
@@ -251,7 +246,6 @@ func TestBatchKilled(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "audit.log")
 		// No fsync: it would write out the child's megabytes.
 		l := openNoSync(t, path)
-		t.Cleanup(func() { l.Close() })
 		appendN(t, l, 2)
 
 		cmd := helper(t, "batches", path, "WSX_AUDIT_TEST_N="+strconv.Itoa(size))
