@@ -170,7 +170,7 @@ func TestRotateUndoFinish(t *testing.T) {
 			t.Errorf("%+v: err %v, stderr %q; want %q", st.o, err, fa.err.String(), st.stderr)
 		}
 		for _, v := range []string{"first-value", "second-value", "third-value"} {
-			if strings.Contains(fa.out.String()+said, v) {
+			if strings.Contains(fa.out.String()+fa.err.String()+said, v) {
 				t.Fatalf("%+v: a value appeared in the output", st.o)
 			}
 		}
